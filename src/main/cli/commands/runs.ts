@@ -1,0 +1,34 @@
+import { RunStatus } from '../../../shared/contract'
+import { resolveDbPath } from '../../engine/paths'
+import { ExperimentStore } from '../../engine/store/store'
+import { intFlag, stringFlag, UsageError, type Command } from '../args'
+import { table } from '../format'
+
+export const runsCommand: Command = {
+  name: 'runs',
+  summary: 'List the runs in the experiment store, newest first.',
+  usage: 'elle runs [--db FILE] [--status STATUS] [--limit N] [--json]',
+  flags: {
+    db: { type: 'string', description: 'experiment store (env: ELLE_DB; default: the data directory)' },
+    status: { type: 'string', description: `only runs with this status (${RunStatus.options.join(', ')})` },
+    limit: { type: 'string', description: 'at most N runs' },
+    json: { type: 'boolean', description: 'print JSON' }
+  },
+  async run({ values }) {
+    const status = stringFlag(values.status)
+    if (status !== undefined && !RunStatus.safeParse(status).success) {
+      throw new UsageError(`--status must be one of ${RunStatus.options.join(', ')}, got "${status}"`)
+    }
+    const limit = intFlag(values.limit, 'limit', { min: 1, max: 1_000_000 })
+    const store = ExperimentStore.open(resolveDbPath(stringFlag(values.db)))
+    try {
+      const runs = store.listRuns({ status: status as RunStatus | undefined, limit })
+      if (values.json) console.log(JSON.stringify({ store: store.path, runs }, null, 2))
+      else if (runs.length === 0) console.log(`no runs yet in ${store.path}`)
+      else console.log(table(['id', 'experiment', 'status', 'backend', 'created', 'ended', 'error'], runs.map((r) => [r.id, r.experimentName, r.status, r.backend, r.createdAt, r.endedAt, r.error])))
+      return 0
+    } finally {
+      store.close()
+    }
+  }
+}

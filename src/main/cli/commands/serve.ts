@@ -1,0 +1,79 @@
+import { createApiHandler } from '../../engine/api/handler'
+import { backendRequestFromEnv } from '../../engine/backend/select'
+import { Engine } from '../../engine/engine'
+import { resolveDbPath } from '../../engine/paths'
+import { rendererDir } from '../../app-root'
+import { startBrowserServer, type BrowserServer } from '../../transports/http/server'
+import { intFlag, stringFlag, type Command } from '../args'
+import { describeBackend } from '../format'
+
+export interface ServeOptions {
+  host: string
+  port: number
+  db: string | undefined
+  backend: string | undefined
+  json: boolean
+  /** why Electron was not used, when `elle start` fell back to browser mode */
+  fallbackReason?: string
+}
+
+/** Browser mode until SIGINT/SIGTERM; the store is closed cleanly on the way out. */
+export async function serve(options: ServeOptions): Promise<number> {
+  const engine = await Engine.open({ dbPath: resolveDbPath(options.db), backend: backendRequestFromEnv(options.backend) })
+  let server: BrowserServer
+  try {
+    server = await startBrowserServer({
+      handler: createApiHandler(engine, 'browser'),
+      events: engine.events,
+      rendererDir: rendererDir(),
+      host: options.host,
+      port: options.port
+    })
+  } catch (error) {
+    engine.close()
+    throw error
+  }
+  if (options.json) {
+    console.log(JSON.stringify({ url: server.openUrl, port: server.port, store: engine.store.path, backend: engine.backend.active, fallbackReason: options.fallbackReason ?? null }))
+  } else {
+    if (options.fallbackReason) console.log(`Electron was not used: ${options.fallbackReason}\nServing the workbench in browser mode instead.\n`)
+    console.log(`ELLE Workbench (browser mode): open ${server.openUrl}`)
+    console.log(`store: ${engine.store.path}`)
+    console.log(describeBackend(engine.backend))
+    console.log('Press Ctrl+C to stop.')
+  }
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve()
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
+  })
+  await server.close()
+  engine.close()
+  return 0
+}
+
+export const serveFlags = {
+  host: { type: 'string', description: 'loopback address to listen on', default: '127.0.0.1' },
+  port: { type: 'string', description: 'port (0 = any free port)', default: '5183' },
+  db: { type: 'string', description: 'experiment store (env: ELLE_DB; default: the data directory)' },
+  backend: { type: 'string', description: 'force tensorflow-gpu | tensorflow | wasm | cpu (env: ELLE_BACKEND)' },
+  json: { type: 'boolean', description: 'print one JSON line with the URL when ready' }
+} as const satisfies Command['flags']
+
+export function serveOptionsFrom(values: Record<string, string | boolean | undefined>): ServeOptions {
+  return {
+    host: stringFlag(values.host) ?? '127.0.0.1',
+    port: intFlag(values.port, 'port', { min: 0, max: 65535 }) ?? 5183,
+    db: stringFlag(values.db),
+    backend: stringFlag(values.backend),
+    json: values.json === true
+  }
+}
+
+export const serveCommand: Command = {
+  name: 'serve',
+  summary: 'Serve the workbench in browser mode on a loopback address (no Electron needed).',
+  usage: 'elle serve [--host 127.0.0.1] [--port N] [--db FILE] [--json]',
+  flags: serveFlags,
+  run: ({ values }) => serve(serveOptionsFrom(values))
+}

@@ -1,0 +1,120 @@
+// The Electron adapter: window, IPC, sleep prevention and notifications around the engine.
+// It only adapts; everything the app does is in the engine and reached through the API handler.
+import path from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { app, BrowserWindow, ipcMain, Notification, powerSaveBlocker, session, type IpcMainInvokeEvent, type WebContents } from 'electron'
+import type { ApiEvent, RunStatus } from '../../shared/contract'
+import { IPC_EVENT_CHANNEL, IPC_RPC_CHANNEL, IpcRequest, type IpcResponse } from '../../shared/ipc'
+import { createApiHandler, toApiError, type ApiHandler } from '../engine/api/handler'
+import { backendRequestFromEnv } from '../engine/backend/select'
+import { Engine } from '../engine/engine'
+import { defaultDataDir, resolveDbPath } from '../engine/paths'
+import { preloadFile, rendererDir } from '../app-root'
+
+export const SECURE_WEB_PREFERENCES = {
+  contextIsolation: true,
+  nodeIntegration: false,
+  nodeIntegrationInWorker: false,
+  sandbox: true,
+  webSecurity: true,
+  allowRunningInsecureContent: false,
+  experimentalFeatures: false,
+  webviewTag: false,
+  spellcheck: false
+} as const
+
+export function createMainWindow(preload: string, indexHtml: string): BrowserWindow {
+  const window = new BrowserWindow({
+    width: 1280,
+    height: 820,
+    minWidth: 900,
+    minHeight: 600,
+    title: 'ELLE Workbench',
+    show: false,
+    backgroundColor: '#101418',
+    webPreferences: { ...SECURE_WEB_PREFERENCES, preload }
+  })
+  const home = pathToFileURL(indexHtml).toString()
+  // The page never navigates away or opens windows: links to the outside are refused.
+  window.webContents.on('will-navigate', (event, url) => {
+    if (url.split('#')[0] !== home) event.preventDefault()
+  })
+  window.webContents.setWindowOpenHandler(() => ({ action: 'deny' }))
+  window.once('ready-to-show', () => window.show())
+  void window.loadFile(indexHtml)
+  return window
+}
+
+/** Only our own page may call the API: a frame from anywhere else is refused. */
+function fromOurPage(event: IpcMainInvokeEvent, indexHtml: string): boolean {
+  const url = event.senderFrame?.url ?? ''
+  return url.split('#')[0] === pathToFileURL(indexHtml).toString()
+}
+
+export function registerIpc(handler: ApiHandler, indexHtml: string): void {
+  ipcMain.handle(IPC_RPC_CHANNEL, async (event, raw: unknown): Promise<IpcResponse> => {
+    if (!fromOurPage(event, indexHtml)) return { ok: false, error: { code: 'unauthorized', message: 'request from an unexpected frame refused' } }
+    const envelope = IpcRequest.safeParse(raw)
+    if (!envelope.success) return { ok: false, error: { code: 'bad_request', message: 'IPC request must be {method, params}' } }
+    try {
+      return { ok: true, result: await handler(envelope.data.method, envelope.data.params) }
+    } catch (error) {
+      const apiError = toApiError(error)
+      return { ok: false, error: { code: apiError.code, message: apiError.message } }
+    }
+  })
+}
+
+/** Keeps the machine awake while runs train, and tells the user when one ends. */
+export class RunWatcher {
+  private readonly running = new Set<number>()
+  private blocker: number | null = null
+
+  handle(event: ApiEvent): void {
+    if (event.type !== 'run.updated') return
+    const { id, status, experimentName, error } = event.run
+    if (status === 'running') this.running.add(id)
+    else this.running.delete(id)
+    if (this.running.size > 0 && this.blocker === null) this.blocker = powerSaveBlocker.start('prevent-app-suspension')
+    if (this.running.size === 0 && this.blocker !== null) {
+      powerSaveBlocker.stop(this.blocker)
+      this.blocker = null
+    }
+    const ended: RunStatus[] = ['finished', 'failed']
+    if (ended.includes(status) && Notification.isSupported()) {
+      new Notification({
+        title: `Run ${id} ${status}`,
+        body: status === 'failed' ? `${experimentName}: ${error ?? 'unknown error'}` : `${experimentName} finished`
+      }).show()
+    }
+  }
+
+  get preventingSleep(): boolean {
+    return this.blocker !== null
+  }
+}
+
+export function forwardEvents(engine: Engine, targets: () => WebContents[]): () => void {
+  const watcher = new RunWatcher()
+  return engine.events.subscribe((event) => {
+    watcher.handle(event)
+    for (const contents of targets()) if (!contents.isDestroyed()) contents.send(IPC_EVENT_CHANNEL, event)
+  })
+}
+
+export async function startElectronApp(): Promise<{ engine: Engine; window: BrowserWindow }> {
+  // Share the CLI's data directory so the desktop app and `elle` see the same experiments.
+  app.setPath('userData', defaultDataDir())
+  await app.whenReady()
+  session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false))
+  const engine = await Engine.open({ dbPath: resolveDbPath(undefined), backend: backendRequestFromEnv() })
+  const indexHtml = path.join(rendererDir(), 'index.html')
+  registerIpc(createApiHandler(engine, 'electron'), indexHtml)
+  const window = createMainWindow(preloadFile(), indexHtml)
+  forwardEvents(engine, () => BrowserWindow.getAllWindows().map((w) => w.webContents))
+  app.on('window-all-closed', () => {
+    engine.close()
+    app.quit()
+  })
+  return { engine, window }
+}

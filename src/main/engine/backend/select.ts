@@ -1,0 +1,124 @@
+// Choosing the tensor backend: tfjs-node-gpu, then tfjs-node, then wasm, then cpu.
+// The first that loads wins unless a flag or ELLE_BACKEND asks for a specific one; the report says
+// why every better backend was skipped, so users know what installing it would give them.
+import os from 'node:os'
+import { createRequire } from 'node:module'
+import * as tf from '@tensorflow/tfjs'
+import { BACKEND_NAMES, type BackendCandidate, type BackendName, type BackendReport } from '../../../shared/contract'
+
+const require = createRequire(import.meta.url)
+
+interface BackendSpec {
+  name: BackendName
+  package: string
+  /** the name tfjs registers the backend under */
+  tfName: string
+  load(): Promise<void>
+  missingHint: string
+}
+
+const SPECS: readonly BackendSpec[] = [
+  {
+    name: 'tensorflow-gpu',
+    package: '@tensorflow/tfjs-node-gpu',
+    tfName: 'tensorflow',
+    load: async () => void (await import('@tensorflow/tfjs-node-gpu' as string)),
+    missingHint: 'optional dependency not installed (it needs libtensorflow with CUDA, downloaded at install time)'
+  },
+  {
+    name: 'tensorflow',
+    package: '@tensorflow/tfjs-node',
+    tfName: 'tensorflow',
+    load: async () => void (await import('@tensorflow/tfjs-node' as string)),
+    missingHint: 'optional dependency not installed (it needs libtensorflow, downloaded at install time)'
+  },
+  {
+    name: 'wasm',
+    package: '@tensorflow/tfjs-backend-wasm',
+    tfName: 'wasm',
+    load: async () => void (await import('@tensorflow/tfjs-backend-wasm')),
+    missingHint: 'package not installed'
+  },
+  { name: 'cpu', package: '@tensorflow/tfjs', tfName: 'cpu', load: async () => undefined, missingHint: 'package not installed' }
+]
+
+export class BackendError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'BackendError'
+  }
+}
+
+export interface BackendRequest {
+  /** from a command-line flag (wins over the environment) */
+  flag?: string
+  /** from ELLE_BACKEND */
+  env?: string
+}
+
+function parseName(value: string, source: string): BackendName {
+  if ((BACKEND_NAMES as readonly string[]).includes(value)) return value as BackendName
+  throw new BackendError(`unknown backend "${value}" from ${source}; expected one of ${BACKEND_NAMES.join(', ')}`)
+}
+
+function isInstalled(pkg: string): boolean {
+  try {
+    require.resolve(pkg)
+    return true
+  } catch {
+    return false
+  }
+}
+
+function threadsFor(name: BackendName): number {
+  // tfjs-node uses all cores through TensorFlow's thread pool; the wasm backend runs one thread in Node.
+  return name === 'tensorflow' || name === 'tensorflow-gpu' ? os.cpus().length : 1
+}
+
+let selected: BackendReport | undefined
+
+/**
+ * Activate the best available backend in this process's tfjs and report the choice.
+ * Idempotent: a process has one backend for its lifetime (native TensorFlow cannot be unloaded).
+ */
+export async function selectBackend(request: BackendRequest = {}): Promise<BackendReport> {
+  if (selected) return selected
+  const forced = request.flag ? parseName(request.flag, '--backend') : request.env ? parseName(request.env, 'ELLE_BACKEND') : undefined
+  const requestedBy = request.flag ? 'flag' : request.env ? 'env' : 'auto'
+  const candidates: BackendCandidate[] = []
+  let active: BackendName | undefined
+
+  for (const spec of SPECS) {
+    if (active) {
+      candidates.push({ name: spec.name, package: spec.package, status: 'available', reason: null })
+      continue
+    }
+    if (forced && spec.name !== forced) {
+      candidates.push({ name: spec.name, package: spec.package, status: 'skipped', reason: `not requested (${requestedBy === 'flag' ? '--backend' : 'ELLE_BACKEND'}=${forced})` })
+      continue
+    }
+    if (!isInstalled(spec.package)) {
+      candidates.push({ name: spec.name, package: spec.package, status: 'skipped', reason: `${spec.package}: ${spec.missingHint}` })
+      continue
+    }
+    try {
+      await spec.load()
+      if (!(await tf.setBackend(spec.tfName))) throw new Error(`tfjs could not initialise the "${spec.tfName}" backend`)
+      await tf.ready()
+      active = spec.name
+      candidates.push({ name: spec.name, package: spec.package, status: 'active', reason: null })
+    } catch (error) {
+      candidates.push({ name: spec.name, package: spec.package, status: 'failed', reason: `${spec.package} failed to load: ${(error as Error).message.split('\n')[0]}` })
+    }
+  }
+  if (!active) {
+    const why = candidates.find((c) => c.name === forced)?.reason ?? 'no backend could be loaded'
+    throw new BackendError(forced ? `backend "${forced}" was requested but is unusable: ${why}` : why)
+  }
+  selected = { active, requestedBy, candidates, threads: threadsFor(active) }
+  return selected
+}
+
+export function backendRequestFromEnv(flag?: string): BackendRequest {
+  return { flag, env: process.env.ELLE_BACKEND || undefined }
+}

@@ -1,0 +1,120 @@
+// Versioned schema migrations. The version lives in SQLite's `user_version`; every pending migration is
+// applied at open inside one transaction, so a failure leaves the file exactly as it was.
+// Append new migrations; never edit one that has shipped.
+export interface Migration {
+  version: number
+  description: string
+  sql: string
+}
+
+const NOW = "(strftime('%Y-%m-%dT%H:%M:%fZ','now'))"
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'domains, corpora, experiments, runs, metrics, checkpoints',
+    sql: `
+      CREATE TABLE domains (
+        id          INTEGER PRIMARY KEY,
+        name        TEXT NOT NULL UNIQUE,
+        description TEXT,
+        created_at  TEXT NOT NULL DEFAULT ${NOW}
+      );
+      CREATE TABLE corpus_files (
+        id        INTEGER PRIMARY KEY,
+        domain_id INTEGER NOT NULL REFERENCES domains(id) ON DELETE CASCADE,
+        path      TEXT NOT NULL,
+        sha256    TEXT NOT NULL,
+        bytes     INTEGER NOT NULL,
+        documents INTEGER,
+        tokens    INTEGER,
+        UNIQUE (domain_id, path)
+      );
+      CREATE TABLE experiments (
+        id          INTEGER PRIMARY KEY,
+        name        TEXT NOT NULL,
+        config_json TEXT NOT NULL,
+        config_hash TEXT NOT NULL UNIQUE,
+        created_at  TEXT NOT NULL DEFAULT ${NOW}
+      );
+      CREATE TABLE runs (
+        id            INTEGER PRIMARY KEY,
+        experiment_id INTEGER NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+        status        TEXT NOT NULL CHECK (status IN ('queued','running','paused','finished','failed','cancelled')),
+        backend       TEXT,
+        created_at    TEXT NOT NULL DEFAULT ${NOW},
+        started_at    TEXT,
+        ended_at      TEXT,
+        error         TEXT
+      );
+      CREATE INDEX runs_by_experiment ON runs(experiment_id);
+      CREATE TABLE metrics (
+        run_id      INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        phase       TEXT NOT NULL,
+        step        INTEGER NOT NULL,
+        tokens_seen INTEGER NOT NULL,
+        wall_s      REAL NOT NULL,
+        flops       REAL NOT NULL,
+        name        TEXT NOT NULL,
+        value       REAL NOT NULL,
+        -- one value per series and step: a resumed run that repeats steps replaces them instead of doubling;
+        -- clustered by run so reading one run's curves is one range scan
+        PRIMARY KEY (run_id, name, step)
+      ) WITHOUT ROWID;
+      CREATE TABLE checkpoints (
+        id         INTEGER PRIMARY KEY,
+        run_id     INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        step       INTEGER NOT NULL,
+        path       TEXT NOT NULL,
+        bytes      INTEGER NOT NULL,
+        sha256     TEXT NOT NULL,
+        created_at TEXT NOT NULL DEFAULT ${NOW}
+      );
+      CREATE INDEX checkpoints_by_run ON checkpoints(run_id, step);
+    `
+  },
+  {
+    version: 2,
+    description: 'lifelong structure: streams, run stages, stage-tagged checkpoints, downstream evaluations',
+    sql: `
+      CREATE TABLE streams (
+        id         INTEGER PRIMARY KEY,
+        name       TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL DEFAULT ${NOW}
+      );
+      CREATE TABLE stream_domains (
+        stream_id INTEGER NOT NULL REFERENCES streams(id) ON DELETE CASCADE,
+        position  INTEGER NOT NULL,
+        domain_id INTEGER NOT NULL REFERENCES domains(id),
+        PRIMARY KEY (stream_id, position)
+      );
+      CREATE TABLE stages (
+        id         INTEGER PRIMARY KEY,
+        run_id     INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        idx        INTEGER NOT NULL,
+        kind       TEXT NOT NULL,
+        domain     TEXT,
+        status     TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending','running','finished','failed')),
+        params_json TEXT,
+        started_at TEXT,
+        ended_at   TEXT,
+        UNIQUE (run_id, idx)
+      );
+      ALTER TABLE checkpoints ADD COLUMN stage_id INTEGER REFERENCES stages(id);
+      CREATE TABLE evaluations (
+        id            INTEGER PRIMARY KEY,
+        run_id        INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        checkpoint_id INTEGER REFERENCES checkpoints(id) ON DELETE SET NULL,
+        task          TEXT NOT NULL,
+        domain        TEXT NOT NULL,
+        metric        TEXT NOT NULL,
+        value         REAL NOT NULL,
+        seed          INTEGER NOT NULL,
+        created_at    TEXT NOT NULL DEFAULT ${NOW}
+      );
+      CREATE INDEX evaluations_by_run ON evaluations(run_id, task);
+    `
+  }
+]
+
+export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version

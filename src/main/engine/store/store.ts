@@ -1,0 +1,333 @@
+// The experiment store: one SQLite file holding domains, experiments, runs, stages, metrics,
+// checkpoints and evaluations. All SQL lives here; callers get typed rows.
+import { createHash } from 'node:crypto'
+import type Database from 'better-sqlite3'
+import type { DomainSummary, ExperimentSummary, RunDetail, RunStatus, RunSummary, StageSummary } from '../../../shared/contract'
+import { openDatabase, StoreError, type OpenOptions } from './open'
+
+export { StoreError } from './open'
+
+export interface CorpusFileInput {
+  path: string
+  sha256: string
+  bytes: number
+  documents?: number | null
+  tokens?: number | null
+}
+
+export interface MetricPoint {
+  runId: number
+  phase: string
+  step: number
+  tokensSeen: number
+  wallS: number
+  flops: number
+  name: string
+  value: number
+}
+
+export interface CheckpointRecord {
+  id: number
+  runId: number
+  stageId: number | null
+  step: number
+  path: string
+  bytes: number
+  sha256: string
+  createdAt: string
+}
+
+export interface EvaluationInput {
+  runId: number
+  checkpointId?: number | null
+  task: string
+  domain: string
+  metric: string
+  value: number
+  seed: number
+}
+
+/** Which status changes a run may make; everything else is a bug in the caller and is refused. */
+const RUN_TRANSITIONS: Record<RunStatus, readonly RunStatus[]> = {
+  queued: ['running', 'cancelled'],
+  running: ['paused', 'finished', 'failed', 'cancelled'],
+  paused: ['running', 'queued', 'cancelled', 'failed'],
+  failed: ['queued'],
+  cancelled: ['queued'],
+  finished: []
+}
+
+/** Canonical JSON (sorted keys) so that equal configs hash equally whatever their key order. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
+      : v
+  )
+}
+
+type RunRow = {
+  id: number
+  experiment_id: number
+  experiment_name: string
+  status: RunStatus
+  backend: string | null
+  created_at: string
+  started_at: string | null
+  ended_at: string | null
+  error: string | null
+}
+
+const RUN_SELECT = `
+  SELECT r.id, r.experiment_id, e.name AS experiment_name, r.status, r.backend,
+         r.created_at, r.started_at, r.ended_at, r.error
+  FROM runs r JOIN experiments e ON e.id = r.experiment_id`
+
+function toRunSummary(row: RunRow): RunSummary {
+  return {
+    id: row.id,
+    experimentId: row.experiment_id,
+    experimentName: row.experiment_name,
+    status: row.status,
+    backend: row.backend,
+    createdAt: row.created_at,
+    startedAt: row.started_at,
+    endedAt: row.ended_at,
+    error: row.error
+  }
+}
+
+export class ExperimentStore {
+  private readonly insertMetric: Database.Statement
+  private readonly insertMetricsBatch: (points: readonly MetricPoint[]) => void
+
+  private constructor(
+    readonly db: Database.Database,
+    readonly path: string
+  ) {
+    this.insertMetric = db.prepare(
+      'INSERT OR REPLACE INTO metrics (run_id, phase, step, tokens_seen, wall_s, flops, name, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'
+    )
+    this.insertMetricsBatch = db.transaction((points: readonly MetricPoint[]) => {
+      for (const p of points) this.insertMetric.run(p.runId, p.phase, p.step, p.tokensSeen, p.wallS, p.flops, p.name, p.value)
+    })
+  }
+
+  static open(file: string, options: OpenOptions = {}): ExperimentStore {
+    return new ExperimentStore(openDatabase(file, options), file)
+  }
+
+  get schemaVersion(): number {
+    return this.db.pragma('user_version', { simple: true }) as number
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close()
+  }
+
+  /** SQLite's full integrity check; returns the problems found (empty when healthy). */
+  integrityCheck(): string[] {
+    const rows = this.db.pragma('integrity_check') as Array<{ integrity_check: string }>
+    const fk = this.db.pragma('foreign_key_check') as unknown[]
+    return [...rows.map((r) => r.integrity_check).filter((m) => m !== 'ok'), ...fk.map((r) => `foreign key: ${JSON.stringify(r)}`)]
+  }
+
+  // ---- domains -------------------------------------------------------------------------------
+
+  createDomain(input: { name: string; description?: string | null; files: readonly CorpusFileInput[] }): DomainSummary {
+    const create = this.db.transaction(() => {
+      if (this.db.prepare('SELECT 1 FROM domains WHERE name = ?').get(input.name)) {
+        throw new StoreError('conflict', `domain "${input.name}" already exists; choose another name`)
+      }
+      const { lastInsertRowid } = this.db
+        .prepare('INSERT INTO domains (name, description) VALUES (?, ?)')
+        .run(input.name, input.description ?? null)
+      const insertFile = this.db.prepare(
+        'INSERT INTO corpus_files (domain_id, path, sha256, bytes, documents, tokens) VALUES (?, ?, ?, ?, ?, ?)'
+      )
+      for (const f of input.files) insertFile.run(lastInsertRowid, f.path, f.sha256, f.bytes, f.documents ?? null, f.tokens ?? null)
+      return Number(lastInsertRowid)
+    })
+    return this.getDomain(create())
+  }
+
+  getDomain(id: number): DomainSummary {
+    const domain = this.listDomains().find((d) => d.id === id)
+    if (!domain) throw new StoreError('not_found', `no domain with id ${id}`)
+    return domain
+  }
+
+  listDomains(): DomainSummary[] {
+    const rows = this.db
+      .prepare(
+        `SELECT d.id, d.name, d.description, d.created_at,
+                COUNT(f.id) AS files, COALESCE(SUM(f.bytes), 0) AS bytes,
+                CASE WHEN COUNT(f.id) = 0 OR COUNT(f.tokens) < COUNT(f.id) THEN NULL ELSE SUM(f.tokens) END AS tokens
+         FROM domains d LEFT JOIN corpus_files f ON f.domain_id = d.id
+         GROUP BY d.id ORDER BY d.id`
+      )
+      .all() as Array<{ id: number; name: string; description: string | null; created_at: string; files: number; bytes: number; tokens: number | null }>
+    return rows.map((r) => ({ id: r.id, name: r.name, description: r.description, files: r.files, bytes: r.bytes, tokens: r.tokens, createdAt: r.created_at }))
+  }
+
+  // ---- experiments ---------------------------------------------------------------------------
+
+  /** Find or create the experiment for this exact config (by canonical hash). */
+  ensureExperiment(name: string, config: unknown): ExperimentSummary {
+    const json = canonicalJson(config)
+    const hash = createHash('sha256').update(json).digest('hex')
+    this.db.prepare('INSERT INTO experiments (name, config_json, config_hash) VALUES (?, ?, ?) ON CONFLICT(config_hash) DO NOTHING').run(name, json, hash)
+    const row = this.db.prepare('SELECT id FROM experiments WHERE config_hash = ?').get(hash) as { id: number }
+    return this.getExperiment(row.id)
+  }
+
+  getExperiment(id: number): ExperimentSummary {
+    const row = this.db
+      .prepare(
+        `SELECT e.id, e.name, e.config_hash, e.created_at, COUNT(r.id) AS run_count
+         FROM experiments e LEFT JOIN runs r ON r.experiment_id = e.id WHERE e.id = ? GROUP BY e.id`
+      )
+      .get(id) as { id: number; name: string; config_hash: string; created_at: string; run_count: number } | undefined
+    if (!row) throw new StoreError('not_found', `no experiment with id ${id}`)
+    return { id: row.id, name: row.name, configHash: row.config_hash, createdAt: row.created_at, runCount: row.run_count }
+  }
+
+  getExperimentConfig(id: number): unknown {
+    const row = this.db.prepare('SELECT config_json FROM experiments WHERE id = ?').get(id) as { config_json: string } | undefined
+    if (!row) throw new StoreError('not_found', `no experiment with id ${id}`)
+    return JSON.parse(row.config_json) as unknown
+  }
+
+  listExperiments(): ExperimentSummary[] {
+    const ids = this.db.prepare('SELECT id FROM experiments ORDER BY id DESC').pluck().all() as number[]
+    return ids.map((id) => this.getExperiment(id))
+  }
+
+  // ---- runs ----------------------------------------------------------------------------------
+
+  createRun(experimentId: number, options: { backend?: string | null } = {}): RunSummary {
+    this.getExperiment(experimentId) // names the missing experiment instead of a bare FK failure
+    const { lastInsertRowid } = this.db
+      .prepare("INSERT INTO runs (experiment_id, status, backend) VALUES (?, 'queued', ?)")
+      .run(experimentId, options.backend ?? null)
+    return this.getRun(Number(lastInsertRowid))
+  }
+
+  getRun(id: number): RunSummary {
+    const row = this.db.prepare(`${RUN_SELECT} WHERE r.id = ?`).get(id) as RunRow | undefined
+    if (!row) throw new StoreError('not_found', `no run with id ${id}`)
+    return toRunSummary(row)
+  }
+
+  listRuns(filter: { status?: RunStatus; limit?: number } = {}): RunSummary[] {
+    const rows = filter.status
+      ? this.db.prepare(`${RUN_SELECT} WHERE r.status = ? ORDER BY r.id DESC LIMIT ?`).all(filter.status, filter.limit ?? -1)
+      : this.db.prepare(`${RUN_SELECT} ORDER BY r.id DESC LIMIT ?`).all(filter.limit ?? -1)
+    return (rows as RunRow[]).map(toRunSummary)
+  }
+
+  /** Move a run to a new status, refusing transitions that make no sense (finished -> running, ...). */
+  setRunStatus(id: number, status: RunStatus, details: { error?: string | null; backend?: string | null } = {}): RunSummary {
+    const run = this.getRun(id)
+    if (run.status === status) return run
+    if (!RUN_TRANSITIONS[run.status].includes(status)) {
+      throw new StoreError('invalid', `run ${id} cannot go from ${run.status} to ${status}`)
+    }
+    const terminal = status === 'finished' || status === 'failed' || status === 'cancelled'
+    this.db
+      .prepare(
+        `UPDATE runs SET status = ?,
+           started_at = CASE WHEN ? = 'running' AND started_at IS NULL THEN strftime('%Y-%m-%dT%H:%M:%fZ','now') ELSE started_at END,
+           ended_at = CASE WHEN ? THEN strftime('%Y-%m-%dT%H:%M:%fZ','now') WHEN ? IN ('queued','running') THEN NULL ELSE ended_at END,
+           error = CASE WHEN ? THEN ? ELSE NULL END,
+           backend = COALESCE(?, backend)
+         WHERE id = ?`
+      )
+      .run(status, status, terminal ? 1 : 0, status, status === 'failed' || status === 'cancelled' ? 1 : 0, details.error ?? null, details.backend ?? null, id)
+    return this.getRun(id)
+  }
+
+  getRunDetail(id: number): RunDetail {
+    const run = this.getRun(id)
+    const stages = this.listStages(id)
+    const metricCount = this.db.prepare('SELECT COUNT(*) FROM metrics WHERE run_id = ?').pluck().get(id) as number
+    return { ...run, stages, metricCount }
+  }
+
+  // ---- stages --------------------------------------------------------------------------------
+
+  addStage(runId: number, stage: { index: number; kind: string; domain?: string | null; params?: unknown }): StageSummary {
+    this.getRun(runId)
+    const { lastInsertRowid } = this.db
+      .prepare('INSERT INTO stages (run_id, idx, kind, domain, params_json) VALUES (?, ?, ?, ?, ?)')
+      .run(runId, stage.index, stage.kind, stage.domain ?? null, stage.params === undefined ? null : JSON.stringify(stage.params))
+    return this.listStages(runId).find((s) => s.id === Number(lastInsertRowid))!
+  }
+
+  setStageStatus(stageId: number, status: 'running' | 'finished' | 'failed'): void {
+    const result = this.db
+      .prepare(
+        `UPDATE stages SET status = ?,
+           started_at = CASE WHEN ? = 'running' THEN strftime('%Y-%m-%dT%H:%M:%fZ','now') ELSE started_at END,
+           ended_at = CASE WHEN ? != 'running' THEN strftime('%Y-%m-%dT%H:%M:%fZ','now') ELSE NULL END
+         WHERE id = ?`
+      )
+      .run(status, status, status, stageId)
+    if (result.changes === 0) throw new StoreError('not_found', `no stage with id ${stageId}`)
+  }
+
+  listStages(runId: number): StageSummary[] {
+    const rows = this.db
+      .prepare('SELECT id, idx, kind, domain, status, started_at, ended_at FROM stages WHERE run_id = ? ORDER BY idx')
+      .all(runId) as Array<{ id: number; idx: number; kind: string; domain: string | null; status: string; started_at: string | null; ended_at: string | null }>
+    return rows.map((r) => ({ id: r.id, index: r.idx, kind: r.kind, domain: r.domain, status: r.status, startedAt: r.started_at, endedAt: r.ended_at }))
+  }
+
+  // ---- metrics -------------------------------------------------------------------------------
+
+  /** Insert a batch of points in one transaction (the fast path: one fsync per batch, not per point). */
+  insertMetrics(points: readonly MetricPoint[]): void {
+    if (points.length > 0) this.insertMetricsBatch(points)
+  }
+
+  /** One run's metric points ordered by name then step; `name` narrows to one series. */
+  readMetrics(runId: number, options: { name?: string } = {}): MetricPoint[] {
+    const sql = `SELECT run_id, phase, step, tokens_seen, wall_s, flops, name, value FROM metrics
+                 WHERE run_id = ? ${options.name ? 'AND name = ?' : ''} ORDER BY name, step`
+    const args = options.name ? [runId, options.name] : [runId]
+    const rows = this.db.prepare(sql).raw().all(...args) as Array<[number, string, number, number, number, number, string, number]>
+    return rows.map(([run, phase, step, tokensSeen, wallS, flops, name, value]) => ({ runId: run, phase, step, tokensSeen, wallS, flops, name, value }))
+  }
+
+  // ---- checkpoints and evaluations -----------------------------------------------------------
+
+  addCheckpoint(input: { runId: number; stageId?: number | null; step: number; path: string; bytes: number; sha256: string }): CheckpointRecord {
+    const { lastInsertRowid } = this.db
+      .prepare('INSERT INTO checkpoints (run_id, stage_id, step, path, bytes, sha256) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(input.runId, input.stageId ?? null, input.step, input.path, input.bytes, input.sha256)
+    return this.listCheckpoints(input.runId).find((c) => c.id === Number(lastInsertRowid))!
+  }
+
+  listCheckpoints(runId: number): CheckpointRecord[] {
+    const rows = this.db
+      .prepare('SELECT id, run_id, stage_id, step, path, bytes, sha256, created_at FROM checkpoints WHERE run_id = ? ORDER BY step, id')
+      .all(runId) as Array<{ id: number; run_id: number; stage_id: number | null; step: number; path: string; bytes: number; sha256: string; created_at: string }>
+    return rows.map((r) => ({ id: r.id, runId: r.run_id, stageId: r.stage_id, step: r.step, path: r.path, bytes: r.bytes, sha256: r.sha256, createdAt: r.created_at }))
+  }
+
+  addEvaluations(rows: readonly EvaluationInput[]): void {
+    const insert = this.db.prepare(
+      'INSERT INTO evaluations (run_id, checkpoint_id, task, domain, metric, value, seed) VALUES (?, ?, ?, ?, ?, ?, ?)'
+    )
+    this.db.transaction(() => {
+      for (const e of rows) insert.run(e.runId, e.checkpointId ?? null, e.task, e.domain, e.metric, e.value, e.seed)
+    })()
+  }
+
+  listEvaluations(runId: number): Array<EvaluationInput & { id: number }> {
+    const rows = this.db
+      .prepare('SELECT id, run_id, checkpoint_id, task, domain, metric, value, seed FROM evaluations WHERE run_id = ? ORDER BY id')
+      .all(runId) as Array<{ id: number; run_id: number; checkpoint_id: number | null; task: string; domain: string; metric: string; value: number; seed: number }>
+    return rows.map((r) => ({ id: r.id, runId: r.run_id, checkpointId: r.checkpoint_id, task: r.task, domain: r.domain, metric: r.metric, value: r.value, seed: r.seed }))
+  }
+}

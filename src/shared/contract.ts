@@ -1,0 +1,163 @@
+// The one API contract between the engine and every client (Electron renderer via IPC, browser via HTTP/WS).
+// Each method has a params schema and a result schema; pushed events have their own schemas.
+// Both transports validate requests with these schemas before anything reaches the engine,
+// and the renderer validates what it receives, so a mismatch fails loudly at the boundary.
+import { z } from 'zod'
+
+export const RUN_STATUSES = ['queued', 'running', 'paused', 'finished', 'failed', 'cancelled'] as const
+export const RunStatus = z.enum(RUN_STATUSES)
+export type RunStatus = z.infer<typeof RunStatus>
+
+export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const
+export const BackendName = z.enum(BACKEND_NAMES)
+export type BackendName = z.infer<typeof BackendName>
+
+export const BackendCandidate = z.object({
+  name: BackendName,
+  /** npm package that provides this backend */
+  package: z.string(),
+  status: z.enum(['active', 'available', 'skipped', 'failed']),
+  /** why a better backend was not used, or why this one failed */
+  reason: z.string().nullable()
+})
+export type BackendCandidate = z.infer<typeof BackendCandidate>
+
+export const BackendReport = z.object({
+  active: BackendName,
+  /** how the choice was made: automatic order, a command-line flag or the ELLE_BACKEND variable */
+  requestedBy: z.enum(['auto', 'flag', 'env']),
+  candidates: z.array(BackendCandidate),
+  threads: z.number().int().positive()
+})
+export type BackendReport = z.infer<typeof BackendReport>
+
+export const RunSummary = z.object({
+  id: z.number().int().positive(),
+  experimentId: z.number().int().positive(),
+  experimentName: z.string(),
+  status: RunStatus,
+  backend: z.string().nullable(),
+  createdAt: z.string(),
+  startedAt: z.string().nullable(),
+  endedAt: z.string().nullable(),
+  error: z.string().nullable()
+})
+export type RunSummary = z.infer<typeof RunSummary>
+
+export const StageSummary = z.object({
+  id: z.number().int().positive(),
+  index: z.number().int().nonnegative(),
+  kind: z.string(),
+  domain: z.string().nullable(),
+  status: z.string(),
+  startedAt: z.string().nullable(),
+  endedAt: z.string().nullable()
+})
+export type StageSummary = z.infer<typeof StageSummary>
+
+export const RunDetail = RunSummary.extend({
+  stages: z.array(StageSummary),
+  metricCount: z.number().int().nonnegative()
+})
+export type RunDetail = z.infer<typeof RunDetail>
+
+export const DomainSummary = z.object({
+  id: z.number().int().positive(),
+  name: z.string(),
+  description: z.string().nullable(),
+  files: z.number().int().nonnegative(),
+  bytes: z.number().int().nonnegative(),
+  tokens: z.number().int().nonnegative().nullable(),
+  createdAt: z.string()
+})
+export type DomainSummary = z.infer<typeof DomainSummary>
+
+export const ExperimentSummary = z.object({
+  id: z.number().int().positive(),
+  name: z.string(),
+  configHash: z.string(),
+  createdAt: z.string(),
+  runCount: z.number().int().nonnegative()
+})
+export type ExperimentSummary = z.infer<typeof ExperimentSummary>
+
+export const SystemInfo = z.object({
+  version: z.string(),
+  backend: BackendReport,
+  store: z.object({ path: z.string(), schemaVersion: z.number().int() }),
+  /** which transport serves this client: lets the UI say "browser mode" */
+  mode: z.enum(['electron', 'browser'])
+})
+export type SystemInfo = z.infer<typeof SystemInfo>
+
+const Empty = z.object({}).strict()
+const RunId = z.object({ id: z.number().int().positive() }).strict()
+
+export const contract = {
+  'system.info': { params: Empty, result: SystemInfo },
+  'runs.list': {
+    params: z.object({ status: RunStatus.optional(), limit: z.number().int().min(1).max(10_000).optional() }).strict(),
+    result: z.object({ runs: z.array(RunSummary) })
+  },
+  'runs.get': { params: RunId, result: RunDetail },
+  'domains.list': { params: Empty, result: z.object({ domains: z.array(DomainSummary) }) },
+  'experiments.list': { params: Empty, result: z.object({ experiments: z.array(ExperimentSummary) }) }
+} as const
+
+export type Contract = typeof contract
+export type Method = keyof Contract
+export type Params<M extends Method> = z.input<Contract[M]['params']>
+export type Result<M extends Method> = z.infer<Contract[M]['result']>
+export const METHODS = Object.keys(contract) as Method[]
+
+export function isMethod(value: unknown): value is Method {
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(contract, value)
+}
+
+// Events the engine pushes to every connected client.
+export const ApiEvent = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('run.updated'), run: RunSummary }),
+  z.object({ type: z.literal('domains.changed') })
+])
+export type ApiEvent = z.infer<typeof ApiEvent>
+
+// The error shape every transport returns; `code` maps to an HTTP status in browser mode.
+export const ERROR_CODES = ['bad_request', 'not_found', 'unauthorized', 'conflict', 'internal'] as const
+export type ErrorCode = (typeof ERROR_CODES)[number]
+export const ApiErrorBody = z.object({ error: z.object({ code: z.enum(ERROR_CODES), message: z.string() }) })
+export type ApiErrorBody = z.infer<typeof ApiErrorBody>
+
+export class ApiError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string
+  ) {
+    super(message)
+    this.name = 'ApiError'
+  }
+}
+
+/** One line that names the offending fields, e.g. `runs.get: id: expected number, received string`. */
+export function describeZodError(prefix: string, error: z.ZodError): string {
+  const parts = error.issues.map((issue) => {
+    const where = issue.path.length > 0 ? issue.path.join('.') : '(params)'
+    return `${where}: ${issue.message}`
+  })
+  return `${prefix}: ${parts.join('; ')}`
+}
+
+/** Validate a request's method and params; throws ApiError('bad_request') naming the problem. */
+export function parseRequest<M extends Method>(method: unknown, params: unknown): { method: M; params: z.infer<Contract[M]['params']> } {
+  if (!isMethod(method)) {
+    throw new ApiError('bad_request', `unknown method ${JSON.stringify(method)}; expected one of ${METHODS.join(', ')}`)
+  }
+  const parsed = contract[method].params.safeParse(params ?? {})
+  if (!parsed.success) throw new ApiError('bad_request', describeZodError(method, parsed.error))
+  return { method: method as M, params: parsed.data as z.infer<Contract[M]['params']> }
+}
+
+/** The client interface the renderer programs against; each transport implements it. */
+export interface ApiClient {
+  call<M extends Method>(method: M, params: Params<M>): Promise<Result<M>>
+  onEvent(listener: (event: ApiEvent) => void): () => void
+}

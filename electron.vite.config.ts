@@ -59,6 +59,7 @@ export default defineConfig({
   renderer: {
     root: resolve(__dirname, 'src/renderer'),
     base: './',
+    publicDir: resolve(__dirname, 'resources/public'),
     plugins: [vue()],
     build: {
       outDir: resolve(__dirname, 'out/renderer'),

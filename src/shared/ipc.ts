@@ -5,7 +5,7 @@ import type { ApiErrorBody } from './contract'
 export const IPC_RPC_CHANNEL = 'elle:rpc'
 export const IPC_EVENT_CHANNEL = 'elle:event'
 
-export const IpcRequest = z.object({ method: z.string(), params: z.unknown() }).strict()
+export const IpcRequest = z.object({ method: z.string(), params: z.unknown().optional() }).strict()
 export type IpcRequest = z.infer<typeof IpcRequest>
 
 /** ipcMain.handle turns thrown errors into opaque strings, so failures travel as values. */

@@ -92,14 +92,24 @@ export class RunWatcher {
   get preventingSleep(): boolean {
     return this.blocker !== null
   }
+
+  dispose(): void {
+    if (this.blocker !== null) powerSaveBlocker.stop(this.blocker)
+    this.blocker = null
+    this.running.clear()
+  }
 }
 
 export function forwardEvents(engine: Engine, targets: () => WebContents[]): () => void {
   const watcher = new RunWatcher()
-  return engine.events.subscribe((event) => {
+  const unsubscribe = engine.events.subscribe((event) => {
     watcher.handle(event)
     for (const contents of targets()) if (!contents.isDestroyed()) contents.send(IPC_EVENT_CHANNEL, event)
   })
+  return () => {
+    unsubscribe()
+    watcher.dispose()
+  }
 }
 
 export async function startElectronApp(): Promise<{ engine: Engine; window: BrowserWindow }> {

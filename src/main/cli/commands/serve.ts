@@ -3,7 +3,7 @@ import { backendRequestFromEnv } from '../../engine/backend/select'
 import { Engine } from '../../engine/engine'
 import { resolveDbPath } from '../../engine/paths'
 import { rendererDir } from '../../app-root'
-import { startBrowserServer, type BrowserServer } from '../../transports/http/server'
+import { assertLoopback, startBrowserServer, type BrowserServer } from '../../transports/http/server'
 import { intFlag, stringFlag, type Command } from '../args'
 import { describeBackend } from '../format'
 
@@ -19,6 +19,7 @@ export interface ServeOptions {
 
 /** Browser mode until SIGINT/SIGTERM; the store is closed cleanly on the way out. */
 export async function serve(options: ServeOptions): Promise<number> {
+  assertLoopback(options.host) // before touching the store
   const engine = await Engine.open({ dbPath: resolveDbPath(options.db), backend: backendRequestFromEnv(options.backend) })
   let server: BrowserServer
   try {

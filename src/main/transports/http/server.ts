@@ -57,7 +57,8 @@ export function assertLoopback(host: string): void {
 }
 
 function securityHeaders(port: number): Record<string, string> {
-  const ws = LOOPBACK_HOSTS.map((h) => `ws://${h.includes(':') ? `[${h}]` : h}:${port}`).join(' ')
+  // CSP host sources cannot be IPv6 literals, so only the IPv4 and name forms are listed.
+  const ws = [`ws://127.0.0.1:${port}`, `ws://localhost:${port}`].join(' ')
   return {
     'Content-Security-Policy': `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self' ${ws}; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'`,
     'X-Content-Type-Options': 'nosniff',

@@ -1,0 +1,68 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ApiError, RunSummary, SystemInfo } from '../../src/shared/contract'
+import { createApiHandler, type ApiHandler } from '../../src/main/engine/api/handler'
+import type { Engine } from '../../src/main/engine/engine'
+import { tempEngine } from '../helpers/engine'
+
+let engine: Engine
+let handle: ApiHandler
+
+beforeAll(async () => {
+  engine = await tempEngine()
+  handle = createApiHandler(engine, 'browser')
+})
+afterAll(() => engine.close())
+
+async function rejection(promise: Promise<unknown>): Promise<ApiError> {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e
+  )
+  expect(error).toBeInstanceOf(ApiError)
+  return error as ApiError
+}
+
+describe('API handler', () => {
+  it('reports backend, store and mode', async () => {
+    const info = SystemInfo.parse(await handle('system.info', {}))
+    expect(info.store.path).toBe(engine.store.path)
+    expect(info.mode).toBe('browser')
+    expect(info.backend.active).toBe(engine.backend.active)
+  })
+
+  it('lists and fetches runs created through the engine', async () => {
+    const run = engine.createRun('listed', { n: 1 })
+    const { runs } = (await handle('runs.list', {})) as { runs: RunSummary[] }
+    expect(runs.map((r) => r.id)).toContain(run.id)
+    const filtered = (await handle('runs.list', { status: 'finished' })) as { runs: RunSummary[] }
+    expect(filtered.runs).toEqual([])
+    expect(await handle('runs.get', { id: run.id })).toEqual(expect.objectContaining({ id: run.id, stages: [], metricCount: 0 }))
+  })
+
+  it('rejects malformed requests with a message naming the field', async () => {
+    expect((await rejection(handle('runs.get', { id: 'seven' }))).message).toMatch(/^runs\.get: id: /)
+    expect((await rejection(handle('runs.get', {}))).code).toBe('bad_request')
+    expect((await rejection(handle('runs.list', { status: 'exploded' }))).message).toContain('status')
+    expect((await rejection(handle('runs.list', { limit: 5, extra: true }))).message).toContain('extra')
+    expect((await rejection(handle('runs.drop', {}))).message).toContain('unknown method "runs.drop"')
+    expect((await rejection(handle(42, {}))).code).toBe('bad_request')
+  })
+
+  it('maps a missing record to not_found', async () => {
+    const error = await rejection(handle('runs.get', { id: 987654 }))
+    expect(error.code).toBe('not_found')
+    expect(error.message).toContain('987654')
+  })
+
+  it('publishes run.updated on every status change', async () => {
+    const seen: string[] = []
+    const stop = engine.events.subscribe((e) => {
+      if (e.type === 'run.updated') seen.push(`${e.run.id}:${e.run.status}`)
+    })
+    const run = engine.createRun('evented', { n: 2 })
+    engine.setRunStatus(run.id, 'running')
+    engine.setRunStatus(run.id, 'finished')
+    stop()
+    expect(seen).toEqual([`${run.id}:queued`, `${run.id}:running`, `${run.id}:finished`])
+  })
+})

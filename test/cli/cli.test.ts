@@ -1,0 +1,141 @@
+// The `elle` command as users run it: the built bundle through bin/elle.mjs, in a child process.
+import { spawn, spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { BackendReport } from '../../src/shared/contract'
+import { ExperimentStore } from '../../src/main/engine/store/store'
+import { sha256File, tempDir } from '../helpers/tmp'
+
+const BIN = path.resolve('bin/elle.mjs')
+
+function elle(args: string[], env: NodeJS.ProcessEnv = {}): { code: number; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, ELLE_BACKEND: '', ...env }, timeout: 60_000 })
+  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr }
+}
+
+describe('elle backend', () => {
+  it('names the active backend and why each faster one was skipped', () => {
+    const { code, stdout } = elle(['backend', '--json'])
+    expect(code).toBe(0)
+    const report = BackendReport.parse(JSON.parse(stdout))
+    const order = report.candidates.map((c) => c.name)
+    expect(order).toEqual(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'])
+    const activeIndex = report.candidates.findIndex((c) => c.status === 'active')
+    expect(report.candidates[activeIndex]!.name).toBe(report.active)
+    for (const better of report.candidates.slice(0, activeIndex)) {
+      expect(better.status === 'skipped' || better.status === 'failed').toBe(true)
+      expect(better.reason).toContain(better.package)
+    }
+  })
+
+  it('honours ELLE_BACKEND and --backend, flag first', () => {
+    expect(JSON.parse(elle(['backend', '--json'], { ELLE_BACKEND: 'cpu' }).stdout).active).toBe('cpu')
+    const both = JSON.parse(elle(['backend', '--json', '--backend', 'wasm'], { ELLE_BACKEND: 'cpu' }).stdout)
+    expect(both).toMatchObject({ active: 'wasm', requestedBy: 'flag' })
+  })
+
+  it('rejects an unknown backend with a one-line reason', () => {
+    const { code, stderr } = elle(['backend', '--backend', 'tpu'])
+    expect(code).toBe(1)
+    expect(stderr.trim().split('\n')).toHaveLength(1)
+    expect(stderr).toContain('unknown backend "tpu" from --backend')
+  })
+})
+
+describe('elle runs', () => {
+  it('lists runs from the given store as JSON and as a table', () => {
+    const db = path.join(tempDir(), 'cli.sqlite')
+    const store = ExperimentStore.open(db)
+    const run = store.createRun(store.ensureExperiment('cli-experiment', { k: 1 }).id, { backend: 'wasm' })
+    store.setRunStatus(run.id, 'running')
+    store.close()
+    const json = elle(['runs', '--db', db, '--json'])
+    expect(json.code).toBe(0)
+    expect(JSON.parse(json.stdout)).toMatchObject({ store: db, runs: [{ id: run.id, experimentName: 'cli-experiment', status: 'running' }] })
+    const text = elle(['runs'], { ELLE_DB: db })
+    expect(text.stdout).toMatch(/cli-experiment\s+running\s+wasm/)
+    expect(JSON.parse(elle(['runs', '--db', db, '--json', '--status', 'finished']).stdout).runs).toEqual([])
+  })
+
+  it('fails with one line and leaves a non-SQLite file untouched', () => {
+    const db = path.join(tempDir(), 'thesis.sqlite')
+    fs.writeFileSync(db, 'chapter one\n'.repeat(100))
+    const before = sha256File(db)
+    const { code, stderr } = elle(['runs', '--db', db])
+    expect(code).toBe(1)
+    expect(stderr.trim()).toBe(`elle runs: ${db} is not an SQLite database (wrong file header); it was left untouched`)
+    expect(sha256File(db)).toBe(before)
+  })
+
+  it('refuses bad flags with exit code 2', () => {
+    for (const args of [['runs', '--status', 'exploded'], ['runs', '--limit', '-4'], ['runs', '--frobnicate'], ['nonsense']]) {
+      const { code, stderr } = elle(args)
+      expect(code, args.join(' ')).toBe(2)
+      expect(stderr.trim().split('\n'), args.join(' ')).toHaveLength(1)
+    }
+  })
+
+  it('prints help for every command', () => {
+    for (const command of ['backend', 'runs', 'serve', 'start']) {
+      const { code, stdout } = elle([command, '--help'])
+      expect(code).toBe(0)
+      expect(stdout).toContain(`usage: elle ${command}`)
+    }
+  })
+})
+
+describe('elle serve', () => {
+  it('refuses a non-loopback host', () => {
+    const { code, stderr } = elle(['serve', '--host', '0.0.0.0', '--db', path.join(tempDir(), 's.sqlite')])
+    expect(code).toBe(1)
+    expect(stderr).toContain('loopback only')
+  })
+
+  it('serves browser mode with a token URL and stops cleanly on SIGTERM', async () => {
+    const db = path.join(tempDir(), 'serve.sqlite')
+    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--db', db, '--json'], { env: { ...process.env, ELLE_BACKEND: '' } })
+    const line = await new Promise<string>((resolve, reject) => {
+      let out = ''
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString()
+        if (out.includes('\n')) resolve(out.split('\n')[0]!)
+      })
+      child.once('exit', (code) => reject(new Error(`serve exited early with ${code}`)))
+    })
+    const ready = JSON.parse(line) as { url: string; port: number; store: string }
+    expect(ready.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]{20,}$/)
+    expect(ready.store).toBe(db)
+    const base = `http://127.0.0.1:${ready.port}`
+    expect((await fetch(`${base}/api/rpc/system.info`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' })).status).toBe(401)
+    const token = new URL(ready.url).searchParams.get('token')!
+    const info = await fetch(`${base}/api/rpc/system.info`, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` }, body: '{}' })
+    expect((await info.json()).result.store.path).toBe(db)
+    const exit = new Promise<number | null>((resolve) => child.once('exit', resolve))
+    child.kill('SIGTERM')
+    expect(await exit).toBe(0)
+    // the store was closed cleanly and is healthy
+    const store = ExperimentStore.open(db)
+    expect(store.integrityCheck()).toEqual([])
+    store.close()
+  })
+})
+
+describe('elle start', () => {
+  it('falls back to browser mode and says why Electron was not used', async () => {
+    const db = path.join(tempDir(), 'start.sqlite')
+    const child = spawn(process.execPath, [BIN, 'start', '--port', '0', '--db', db], { env: { ...process.env, ELLE_BACKEND: '', DISPLAY: '' } })
+    const output = await new Promise<string>((resolve, reject) => {
+      let out = ''
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString()
+        if (out.includes('Press Ctrl+C')) resolve(out)
+      })
+      child.once('exit', (code) => reject(new Error(`start exited early with ${code}: ${out}`)))
+    })
+    child.kill('SIGTERM')
+    expect(output).toMatch(/Electron was not used: .+/)
+    expect(output).toMatch(/open http:\/\/127\.0\.0\.1:\d+\/\?token=/)
+    expect(output).toContain('active backend:')
+  })
+})

@@ -1,0 +1,93 @@
+// End to end: browser mode on a temp store, a real Chromium, runs inserted through the engine.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Browser } from 'playwright-core'
+import { rendererDir } from '../../src/main/app-root'
+import { createApiHandler } from '../../src/main/engine/api/handler'
+import type { Engine } from '../../src/main/engine/engine'
+import { startBrowserServer, type BrowserServer } from '../../src/main/transports/http/server'
+import { launchChromium } from '../helpers/browser'
+import { tempEngine } from '../helpers/engine'
+
+let engine: Engine
+let server: BrowserServer
+let browser: Browser
+
+beforeAll(async () => {
+  engine = await tempEngine()
+  server = await startBrowserServer({ handler: createApiHandler(engine, 'browser'), events: engine.events, rendererDir: rendererDir(), port: 0 })
+  browser = await launchChromium()
+})
+afterAll(async () => {
+  await browser?.close()
+  await server?.close()
+  engine?.close()
+})
+
+describe('Runs view in a real browser', () => {
+  it('lists runs from the store and follows status changes pushed by the engine', async () => {
+    const first = engine.createRun('gpt-tiny-press', { model: 'gpt', steps: 10 })
+    const page = await browser.newPage()
+    const consoleErrors: string[] = []
+    page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()))
+    page.on('pageerror', (e) => consoleErrors.push(e.message))
+
+    await page.goto(server.openUrl)
+    expect(page.url()).toBe(server.url) // the token left the address bar
+    await page.getByTestId(`run-row-${first.id}`).waitFor()
+    expect(await page.getByTestId(`run-status-${first.id}`).textContent()).toContain('queued')
+    await page.getByTestId('status-connection').filter({ hasText: 'connected' }).waitFor()
+
+    // status bar: backend and store path from the real API
+    expect(await page.getByTestId('status-backend').textContent()).toContain(engine.backend.active)
+    expect(await page.getByTestId('status-store').textContent()).toContain(engine.store.path)
+
+    // a status change in the engine reaches the page without a reload
+    engine.setRunStatus(first.id, 'running')
+    await page.getByTestId(`run-status-${first.id}`).filter({ hasText: 'running' }).waitFor({ timeout: 5000 })
+    engine.setRunStatus(first.id, 'failed', { error: 'loss became NaN at step 3' })
+    await page.getByTestId(`run-status-${first.id}`).filter({ hasText: 'failed' }).waitFor({ timeout: 5000 })
+
+    // a new run appears by itself
+    const second = engine.createRun('bert-tiny-press', { model: 'bert', steps: 10 })
+    await page.getByTestId(`run-row-${second.id}`).waitFor({ timeout: 5000 })
+
+    // the detail panel shows the failure
+    await page.getByTestId(`run-row-${first.id}`).click()
+    await page.getByTestId('run-detail').filter({ hasText: 'loss became NaN at step 3' }).waitFor()
+
+    // navigation between the frame's views
+    await page.getByTestId('nav-streams').click()
+    await page.getByTestId('streams-view').waitFor()
+    await page.getByTestId('nav-schedules').click()
+    await page.getByTestId('schedules-view').filter({ hasText: 'gpt-tiny-press' }).waitFor()
+    await page.getByTestId('nav-compare').click()
+    await page.getByTestId('compare-view').waitFor()
+
+    expect(consoleErrors).toEqual([])
+    await page.close()
+  })
+
+  it('refuses a browser that does not have the token', async () => {
+    const context = await browser.newContext()
+    const page = await context.newPage()
+    const response = await page.goto(server.url)
+    expect(response?.status()).toBe(401)
+    expect(await page.textContent('body')).toContain('access token')
+    const api = await page.evaluate(async () => {
+      const r = await fetch('/api/rpc/runs.list', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' })
+      return r.status
+    })
+    expect(api).toBe(401)
+    const socket = await page.evaluate(
+      (port) =>
+        new Promise<string>((resolve) => {
+          const ws = new WebSocket(`ws://127.0.0.1:${port}/api/events`)
+          ws.onopen = () => resolve('open')
+          ws.onerror = () => resolve('refused')
+        }),
+      server.port
+    )
+    expect(socket).toBe('refused')
+    await context.close()
+  })
+})

@@ -1,0 +1,112 @@
+// The Electron adapter against the test double of the `electron` module (see test/doubles/electron.ts):
+// the window's security settings, the IPC round trip through the real preload, and event forwarding.
+import path from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import * as electron from 'electron'
+import type { PreloadBridge } from '../../src/shared/ipc'
+import { IPC_EVENT_CHANNEL } from '../../src/shared/ipc'
+import { createApiHandler } from '../../src/main/engine/api/handler'
+import type { Engine } from '../../src/main/engine/engine'
+import { createMainWindow, forwardEvents, registerIpc, RunWatcher } from '../../src/main/electron/app'
+import { tempEngine } from '../helpers/engine'
+import type { BrowserWindow as WindowDouble, ipcMain as IpcMainDouble, ipcRenderer as IpcRendererDouble, contextBridge as BridgeDouble, Notification as NotificationDouble, powerSaveBlocker as BlockerDouble } from '../doubles/electron'
+
+const double = electron as unknown as {
+  ipcMain: typeof IpcMainDouble
+  ipcRenderer: typeof IpcRendererDouble
+  contextBridge: typeof BridgeDouble
+  Notification: typeof NotificationDouble
+  powerSaveBlocker: typeof BlockerDouble
+}
+
+const indexHtml = path.resolve('/app/out/renderer/index.html')
+const pageUrl = pathToFileURL(indexHtml).toString()
+let engine: Engine
+let bridge: PreloadBridge
+
+beforeAll(async () => {
+  engine = await tempEngine()
+  registerIpc(createApiHandler(engine, 'electron'), indexHtml)
+  double.ipcRenderer.pageUrl = pageUrl
+  await import('../../src/preload/index') // runs the real preload against the double
+  bridge = double.contextBridge.exposed.get('elle') as PreloadBridge
+})
+afterAll(() => engine.close())
+
+describe('main window', () => {
+  it('is created with context isolation, sandbox and no Node integration', () => {
+    const window = createMainWindow('/app/out/preload/index.cjs', indexHtml) as unknown as WindowDouble
+    const prefs = window.options.webPreferences!
+    expect(prefs).toMatchObject({ contextIsolation: true, nodeIntegration: false, sandbox: true, webSecurity: true, preload: '/app/out/preload/index.cjs' })
+    expect(window.loadedFile).toBe(indexHtml)
+    expect(window.shown).toBe(true)
+  })
+
+  it('never navigates away from the app or opens new windows', () => {
+    const window = createMainWindow('/p.cjs', indexHtml) as unknown as WindowDouble
+    expect(window.webContents.tryNavigate('https://example.com/')).toBe(true)
+    expect(window.webContents.tryNavigate(`${pageUrl}#/runs`)).toBe(false)
+    expect(window.webContents.windowOpenHandler!({ url: 'https://example.com' })).toEqual({ action: 'deny' })
+  })
+})
+
+describe('IPC through the preload', () => {
+  it('exposes only invoke and onEvent to the page', () => {
+    expect(Object.keys(bridge).sort()).toEqual(['invoke', 'onEvent'])
+  })
+
+  it('answers valid calls with the engine data', async () => {
+    const run = engine.createRun('ipc', { via: 'ipc' })
+    const response = await bridge.invoke('runs.get', { id: run.id })
+    expect(response).toEqual({ ok: true, result: expect.objectContaining({ id: run.id, experimentName: 'ipc' }) })
+    const info = await bridge.invoke('system.info', {})
+    expect(info).toEqual({ ok: true, result: expect.objectContaining({ mode: 'electron' }) })
+  })
+
+  it('rejects malformed calls with the validation message', async () => {
+    expect(await bridge.invoke('runs.get', { id: 'x' })).toEqual({ ok: false, error: { code: 'bad_request', message: expect.stringMatching(/^runs\.get: id: /) } })
+    expect(await bridge.invoke('fs.readFile', { path: '/etc/passwd' })).toEqual({ ok: false, error: { code: 'bad_request', message: expect.stringContaining('unknown method') } })
+    // a compromised page bypassing the preload's own check still meets the main-process validation
+    expect(await double.ipcMain.invokeFrom(pageUrl, 'elle:rpc', { method: 'runs.get' })).toEqual({ ok: false, error: { code: 'bad_request', message: expect.stringContaining('id') } })
+    expect(await double.ipcMain.invokeFrom(pageUrl, 'elle:rpc', 'not an envelope')).toEqual({ ok: false, error: { code: 'bad_request', message: 'IPC request must be {method, params}' } })
+  })
+
+  it('refuses calls from any frame other than the app page', async () => {
+    const response = await double.ipcMain.invokeFrom('https://evil.example/', 'elle:rpc', { method: 'runs.list', params: {} })
+    expect(response).toEqual({ ok: false, error: { code: 'unauthorized', message: expect.any(String) } })
+  })
+})
+
+describe('events, sleep and notifications', () => {
+  it('forwards engine events to the page through the preload', async () => {
+    const window = createMainWindow('/p.cjs', indexHtml) as unknown as WindowDouble
+    const received: unknown[] = []
+    const stopListening = bridge.onEvent((event) => received.push(event))
+    const stopForwarding = forwardEvents(engine, () => [window.webContents as unknown as electron.WebContents])
+    const run = engine.createRun('forwarded', { f: 1 })
+    engine.setRunStatus(run.id, 'running')
+    expect(double.powerSaveBlocker.active.size).toBe(1) // a run is training
+    stopForwarding()
+    stopListening()
+    expect(double.powerSaveBlocker.active.size).toBe(0) // released with the window's subscription
+    expect(window.webContents.sent.map((m) => m.channel)).toEqual([IPC_EVENT_CHANNEL, IPC_EVENT_CHANNEL])
+    expect(received).toEqual([
+      { type: 'run.updated', run: expect.objectContaining({ id: run.id, status: 'queued' }) },
+      { type: 'run.updated', run: expect.objectContaining({ id: run.id, status: 'running' }) }
+    ])
+  })
+
+  it('prevents sleep while a run trains and notifies when it ends', () => {
+    const watcher = new RunWatcher()
+    const run = engine.createRun('sleepy', { s: 1 })
+    const shownBefore = double.Notification.shown.length
+    watcher.handle({ type: 'run.updated', run: engine.setRunStatus(run.id, 'running') })
+    expect(watcher.preventingSleep).toBe(true)
+    expect(double.powerSaveBlocker.active.size).toBe(1)
+    watcher.handle({ type: 'run.updated', run: engine.setRunStatus(run.id, 'failed', { error: 'loss is NaN at step 7' }) })
+    expect(watcher.preventingSleep).toBe(false)
+    expect(double.powerSaveBlocker.active.size).toBe(0)
+    expect(double.Notification.shown.slice(shownBefore)).toEqual([{ title: `Run ${run.id} failed`, body: 'sleepy: loss is NaN at step 7' }])
+  })
+})

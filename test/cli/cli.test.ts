@@ -110,7 +110,7 @@ describe('elle serve', () => {
     expect((await fetch(`${base}/api/rpc/system.info`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' })).status).toBe(401)
     const token = new URL(ready.url).searchParams.get('token')!
     const info = await fetch(`${base}/api/rpc/system.info`, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` }, body: '{}' })
-    expect((await info.json()).result.store.path).toBe(db)
+    expect(((await info.json()) as { result: { store: { path: string } } }).result.store.path).toBe(db)
     const exit = new Promise<number | null>((resolve) => child.once('exit', resolve))
     child.kill('SIGTERM')
     expect(await exit).toBe(0)

@@ -1,0 +1,37 @@
+import { exportHuggingFace } from '../../engine/export/huggingface'
+import { stringFlag, UsageError, type Command } from '../args'
+
+const FORMATS = ['hf'] as const
+
+export const exportCommand: Command = {
+  name: 'export',
+  summary: 'Export a checkpoint as a Hugging Face model (BertForMaskedLM / GPT2LMHeadModel).',
+  usage: 'elle export CHECKPOINT --out DIR [--format hf] [--force] [--json]',
+  flags: {
+    format: { type: 'string', description: `output format: ${FORMATS.join(', ')} (Hugging Face transformers)`, default: 'hf' },
+    out: { type: 'string', short: 'o', description: 'directory to write (must not exist or be empty, unless --force)' },
+    force: { type: 'boolean', description: 'replace DIR if it already holds a Hugging Face model' },
+    json: { type: 'boolean', description: 'print JSON' }
+  },
+  async run({ values, positionals }) {
+    if (positionals.length === 0) throw new UsageError('missing CHECKPOINT (a checkpoint directory)')
+    if (positionals.length > 1) throw new UsageError(`expected one CHECKPOINT, got ${positionals.length}: ${positionals.join(' ')}`)
+    const format = stringFlag(values.format) ?? 'hf'
+    if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, got "${format}"`)
+    const out = stringFlag(values.out)
+    if (!out) throw new UsageError('--out DIR is required')
+    const result = await exportHuggingFace(positionals[0] as string, out, { overwrite: values.force === true })
+    if (values.json) console.log(JSON.stringify(result, null, 2))
+    else {
+      console.log(`exported ${result.architecture} to ${result.path} (${result.files.length} files, ${formatBytes(result.bytes)}; checkpoint sha256 ${result.checkpointSha256.slice(0, 12)})`)
+    }
+    return 0
+  }
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`
+  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`
+  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`
+  return `${(n / 1024 ** 3).toFixed(2)} GiB`
+}

@@ -1,0 +1,29 @@
+import { importHuggingFace } from '../../engine/export/huggingface'
+import { stringFlag, UsageError, type Command } from '../args'
+import { formatBytes } from './export'
+
+export const importCommand: Command = {
+  name: 'import',
+  summary: 'Import a Hugging Face model directory (as written by elle export) into a checkpoint.',
+  usage: 'elle import HF_DIR --out DIR [--force] [--json]',
+  flags: {
+    out: { type: 'string', short: 'o', description: 'checkpoint directory to write (must not exist or be empty, unless --force)' },
+    force: { type: 'boolean', description: 'replace DIR if it already holds a checkpoint' },
+    json: { type: 'boolean', description: 'print JSON' }
+  },
+  async run({ values, positionals }) {
+    if (positionals.length === 0) throw new UsageError('missing HF_DIR (a Hugging Face model directory)')
+    if (positionals.length > 1) throw new UsageError(`expected one HF_DIR, got ${positionals.length}: ${positionals.join(' ')}`)
+    const out = stringFlag(values.out)
+    if (!out) throw new UsageError('--out DIR is required')
+    const result = await importHuggingFace(positionals[0] as string, out, { overwrite: values.force === true })
+    if (values.json) console.log(JSON.stringify(result, null, 2))
+    else {
+      const c = result.config
+      console.log(
+        `imported ${result.architecture} (${c.layers} layers, hidden ${c.hidden}, vocab ${c.vocabSize}) into ${result.path} (${formatBytes(result.bytes)}, sha256 ${result.sha256.slice(0, 12)}; no optimizer state)`
+      )
+    }
+    return 0
+  }
+}

@@ -32,6 +32,7 @@ export default defineConfig({
         input: {
           electron: resolve(__dirname, 'src/main/electron/main.ts'),
           cli: resolve(__dirname, 'src/main/cli/run.ts'),
+          'train-worker': resolve(__dirname, 'src/main/engine/training/worker.ts'),
           'bench-store': resolve(__dirname, 'bench/store.ts')
         },
         external: isExternalForNode,

@@ -68,6 +68,10 @@ export const DomainSummary = z.object({
   files: z.number().int().nonnegative(),
   bytes: z.number().int().nonnegative(),
   tokens: z.number().int().nonnegative().nullable(),
+  /** the reserved prompt-token slot of this domain (its domain prompt) */
+  promptSlot: z.number().int().nonnegative().nullable(),
+  /** part of the built-in default stream */
+  builtin: z.boolean(),
   createdAt: z.string()
 })
 export type DomainSummary = z.infer<typeof DomainSummary>
@@ -90,6 +94,38 @@ export const SystemInfo = z.object({
 })
 export type SystemInfo = z.infer<typeof SystemInfo>
 
+export const RunProgress = z.object({
+  runId: z.number().int().positive(),
+  stage: z.number().int().nonnegative(),
+  stages: z.number().int().positive(),
+  domain: z.string(),
+  step: z.number().int().nonnegative(),
+  totalSteps: z.number().int().positive(),
+  stepInStage: z.number().int().nonnegative(),
+  stageSteps: z.number().int().positive(),
+  loss: z.number(),
+  lr: z.number(),
+  tokensPerS: z.number().nonnegative(),
+  tokensSeen: z.number().nonnegative(),
+  wallS: z.number().nonnegative(),
+  /** seconds left at the current throughput; null until measured */
+  etaS: z.number().nonnegative().nullable(),
+  /** the latest validation: perplexity per seen domain */
+  validation: z.object({ step: z.number().int(), ppl: z.record(z.string(), z.number()) }).nullable()
+})
+export type RunProgress = z.infer<typeof RunProgress>
+
+/** One metric over a run, columnar (plots read columns), downsampled to a bounded number of points. */
+export const MetricSeries = z.object({
+  name: z.string(),
+  step: z.array(z.number()),
+  value: z.array(z.number()),
+  wallS: z.array(z.number()),
+  flops: z.array(z.number()),
+  tokensSeen: z.array(z.number())
+})
+export type MetricSeries = z.infer<typeof MetricSeries>
+
 const Empty = z.object({}).strict()
 const RunId = z.object({ id: z.number().int().positive() }).strict()
 
@@ -100,7 +136,23 @@ export const contract = {
     result: z.object({ runs: z.array(RunSummary) })
   },
   'runs.get': { params: RunId, result: RunDetail },
+  'runs.start': {
+    // the training config is validated by the engine, which names the offending field
+    params: z.object({ config: z.record(z.string(), z.unknown()), fresh: z.boolean().optional() }).strict(),
+    result: RunSummary
+  },
+  'runs.resume': { params: RunId, result: RunSummary },
+  'runs.cancel': { params: RunId, result: RunSummary },
+  'runs.progress': { params: RunId, result: z.object({ progress: RunProgress.nullable() }) },
+  'runs.metrics': {
+    params: z.object({ id: z.number().int().positive(), names: z.array(z.string().min(1)).max(200).optional(), maxPoints: z.number().int().min(2).max(100_000).optional() }).strict(),
+    result: z.object({ series: z.array(MetricSeries) })
+  },
   'domains.list': { params: Empty, result: z.object({ domains: z.array(DomainSummary) }) },
+  'presets.list': {
+    params: Empty,
+    result: z.object({ presets: z.array(z.object({ name: z.string(), description: z.string(), config: z.record(z.string(), z.unknown()) })) })
+  },
   'experiments.list': { params: Empty, result: z.object({ experiments: z.array(ExperimentSummary) }) }
 } as const
 
@@ -114,9 +166,11 @@ export function isMethod(value: unknown): value is Method {
   return typeof value === 'string' && Object.prototype.hasOwnProperty.call(contract, value)
 }
 
+
 // Events the engine pushes to every connected client.
 export const ApiEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('run.updated'), run: RunSummary }),
+  z.object({ type: z.literal('run.progress'), progress: RunProgress }),
   z.object({ type: z.literal('domains.changed') })
 ])
 export type ApiEvent = z.infer<typeof ApiEvent>

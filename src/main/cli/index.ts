@@ -1,12 +1,17 @@
 // `elle`: the workbench's command line, built on the same engine as the app.
 // Exit codes: 0 success, 1 the command failed, 2 bad usage. Errors are one line on stderr.
 import { backendCommand } from './commands/backend'
+import { domainsCommand } from './commands/domains'
+import { evalCommand } from './commands/eval'
+import { exportCommand } from './commands/export'
+import { importCommand } from './commands/import'
+import { runCommand } from './commands/run'
 import { runsCommand } from './commands/runs'
 import { serveCommand } from './commands/serve'
 import { startCommand } from './commands/start'
 import { helpText, parseCommandArgs, UsageError, type Command } from './args'
 
-const COMMANDS: readonly Command[] = [startCommand, serveCommand, backendCommand, runsCommand]
+const COMMANDS: readonly Command[] = [startCommand, serveCommand, backendCommand, domainsCommand, runCommand, runsCommand, evalCommand, exportCommand, importCommand]
 
 function overview(): string {
   return [

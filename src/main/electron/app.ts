@@ -117,14 +117,14 @@ export async function startElectronApp(): Promise<{ engine: Engine; window: Brow
   app.setPath('userData', defaultDataDir())
   await app.whenReady()
   session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false))
-  const engine = await Engine.open({ dbPath: resolveDbPath(undefined), backend: backendRequestFromEnv() })
+  const engine = await Engine.open({ dbPath: resolveDbPath(undefined), backend: backendRequestFromEnv(), prepareDefaultStream: true })
   const indexHtml = path.join(rendererDir(), 'index.html')
   registerIpc(createApiHandler(engine, 'electron'), indexHtml)
   const window = createMainWindow(preloadFile(), indexHtml)
   forwardEvents(engine, () => BrowserWindow.getAllWindows().map((w) => w.webContents))
   app.on('window-all-closed', () => {
-    engine.close()
-    app.quit()
+    // Active runs checkpoint before the app quits; they resume with the next start.
+    void engine.close().finally(() => app.quit())
   })
   return { engine, window }
 }

@@ -1,27 +1,61 @@
-// The engine: store, backend and event bus behind one object. It knows nothing of Electron or HTTP;
-// transports (IPC, HTTP/WebSocket, CLI) adapt it.
+// The engine: store, backend, event bus and trainer host behind one object. It knows nothing of
+// Electron or HTTP; transports (IPC, HTTP/WebSocket, CLI) adapt it.
+import path from 'node:path'
 import type { BackendReport, RunStatus, RunSummary } from '../../shared/contract'
 import { selectBackend, type BackendRequest } from './backend/select'
 import { EventBus } from './events'
-import { ExperimentStore } from './store/store'
+import { defaultDataDir } from './paths'
+import { ExperimentStore, StoreError } from './store/store'
+import { DEFAULT_DOMAINS } from './data'
+import { ConfigError, parseRunConfig, type RunConfig } from './training/config'
+import { TrainerHost } from './training/host'
 
 export interface EngineOptions {
   dbPath: string
+  /** where corpora, caches and checkpoints live (default: the platform's data directory) */
+  dataDir?: string
   backend?: BackendRequest
+  /** mark runs left running by a dead process as failed (off for read-only tools) */
+  recoverOrphans?: boolean
+  /** prepare the built-in default stream in the background if the store does not list it yet (the app does) */
+  prepareDefaultStream?: boolean
+  log?: (runId: number, message: string) => void
 }
 
 export class Engine {
   readonly events = new EventBus()
+  readonly host: TrainerHost
 
   private constructor(
     readonly store: ExperimentStore,
-    readonly backend: BackendReport
-  ) {}
+    readonly backend: BackendReport,
+    readonly dataDir: string,
+    private readonly backendRequest: BackendRequest,
+    log?: (runId: number, message: string) => void
+  ) {
+    this.host = new TrainerHost({
+      store,
+      events: this.events,
+      dbPath: store.path,
+      dataDir,
+      backend: backendRequest,
+      setStatus: (id, status, details) => this.setRunStatus(id, status, details),
+      log
+    })
+  }
 
   static async open(options: EngineOptions): Promise<Engine> {
-    const backend = await selectBackend(options.backend)
+    const backendRequest = options.backend ?? {}
+    const backend = await selectBackend(backendRequest)
     const store = ExperimentStore.open(options.dbPath)
-    return new Engine(store, backend)
+    const engine = new Engine(store, backend, path.resolve(options.dataDir ?? defaultDataDir()), { ...backendRequest, flag: backend.active }, options.log)
+    if (options.recoverOrphans ?? true) engine.host.recoverOrphans()
+    if (options.prepareDefaultStream && !store.listDomains().some((d) => d.builtin)) {
+      void engine.host.prepareDefaultStream().then((error) => {
+        if (error) console.error(`the built-in default stream could not be prepared: ${error}`)
+      })
+    }
+    return engine
   }
 
   /** Queue a run of the experiment with this config (created on first use, found by hash after). */
@@ -32,13 +66,60 @@ export class Engine {
     return run
   }
 
+  /**
+   * Validate a training config and queue a run of it. An earlier unfinished run of the same experiment
+   * is offered for resumption instead (a conflict naming it) unless `fresh` asks for a new run.
+   */
+  startRun(rawConfig: unknown, options: { fresh?: boolean } = {}): RunSummary {
+    const config: RunConfig = parseRunConfig(rawConfig)
+    const known = new Set([...DEFAULT_DOMAINS, ...this.store.listDomains().map((d) => d.name)])
+    config.stages.forEach((stage, i) => {
+      if (!known.has(stage.domain)) throw new ConfigError(`config: stages.${i}.domain: unknown domain "${stage.domain}"; known domains: ${[...known].join(', ')}`)
+    })
+    const experiment = this.store.ensureExperiment(config.name, config)
+    const unfinished = this.store.unfinishedRuns(experiment.id).filter((r) => this.store.listCheckpoints(r.id).length > 0)
+    if (unfinished.length > 0 && !options.fresh) {
+      const run = unfinished[0]!
+      const step = this.store.listCheckpoints(run.id).at(-1)!.step
+      throw new ResumableRunError(run, step)
+    }
+    const run = this.createRun(config.name, config)
+    this.host.enqueue(run.id)
+    return run
+  }
+
+  resumeRun(id: number): RunSummary {
+    const run = this.store.getRun(id)
+    if (!['failed', 'cancelled', 'paused'].includes(run.status)) {
+      throw new StoreError('invalid', `run ${id} is ${run.status}; only failed, cancelled or paused runs can be resumed`)
+    }
+    return this.host.resume(id)
+  }
+
+  cancelRun(id: number): RunSummary {
+    return this.host.cancel(id)
+  }
+
   setRunStatus(id: number, status: RunStatus, details: { error?: string | null } = {}): RunSummary {
     const run = this.store.setRunStatus(id, status, details)
     this.events.publish({ type: 'run.updated', run })
     return run
   }
 
-  close(): void {
+  async close(): Promise<void> {
+    await this.host.close()
     this.store.close()
+  }
+}
+
+export class ResumableRunError extends Error {
+  constructor(
+    readonly run: RunSummary,
+    readonly step: number
+  ) {
+    super(
+      `run ${run.id} of experiment "${run.experimentName}" stopped at step ${step} (${run.status}${run.error ? `: ${run.error}` : ''}); resume it with "elle run --resume ${run.id}" or start a new run with --fresh`
+    )
+    this.name = 'ResumableRunError'
   }
 }

@@ -20,7 +20,7 @@ export interface ServeOptions {
 /** Browser mode until SIGINT/SIGTERM; the store is closed cleanly on the way out. */
 export async function serve(options: ServeOptions): Promise<number> {
   assertLoopback(options.host) // before touching the store
-  const engine = await Engine.open({ dbPath: resolveDbPath(options.db), backend: backendRequestFromEnv(options.backend) })
+  const engine = await Engine.open({ dbPath: resolveDbPath(options.db), backend: backendRequestFromEnv(options.backend), prepareDefaultStream: true })
   let server: BrowserServer
   try {
     server = await startBrowserServer({
@@ -31,7 +31,7 @@ export async function serve(options: ServeOptions): Promise<number> {
       port: options.port
     })
   } catch (error) {
-    engine.close()
+    await engine.close()
     throw error
   }
   if (options.json) {
@@ -49,7 +49,7 @@ export async function serve(options: ServeOptions): Promise<number> {
     process.once('SIGTERM', stop)
   })
   await server.close()
-  engine.close()
+  await engine.close()
   return 0
 }
 

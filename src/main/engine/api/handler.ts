@@ -1,11 +1,14 @@
 // The engine's side of the contract: validates every request, runs it, and maps engine errors to
 // transport-neutral ApiErrors. Both transports (Electron IPC and HTTP) call exactly this.
 import pkg from '../../../../package.json'
-import { ApiError, contract, describeZodError, parseRequest, type Method, type Result, type SystemInfo } from '../../../shared/contract'
-import type { Engine } from '../engine'
-import { StoreError } from '../store/store'
+import type { z } from 'zod'
+import { ApiError, contract, describeZodError, parseRequest, type Contract, type MetricSeries, type Method, type Result, type SystemInfo } from '../../../shared/contract'
+import { ResumableRunError, type Engine } from '../engine'
+import { ConfigError } from '../training/config'
+import { PRESETS } from '../training/presets'
+import { StoreError, type MetricPoint } from '../store/store'
 
-type Handlers = { [M in Method]: (params: ReturnType<typeof parseRequest<M>>['params']) => Result<M> | Promise<Result<M>> }
+type Handlers = { [M in Method]: (params: z.infer<Contract[M]['params']>) => Result<M> | Promise<Result<M>> }
 
 export type ApiHandler = (method: unknown, params: unknown) => Promise<unknown>
 
@@ -19,7 +22,13 @@ export function createApiHandler(engine: Engine, mode: SystemInfo['mode']): ApiH
     }),
     'runs.list': (p) => ({ runs: engine.store.listRuns(p) }),
     'runs.get': (p) => engine.store.getRunDetail(p.id),
+    'runs.start': (p) => engine.startRun(p.config, { fresh: p.fresh }),
+    'runs.resume': (p) => engine.resumeRun(p.id),
+    'runs.cancel': (p) => engine.cancelRun(p.id),
+    'runs.progress': (p) => ({ progress: engine.host.progressOf(engine.store.getRun(p.id).id) }),
+    'runs.metrics': (p) => ({ series: metricSeries(engine.store.readMetrics(engine.store.getRun(p.id).id), p.names, p.maxPoints ?? 2000) }),
     'domains.list': () => ({ domains: engine.store.listDomains() }),
+    'presets.list': () => ({ presets: PRESETS.map((p) => ({ ...p, config: p.config as Record<string, unknown> })) }),
     'experiments.list': () => ({ experiments: engine.store.listExperiments() })
   }
 
@@ -40,10 +49,35 @@ export function createApiHandler(engine: Engine, mode: SystemInfo['mode']): ApiH
 
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error
+  if (error instanceof ConfigError) return new ApiError('bad_request', error.message)
+  if (error instanceof ResumableRunError) return new ApiError('conflict', error.message)
   if (error instanceof StoreError) {
     if (error.code === 'not_found') return new ApiError('not_found', error.message)
     if (error.code === 'conflict') return new ApiError('conflict', error.message)
     if (error.code === 'invalid') return new ApiError('bad_request', error.message)
   }
   return new ApiError('internal', error instanceof Error ? error.message : String(error))
+}
+
+/** Group points by name into columns, keeping at most `maxPoints` per series (evenly spaced, last kept). */
+export function metricSeries(points: readonly MetricPoint[], names: readonly string[] | undefined, maxPoints: number): MetricSeries[] {
+  const groups = new Map<string, MetricPoint[]>()
+  for (const p of points) {
+    if (names && !names.includes(p.name)) continue
+    let g = groups.get(p.name)
+    if (!g) groups.set(p.name, (g = []))
+    g.push(p)
+  }
+  return [...groups].map(([name, all]) => {
+    const stride = Math.max(1, Math.ceil(all.length / maxPoints))
+    const kept = all.filter((_, i) => i % stride === 0 || i === all.length - 1)
+    return {
+      name,
+      step: kept.map((p) => p.step),
+      value: kept.map((p) => p.value),
+      wallS: kept.map((p) => p.wallS),
+      flops: kept.map((p) => p.flops),
+      tokensSeen: kept.map((p) => p.tokensSeen)
+    }
+  })
 }

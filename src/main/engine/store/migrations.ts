@@ -114,6 +114,20 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX evaluations_by_run ON evaluations(run_id, task);
     `
+  },
+  {
+    version: 3,
+    description: 'training: run ownership heartbeats, run folders, domain sources and prompt slots',
+    sql: `
+      ALTER TABLE runs ADD COLUMN owner TEXT;
+      ALTER TABLE runs ADD COLUMN heartbeat_at TEXT;
+      ALTER TABLE runs ADD COLUMN run_dir TEXT;
+      ALTER TABLE runs ADD COLUMN progress_json TEXT;
+      ALTER TABLE domains ADD COLUMN source_json TEXT;
+      ALTER TABLE domains ADD COLUMN prompt_slot INTEGER;
+      ALTER TABLE domains ADD COLUMN builtin INTEGER NOT NULL DEFAULT 0;
+      CREATE UNIQUE INDEX domains_by_prompt_slot ON domains(prompt_slot) WHERE prompt_slot IS NOT NULL;
+    `
   }
 ]
 

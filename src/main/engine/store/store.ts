@@ -134,14 +134,25 @@ export class ExperimentStore {
 
   // ---- domains -------------------------------------------------------------------------------
 
-  createDomain(input: { name: string; description?: string | null; files: readonly CorpusFileInput[] }): DomainSummary {
+  createDomain(input: {
+    name: string
+    description?: string | null
+    files: readonly CorpusFileInput[]
+    /** how to read the corpus again (paths, format, text field), as the data layer's CorpusSource */
+    source?: unknown
+    promptSlot?: number | null
+    builtin?: boolean
+  }): DomainSummary {
     const create = this.db.transaction(() => {
       if (this.db.prepare('SELECT 1 FROM domains WHERE name = ?').get(input.name)) {
         throw new StoreError('conflict', `domain "${input.name}" already exists; choose another name`)
       }
+      if (input.promptSlot != null && this.db.prepare('SELECT 1 FROM domains WHERE prompt_slot = ?').get(input.promptSlot)) {
+        throw new StoreError('conflict', `prompt slot ${input.promptSlot} is already taken`)
+      }
       const { lastInsertRowid } = this.db
-        .prepare('INSERT INTO domains (name, description) VALUES (?, ?)')
-        .run(input.name, input.description ?? null)
+        .prepare('INSERT INTO domains (name, description, source_json, prompt_slot, builtin) VALUES (?, ?, ?, ?, ?)')
+        .run(input.name, input.description ?? null, input.source === undefined ? null : JSON.stringify(input.source), input.promptSlot ?? null, input.builtin ? 1 : 0)
       const insertFile = this.db.prepare(
         'INSERT INTO corpus_files (domain_id, path, sha256, bytes, documents, tokens) VALUES (?, ?, ?, ?, ?, ?)'
       )
@@ -157,17 +168,40 @@ export class ExperimentStore {
     return domain
   }
 
+  findDomain(name: string): (DomainSummary & { source: unknown }) | null {
+    const row = this.db.prepare('SELECT id, source_json FROM domains WHERE name = ?').get(name) as { id: number; source_json: string | null } | undefined
+    if (!row) return null
+    return { ...this.getDomain(row.id), source: row.source_json === null ? null : (JSON.parse(row.source_json) as unknown) }
+  }
+
+  /** The lowest prompt slot no domain holds, or null when all `slots` are taken. */
+  freePromptSlot(slots: number, from = 0): number | null {
+    const taken = new Set(this.db.prepare('SELECT prompt_slot FROM domains WHERE prompt_slot IS NOT NULL').pluck().all() as number[])
+    for (let slot = from; slot < slots; slot++) if (!taken.has(slot)) return slot
+    return null
+  }
+
   listDomains(): DomainSummary[] {
     const rows = this.db
       .prepare(
-        `SELECT d.id, d.name, d.description, d.created_at,
+        `SELECT d.id, d.name, d.description, d.created_at, d.prompt_slot, d.builtin,
                 COUNT(f.id) AS files, COALESCE(SUM(f.bytes), 0) AS bytes,
                 CASE WHEN COUNT(f.id) = 0 OR COUNT(f.tokens) < COUNT(f.id) THEN NULL ELSE SUM(f.tokens) END AS tokens
          FROM domains d LEFT JOIN corpus_files f ON f.domain_id = d.id
-         GROUP BY d.id ORDER BY d.id`
+         GROUP BY d.id ORDER BY d.builtin DESC, COALESCE(d.prompt_slot, 1e9), d.id`
       )
-      .all() as Array<{ id: number; name: string; description: string | null; created_at: string; files: number; bytes: number; tokens: number | null }>
-    return rows.map((r) => ({ id: r.id, name: r.name, description: r.description, files: r.files, bytes: r.bytes, tokens: r.tokens, createdAt: r.created_at }))
+      .all() as Array<{ id: number; name: string; description: string | null; created_at: string; prompt_slot: number | null; builtin: number; files: number; bytes: number; tokens: number | null }>
+    return rows.map((r) => ({
+      id: r.id,
+      name: r.name,
+      description: r.description,
+      files: r.files,
+      bytes: r.bytes,
+      tokens: r.tokens,
+      promptSlot: r.prompt_slot,
+      builtin: r.builtin === 1,
+      createdAt: r.created_at
+    }))
   }
 
   // ---- experiments ---------------------------------------------------------------------------
@@ -247,6 +281,43 @@ export class ExperimentStore {
     return this.getRun(id)
   }
 
+  /** Claim a run for this process; the heartbeat tells later processes whether the owner is alive. */
+  claimRun(id: number, owner: string, runDir: string | null): void {
+    this.db
+      .prepare("UPDATE runs SET owner = ?, heartbeat_at = strftime('%Y-%m-%dT%H:%M:%fZ','now'), run_dir = COALESCE(?, run_dir) WHERE id = ?")
+      .run(owner, runDir, id)
+  }
+
+  heartbeat(id: number, progress: unknown): void {
+    this.db
+      .prepare("UPDATE runs SET heartbeat_at = strftime('%Y-%m-%dT%H:%M:%fZ','now'), progress_json = ? WHERE id = ?")
+      .run(JSON.stringify(progress), id)
+  }
+
+  getRunDir(id: number): string | null {
+    this.getRun(id)
+    return (this.db.prepare('SELECT run_dir FROM runs WHERE id = ?').pluck().get(id) as string | null) ?? null
+  }
+
+  /** Runs marked running whose owner has not been heard from for `staleSeconds` (killed, crashed, power cut). */
+  orphanedRuns(staleSeconds: number): RunSummary[] {
+    const rows = this.db
+      .prepare(
+        `${RUN_SELECT} WHERE r.status = 'running'
+           AND (r.heartbeat_at IS NULL OR julianday('now') - julianday(r.heartbeat_at) > ? / 86400.0)`
+      )
+      .all(staleSeconds) as RunRow[]
+    return rows.map(toRunSummary)
+  }
+
+  /** Earlier runs of this experiment that stopped before finishing (candidates for resume). */
+  unfinishedRuns(experimentId: number): RunSummary[] {
+    const rows = this.db
+      .prepare(`${RUN_SELECT} WHERE r.experiment_id = ? AND r.status IN ('failed', 'cancelled', 'paused') ORDER BY r.id DESC`)
+      .all(experimentId) as RunRow[]
+    return rows.map(toRunSummary)
+  }
+
   getRunDetail(id: number): RunDetail {
     const run = this.getRun(id)
     const stages = this.listStages(id)
@@ -306,6 +377,10 @@ export class ExperimentStore {
       .prepare('INSERT INTO checkpoints (run_id, stage_id, step, path, bytes, sha256) VALUES (?, ?, ?, ?, ?, ?)')
       .run(input.runId, input.stageId ?? null, input.step, input.path, input.bytes, input.sha256)
     return this.listCheckpoints(input.runId).find((c) => c.id === Number(lastInsertRowid))!
+  }
+
+  deleteCheckpoint(id: number): void {
+    this.db.prepare('DELETE FROM checkpoints WHERE id = ?').run(id)
   }
 
   listCheckpoints(runId: number): CheckpointRecord[] {

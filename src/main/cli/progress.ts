@@ -1,0 +1,73 @@
+// Terminal progress for long commands: a redrawn bar with ETA and tokens/s on a terminal,
+// plain lines (every 10% and at each validation) when output goes to a file or pipe.
+import type { RunProgress } from '../../shared/contract'
+
+export function formatDuration(seconds: number | null): string {
+  if (seconds === null || !Number.isFinite(seconds)) return '--:--'
+  const s = Math.max(0, Math.round(seconds))
+  const h = Math.floor(s / 3600)
+  const m = Math.floor((s % 3600) / 60)
+  const sec = s % 60
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${String(sec).padStart(2, '0')}` : `${m}:${String(sec).padStart(2, '0')}`
+}
+
+function formatRate(tokensPerS: number): string {
+  return tokensPerS >= 1000 ? `${(tokensPerS / 1000).toFixed(1)}k tok/s` : `${tokensPerS.toFixed(0)} tok/s`
+}
+
+export class ProgressReporter {
+  private lastDecile = -1
+  private lastValidationStep = -1
+  private drawn = false
+
+  constructor(
+    private readonly out: NodeJS.WriteStream = process.stderr,
+    private readonly interactive = Boolean(process.stderr.isTTY)
+  ) {}
+
+  update(p: RunProgress): void {
+    const fraction = p.step / p.totalSteps
+    const head = `stage ${p.stage + 1}/${p.stages} ${p.domain}`
+    const stats = `step ${p.step}/${p.totalSteps} · loss ${p.loss.toFixed(3)} · ${formatRate(p.tokensPerS)} · ETA ${formatDuration(p.etaS)}`
+    const validation = p.validation && p.validation.step !== this.lastValidationStep ? p.validation : null
+    if (this.interactive) {
+      const width = 24
+      const filled = Math.round(fraction * width)
+      const bar = '█'.repeat(filled) + '░'.repeat(width - filled)
+      const line = `${head} ${bar} ${(fraction * 100).toFixed(0).padStart(3)}% ${stats}`
+      if (validation) {
+        this.clear()
+        this.out.write(`validation at step ${validation.step}: ${describePpl(validation.ppl)}\n`)
+        this.lastValidationStep = validation.step
+      }
+      this.out.write(`\r\x1b[2K${line.slice(0, (this.out.columns ?? 160) - 1)}`)
+      this.drawn = true
+      return
+    }
+    const decile = Math.floor(fraction * 10)
+    if (validation) {
+      this.out.write(`validation at step ${validation.step}: ${describePpl(validation.ppl)}\n`)
+      this.lastValidationStep = validation.step
+    }
+    if (decile !== this.lastDecile) {
+      this.lastDecile = decile
+      this.out.write(`${head} ${(fraction * 100).toFixed(0)}% ${stats}\n`)
+    }
+  }
+
+  message(text: string): void {
+    this.clear()
+    this.out.write(`${text}\n`)
+  }
+
+  clear(): void {
+    if (this.interactive && this.drawn) this.out.write('\r\x1b[2K')
+    this.drawn = false
+  }
+}
+
+export function describePpl(ppl: Record<string, number>): string {
+  return Object.entries(ppl)
+    .map(([domain, value]) => `${domain} ppl ${value.toFixed(2)}`)
+    .join(', ')
+}

@@ -1,0 +1,178 @@
+// The run configuration: what `elle run CONFIG.json` reads and what the API accepts.
+// One schema; every error names the field (e.g. `stages.1.steps: must be at least 1`).
+import { z } from 'zod'
+import { describeZodError } from '../../../shared/contract'
+
+export const ModelShape = z
+  .object({
+    kind: z.enum(['bert', 'gpt']),
+    layers: z.number().int().min(1).max(96),
+    heads: z.number().int().min(1).max(128),
+    headSize: z.number().int().min(1).max(512),
+    /** default 4 x hidden */
+    ffn: z.number().int().min(1).optional(),
+    /** default: post-LN for BERT, pre-LN for GPT */
+    norm: z.enum(['pre', 'post']).optional(),
+    dropout: z.number().min(0).max(0.9).default(0)
+  })
+  .strict()
+export type ModelShape = z.infer<typeof ModelShape>
+
+export const TrainingSettings = z
+  .object({
+    /** tokens per sequence, special and prompt tokens included */
+    seqLen: z.number().int().min(8).max(4096).default(64),
+    /** sequences per micro-batch */
+    batchSize: z.number().int().min(1).max(4096).default(16),
+    /** micro-batches per optimizer update */
+    accumulation: z.number().int().min(1).max(1024).default(1),
+    lr: z.number().positive().max(1).default(1e-3),
+    /** share of each stage's steps spent warming the learning rate up (then linear decay to 0) */
+    warmupFraction: z.number().min(0).max(1).default(0.08),
+    weightDecay: z.number().min(0).max(1).default(0.01),
+    /** global gradient-norm clip; 0 disables */
+    clipNorm: z.number().min(0).default(1),
+    seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
+    /** validate every seen domain every K updates (and at the end of each stage) */
+    validateEvery: z.number().int().min(1).default(50),
+    /** sequences per domain in each validation (fixed, from the validation split) */
+    validationSequences: z.number().int().min(1).max(100_000).default(64),
+    /** write a checkpoint every M updates (and at the end of each stage) */
+    checkpointEvery: z.number().int().min(1).default(200),
+    /** domain prompt token in every sample: the domain's own, or none */
+    prompts: z.enum(['own', 'off']).default('own')
+  })
+  .strict()
+export type TrainingSettings = z.infer<typeof TrainingSettings>
+
+/** Growth applied before a stage (ELLE adds layers and heads as each new domain arrives). */
+export const GrowthIncrement = z
+  .object({
+    layers: z.number().int().min(0).default(0),
+    heads: z.number().int().min(0).default(0),
+    /** FFN units added per layer; default keeps the FFN at its ratio to the hidden size */
+    ffn: z.number().int().min(0).optional(),
+    /** optional check: the hidden size after growth (must equal heads x headSize) */
+    hidden: z.number().int().min(1).optional()
+  })
+  .strict()
+export type GrowthIncrement = z.infer<typeof GrowthIncrement>
+
+export const ReplaySettings = z
+  .object({
+    /** share of micro-batches per update taken from earlier domains' memories (0 disables replay) */
+    ratio: z.number().min(0).max(1).default(0),
+    /** how the memory domain of a replayed micro-batch is drawn */
+    weights: z.enum(['uniform', 'adaptive']).default('adaptive')
+  })
+  .strict()
+export type ReplaySettings = z.infer<typeof ReplaySettings>
+
+export const MemorySettings = z
+  .object({
+    /** share of each domain's training sequences kept as its memory */
+    fraction: z.number().gt(0).max(1).default(0.1),
+    /** or a fixed budget in tokens per domain (wins over fraction) */
+    tokens: z.number().int().positive().optional()
+  })
+  .strict()
+export type MemorySettings = z.infer<typeof MemorySettings>
+
+export const GrowthSettings = z
+  .object({
+    /** exact: function preserving to float32 tolerance; elle: the reference's random maps and noise */
+    mode: z.enum(['exact', 'elle']).default('elle'),
+    /** std of the per-duplicate noise (elle mode) */
+    noise: z.number().min(0).max(1).default(0.01),
+    /** also add noise to every weight after growth (the reference's BERT runs) */
+    globalNoise: z.boolean().default(false),
+    /** reset Adam at growth (the reference) or grow its moments with the weights */
+    optimizer: z.enum(['reset', 'grow']).default('reset'),
+    /** steps over which masks on new units ramp from 0 to 1 (exact mode, non-integer ratios and post-LN depth) */
+    rampSteps: z.number().int().min(1).default(100)
+  })
+  .strict()
+export type GrowthSettings = z.infer<typeof GrowthSettings>
+
+export const StageConfig = z
+  .object({
+    domain: z.string().min(1),
+    steps: z.number().int().min(1).max(10_000_000),
+    /** growth before this stage (not allowed on the first) */
+    grow: GrowthIncrement.optional(),
+    /** function-recovering warm-up: steps on the previous domain's memory before this stage (ELLE §5) */
+    frwSteps: z.number().int().min(0).max(10_000_000).default(0),
+    /** this stage's replay settings (default: the run's) */
+    replay: ReplaySettings.partial().optional()
+  })
+  .strict()
+export type StageConfig = z.infer<typeof StageConfig>
+
+export const RunConfig = z
+  .object({
+    name: z.string().min(1).max(200),
+    model: ModelShape,
+    training: TrainingSettings.default(TrainingSettings.parse({})),
+    growth: GrowthSettings.default(GrowthSettings.parse({})),
+    replay: ReplaySettings.default(ReplaySettings.parse({})),
+    memory: MemorySettings.default(MemorySettings.parse({})),
+    stages: z.array(StageConfig).min(1)
+  })
+  .strict()
+export type RunConfig = z.infer<typeof RunConfig>
+export type RunConfigInput = z.input<typeof RunConfig>
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'ConfigError'
+  }
+}
+
+/** Parse and check a config; impossible shapes are refused here, before any data is touched. */
+export function parseRunConfig(raw: unknown, source = 'config'): RunConfig {
+  const parsed = RunConfig.safeParse(raw)
+  if (!parsed.success) throw new ConfigError(describeZodError(source, parsed.error))
+  const config = parsed.data
+  const { model, training } = config
+  const minSeq = model.kind === 'bert' ? 4 : 2
+  if (training.seqLen < minSeq) throw new ConfigError(`${source}: training.seqLen: must be at least ${minSeq} for ${model.kind}`)
+  let heads = model.heads
+  config.stages.forEach((stage, i) => {
+    const at = `${source}: stages.${i}`
+    if (i === 0 && stage.grow && (stage.grow.layers > 0 || stage.grow.heads > 0 || (stage.grow.ffn ?? 0) > 0)) {
+      throw new ConfigError(`${at}.grow: the first stage trains the initial model; growth applies before later stages`)
+    }
+    if (i === 0 && stage.frwSteps > 0) throw new ConfigError(`${at}.frwSteps: the first stage has no earlier domain to recover on`)
+    if (stage.grow) {
+      heads += stage.grow.heads
+      if (stage.grow.hidden !== undefined && stage.grow.hidden !== heads * model.headSize) {
+        throw new ConfigError(
+          `${at}.grow.hidden: ${stage.grow.hidden} does not match ${heads} heads x head size ${model.headSize} = ${heads * model.headSize}; width grows by whole heads`
+        )
+      }
+    }
+  })
+  return config
+}
+
+/** Named shapes for quick runs: `elle run --model gpt --size tiny`. */
+export const SIZES = {
+  tiny: { layers: 2, heads: 2, headSize: 32 },
+  small: { layers: 4, heads: 4, headSize: 64 }
+} as const
+export type SizeName = keyof typeof SIZES
+
+export function quickRunConfig(options: { kind: 'bert' | 'gpt'; size: SizeName; domain: string; steps: number; seed?: number }): RunConfig {
+  const steps = options.steps
+  return parseRunConfig({
+    name: `${options.kind}-${options.size}-${options.domain}`,
+    model: { kind: options.kind, ...SIZES[options.size] },
+    training: {
+      seed: options.seed ?? 0,
+      validateEvery: Math.max(1, Math.min(50, Math.round(steps / 10))),
+      checkpointEvery: Math.max(1, Math.min(500, Math.round(steps / 2)))
+    },
+    stages: [{ domain: options.domain, steps }]
+  })
+}

@@ -1,0 +1,218 @@
+// The trainer host: a queue of runs, each trained in its own worker thread so the serving thread stays
+// responsive. It owns run status changes (through the engine, which publishes them), heartbeats runs it
+// is training, and on start marks runs whose owner died (kill -9, crash, power cut) as failed-resumable.
+import { randomUUID } from 'node:crypto'
+import fs from 'node:fs'
+import path from 'node:path'
+import { Worker } from 'node:worker_threads'
+import type { RunProgress, RunStatus, RunSummary } from '../../../shared/contract'
+import { appRoot } from '../../app-root'
+import type { BackendRequest } from '../backend/select'
+import type { EventBus } from '../events'
+import type { ExperimentStore } from '../store/store'
+import type { HostToWorker, WorkerToHost } from './protocol'
+import { runDirOf, type RunOutcome } from './run'
+
+export const workerFile = (): string => path.join(appRoot(), 'out', 'main', 'train-worker.js')
+
+export interface TrainerHostOptions {
+  store: ExperimentStore
+  events: EventBus
+  dbPath: string
+  dataDir: string
+  backend: BackendRequest
+  setStatus(id: number, status: RunStatus, details?: { error?: string | null }): RunSummary
+  /** runs trained at once (default 1: on a 2-core laptop the other core serves the UI) */
+  concurrency?: number
+  /** seconds without a heartbeat after which a running run is considered orphaned */
+  staleSeconds?: number
+  log?: (runId: number, message: string) => void
+}
+
+interface ActiveRun {
+  worker: Worker
+  progress: RunProgress | null
+  cancelRequested: boolean
+  done: Promise<RunSummary>
+}
+
+const HEARTBEAT_MS = 5_000
+const CANCEL_GRACE_MS = 60_000
+
+export class TrainerHost {
+  readonly owner = `${process.pid}:${randomUUID()}`
+  private readonly active = new Map<number, ActiveRun>()
+  private readonly queue: number[] = []
+  private readonly waiters = new Map<number, Array<(run: RunSummary) => void>>()
+  private readonly heartbeat: NodeJS.Timeout
+  private closed = false
+  private preparing: Worker | null = null
+
+  constructor(private readonly options: TrainerHostOptions) {
+    this.heartbeat = setInterval(() => this.beat(), HEARTBEAT_MS)
+    this.heartbeat.unref()
+  }
+
+  /** Runs left "running" by a process that is gone: mark them failed, with how to resume. */
+  recoverOrphans(): RunSummary[] {
+    const recovered: RunSummary[] = []
+    for (const run of this.options.store.orphanedRuns(this.options.staleSeconds ?? 60)) {
+      const checkpoint = this.options.store.listCheckpoints(run.id).at(-1)
+      const where = checkpoint ? `; resume from its checkpoint at step ${checkpoint.step} with "elle run --resume ${run.id}"` : ''
+      recovered.push(this.options.setStatus(run.id, 'failed', { error: `interrupted: the process training it stopped unexpectedly${where}` }))
+    }
+    return recovered
+  }
+
+  /** Queue a run (status queued) and start it when a slot is free. */
+  enqueue(runId: number): void {
+    if (this.closed) throw new Error('the trainer host is shut down')
+    if (this.queue.includes(runId) || this.active.has(runId)) return
+    this.queue.push(runId)
+    this.pump()
+  }
+
+  /** Resume a failed, cancelled or paused run from its newest checkpoint. */
+  resume(runId: number): RunSummary {
+    const run = this.options.setStatus(runId, 'queued')
+    this.enqueue(runId)
+    return run
+  }
+
+  cancel(runId: number): RunSummary {
+    const queued = this.queue.indexOf(runId)
+    if (queued >= 0) {
+      this.queue.splice(queued, 1)
+      const run = this.options.setStatus(runId, 'cancelled')
+      this.notify(run)
+      return run
+    }
+    const active = this.active.get(runId)
+    if (!active) return this.options.store.getRun(runId)
+    active.cancelRequested = true
+    active.worker.postMessage({ type: 'cancel' } satisfies HostToWorker)
+    // A worker stuck in one long tensor operation still stops: checkpoints are atomic, so the last one is intact.
+    setTimeout(() => void active.worker.terminate(), CANCEL_GRACE_MS).unref()
+    return this.options.store.getRun(runId)
+  }
+
+  /** Prepare the built-in default stream in a worker; resolves with an error message or null. */
+  prepareDefaultStream(): Promise<string | null> {
+    const file = workerFile()
+    if (!fs.existsSync(file)) return Promise.resolve(`the training worker is not built (${file} is missing)`)
+    const worker = new Worker(file)
+    this.preparing = worker
+    worker.once('exit', () => {
+      if (this.preparing === worker) this.preparing = null
+    })
+    return new Promise((resolve) => {
+      worker.once('exit', () => resolve('stopped before the stream was prepared'))
+      worker.on('message', (message: WorkerToHost) => {
+        if (message.type !== 'prepared') return
+        if (message.error === null) this.options.events.publish({ type: 'domains.changed' })
+        void worker.terminate()
+        resolve(message.error)
+      })
+      worker.on('error', (error) => resolve(error.message))
+      worker.postMessage({ type: 'prepare', dbPath: this.options.dbPath, dataDir: this.options.dataDir } satisfies HostToWorker)
+    })
+  }
+
+  progressOf(runId: number): RunProgress | null {
+    return this.active.get(runId)?.progress ?? null
+  }
+
+  /** Resolves when the run reaches finished, failed or cancelled. */
+  waitFor(runId: number): Promise<RunSummary> {
+    const run = this.options.store.getRun(runId)
+    if (run.status === 'finished' || run.status === 'failed' || run.status === 'cancelled') {
+      if (!this.queue.includes(runId) && !this.active.has(runId)) return Promise.resolve(run)
+    }
+    return new Promise((resolve) => this.waiters.set(runId, [...(this.waiters.get(runId) ?? []), resolve]))
+  }
+
+  get activeRuns(): number[] {
+    return [...this.active.keys()]
+  }
+
+  /** Stop everything: cancel active runs (they checkpoint) and wait for their workers to end. */
+  async close(): Promise<void> {
+    this.closed = true
+    clearInterval(this.heartbeat)
+    // The stream manifest is written last, so a stopped preparation simply starts over next time.
+    await this.preparing?.terminate()
+    for (const id of [...this.queue]) this.cancel(id)
+    const pending = [...this.active.entries()].map(([id, a]) => {
+      this.cancel(id)
+      return a.done
+    })
+    await Promise.allSettled(pending)
+  }
+
+  private pump(): void {
+    while (!this.closed && this.active.size < (this.options.concurrency ?? 1) && this.queue.length > 0) {
+      this.start(this.queue.shift()!)
+    }
+  }
+
+  private start(runId: number): void {
+    const { store, dbPath, dataDir, backend } = this.options
+    const file = workerFile()
+    if (!fs.existsSync(file)) {
+      this.finish(runId, { status: 'failed', error: `the training worker is not built (${file} is missing); run "npm run build"`, checkpoint: null })
+      return
+    }
+    store.claimRun(runId, this.owner, runDirOf(dataDir, runId))
+    this.options.setStatus(runId, 'running')
+    const worker = new Worker(file)
+    let outcome: RunOutcome | null = null
+    let resolveDone!: (run: RunSummary) => void
+    const active: ActiveRun = { worker, progress: null, cancelRequested: false, done: new Promise((r) => (resolveDone = r)) }
+    this.active.set(runId, active)
+
+    worker.on('message', (message: WorkerToHost) => {
+      if (message.type === 'progress') {
+        active.progress = message.progress
+        this.options.events.publish({ type: 'run.progress', progress: message.progress })
+      } else if (message.type === 'log') this.options.log?.(runId, message.message)
+      else if (message.type === 'done') {
+        outcome = message.outcome
+        void worker.terminate()
+      }
+    })
+    worker.on('error', (error) => {
+      outcome ??= { status: 'failed', error: `the training worker crashed: ${error.message}`, checkpoint: null }
+    })
+    worker.on('exit', (code) => {
+      this.active.delete(runId)
+      const result: RunOutcome =
+        outcome ??
+        (active.cancelRequested
+          ? { status: 'cancelled', checkpoint: null }
+          : { status: 'failed', error: `the training worker exited unexpectedly (code ${code})`, checkpoint: null })
+      resolveDone(this.finish(runId, result))
+      this.pump()
+    })
+    worker.postMessage({ type: 'start', job: { runId, dbPath, dataDir, backend } } satisfies HostToWorker)
+  }
+
+  private finish(runId: number, outcome: RunOutcome): RunSummary {
+    let run: RunSummary
+    if (outcome.status === 'failed') {
+      const latest = this.options.store.listCheckpoints(runId).at(-1)
+      const hint = outcome.error.includes('checkpoint') || !latest ? '' : `; last good checkpoint: ${latest.path} (step ${latest.step})`
+      run = this.options.setStatus(runId, 'failed', { error: `${outcome.error}${hint}` })
+    } else run = this.options.setStatus(runId, outcome.status)
+    this.notify(run)
+    return run
+  }
+
+  private notify(run: RunSummary): void {
+    for (const resolve of this.waiters.get(run.id) ?? []) resolve(run)
+    this.waiters.delete(run.id)
+  }
+
+  private beat(): void {
+    for (const [id, active] of this.active) this.options.store.heartbeat(id, active.progress)
+  }
+}

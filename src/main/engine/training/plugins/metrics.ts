@@ -1,0 +1,73 @@
+// Writes the run's curves to the store in batches: per-update loss, learning rate, gradient norm and
+// throughput; per validation the perplexity of every seen domain, AP, geometric AP and AP+.
+import type { ExperimentStore, MetricPoint } from '../../store/store'
+import { averagePerplexity, forgettingAP, geometricAveragePerplexity } from '../../metrics/lifelong'
+import type { StagePlan, StepRecord, TrainingContext, TrainingPlugin, ValidationReport } from '../loop'
+
+const FLUSH_EVERY = 500
+
+export class MetricsPlugin implements TrainingPlugin {
+  readonly name = 'metrics'
+  private buffer: MetricPoint[] = []
+  /** PPL of each domain at the end of its own stage: the reference of AP+ */
+  private readonly endOfStagePpl = new Map<string, number>()
+
+  constructor(
+    private readonly store: ExperimentStore,
+    private readonly runId: number,
+    initialReference: Record<string, number> = {}
+  ) {
+    for (const [domain, ppl] of Object.entries(initialReference)) this.endOfStagePpl.set(domain, ppl)
+  }
+
+  /** What a resumed run needs to compute AP+ exactly as if it had never stopped. */
+  get reference(): Record<string, number> {
+    return Object.fromEntries(this.endOfStagePpl)
+  }
+
+  private point(ctx: TrainingContext, phase: string, name: string, value: number): void {
+    const s = ctx.state
+    this.buffer.push({ runId: this.runId, phase, step: s.globalStep, tokensSeen: s.tokensSeen, wallS: s.wallS, flops: s.flops, name, value })
+  }
+
+  beforeStage(ctx: TrainingContext, stage: StagePlan): void {
+    this.point(ctx, phaseOf(stage), 'params', ctx.model.paramCount())
+  }
+
+  afterStep(ctx: TrainingContext, r: StepRecord): void {
+    const phase = phaseOf(r.stage)
+    this.point(ctx, phase, 'loss', r.loss)
+    this.point(ctx, phase, 'lr', r.lr)
+    this.point(ctx, phase, 'grad_norm', r.gradNorm)
+    this.point(ctx, phase, 'tokens_per_s', r.tokens / Math.max(r.stepSeconds, 1e-9))
+    if (this.buffer.length >= FLUSH_EVERY) this.flush()
+  }
+
+  afterValidation(ctx: TrainingContext, report: ValidationReport): void {
+    const phase = phaseOf(report.stage)
+    const current = new Map<string, number>()
+    for (const d of report.domains) {
+      this.point(ctx, phase, `ppl/${d.domain}`, d.ppl)
+      this.point(ctx, phase, `val_loss/${d.domain}`, d.loss)
+      current.set(d.domain, d.ppl)
+    }
+    this.point(ctx, phase, 'ap', averagePerplexity([...current.values()]))
+    this.point(ctx, phase, 'ap_geo', geometricAveragePerplexity(report.domains.map((d) => d.loss)))
+    const plus = forgettingAP(current, this.endOfStagePpl, report.stage.domain)
+    if (plus !== null) this.point(ctx, phase, 'ap_plus', plus)
+    if (report.endOfStage) this.endOfStagePpl.set(report.stage.domain, current.get(report.stage.domain)!)
+    this.flush()
+  }
+
+  afterRun(): void {
+    this.flush()
+  }
+
+  flush(): void {
+    if (this.buffer.length === 0) return
+    this.store.insertMetrics(this.buffer)
+    this.buffer = []
+  }
+}
+
+export const phaseOf = (stage: { kind: string; stage: number; domain: string }): string => `${stage.kind}-${stage.stage}:${stage.domain}`

@@ -1,0 +1,162 @@
+// Executes one run of the store: loads its config and data, builds (or restores) the model, and drives
+// the training loop with the workbench's plugins. Runs in a worker thread; the serving thread only
+// hears progress and the outcome. Status changes are the host's job, so events come from one place.
+import fs from 'node:fs'
+import path from 'node:path'
+import { selectBackend, type BackendRequest } from '../backend/select'
+import { loadCheckpoint, saveCheckpoint } from '../checkpoint/checkpoint'
+import type { JsonObject } from '../checkpoint/json'
+import { TransformerModel, type AdamWState, type ModelConfig } from '../model'
+import { ExperimentStore } from '../store/store'
+import type { RunProgress } from '../../../shared/contract'
+import { parseRunConfig, type RunConfig } from './config'
+import { loadRunData } from './data'
+import { NonFiniteLossError, TrainingLoop, type LoopState, type TrainingContext, type TrainingPlugin } from './loop'
+import { ReplayPlugin } from '../methods/replay'
+import { hashSeed } from '../model/rng'
+import { CheckpointPlugin, type SaveCheckpoint, type SavedCheckpoint } from './plugins/checkpoints'
+import { MetricsPlugin } from './plugins/metrics'
+import { ProgressPlugin } from './plugins/progress'
+import { StagesPlugin } from './plugins/stages'
+
+export interface TrainingJob {
+  runId: number
+  dbPath: string
+  dataDir: string
+  backend: BackendRequest
+}
+
+export type RunOutcome =
+  | { status: 'finished'; checkpoint: string | null }
+  | { status: 'cancelled'; checkpoint: string | null }
+  | { status: 'failed'; error: string; checkpoint: string | null }
+
+export interface RunCallbacks {
+  progress(progress: RunProgress): void
+  log(message: string): void
+}
+
+/** What a checkpoint's state.json holds for the loop. */
+interface SavedRunState {
+  loop: LoopState
+  /** per-domain perplexity at the end of its own stage (AP+ reference) */
+  apReference: Record<string, number>
+  /** each stateful plugin's saveState(), by plugin name */
+  plugins: Record<string, unknown>
+}
+
+/** Plain data (numbers, strings, arrays, objects) as the checkpoint's JSON type. */
+const toJson = (value: object): JsonObject => JSON.parse(JSON.stringify(value)) as JsonObject
+
+export const runDirOf = (dataDir: string, runId: number): string => path.join(dataDir, 'runs', String(runId))
+
+export function modelConfigFor(config: RunConfig, vocabSize: number): ModelConfig {
+  const { kind, layers, heads, headSize, ffn, norm, dropout } = config.model
+  const hidden = heads * headSize
+  return { kind, layers, heads, headSize, hidden, ffn: ffn ?? 4 * hidden, vocabSize, maxLength: config.training.seqLen, dropout, norm: norm ?? (kind === 'bert' ? 'post' : 'pre') }
+}
+
+/** The lifelong-learning methods a config asks for, as plugins on the loop. */
+export function methodPlugins(config: RunConfig): TrainingPlugin[] {
+  const plugins: TrainingPlugin[] = []
+  const replays = config.replay.ratio > 0 || config.stages.some((s) => (s.replay?.ratio ?? 0) > 0)
+  if (replays) plugins.push(new ReplayPlugin(hashSeed(config.training.seed, 'replay')))
+  return plugins
+}
+
+export class RunController {
+  private loop: TrainingLoop | null = null
+  private cancelled = false
+
+  cancel(): void {
+    this.cancelled = true
+    this.loop?.requestStop()
+  }
+
+  async execute(job: TrainingJob, callbacks: RunCallbacks): Promise<RunOutcome> {
+    const store = ExperimentStore.open(job.dbPath)
+    let checkpoints: CheckpointPlugin | null = null
+    try {
+      await selectBackend(job.backend)
+      const run = store.getRun(job.runId)
+      const config = parseRunConfig(store.getExperimentConfig(run.experimentId), `experiment ${run.experimentId} config`)
+      const runDir = runDirOf(job.dataDir, job.runId)
+      fs.mkdirSync(runDir, { recursive: true })
+
+      callbacks.log('preparing data')
+      const data = await loadRunData(store, job.dataDir, config.stages.map((s) => s.domain), callbacks.log)
+      // Resume from the newest checkpoint of this run, if any; its model may have grown since the start.
+      let model: TransformerModel
+      let state: LoopState | undefined
+      let optimizerState: AdamWState | null = null
+      let apReference: Record<string, number> = {}
+      let pluginStates: Record<string, unknown> = {}
+      let latest: SavedCheckpoint | null = null
+      const newest = store.listCheckpoints(job.runId).at(-1)
+      if (newest) {
+        callbacks.log(`resuming from ${newest.path} (step ${newest.step})`)
+        const loaded = await loadCheckpoint(newest.path)
+        model = new TransformerModel(loaded.config, { seed: config.training.seed })
+        model.setWeights(loaded.weights)
+        const saved = loaded.state as unknown as SavedRunState
+        state = saved.loop
+        apReference = saved.apReference
+        pluginStates = saved.plugins ?? {}
+        optimizerState = loaded.optimizerState
+        latest = { id: newest.id, path: newest.path, step: newest.step }
+      } else model = new TransformerModel(modelConfigFor(config, data.tokenizer.vocabSize), { seed: config.training.seed })
+
+      const methods = methodPlugins(config)
+      const stages = new StagesPlugin(store, job.runId)
+      const metrics = new MetricsPlugin(store, job.runId, apReference)
+      const save: SaveCheckpoint = async (ctx: TrainingContext, reason) => {
+        const step = ctx.state.globalStep
+        const dir = path.join(runDir, 'checkpoints', `step-${String(step).padStart(8, '0')}`)
+        const runState: SavedRunState = {
+          loop: ctx.state,
+          apReference: metrics.reference,
+          plugins: Object.fromEntries(methods.filter((p) => p.saveState).map((p) => [p.name, p.saveState!()]))
+        }
+        const written = await saveCheckpoint(dir, {
+          config: ctx.model.config,
+          weights: ctx.model.getWeights(),
+          // a new stage starts with a fresh optimizer, so only a mid-stage stop needs the moments
+          optimizerState: reason === 'stage-end' ? undefined : ctx.trainer?.optimizer.getState(),
+          tokenizer: ctx.tokenizer,
+          state: toJson(runState),
+          experiment: toJson(config),
+          training: { reason, runId: job.runId }
+        })
+        const stageIndex = Math.min(reason === 'stage-end' ? ctx.state.stageIndex - 1 : ctx.state.stageIndex, ctx.stages.length - 1)
+        const row = store.addCheckpoint({ runId: job.runId, stageId: stages.stageId(stageIndex), step, path: written.path, bytes: written.bytes, sha256: written.sha256 })
+        return { id: row.id, path: written.path, step }
+      }
+      checkpoints = new CheckpointPlugin(save, (c) => store.deleteCheckpoint(c.id), config.training.checkpointEvery, latest)
+      const progress = new ProgressPlugin(job.runId, callbacks.progress)
+
+      for (const p of methods) if (p.loadState && pluginStates[p.name] !== undefined) p.loadState(pluginStates[p.name])
+      // Methods shape the updates; services record them (metrics see the final micro-batches, checkpoints the final state).
+      const loop = new TrainingLoop({ config, model, data, plugins: [...methods, stages, metrics, checkpoints, progress], state, optimizerState })
+      this.loop = loop
+      stages.ensure(loop.stages)
+      if (this.cancelled) loop.requestStop()
+      try {
+        const completed = await loop.run()
+        if (!completed) {
+          const saved = loop.state.globalStep > (checkpoints.latest?.step ?? -1) ? await checkpoints.saveNow(loop) : checkpoints.latest
+          return { status: 'cancelled', checkpoint: saved?.path ?? null }
+        }
+        return { status: 'finished', checkpoint: checkpoints.latest?.path ?? null }
+      } finally {
+        loop.dispose()
+        model.dispose()
+      }
+    } catch (error) {
+      const last = checkpoints?.latest ? `; last good checkpoint: ${checkpoints.latest.path} (step ${checkpoints.latest.step})` : '; no checkpoint was written yet'
+      if (error instanceof NonFiniteLossError) return { status: 'failed', error: `${error.message}${last}`, checkpoint: checkpoints?.latest?.path ?? null }
+      return { status: 'failed', error: `${error instanceof Error ? error.message : String(error)}${last}`, checkpoint: checkpoints?.latest?.path ?? null }
+    } finally {
+      store.close()
+    }
+  }
+}

@@ -1,0 +1,29 @@
+// Entry point of a training worker thread (bundled as out/main/train-worker.js).
+import { parentPort } from 'node:worker_threads'
+import type { HostToWorker, WorkerToHost } from './protocol'
+import { ExperimentStore } from '../store/store'
+import { ensureDefaultDomains } from './data'
+import { RunController } from './run'
+
+const port = parentPort
+if (!port) throw new Error('train-worker must run in a worker thread')
+const post = (message: WorkerToHost): void => port.postMessage(message)
+const controller = new RunController()
+
+port.on('message', (message: HostToWorker) => {
+  if (message.type === 'cancel') return controller.cancel()
+  if (message.type === 'prepare') {
+    // Preparing the built-in stream trains a tokenizer and reads ~100 MB of corpora: keep it off the serving thread.
+    const store = ExperimentStore.open(message.dbPath)
+    void ensureDefaultDomains(store, message.dataDir)
+      .then(
+        () => post({ type: 'prepared', error: null }),
+        (error: unknown) => post({ type: 'prepared', error: error instanceof Error ? error.message : String(error) })
+      )
+      .finally(() => store.close())
+    return
+  }
+  void controller
+    .execute(message.job, { progress: (progress) => post({ type: 'progress', progress }), log: (text) => post({ type: 'log', message: text }) })
+    .then((outcome) => post({ type: 'done', outcome }))
+})

@@ -7,6 +7,7 @@ const electronDouble = fileURLToPath(new URL('./test/doubles/electron.ts', impor
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    globalSetup: ['test/global-setup.ts'],
     environment: 'node',
     pool: 'forks',
     testTimeout: 60_000,

@@ -16,7 +16,7 @@ beforeAll(async () => {
 })
 afterAll(async () => {
   await server.close()
-  engine.close()
+  await engine.close()
 })
 
 const auth = () => ({ Authorization: `Bearer ${server.token}` })

@@ -2,7 +2,7 @@
 import { spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, inject, it } from 'vitest'
 import { BackendReport } from '../../src/shared/contract'
 import { ExperimentStore } from '../../src/main/engine/store/store'
 import { sha256File, tempDir } from '../helpers/tmp'
@@ -10,7 +10,7 @@ import { sha256File, tempDir } from '../helpers/tmp'
 const BIN = path.resolve('bin/elle.mjs')
 
 function elle(args: string[], env: NodeJS.ProcessEnv = {}): { code: number; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, ELLE_BACKEND: '', ...env }, timeout: 60_000 })
+  const result = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, ELLE_BACKEND: '', ELLE_DATA_DIR: inject('dataDir'), ...env }, timeout: 60_000 })
   return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr }
 }
 
@@ -94,7 +94,7 @@ describe('elle serve', () => {
 
   it('serves browser mode with a token URL and stops cleanly on SIGTERM', async () => {
     const db = path.join(tempDir(), 'serve.sqlite')
-    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--db', db, '--json'], { env: { ...process.env, ELLE_BACKEND: '' } })
+    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--db', db, '--json'], { env: { ...process.env, ELLE_BACKEND: '', ELLE_DATA_DIR: inject('dataDir') } })
     const line = await new Promise<string>((resolve, reject) => {
       let out = ''
       child.stdout.on('data', (chunk: Buffer) => {
@@ -124,7 +124,7 @@ describe('elle serve', () => {
 describe('elle start', () => {
   it('falls back to browser mode and says why Electron was not used', async () => {
     const db = path.join(tempDir(), 'start.sqlite')
-    const child = spawn(process.execPath, [BIN, 'start', '--port', '0', '--db', db], { env: { ...process.env, ELLE_BACKEND: '', DISPLAY: '' } })
+    const child = spawn(process.execPath, [BIN, 'start', '--port', '0', '--db', db], { env: { ...process.env, ELLE_BACKEND: '', DISPLAY: '', ELLE_DATA_DIR: inject('dataDir') } })
     const output = await new Promise<string>((resolve, reject) => {
       let out = ''
       child.stdout.on('data', (chunk: Buffer) => {

@@ -14,13 +14,15 @@ let browser: Browser
 
 beforeAll(async () => {
   engine = await tempEngine()
+  const { ensureDefaultDomains } = await import('../../src/main/engine/training/data')
+  await ensureDefaultDomains(engine.store, engine.dataDir) // already prepared by the global setup: registers it
   server = await startBrowserServer({ handler: createApiHandler(engine, 'browser'), events: engine.events, rendererDir: rendererDir(), port: 0 })
   browser = await launchChromium()
 })
 afterAll(async () => {
   await browser?.close()
   await server?.close()
-  engine?.close()
+  await engine?.close()
 })
 
 describe('Runs view in a real browser', () => {
@@ -64,6 +66,38 @@ describe('Runs view in a real browser', () => {
     await page.getByTestId('compare-view').waitFor()
 
     expect(consoleErrors).toEqual([])
+    await page.close()
+  })
+
+  it('starts a training run from the Schedules view and shows its progress and curves', async () => {
+    const page = await browser.newPage()
+    const consoleErrors: string[] = []
+    page.on('pageerror', (e) => consoleErrors.push(e.message))
+    await page.goto(server.openUrl)
+    await page.getByTestId('nav-schedules').click()
+    await page.getByTestId('new-run-domain-press').waitFor() // the built-in stream is listed
+    await page.getByTestId('new-run-name').fill('ui-started-run')
+    await page.getByTestId('new-run-steps').fill('30')
+    await page.getByTestId('new-run-domain-press').click()
+    await page.getByTestId('new-run-start').click()
+
+    await page.getByTestId('runs-view').waitFor()
+    const run = engine.store.listRuns().find((r) => r.experimentName === 'ui-started-run')!
+    expect(run).toBeDefined()
+    await page.getByTestId(`run-row-${run.id}`).click()
+    await page.getByTestId(`run-status-${run.id}`).filter({ hasText: 'finished' }).waitFor({ timeout: 120_000 })
+    // the perplexity curve of the finished run is drawn from the store
+    await page.getByTestId('chart-loss').locator('path[stroke]').waitFor()
+    await page.getByTestId('chart-ppl').locator('circle').first().waitFor()
+    expect(await page.getByTestId('chart-ppl').locator('circle').count()).toBe(10) // one validation every 3 of 30 steps
+    expect(consoleErrors).toEqual([])
+
+    // a bad config is refused with the field named, and the form stays
+    await page.getByTestId('nav-schedules').click()
+    await page.getByTestId('new-run-steps').fill('99999999') // beyond the engine's limit
+    await page.getByTestId('new-run-domain-press').click()
+    await page.getByTestId('new-run-start').click()
+    await page.getByTestId('schedule-error').filter({ hasText: 'stages.0.steps' }).waitFor()
     await page.close()
   })
 

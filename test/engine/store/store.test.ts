@@ -46,25 +46,35 @@ describe('opening and migrating', () => {
     expect(tables).toEqual(expect.arrayContaining(['domains', 'corpus_files', 'experiments', 'runs', 'stages', 'metrics', 'checkpoints', 'evaluations', 'streams']))
   })
 
-  it('migrates a store from the previous version and keeps its data', () => {
-    const file = path.join(tempDir(), 'old.sqlite')
-    const previous = MIGRATIONS[MIGRATIONS.length - 2]!.version
-    const old = ExperimentStore.open(file, { targetVersion: previous })
-    expect(old.schemaVersion).toBe(previous)
-    expect(old.db.prepare("SELECT COUNT(*) FROM sqlite_master WHERE name = 'stages'").pluck().get()).toBe(0)
-    const experiment = old.ensureExperiment('old experiment', { model: 'gpt', steps: 10 })
-    const run = old.createRun(experiment.id)
-    old.insertMetrics([{ runId: run.id, phase: 'stage-0', step: 1, tokensSeen: 64, wallS: 0.5, flops: 1e9, name: 'loss', value: 4.2 }])
-    old.close()
+  const hasColumn = (store: ExperimentStore, table: string, column: string): boolean =>
+    (store.db.prepare(`SELECT name FROM pragma_table_info('${table}')`).pluck().all() as string[]).includes(column)
 
-    const store = open(file)
-    expect(store.schemaVersion).toBe(LATEST_SCHEMA_VERSION)
-    expect(store.getRun(run.id).experimentName).toBe('old experiment')
-    expect(store.readMetrics(run.id)).toHaveLength(1)
-    // the new version's tables work on the migrated file
-    const stage = store.addStage(run.id, { index: 0, kind: 'train', domain: 'press' })
-    expect(store.getRunDetail(run.id).stages).toEqual([expect.objectContaining({ id: stage.id, kind: 'train', domain: 'press' })])
-  })
+  // Every earlier schema version, the previous one included, migrates to the latest with its data intact.
+  for (const previous of MIGRATIONS.slice(0, -1).map((m) => m.version)) {
+    it(`migrates a store from schema version ${previous} and keeps its data`, () => {
+      const file = path.join(tempDir(), `v${previous}.sqlite`)
+      const old = ExperimentStore.open(file, { targetVersion: previous })
+      expect(old.schemaVersion).toBe(previous)
+      expect(hasColumn(old, 'runs', 'heartbeat_at')).toBe(false)
+      const experiment = old.ensureExperiment('old experiment', { model: 'gpt', steps: 10 })
+      const run = old.createRun(experiment.id)
+      old.insertMetrics([{ runId: run.id, phase: 'stage-0', step: 1, tokensSeen: 64, wallS: 0.5, flops: 1e9, name: 'loss', value: 4.2 }])
+      old.db.prepare('INSERT INTO domains (name, description) VALUES (?, ?)').run('press', 'from an old version')
+      old.close()
+
+      const store = open(file)
+      expect(store.schemaVersion).toBe(LATEST_SCHEMA_VERSION)
+      expect(hasColumn(store, 'runs', 'heartbeat_at')).toBe(true)
+      expect(store.getRun(run.id).experimentName).toBe('old experiment')
+      expect(store.readMetrics(run.id)).toHaveLength(1)
+      expect(store.listDomains()).toEqual([expect.objectContaining({ name: 'press', promptSlot: null, builtin: false })])
+      // the newer tables work on the migrated file
+      const stage = store.addStage(run.id, { index: 0, kind: 'train', domain: 'press' })
+      expect(store.getRunDetail(run.id).stages).toEqual([expect.objectContaining({ id: stage.id, kind: 'train', domain: 'press' })])
+      store.claimRun(run.id, 'test-owner', '/runs/1')
+      expect(store.getRunDir(run.id)).toBe('/runs/1')
+    })
+  }
 
   it('re-opening an up-to-date store changes nothing', () => {
     const file = path.join(tempDir(), 'same.sqlite')

@@ -1,16 +1,21 @@
 import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
-import type { RunDetail, RunSummary } from '../../../shared/contract'
+import type { MetricSeries, RunDetail, RunProgress, RunSummary } from '../../../shared/contract'
 import { useApi } from '../api/inject'
 
-/** Runs from the store, kept current by pushed `run.updated` events (no polling). */
+const METRICS_REFRESH_MS = 2000
+
+/** Runs from the store, kept current by pushed `run.updated` / `run.progress` events (no polling). */
 export const useRunsStore = defineStore('runs', () => {
   const api = useApi()
   const byId = ref(new Map<number, RunSummary>())
+  const progress = ref(new Map<number, RunProgress>())
   const loading = ref(false)
   const error = ref<string | null>(null)
   const selectedId = ref<number | null>(null)
   const detail = ref<RunDetail | null>(null)
+  const metrics = ref<MetricSeries[]>([])
+  let metricsFetchedAt = 0
 
   const runs = computed(() => [...byId.value.values()].sort((a, b) => b.id - a.id))
 
@@ -27,26 +32,51 @@ export const useRunsStore = defineStore('runs', () => {
     }
   }
 
+  async function refreshSelected(): Promise<void> {
+    const id = selectedId.value
+    if (id === null) return
+    metricsFetchedAt = Date.now()
+    const [d, m] = await Promise.all([api.call('runs.get', { id }), api.call('runs.metrics', { id, maxPoints: 600 })])
+    if (selectedId.value !== id) return
+    detail.value = d
+    metrics.value = m.series
+  }
+
   async function select(id: number | null): Promise<void> {
     selectedId.value = id
     detail.value = null
+    metrics.value = []
     if (id === null) return
     try {
-      detail.value = await api.call('runs.get', { id })
+      await refreshSelected()
+    } catch (e) {
+      error.value = (e as Error).message
+    }
+  }
+
+  async function act(action: 'runs.cancel' | 'runs.resume', id: number): Promise<void> {
+    try {
+      await api.call(action, { id })
+      error.value = null
     } catch (e) {
       error.value = (e as Error).message
     }
   }
 
   api.onEvent((event) => {
-    if (event.type !== 'run.updated') return
-    byId.value.set(event.run.id, event.run)
-    if (selectedId.value === event.run.id) void select(event.run.id)
+    if (event.type === 'run.updated') {
+      byId.value.set(event.run.id, event.run)
+      if (event.run.status !== 'running') progress.value.delete(event.run.id)
+      if (selectedId.value === event.run.id) void refreshSelected()
+    } else if (event.type === 'run.progress') {
+      progress.value.set(event.progress.runId, event.progress)
+      if (selectedId.value === event.progress.runId && Date.now() - metricsFetchedAt > METRICS_REFRESH_MS) void refreshSelected()
+    }
   })
   // After a dropped connection we may have missed events: reload once when it comes back.
   api.onConnection((state) => {
     if (state === 'connected') void load()
   })
 
-  return { runs, loading, error, selectedId, detail, load, select }
+  return { runs, progress, loading, error, selectedId, detail, metrics, load, select, cancel: (id: number) => act('runs.cancel', id), resume: (id: number) => act('runs.resume', id) }
 })

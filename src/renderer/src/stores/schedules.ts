@@ -7,6 +7,7 @@ import { useApi } from '../api/inject'
 export const useSchedulesStore = defineStore('schedules', () => {
   const api = useApi()
   const experiments = ref<ExperimentSummary[]>([])
+  const presets = ref<Array<{ name: string; description: string; config: Record<string, unknown> }>>([])
   const error = ref<string | null>(null)
 
   async function load(): Promise<void> {
@@ -18,9 +19,29 @@ export const useSchedulesStore = defineStore('schedules', () => {
     }
   }
 
+  async function loadPresets(): Promise<void> {
+    try {
+      presets.value = (await api.call('presets.list', {})).presets
+    } catch (e) {
+      error.value = (e as Error).message
+    }
+  }
+
+  /** Queue a run; the engine validates the config and names any bad field. */
+  async function start(config: Record<string, unknown>, fresh: boolean): Promise<boolean> {
+    try {
+      await api.call('runs.start', { config, fresh })
+      error.value = null
+      return true
+    } catch (e) {
+      error.value = (e as Error).message
+      return false
+    }
+  }
+
   api.onEvent((event) => {
     if (event.type === 'run.updated') void load() // run counts change when runs are created
   })
 
-  return { experiments, error, load }
+  return { experiments, presets, error, load, loadPresets, start }
 })

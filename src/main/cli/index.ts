@@ -4,6 +4,7 @@ import { backendCommand } from './commands/backend'
 import { domainsCommand } from './commands/domains'
 import { evalCommand } from './commands/eval'
 import { exportCommand } from './commands/export'
+import { growCommand } from './commands/grow'
 import { importCommand } from './commands/import'
 import { runCommand } from './commands/run'
 import { runsCommand } from './commands/runs'
@@ -11,7 +12,7 @@ import { serveCommand } from './commands/serve'
 import { startCommand } from './commands/start'
 import { helpText, parseCommandArgs, UsageError, type Command } from './args'
 
-const COMMANDS: readonly Command[] = [startCommand, serveCommand, backendCommand, domainsCommand, runCommand, runsCommand, evalCommand, exportCommand, importCommand]
+const COMMANDS: readonly Command[] = [startCommand, serveCommand, backendCommand, domainsCommand, runCommand, runsCommand, evalCommand, growCommand, exportCommand, importCommand]
 
 function overview(): string {
   return [

@@ -2,7 +2,7 @@ import path from 'node:path'
 import { backendRequestFromEnv, selectBackend } from '../../engine/backend/select'
 import { loadCheckpoint } from '../../engine/checkpoint/checkpoint'
 import { readTextFile, type PromptMode } from '../../engine/data'
-import { TransformerModel } from '../../engine/model'
+import { restoreModel } from '../../engine/checkpoint/restore'
 import { defaultDataDir, resolveDbPath } from '../../engine/paths'
 import { ExperimentStore } from '../../engine/store/store'
 import { loadRunData } from '../../engine/training/data'
@@ -33,9 +33,8 @@ export const evalCommand: Command = {
     const backend = await selectBackend(backendRequestFromEnv(stringFlag(values.backend)))
 
     const checkpoint = await loadCheckpoint(path.resolve(checkpointDir), { optimizer: false })
-    const model = new TransformerModel(checkpoint.config)
+    const model = restoreModel(checkpoint)
     try {
-      model.setWeights(checkpoint.weights)
       const tokenizer = checkpoint.tokenizer
       const seqLen = checkpoint.config.maxLength
       let split: { tokens: Uint32Array | Uint16Array | Int32Array; offsets: Uint32Array; domain: string; split: 'validation' }

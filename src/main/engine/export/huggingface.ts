@@ -17,6 +17,7 @@ import { DataError } from '../data/errors'
 import { type ModelConfig, validateModelConfig } from '../model/config'
 import { parameterShapes, type Weights } from '../model/model'
 import { exists, writeDirAtomic, writeFileSynced } from '../checkpoint/atomic'
+import { parseGrowthState } from '../growth/state'
 import { type CheckpointWriteResult, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, isCheckpointDir, loadCheckpoint, saveCheckpoint } from '../checkpoint/checkpoint'
 import { CheckpointError } from '../checkpoint/errors'
 import { assertJsonObject, type JsonObject, type JsonValue } from '../checkpoint/json'
@@ -526,6 +527,12 @@ export async function exportHuggingFace(checkpointDir: string, outDir: string, o
   const ckpt = await loadCheckpoint(checkpointDir, { optimizer: false })
   const cfg = ckpt.config
   assertExportable(cfg)
+  // Masked units (a growth ramp still under way) have no Hugging Face equivalent.
+  if (ckpt.state.growth != null && parseGrowthState(ckpt.state.growth, cfg).ramp !== null) {
+    throw new CheckpointError('UNSUPPORTED', `${checkpointDir} is in the middle of a growth ramp (masks on new units are below 1); Hugging Face models cannot represent them: export a checkpoint taken after the ramp`, {
+      field: 'state.growth'
+    })
+  }
   const tensors = toHuggingFaceTensors(cfg, ckpt.weights)
   const elle: JsonObject = {
     format: CHECKPOINT_FORMAT,

@@ -294,6 +294,10 @@ export class ExperimentStore {
       .run(JSON.stringify(progress), id)
   }
 
+  runOwner(id: number): string | null {
+    return (this.db.prepare('SELECT owner FROM runs WHERE id = ?').pluck().get(id) as string | null | undefined) ?? null
+  }
+
   getRunDir(id: number): string | null {
     this.getRun(id)
     return (this.db.prepare('SELECT run_dir FROM runs WHERE id = ?').pluck().get(id) as string | null) ?? null

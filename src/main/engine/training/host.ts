@@ -3,6 +3,7 @@
 // is training, and on start marks runs whose owner died (kill -9, crash, power cut) as failed-resumable.
 import { randomUUID } from 'node:crypto'
 import fs from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { Worker } from 'node:worker_threads'
 import type { RunProgress, RunStatus, RunSummary } from '../../../shared/contract'
@@ -39,8 +40,21 @@ interface ActiveRun {
 const HEARTBEAT_MS = 5_000
 const CANCEL_GRACE_MS = 60_000
 
+/** Is the process that owns a run gone? Only decidable for owners on this machine. */
+export function ownerIsDead(owner: string | null): boolean {
+  if (!owner) return false
+  const [host, pid] = owner.split(':')
+  if (host !== os.hostname() || !pid) return false
+  try {
+    process.kill(Number(pid), 0)
+    return false
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH'
+  }
+}
+
 export class TrainerHost {
-  readonly owner = `${process.pid}:${randomUUID()}`
+  readonly owner = `${os.hostname()}:${process.pid}:${randomUUID()}`
   private readonly active = new Map<number, ActiveRun>()
   private readonly queue: number[] = []
   private readonly waiters = new Map<number, Array<(run: RunSummary) => void>>()
@@ -56,7 +70,10 @@ export class TrainerHost {
   /** Runs left "running" by a process that is gone: mark them failed, with how to resume. */
   recoverOrphans(): RunSummary[] {
     const recovered: RunSummary[] = []
-    for (const run of this.options.store.orphanedRuns(this.options.staleSeconds ?? 60)) {
+    const stale = this.options.store.orphanedRuns(this.options.staleSeconds ?? 60)
+    // A run whose owner process on this machine is gone is orphaned at once (kill -9), heartbeat or not.
+    const dead = this.options.store.listRuns({ status: 'running' }).filter((r) => !stale.some((s) => s.id === r.id) && ownerIsDead(this.options.store.runOwner(r.id)))
+    for (const run of [...stale, ...dead]) {
       const checkpoint = this.options.store.listCheckpoints(run.id).at(-1)
       const where = checkpoint ? `; resume from its checkpoint at step ${checkpoint.step} with "elle run --resume ${run.id}"` : ''
       recovered.push(this.options.setStatus(run.id, 'failed', { error: `interrupted: the process training it stopped unexpectedly${where}` }))

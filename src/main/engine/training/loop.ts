@@ -89,6 +89,8 @@ export interface TrainingPlugin {
   composeUpdate?(ctx: TrainingContext, stage: StagePlan, micro: MicroBatch[]): MicroBatch[]
   afterStep?(ctx: TrainingContext, record: StepRecord): void | Promise<void>
   afterValidation?(ctx: TrainingContext, report: ValidationReport): void | Promise<void>
+  /** The update and any validation at its step are done: the state is whole (checkpoints are taken here). */
+  afterUpdate?(ctx: TrainingContext, record: StepRecord): void | Promise<void>
   afterStage?(ctx: TrainingContext, stage: StagePlan): void | Promise<void>
   /** The run is over (finished, cancelled or failed): flush what is buffered. */
   afterRun?(ctx: TrainingContext): void | Promise<void>
@@ -283,6 +285,7 @@ export class TrainingLoop implements TrainingContext {
           const last = this.state.stepInStage === stage.steps
           // the end of a training phase is the reference point of AP+; a warm-up's end is not
           if (last || this.state.stepInStage % this.config.training.validateEvery === 0) await this.validate(stage, last && stage.kind === 'train')
+          for (const p of this.plugins) await p.afterUpdate?.(this, record)
         }
         this.state.stageIndex += 1
         this.state.stepInStage = 0

@@ -5,6 +5,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { selectBackend, type BackendRequest } from '../backend/select'
 import { loadCheckpoint, saveCheckpoint } from '../checkpoint/checkpoint'
+import { restoreModel } from '../checkpoint/restore'
 import type { JsonObject } from '../checkpoint/json'
 import { TransformerModel, type AdamWState, type ModelConfig } from '../model'
 import { ExperimentStore } from '../store/store'
@@ -12,6 +13,7 @@ import type { RunProgress } from '../../../shared/contract'
 import { parseRunConfig, type RunConfig } from './config'
 import { loadRunData } from './data'
 import { NonFiniteLossError, TrainingLoop, type LoopState, type TrainingContext, type TrainingPlugin } from './loop'
+import { GrowthPlugin } from '../methods/growth'
 import { ReplayPlugin } from '../methods/replay'
 import { hashSeed } from '../model/rng'
 import { CheckpointPlugin, type SaveCheckpoint, type SavedCheckpoint } from './plugins/checkpoints'
@@ -41,8 +43,9 @@ interface SavedRunState {
   loop: LoopState
   /** per-domain perplexity at the end of its own stage (AP+ reference) */
   apReference: Record<string, number>
-  /** each stateful plugin's saveState(), by plugin name */
+  /** each stateful plugin's saveState(), by plugin name (growth has its own key, read by every checkpoint user) */
   plugins: Record<string, unknown>
+  growth?: unknown
 }
 
 /** Plain data (numbers, strings, arrays, objects) as the checkpoint's JSON type. */
@@ -61,6 +64,8 @@ export function methodPlugins(config: RunConfig): TrainingPlugin[] {
   const plugins: TrainingPlugin[] = []
   const replays = config.replay.ratio > 0 || config.stages.some((s) => (s.replay?.ratio ?? 0) > 0)
   if (replays) plugins.push(new ReplayPlugin(hashSeed(config.training.seed, 'replay')))
+  // Growth first: the other methods see the grown model.
+  if (config.stages.some((s) => s.grow)) plugins.unshift(new GrowthPlugin(config.growth, hashSeed(config.training.seed, 'growth')))
   return plugins
 }
 
@@ -96,12 +101,11 @@ export class RunController {
       if (newest) {
         callbacks.log(`resuming from ${newest.path} (step ${newest.step})`)
         const loaded = await loadCheckpoint(newest.path)
-        model = new TransformerModel(loaded.config, { seed: config.training.seed })
-        model.setWeights(loaded.weights)
+        model = restoreModel(loaded)
         const saved = loaded.state as unknown as SavedRunState
         state = saved.loop
         apReference = saved.apReference
-        pluginStates = saved.plugins ?? {}
+        pluginStates = { ...saved.plugins, ...(saved.growth !== undefined ? { growth: saved.growth } : {}) }
         optimizerState = loaded.optimizerState
         latest = { id: newest.id, path: newest.path, step: newest.step }
       } else model = new TransformerModel(modelConfigFor(config, data.tokenizer.vocabSize), { seed: config.training.seed })
@@ -111,11 +115,14 @@ export class RunController {
       const metrics = new MetricsPlugin(store, job.runId, apReference)
       const save: SaveCheckpoint = async (ctx: TrainingContext, reason) => {
         const step = ctx.state.globalStep
+        // Everything up to this step must be in the store before a checkpoint says the step is done.
+        metrics.flush()
         const dir = path.join(runDir, 'checkpoints', `step-${String(step).padStart(8, '0')}`)
         const runState: SavedRunState = {
           loop: ctx.state,
           apReference: metrics.reference,
-          plugins: Object.fromEntries(methods.filter((p) => p.saveState).map((p) => [p.name, p.saveState!()]))
+          plugins: Object.fromEntries(methods.filter((p) => p.saveState && p.name !== 'growth').map((p) => [p.name, p.saveState!()])),
+          growth: methods.find((p) => p.name === 'growth')?.saveState?.()
         }
         const written = await saveCheckpoint(dir, {
           config: ctx.model.config,

@@ -26,7 +26,7 @@ export class CheckpointPlugin implements TrainingPlugin {
     this.latest = latest
   }
 
-  async afterStep(ctx: TrainingContext, record: StepRecord): Promise<void> {
+  async afterUpdate(ctx: TrainingContext, record: StepRecord): Promise<void> {
     // The stage's last update is covered by the end-of-stage checkpoint.
     if (record.stepInStage % this.every !== 0 || record.stepInStage === record.stage.steps) return
     const saved = await this.save(ctx, 'periodic')

@@ -1,6 +1,6 @@
 // Training throughput of the model core on one backend, random tokens.
-//   npx esbuild bench/train.ts --bundle --platform=node --format=esm --packages=external --outfile=/tmp/bench-train.mjs
-//   node /tmp/bench-train.mjs [--backend wasm|cpu|tensorflow] [--kind gpt|bert|both] [--steps 10] [--warmup 3]
+//   npm run bench:train -- [options]
+//   (options: [--backend wasm|cpu|tensorflow] [--kind gpt|bert|both] [--steps 10] [--warmup 3]
 //        [--layers 4 --hidden 256 --heads 4 --ffn 1024 --seq 128 --batch 32 --vocab 8000] [--micro 1]
 // Prints one JSON line per kind. Compare with ../shared/bench/torch-peer.py on the same shape and machine.
 import * as tf from '@tensorflow/tfjs';

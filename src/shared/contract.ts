@@ -96,8 +96,11 @@ export type SystemInfo = z.infer<typeof SystemInfo>
 
 export const RunProgress = z.object({
   runId: z.number().int().positive(),
+  /** the configured stage (one per domain of the stream) */
   stage: z.number().int().nonnegative(),
   stages: z.number().int().positive(),
+  /** train: learning the stage's domain; frw: the function-recovering warm-up on the previous domain's memory */
+  phase: z.enum(['train', 'frw']),
   domain: z.string(),
   step: z.number().int().nonnegative(),
   totalSteps: z.number().int().positive(),
@@ -149,6 +152,19 @@ export const contract = {
     result: z.object({ series: z.array(MetricSeries) })
   },
   'domains.list': { params: Empty, result: z.object({ domains: z.array(DomainSummary) }) },
+  'domains.add': {
+    params: z
+      .object({
+        name: z.string().min(1).max(64),
+        /** files, folders or .jsonl files on the machine running the engine */
+        paths: z.array(z.string().min(1)).min(1).max(10_000),
+        format: z.enum(['auto', 'text', 'jsonl']).optional(),
+        textField: z.string().min(1).optional(),
+        description: z.string().max(500).optional()
+      })
+      .strict(),
+    result: z.object({ name: z.string(), promptSlot: z.number().int(), tokens: z.number().int(), documents: z.number().int() })
+  },
   'presets.list': {
     params: Empty,
     result: z.object({ presets: z.array(z.object({ name: z.string(), description: z.string(), config: z.record(z.string(), z.unknown()) })) })

@@ -1,8 +1,11 @@
+import fs from 'node:fs'
+import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ApiError, RunSummary, SystemInfo } from '../../src/shared/contract'
 import { createApiHandler, type ApiHandler } from '../../src/main/engine/api/handler'
 import type { Engine } from '../../src/main/engine/engine'
 import { tempEngine } from '../helpers/engine'
+import { tempDir } from '../helpers/tmp'
 
 let engine: Engine
 let handle: ApiHandler
@@ -46,6 +49,24 @@ describe('API handler', () => {
     expect((await rejection(handle('runs.list', { limit: 5, extra: true }))).message).toContain('extra')
     expect((await rejection(handle('runs.drop', {}))).message).toContain('unknown method "runs.drop"')
     expect((await rejection(handle(42, {}))).code).toBe('bad_request')
+  })
+
+  it('adds a corpus as a domain through the API, and refuses bad corpora naming the file', async () => {
+    const dir = tempDir()
+    for (let i = 0; i < 4; i++) fs.writeFileSync(path.join(dir, `note${i}.txt`), `Field note ${i}: the heron waited by the reeds until the water cleared. `.repeat(15))
+    const added = (await handle('domains.add', { name: 'field-notes', paths: [dir] })) as { name: string; promptSlot: number; documents: number }
+    expect(added).toMatchObject({ name: 'field-notes', documents: 4 })
+    expect(added.promptSlot).toBeGreaterThanOrEqual(6) // after the built-in stream's six
+    const { domains } = (await handle('domains.list', {})) as { domains: Array<{ name: string }> }
+    expect(domains.map((d) => d.name)).toContain('field-notes')
+
+    const empty = path.join(dir, 'empty.txt')
+    fs.writeFileSync(empty, '')
+    const refused = await rejection(handle('domains.add', { name: 'broken', paths: [empty] }))
+    expect(refused.code).toBe('bad_request')
+    expect(refused.message).toContain('empty.txt')
+    expect((await rejection(handle('domains.add', { name: 'field-notes', paths: [dir] }))).message).toMatch(/already exists/)
+    expect((await rejection(handle('domains.add', { name: 'x', paths: [] }))).message).toMatch(/^domains\.add: paths/)
   })
 
   it('maps a missing record to not_found', async () => {

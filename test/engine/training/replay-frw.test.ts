@@ -80,6 +80,17 @@ describe('domain prompts', () => {
     })
   }
 
+  it('gives every domain another domain\'s prompt in the wrong-prompt ablation', () => {
+    const config = tinyConfig('gpt', { stages: [{ domain: 'alpha', steps: 1 }, { domain: 'beta', steps: 1 }], training: { ...tinyConfig('gpt').training, prompts: 'wrong' } } as Partial<RunConfig>)
+    const loop = loopFor(config, [])
+    const slot = (d: string) => data.domains.get(d)!.promptSlot
+    expect(loop.nextBatch('alpha').input[0]).toBe(data.tokenizer.promptId(slot('beta')))
+    expect(loop.nextMemoryBatch('beta').input[0]).toBe(data.tokenizer.promptId(slot('alpha')))
+    expect(loop.validationInputs('alpha')[0]!.inputIds[0]).toBe(data.tokenizer.promptId(slot('beta')))
+    loop.dispose()
+    loop.model.dispose()
+  })
+
   it('leaves prompts out when the run turns them off', () => {
     const config = tinyConfig('gpt', { training: { ...tinyConfig('gpt').training, prompts: 'off' } })
     const loop = loopFor(config, [])

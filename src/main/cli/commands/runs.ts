@@ -3,6 +3,7 @@ import { resolveDbPath } from '../../engine/paths'
 import { ExperimentStore } from '../../engine/store/store'
 import { intFlag, stringFlag, UsageError, type Command } from '../args'
 import { table } from '../format'
+import { lifelongSummary } from '../../engine/metrics/lifelong'
 
 export const runsCommand: Command = {
   name: 'runs',
@@ -23,9 +24,19 @@ export const runsCommand: Command = {
     const store = ExperimentStore.open(resolveDbPath(stringFlag(values.db)))
     try {
       const runs = store.listRuns({ status: status as RunStatus | undefined, limit })
-      if (values.json) console.log(JSON.stringify({ store: store.path, runs }, null, 2))
+      if (values.json) {
+        // With --json every run carries its perplexity matrix and AP / AP+ curves (elle-method §16).
+        const detailed = runs.map((r) => ({ ...r, lifelong: lifelongSummary(store.readMetrics(r.id)) }))
+        console.log(JSON.stringify({ store: store.path, runs: detailed }, null, 2))
+      }
       else if (runs.length === 0) console.log(`no runs yet in ${store.path}`)
-      else console.log(table(['id', 'experiment', 'status', 'backend', 'created', 'ended', 'error'], runs.map((r) => [r.id, r.experimentName, r.status, r.backend, r.createdAt, r.endedAt, r.error])))
+      else {
+        const rows = runs.map((r) => {
+          const final = lifelongSummary(store.readMetrics(r.id, { name: 'ap' }).concat(store.readMetrics(r.id, { name: 'ap_plus' }))).final
+          return [r.id, r.experimentName, r.status, r.backend, final.ap?.toFixed(2) ?? null, final.apPlus?.toFixed(2) ?? null, r.createdAt, r.error]
+        })
+        console.log(table(['id', 'experiment', 'status', 'backend', 'AP', 'AP+', 'created', 'error'], rows))
+      }
       return 0
     } finally {
       store.close()

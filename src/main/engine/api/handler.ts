@@ -5,6 +5,7 @@ import type { z } from 'zod'
 import { ApiError, contract, describeZodError, parseRequest, type Contract, type MetricSeries, type Method, type Result, type SystemInfo } from '../../../shared/contract'
 import { ResumableRunError, type Engine } from '../engine'
 import { ConfigError } from '../training/config'
+import { DomainInputError } from '../training/host'
 import { PRESETS } from '../training/presets'
 import { StoreError, type MetricPoint } from '../store/store'
 
@@ -28,6 +29,8 @@ export function createApiHandler(engine: Engine, mode: SystemInfo['mode']): ApiH
     'runs.progress': (p) => ({ progress: engine.host.progressOf(engine.store.getRun(p.id).id) }),
     'runs.metrics': (p) => ({ series: metricSeries(engine.store.readMetrics(engine.store.getRun(p.id).id), p.names, p.maxPoints ?? 2000) }),
     'domains.list': () => ({ domains: engine.store.listDomains() }),
+    'domains.add': (p) =>
+      engine.host.addDomain({ name: p.name, source: { paths: p.paths, format: p.format ?? 'auto', textField: p.textField ?? 'text' }, description: p.description }),
     'presets.list': () => ({ presets: PRESETS.map((p) => ({ ...p, config: p.config as Record<string, unknown> })) }),
     'experiments.list': () => ({ experiments: engine.store.listExperiments() })
   }
@@ -49,7 +52,7 @@ export function createApiHandler(engine: Engine, mode: SystemInfo['mode']): ApiH
 
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error
-  if (error instanceof ConfigError) return new ApiError('bad_request', error.message)
+  if (error instanceof ConfigError || error instanceof DomainInputError) return new ApiError('bad_request', error.message)
   if (error instanceof ResumableRunError) return new ApiError('conflict', error.message)
   if (error instanceof StoreError) {
     if (error.code === 'not_found') return new ApiError('not_found', error.message)

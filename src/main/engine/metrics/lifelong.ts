@@ -24,3 +24,64 @@ export function forgettingAP(current: ReadonlyMap<string, number>, reference: Re
   }
   return increases.length === 0 ? null : increases.reduce((a, b) => a + b, 0) / increases.length
 }
+
+/** A metric point as the store returns it (the fields this module reads). */
+interface Point {
+  name: string
+  step: number
+  value: number
+  wallS: number
+  flops: number
+  phase: string
+}
+
+export interface CurvePoint {
+  step: number
+  value: number
+  wallS: number
+  flops: number
+}
+
+/** Everything lifelong about one run, from its stored metric points. */
+export interface LifelongSummary {
+  /** domains in the order they were first validated (stream order) */
+  domains: string[]
+  /** validation steps; row t of `ppl` belongs to steps[t] */
+  steps: number[]
+  /** PPL[t][j]; null before domain j was seen */
+  ppl: Array<Array<number | null>>
+  ap: CurvePoint[]
+  apGeo: CurvePoint[]
+  apPlus: CurvePoint[]
+  /** parameters at the start of each phase */
+  params: Array<{ phase: string; step: number; value: number }>
+  final: { ap: number | null; apPlus: number | null; wallS: number | null; flops: number | null }
+}
+
+export function lifelongSummary(points: readonly Point[]): LifelongSummary {
+  const domains: string[] = []
+  const byStep = new Map<number, Map<string, number>>()
+  const curve = (name: string): CurvePoint[] =>
+    points.filter((p) => p.name === name).map((p) => ({ step: p.step, value: p.value, wallS: p.wallS, flops: p.flops })).sort((a, b) => a.step - b.step)
+  for (const p of [...points].sort((a, b) => a.step - b.step)) {
+    if (!p.name.startsWith('ppl/')) continue
+    const domain = p.name.slice(4)
+    if (!domains.includes(domain)) domains.push(domain)
+    let row = byStep.get(p.step)
+    if (!row) byStep.set(p.step, (row = new Map()))
+    row.set(domain, p.value)
+  }
+  const steps = [...byStep.keys()].sort((a, b) => a - b)
+  const ap = curve('ap')
+  const apPlus = curve('ap_plus')
+  return {
+    domains,
+    steps,
+    ppl: steps.map((s) => domains.map((d) => byStep.get(s)!.get(d) ?? null)),
+    ap,
+    apGeo: curve('ap_geo'),
+    apPlus,
+    params: points.filter((p) => p.name === 'params').map((p) => ({ phase: p.phase, step: p.step, value: p.value })),
+    final: { ap: ap.at(-1)?.value ?? null, apPlus: apPlus.at(-1)?.value ?? null, wallS: ap.at(-1)?.wallS ?? null, flops: ap.at(-1)?.flops ?? null }
+  }
+}

@@ -39,8 +39,8 @@ export const TrainingSettings = z
     validationSequences: z.number().int().min(1).max(100_000).default(64),
     /** write a checkpoint every M updates (and at the end of each stage) */
     checkpointEvery: z.number().int().min(1).default(200),
-    /** domain prompt token in every sample: the domain's own, or none */
-    prompts: z.enum(['own', 'off']).default('own')
+    /** domain prompt token in every sample: the domain's own, none, or another domain's (the "wrong prompt" ablation) */
+    prompts: z.enum(['own', 'off', 'wrong']).default('own')
   })
   .strict()
 export type TrainingSettings = z.infer<typeof TrainingSettings>

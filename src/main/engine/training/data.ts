@@ -68,12 +68,19 @@ export async function ensureDefaultDomains(store: ExperimentStore, dataDir: stri
   return manifest
 }
 
+export interface AddedDomain {
+  name: string
+  promptSlot: number
+  tokens: number
+  documents: number
+}
+
 /** Add a user domain: validate and tokenize its corpus now, so problems surface before any run. */
 export async function addUserDomain(
   store: ExperimentStore,
   dataDir: string,
   input: { name: string; source: CorpusSource; description?: string }
-): Promise<{ name: string; promptSlot: number; tokens: number; documents: number }> {
+): Promise<AddedDomain> {
   if (!/^[a-z0-9][a-z0-9_-]{0,63}$/i.test(input.name)) {
     throw new Error(`domain name "${input.name}" must be 1-64 letters, digits, "-" or "_", starting with a letter or digit`)
   }

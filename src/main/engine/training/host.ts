@@ -11,8 +11,17 @@ import { appRoot } from '../../app-root'
 import type { BackendRequest } from '../backend/select'
 import type { EventBus } from '../events'
 import type { ExperimentStore } from '../store/store'
-import type { HostToWorker, WorkerToHost } from './protocol'
+import type { AddedDomain } from './data'
+import type { AddDomainJob, HostToWorker, WorkerToHost } from './protocol'
 import { runDirOf, type RunOutcome } from './run'
+
+/** A corpus or domain name the user gave could not be added (the message names the file, line or field). */
+export class DomainInputError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'DomainInputError'
+  }
+}
 
 export const workerFile = (): string => path.join(appRoot(), 'out', 'main', 'train-worker.js')
 
@@ -132,6 +141,25 @@ export class TrainerHost {
       })
       worker.on('error', (error) => resolve(error.message))
       worker.postMessage({ type: 'prepare', dbPath: this.options.dbPath, dataDir: this.options.dataDir } satisfies HostToWorker)
+    })
+  }
+
+  /** Validate, tokenize and register a user corpus in a worker (tokenizing is too slow for the serving thread). */
+  addDomain(input: Omit<AddDomainJob, 'dbPath' | 'dataDir'>): Promise<AddedDomain> {
+    const file = workerFile()
+    if (!fs.existsSync(file)) return Promise.reject(new Error(`the training worker is not built (${file} is missing)`))
+    const worker = new Worker(file)
+    return new Promise<AddedDomain>((resolve, reject) => {
+      worker.on('message', (message: WorkerToHost) => {
+        if (message.type !== 'domain-added') return
+        void worker.terminate()
+        if (message.result) {
+          this.options.events.publish({ type: 'domains.changed' })
+          resolve(message.result)
+        } else reject(new DomainInputError(message.error ?? 'the domain could not be added'))
+      })
+      worker.on('error', reject)
+      worker.postMessage({ type: 'add-domain', job: { ...input, dbPath: this.options.dbPath, dataDir: this.options.dataDir } } satisfies HostToWorker)
     })
   }
 

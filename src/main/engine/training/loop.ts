@@ -3,7 +3,7 @@
 // Methods (replay, growth, prompts, EWC, ...) and services (validation, metrics, checkpoints, progress)
 // are plugins; none of them copies this loop.
 import * as tf from '@tensorflow/tfjs'
-import { BlockBatcher, type Batch, type EpochIterator, type IteratorState, type Tokenizer } from '../data'
+import { BlockBatcher, type Batch, type EpochIterator, type IteratorState, type PromptMode, type Tokenizer } from '../data'
 import { Trainer, trainingFlopsPerToken, type AdamWState, type TransformerModel } from '../model'
 import { hashSeed } from '../model/rng'
 import type { GrowthIncrement, ReplaySettings, RunConfig } from './config'
@@ -239,12 +239,22 @@ export class TrainingLoop implements TrainingContext {
         style: this.config.model.kind,
         seqLen: this.config.training.seqLen,
         promptSlot: d.promptSlot,
-        prompt: this.config.training.prompts,
+        prompt: this.promptFor(name),
         seed: hashSeed(this.config.training.seed, `data/${name}`)
       })
       this.batchers.set(name, b)
     }
     return b
+  }
+
+  /** The prompt a domain's samples carry; "wrong" gives each domain the next stream domain's token. */
+  promptFor(name: string): PromptMode {
+    const mode = this.config.training.prompts
+    if (mode !== 'wrong') return mode
+    const order = [...new Set(this.config.stages.map((s) => s.domain))]
+    const own = this.domain(name).promptSlot
+    const other = order.length > 1 ? this.domain(order[(order.indexOf(name) + 1) % order.length]!).promptSlot : (own + 1) % this.tokenizer.promptSlots
+    return { slot: other }
   }
 
   /** The domain's endless shuffled iterator; its position is part of the checkpointed state. */
@@ -385,7 +395,7 @@ export class TrainingLoop implements TrainingContext {
         batchSize: t.batchSize,
         maxSequences: t.validationSequences,
         promptSlot: d.promptSlot,
-        prompt: t.prompts,
+        prompt: this.promptFor(name),
         seed: t.seed
       })
       this.validationSets.set(name, set)

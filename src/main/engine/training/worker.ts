@@ -2,7 +2,7 @@
 import { parentPort } from 'node:worker_threads'
 import type { HostToWorker, WorkerToHost } from './protocol'
 import { ExperimentStore } from '../store/store'
-import { ensureDefaultDomains } from './data'
+import { addUserDomain, ensureDefaultDomains } from './data'
 import { RunController } from './run'
 
 const port = parentPort
@@ -12,6 +12,17 @@ const controller = new RunController()
 
 port.on('message', (message: HostToWorker) => {
   if (message.type === 'cancel') return controller.cancel()
+  if (message.type === 'add-domain') {
+    const { job } = message
+    const store = ExperimentStore.open(job.dbPath)
+    void addUserDomain(store, job.dataDir, { name: job.name, source: job.source, description: job.description })
+      .then(
+        (result) => post({ type: 'domain-added', result, error: null }),
+        (error: unknown) => post({ type: 'domain-added', result: null, error: error instanceof Error ? error.message : String(error) })
+      )
+      .finally(() => store.close())
+    return
+  }
   if (message.type === 'prepare') {
     // Preparing the built-in stream trains a tokenizer and reads ~100 MB of corpora: keep it off the serving thread.
     const store = ExperimentStore.open(message.dbPath)

@@ -34,8 +34,9 @@ export class ProgressPlugin implements TrainingPlugin {
     const tokensPerStep = r.tokens
     return {
       runId: this.runId,
-      stage: r.stage.index,
-      stages: ctx.stages.length,
+      stage: r.stage.stage,
+      stages: ctx.config.stages.length,
+      phase: r.stage.kind,
       domain: r.stage.domain,
       step: r.step,
       totalSteps: ctx.totalSteps,

@@ -129,6 +129,97 @@ export const MetricSeries = z.object({
 })
 export type MetricSeries = z.infer<typeof MetricSeries>
 
+/** A point of an AP-like curve with both efficiency axes (elle-method §16). */
+export const CurvePoint = z.object({ step: z.number(), value: z.number(), wallS: z.number(), flops: z.number() })
+export type CurvePoint = z.infer<typeof CurvePoint>
+
+/** One compared run: its lifelong curves, perplexity matrix, cost per phase and downstream scores (docs/compare.md). */
+export const ComparedRun = z.object({
+  id: z.number().int().positive(),
+  experimentName: z.string(),
+  status: RunStatus,
+  /** the method: the config's `method.name`, else inferred (growth: elle; replay: er; neither: naive) */
+  method: z.string(),
+  methodSource: z.enum(['config', 'inferred']),
+  /** counted as an ELLE run for compute saved */
+  elle: z.boolean(),
+  label: z.string(),
+  /** PPL[t][j]: one row per validation, columns in stream order (null before domain j was seen) */
+  matrix: z.array(
+    z.object({
+      step: z.number(),
+      wallS: z.number(),
+      flops: z.number(),
+      phase: z.string(),
+      /** the last validation of a training phase: the row the paper's tables use */
+      stageEnd: z.boolean(),
+      ppl: z.array(z.number().nullable())
+    })
+  ),
+  ap: z.array(CurvePoint),
+  apPlus: z.array(CurvePoint),
+  apGeo: z.array(CurvePoint),
+  final: z.object({ ap: z.number().nullable(), apPlus: z.number().nullable(), apGeo: z.number().nullable(), domainsSeen: z.number().int().nonnegative() }),
+  /** phases in order: parameters at the phase start, training wall seconds and FLOPs spent in the phase */
+  phases: z.array(
+    z.object({
+      phase: z.string(),
+      kind: z.string(),
+      stage: z.number().int().nullable(),
+      domain: z.string().nullable(),
+      params: z.number().nullable(),
+      startStep: z.number(),
+      endStep: z.number(),
+      wallS: z.number(),
+      flops: z.number()
+    })
+  ),
+  totals: z.object({ wallS: z.number(), flops: z.number(), params: z.number().nullable(), steps: z.number() }),
+  /** downstream scores: mean and sample std over seeds per task, domain, metric and checkpoint */
+  downstream: z.array(
+    z.object({
+      task: z.string(),
+      domain: z.string(),
+      metric: z.string(),
+      checkpointId: z.number().int().nullable(),
+      /** the training step of that checkpoint (null: no checkpoint recorded) */
+      checkpointStep: z.number().int().nullable(),
+      mean: z.number(),
+      std: z.number().nullable(),
+      seeds: z.number().int().positive()
+    })
+  )
+})
+export type ComparedRun = z.infer<typeof ComparedRun>
+
+/** What an ELLE run needed to first reach another run's final AP (docs/compare.md). */
+export const ComputeSaved = z.object({
+  elleRunId: z.number().int().positive(),
+  otherRunId: z.number().int().positive(),
+  /** the other run's final AP, over `domains` domains */
+  target: z.number().nullable(),
+  domains: z.number().int().nonnegative(),
+  reached: z.boolean(),
+  /** ELLE's training wall seconds and FLOPs at the first crossing (linear interpolation between validations) */
+  wallS: z.number().nullable(),
+  flops: z.number().nullable(),
+  otherWallS: z.number(),
+  otherFlops: z.number(),
+  /** ELLE's need as a fraction of the other run's total; 1 - fraction is the saving */
+  wallFraction: z.number().nullable(),
+  flopsFraction: z.number().nullable(),
+  sentence: z.string()
+})
+export type ComputeSaved = z.infer<typeof ComputeSaved>
+
+export const RunComparison = z.object({
+  /** the common stream: the ordered domains of the runs' experiment configs */
+  stream: z.array(z.string()),
+  runs: z.array(ComparedRun),
+  computeSaved: z.array(ComputeSaved)
+})
+export type RunComparison = z.infer<typeof RunComparison>
+
 const Empty = z.object({}).strict()
 const RunId = z.object({ id: z.number().int().positive() }).strict()
 
@@ -150,6 +241,10 @@ export const contract = {
   'runs.metrics': {
     params: z.object({ id: z.number().int().positive(), names: z.array(z.string().min(1)).max(200).optional(), maxPoints: z.number().int().min(2).max(100_000).optional() }).strict(),
     result: z.object({ series: z.array(MetricSeries) })
+  },
+  'runs.compare': {
+    params: z.object({ ids: z.array(z.number().int().positive()).min(1).max(50) }).strict(),
+    result: RunComparison
   },
   'domains.list': { params: Empty, result: z.object({ domains: z.array(DomainSummary) }) },
   'domains.add': {

@@ -1,6 +1,7 @@
 // `elle`: the workbench's command line, built on the same engine as the app.
 // Exit codes: 0 success, 1 the command failed, 2 bad usage. Errors are one line on stderr.
 import { backendCommand } from './commands/backend'
+import { compareCommand } from './commands/compare'
 import { domainsCommand } from './commands/domains'
 import { evalCommand } from './commands/eval'
 import { exportCommand } from './commands/export'
@@ -12,7 +13,7 @@ import { serveCommand } from './commands/serve'
 import { startCommand } from './commands/start'
 import { helpText, parseCommandArgs, UsageError, type Command } from './args'
 
-const COMMANDS: readonly Command[] = [startCommand, serveCommand, backendCommand, domainsCommand, runCommand, runsCommand, evalCommand, growCommand, exportCommand, importCommand]
+const COMMANDS: readonly Command[] = [startCommand, serveCommand, backendCommand, domainsCommand, runCommand, runsCommand, evalCommand, growCommand, compareCommand, exportCommand, importCommand]
 
 function overview(): string {
   return [

@@ -20,7 +20,12 @@ export function electronAvailability(env: NodeJS.ProcessEnv = process.env, platf
   try {
     binary = require('electron') // from plain Node, the package exports the binary's path
   } catch (error) {
-    return { ok: false, reason: `the electron package is incomplete: ${(error as Error).message.split('\n')[0]}` }
+    const message = (error as Error).message
+    // The package throws this when its binary was never downloaded (ELECTRON_SKIP_BINARY_DOWNLOAD, no network).
+    if (message.includes('failed to install correctly')) {
+      return { ok: false, reason: 'the Electron binary is not installed (it could not be downloaded at install time, or ELECTRON_SKIP_BINARY_DOWNLOAD was set)' }
+    }
+    return { ok: false, reason: `the electron package is incomplete: ${message.split('\n')[0]}` }
   }
   if (typeof binary !== 'string' || !fs.existsSync(binary)) {
     return { ok: false, reason: 'the Electron binary is missing (installed with ELECTRON_SKIP_BINARY_DOWNLOAD or without network)' }

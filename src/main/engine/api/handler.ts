@@ -3,6 +3,7 @@
 import pkg from '../../../../package.json'
 import type { z } from 'zod'
 import { ApiError, contract, describeZodError, parseRequest, type Contract, type MetricSeries, type Method, type Result, type SystemInfo } from '../../../shared/contract'
+import { CompareError, compareRuns } from '../compare'
 import { ResumableRunError, type Engine } from '../engine'
 import { ConfigError } from '../training/config'
 import { DomainInputError } from '../training/host'
@@ -28,6 +29,13 @@ export function createApiHandler(engine: Engine, mode: SystemInfo['mode']): ApiH
     'runs.cancel': (p) => engine.cancelRun(p.id),
     'runs.progress': (p) => ({ progress: engine.host.progressOf(engine.store.getRun(p.id).id) }),
     'runs.metrics': (p) => ({ series: metricSeries(engine.store.readMetrics(engine.store.getRun(p.id).id), p.names, p.maxPoints ?? 2000) }),
+    'runs.compare': (p) => {
+      try {
+        return compareRuns(engine.store, p.ids)
+      } catch (error) {
+        throw error instanceof CompareError ? new ApiError('bad_request', `runs.compare: ${error.message}`) : error
+      }
+    },
     'domains.list': () => ({ domains: engine.store.listDomains() }),
     'domains.add': (p) =>
       engine.host.addDomain({ name: p.name, source: { paths: p.paths, format: p.format ?? 'auto', textField: p.textField ?? 'text' }, description: p.description }),

@@ -1,20 +1,62 @@
 import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
+import type { RunComparison } from '../../../shared/contract'
+import { useApi } from '../api/inject'
 import { useRunsStore } from './runs'
 
-/** Which runs the user has picked to compare. */
+/** Which runs the user has picked to compare (in picking order), and their comparison from `runs.compare`. */
 export const useComparisonsStore = defineStore('comparisons', () => {
+  const api = useApi()
   const runs = useRunsStore()
   const selected = ref(new Set<number>())
+  const comparison = ref<RunComparison | null>(null)
+  const error = ref<string | null>(null)
+  const loading = ref(false)
+  let request = 0
 
   const selectedRuns = computed(() => runs.runs.filter((r) => selected.value.has(r.id)))
 
-  function toggle(id: number): void {
+  /** Ask the engine for the comparison of the picked runs; a refusal (different streams, ...) becomes `error`. */
+  async function refresh(): Promise<void> {
+    const ids = [...selected.value]
+    const mine = ++request
+    if (ids.length === 0) {
+      comparison.value = null
+      error.value = null
+      return
+    }
+    loading.value = true
+    try {
+      const result = await api.call('runs.compare', { ids })
+      if (mine !== request) return
+      comparison.value = result
+      error.value = null
+    } catch (e) {
+      if (mine !== request) return
+      comparison.value = null
+      error.value = (e as Error).message
+    } finally {
+      if (mine === request) loading.value = false
+    }
+  }
+
+  function toggle(id: number): Promise<void> {
     const next = new Set(selected.value)
     if (next.has(id)) next.delete(id)
     else next.add(id)
     selected.value = next
+    return refresh()
   }
 
-  return { selected, selectedRuns, toggle }
+  function clear(): Promise<void> {
+    selected.value = new Set()
+    return refresh()
+  }
+
+  // A picked run that finishes (or gets new downstream scores) is compared again with its final numbers.
+  api.onEvent((event) => {
+    if (event.type === 'run.updated' && selected.value.has(event.run.id) && event.run.status !== 'running') void refresh()
+  })
+
+  return { selected, selectedRuns, comparison, error, loading, toggle, clear, refresh }
 })

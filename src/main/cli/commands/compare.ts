@@ -1,0 +1,101 @@
+// `elle compare RUN_ID...`: AP, AP+, cost, downstream scores and compute saved for runs of one stream,
+// as a table, JSON, or a standalone HTML report (docs/compare.md).
+import fs from 'node:fs'
+import path from 'node:path'
+import { compareRuns, formatFlops, formatParams, formatScore, formatSeconds, formatValue, renderReport } from '../../engine/compare'
+import { resolveDbPath } from '../../engine/paths'
+import { ExperimentStore } from '../../engine/store/store'
+import { stringFlag, UsageError, type Command } from '../args'
+import { table } from '../format'
+
+export const compareCommand: Command = {
+  name: 'compare',
+  summary: 'Compare runs of one stream: AP, AP+, wall time, FLOPs, downstream, compute saved.',
+  usage: 'elle compare RUN_ID... [--db FILE] [--json] [--report FILE.html]',
+  flags: {
+    db: { type: 'string', description: 'experiment store (env: ELLE_DB; default: the data directory)' },
+    json: { type: 'boolean', description: 'print the comparison as JSON' },
+    report: { type: 'string', description: 'also write a standalone HTML report (plots, heat maps, tables) to FILE' }
+  },
+  async run({ values, positionals }) {
+    if (positionals.length === 0) throw new UsageError('give at least one run id, e.g. elle compare 3 7')
+    const ids = positionals.map((p) => {
+      if (!/^\d+$/.test(p) || Number(p) < 1 || !Number.isSafeInteger(Number(p))) throw new UsageError(`run ids are positive integers, got "${p}"`)
+      return Number(p)
+    })
+    if (values.report !== undefined && typeof values.report !== 'string') throw new UsageError('--report needs a file name')
+    const reportFile = stringFlag(values.report)
+    if (reportFile !== undefined && reportFile.trim() === '') throw new UsageError('--report needs a file name')
+    const store = ExperimentStore.open(resolveDbPath(stringFlag(values.db)))
+    try {
+      const comparison = compareRuns(store, ids)
+      let written: string | null = null
+      if (reportFile !== undefined) {
+        written = path.resolve(reportFile)
+        fs.mkdirSync(path.dirname(written), { recursive: true })
+        const tmp = `${written}.${process.pid}.tmp`
+        fs.writeFileSync(tmp, renderReport(comparison))
+        fs.renameSync(tmp, written)
+      }
+      if (values.json) {
+        console.log(JSON.stringify({ store: store.path, report: written, ...comparison }, null, 2))
+        return 0
+      }
+      console.log(`stream: ${comparison.stream.join(' → ')}`)
+      console.log('')
+      console.log(
+        table(
+          ['run', 'experiment', 'method', 'status', 'AP', 'AP+', 'geo AP', 'domains', 'wall', 'FLOPs', 'params'],
+          comparison.runs.map((r) => [
+            r.id,
+            r.experimentName,
+            r.elle ? `${r.method} (ELLE)` : r.method,
+            r.status,
+            formatValue(r.final.ap, 2),
+            formatValue(r.final.apPlus, 2),
+            formatValue(r.final.apGeo, 2),
+            `${r.final.domainsSeen}/${comparison.stream.length}`,
+            formatSeconds(r.totals.wallS),
+            formatFlops(r.totals.flops),
+            `${formatParams(r.phases[0]?.params)} → ${formatParams(r.totals.params)}`
+          ])
+        )
+      )
+      const keys = [...new Set(comparison.runs.flatMap((r) => r.downstream.map((d) => JSON.stringify([d.task, d.domain, d.metric, d.checkpointId]))))]
+      const stepOf = new Map(comparison.runs.flatMap((r) => r.downstream.map((d) => [d.checkpointId, d.checkpointStep] as const)))
+      console.log('')
+      if (keys.length === 0) console.log('downstream: no results stored for these runs')
+      else {
+        console.log('downstream (mean ± std over seeds):')
+        console.log(
+          table(
+            ['task', 'domain', 'metric', 'checkpoint', ...comparison.runs.map((r) => `#${r.id} ${r.method}`)],
+            keys.map((key) => {
+              const [task, domain, metric, ckpt] = JSON.parse(key) as [string, string, string, number | null]
+              return [
+                task,
+                domain,
+                metric,
+                ckpt === null ? 'final' : `step ${stepOf.get(ckpt) ?? '?'}`,
+                ...comparison.runs.map((r) => {
+                  const d = r.downstream.find((x) => JSON.stringify([x.task, x.domain, x.metric, x.checkpointId]) === key)
+                  return d ? formatScore(d.mean, d.std, d.seeds) : null
+                })
+              ]
+            })
+          )
+        )
+      }
+      console.log('')
+      if (comparison.computeSaved.length === 0) console.log('compute saved: no ELLE run among these (no growth in the config, no method "elle")')
+      else {
+        console.log('compute saved:')
+        for (const s of comparison.computeSaved) console.log(`  ${s.sentence}`)
+      }
+      if (written) console.log(`\nreport written to ${written}`)
+      return 0
+    } finally {
+      store.close()
+    }
+  }
+}

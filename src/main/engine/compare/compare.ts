@@ -1,0 +1,269 @@
+// Compare lifelong runs of one stream: AP / AP+ / geometric AP over time, the perplexity matrices, cost per
+// phase, downstream scores, and the compute an ELLE run saved against every other run (docs/compare.md).
+import type { ComparedRun, ComputeSaved, CurvePoint, RunComparison } from '../../../shared/contract'
+import { lifelongSummary } from '../metrics/lifelong'
+import type { EvaluationInput, ExperimentStore, MetricPoint } from '../store/store'
+import { formatFlops, formatPct, formatSeconds, formatValue } from '../../../shared/plot'
+
+/** A comparison that cannot be made (different streams, duplicate ids, a run without a stream). */
+export class CompareError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'CompareError'
+  }
+}
+
+/** What the comparison reads from an experiment config (kept loose: configs of every method and version). */
+export interface ConfigFacts {
+  name: string | null
+  stream: string[] | null
+  method: string
+  methodSource: 'config' | 'inferred'
+  elle: boolean
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+const positive = (v: unknown): boolean => typeof v === 'number' && v > 0
+
+/** Stream, method and ELLE-ness of a config. `method.name` wins when present; otherwise growth means ELLE. */
+export function configFacts(config: unknown): ConfigFacts {
+  const c = isRecord(config) ? config : {}
+  const stages = Array.isArray(c.stages) ? c.stages : null
+  const stream = stages && stages.every((s) => isRecord(s) && typeof s.domain === 'string') ? stages.map((s) => (s as { domain: string }).domain) : null
+  const grows = (stages ?? []).some((s) => isRecord(s) && isRecord(s.grow) && (positive(s.grow.layers) || positive(s.grow.heads) || positive(s.grow.ffn)))
+  const replays = (isRecord(c.replay) && positive(c.replay.ratio)) || (stages ?? []).some((s) => isRecord(s) && isRecord(s.replay) && positive(s.replay.ratio))
+  const configured = isRecord(c.method) && typeof c.method.name === 'string' && c.method.name.length > 0 ? c.method.name : null
+  const name = typeof c.name === 'string' ? c.name : null
+  if (configured !== null) return { name, stream, method: configured, methodSource: 'config', elle: configured.toLowerCase() === 'elle' }
+  return { name, stream, method: grows ? 'elle' : replays ? 'er' : 'naive', methodSource: 'inferred', elle: grows }
+}
+
+/** The first field where two streams differ, as `stages.N.domain is "a" vs "b"`; null when equal. */
+export function streamDifference(a: readonly string[], b: readonly string[]): string | null {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    if (a[i] !== b[i]) {
+      const show = (v: string | undefined, n: number) => (v === undefined ? `absent (${n} stages)` : JSON.stringify(v))
+      return `stages.${i}.domain is ${show(a[i], a.length)} vs ${show(b[i], b.length)}`
+    }
+  }
+  return null
+}
+
+/** Where an AP curve first reaches a target (at or below it), interpolating linearly between validations. */
+export interface Reach {
+  reached: boolean
+  wallS: number | null
+  flops: number | null
+  step: number | null
+  /** the lowest value among the eligible points (for "not reached") */
+  best: number | null
+}
+
+/**
+ * Walk `curve` in step order and return the first point where value <= target. Between the last point above
+ * the target and the first at or below it, wall seconds, FLOPs and steps are interpolated linearly in the
+ * value. A first eligible point already at or below the target is the crossing itself.
+ */
+export function firstReach(curve: readonly CurvePoint[], target: number): Reach {
+  let prev: CurvePoint | null = null
+  let best: number | null = null
+  for (const p of [...curve].sort((a, b) => a.step - b.step)) {
+    best = best === null ? p.value : Math.min(best, p.value)
+    if (p.value <= target) {
+      if (prev === null) return { reached: true, wallS: p.wallS, flops: p.flops, step: p.step, best }
+      const f = (prev.value - target) / (prev.value - p.value)
+      const lerp = (a: number, b: number) => a + f * (b - a)
+      return { reached: true, wallS: lerp(prev.wallS, p.wallS), flops: lerp(prev.flops, p.flops), step: lerp(prev.step, p.step), best }
+    }
+    prev = p
+  }
+  return { reached: false, wallS: null, flops: null, step: null, best }
+}
+
+const PHASE = /^([a-z_]+)-(\d+):(.*)$/
+
+function phasesOf(points: readonly MetricPoint[]): ComparedRun['phases'] {
+  const byPhase = new Map<string, { first: number; startStep: number; endStep: number; maxWall: number; maxFlops: number; minWall: number; minFlops: number; params: number | null }>()
+  points.forEach((p, i) => {
+    let g = byPhase.get(p.phase)
+    if (!g) byPhase.set(p.phase, (g = { first: i, startStep: p.step, endStep: p.step, maxWall: p.wallS, maxFlops: p.flops, minWall: p.wallS, minFlops: p.flops, params: null }))
+    g.startStep = Math.min(g.startStep, p.step)
+    g.endStep = Math.max(g.endStep, p.step)
+    g.maxWall = Math.max(g.maxWall, p.wallS)
+    g.maxFlops = Math.max(g.maxFlops, p.flops)
+    g.minWall = Math.min(g.minWall, p.wallS)
+    g.minFlops = Math.min(g.minFlops, p.flops)
+    if (p.name === 'params' && g.params === null) g.params = p.value
+  })
+  const ordered = [...byPhase].sort(([, a], [, b]) => a.startStep - b.startStep || a.maxWall - b.maxWall || a.first - b.first)
+  let wallBefore: number | null = null
+  let flopsBefore: number | null = null
+  return ordered.map(([phase, g]) => {
+    const m = PHASE.exec(phase)
+    // a phase costs from the end of the previous one (its `params` point is written at that moment) to its own end
+    const wallStart: number = wallBefore ?? g.minWall
+    const flopsStart: number = flopsBefore ?? g.minFlops
+    wallBefore = g.maxWall
+    flopsBefore = g.maxFlops
+    return {
+      phase,
+      kind: m ? m[1]! : phase,
+      stage: m ? Number(m[2]) : null,
+      domain: m ? m[3]! : null,
+      params: g.params,
+      startStep: g.startStep,
+      endStep: g.endStep,
+      wallS: Math.max(0, g.maxWall - wallStart),
+      flops: Math.max(0, g.maxFlops - flopsStart)
+    }
+  })
+}
+
+function matrixOf(points: readonly MetricPoint[], stream: readonly string[]): ComparedRun['matrix'] {
+  const rows = new Map<number, { step: number; wallS: number; flops: number; phase: string; ppl: Map<string, number> }>()
+  for (const p of points) {
+    if (!p.name.startsWith('ppl/')) continue
+    const domain = p.name.slice(4)
+    let row = rows.get(p.step)
+    if (!row) rows.set(p.step, (row = { step: p.step, wallS: p.wallS, flops: p.flops, phase: p.phase, ppl: new Map() }))
+    row.ppl.set(domain, p.value)
+  }
+  const sorted = [...rows.values()].sort((a, b) => a.step - b.step)
+  return sorted.map((r, i) => {
+    const next = sorted[i + 1]
+    const kind = PHASE.exec(r.phase)?.[1] ?? 'train'
+    return {
+      step: r.step,
+      wallS: r.wallS,
+      flops: r.flops,
+      phase: r.phase,
+      stageEnd: kind === 'train' && (next === undefined || next.phase !== r.phase),
+      ppl: stream.map((d) => r.ppl.get(d) ?? null)
+    }
+  })
+}
+
+function downstreamOf(rows: ReadonlyArray<EvaluationInput>, checkpointSteps: ReadonlyMap<number, number>): ComparedRun['downstream'] {
+  const groups = new Map<string, { task: string; domain: string; metric: string; checkpointId: number | null; values: number[] }>()
+  for (const e of rows) {
+    if (!Number.isFinite(e.value)) continue // an undefined score (e.g. F1 without classes) has no place in a mean
+    const key = JSON.stringify([e.task, e.domain, e.metric, e.checkpointId ?? null])
+    let g = groups.get(key)
+    if (!g) groups.set(key, (g = { task: e.task, domain: e.domain, metric: e.metric, checkpointId: e.checkpointId ?? null, values: [] }))
+    g.values.push(e.value)
+  }
+  return [...groups.values()].map((g) => {
+    const n = g.values.length
+    const mean = g.values.reduce((a, b) => a + b, 0) / n
+    // sample standard deviation (n - 1), as the downstream module reports it; undefined for one seed
+    const std = n > 1 ? Math.sqrt(g.values.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1)) : null
+    const checkpointStep = g.checkpointId === null ? null : (checkpointSteps.get(g.checkpointId) ?? null)
+    return { task: g.task, domain: g.domain, metric: g.metric, checkpointId: g.checkpointId, checkpointStep, mean, std, seeds: n }
+  })
+}
+
+function compareOne(store: ExperimentStore, id: number, facts: ConfigFacts, stream: readonly string[]): ComparedRun {
+  const run = store.getRun(id)
+  const points = store.readMetrics(id)
+  const summary = lifelongSummary(points)
+  const matrix = matrixOf(points, stream)
+  const params = points.filter((p) => p.name === 'params').sort((a, b) => a.step - b.step)
+  const last = matrix.at(-1)
+  return {
+    id,
+    experimentName: run.experimentName,
+    status: run.status,
+    method: facts.method,
+    methodSource: facts.methodSource,
+    elle: facts.elle,
+    label: `#${id} ${facts.method}`,
+    matrix,
+    ap: summary.ap,
+    apPlus: summary.apPlus,
+    apGeo: summary.apGeo,
+    final: {
+      ap: summary.final.ap,
+      apPlus: summary.final.apPlus,
+      apGeo: summary.apGeo.at(-1)?.value ?? null,
+      domainsSeen: last ? last.ppl.filter((v) => v !== null).length : 0
+    },
+    phases: phasesOf(points),
+    totals: {
+      wallS: points.reduce((m, p) => Math.max(m, p.wallS), 0),
+      flops: points.reduce((m, p) => Math.max(m, p.flops), 0),
+      params: params.at(-1)?.value ?? null,
+      steps: points.reduce((m, p) => Math.max(m, p.step), 0)
+    },
+    downstream: downstreamOf(store.listEvaluations(id), new Map(store.listCheckpoints(id).map((c) => [c.id, c.step])))
+  }
+}
+
+/**
+ * What `elle` needed to reach `other`'s final AP. Only ELLE's validations over the same number of domains
+ * as the other run's final row count (AP over fewer domains is not comparable), in step order.
+ */
+export function computeSaved(elle: ComparedRun, other: ComparedRun): ComputeSaved {
+  const k = other.final.domainsSeen
+  const target = other.final.ap
+  const base = { elleRunId: elle.id, otherRunId: other.id, target, domains: k, otherWallS: other.totals.wallS, otherFlops: other.totals.flops }
+  const seenAt = new Map(elle.matrix.map((r) => [r.step, r.ppl.filter((v) => v !== null).length]))
+  const eligible = elle.ap.filter((p) => seenAt.get(p.step) === k)
+  const who = `${elle.label} (ELLE)`
+  if (target === null || k === 0) {
+    return { ...base, reached: false, wallS: null, flops: null, wallFraction: null, flopsFraction: null, sentence: `${other.label} has no AP yet, so ${who} has nothing to reach.` }
+  }
+  const reach = firstReach(eligible, target)
+  const goal = `the final AP of ${other.label} (${formatValue(target)} over ${k} domain${k === 1 ? '' : 's'})`
+  if (!reach.reached) {
+    const best = reach.best === null ? `it has no AP over ${k} domain${k === 1 ? '' : 's'} yet` : `its best over ${k} domain${k === 1 ? '' : 's'} was ${formatValue(reach.best)}`
+    return { ...base, reached: false, wallS: null, flops: null, wallFraction: null, flopsFraction: null, sentence: `${who} did not reach ${goal}: ${best}.` }
+  }
+  const wallFraction = other.totals.wallS > 0 ? reach.wallS! / other.totals.wallS : null
+  const flopsFraction = other.totals.flops > 0 ? reach.flops! / other.totals.flops : null
+  const share = (f: number | null, what: string, total: string) =>
+    f === null ? `${what} (the other run recorded none)` : `${formatPct(f)} of its ${what} (${total})`
+  const saving = (f: number | null) => (f === null ? '–' : f <= 1 ? `saves ${formatPct(1 - f)}` : `needs ${formatPct(f - 1)} more`)
+  return {
+    ...base,
+    reached: true,
+    wallS: reach.wallS,
+    flops: reach.flops,
+    wallFraction,
+    flopsFraction,
+    sentence:
+      `${who} reached ${goal} after ${formatSeconds(reach.wallS!)} and ${formatFlops(reach.flops!)} FLOPs: ` +
+      `${share(wallFraction, 'training wall time', formatSeconds(other.totals.wallS))} and ${share(flopsFraction, 'FLOPs', formatFlops(other.totals.flops))} ` +
+      `(${saving(wallFraction)} of the wall time, ${saving(flopsFraction)} of the FLOPs).`
+  }
+}
+
+/**
+ * Compare runs of one stream. Reads only: refuses unknown ids (the store's not-found error), duplicate ids,
+ * runs whose configs have no stream, and runs of different streams, naming the first differing field.
+ */
+export function compareRuns(store: ExperimentStore, runIds: readonly number[]): RunComparison {
+  if (runIds.length === 0) throw new CompareError('nothing to compare: give at least one run id')
+  const seen = new Set<number>()
+  for (const id of runIds) {
+    if (seen.has(id)) throw new CompareError(`run ${id} is listed twice`)
+    seen.add(id)
+  }
+  const facts = runIds.map((id) => {
+    const run = store.getRun(id)
+    const f = configFacts(store.getExperimentConfig(run.experimentId))
+    if (f.stream === null || f.stream.length === 0) throw new CompareError(`run ${id} has no stream: its experiment config has no stages with domains`)
+    return f
+  })
+  const first = facts[0]!
+  const stream = first.stream!
+  facts.forEach((f, i) => {
+    const diff = streamDifference(stream, f.stream!)
+    if (diff !== null) throw new CompareError(`runs ${runIds[0]} and ${runIds[i]} have different streams: ${diff}`)
+  })
+  const runs = runIds.map((id, i) => compareOne(store, id, facts[i]!, stream))
+  const saved: ComputeSaved[] = []
+  for (const elle of runs.filter((r) => r.elle)) {
+    for (const other of runs) if (other.id !== elle.id) saved.push(computeSaved(elle, other))
+  }
+  return { stream: [...stream], runs, computeSaved: saved }
+}

@@ -1,0 +1,195 @@
+// The standalone HTML report of a comparison: inline <style> and inline SVG only (no scripts, no external
+// resources), so it opens anywhere and can be mailed or archived as one file.
+import type { ComparedRun, RunComparison } from '../../../shared/contract'
+import { formatFlops, formatParams, formatScore, formatSeconds, formatValue } from '../../../shared/plot'
+import { escapeHtml, heatmapSvg, lineChartSvg, RUN_COLORS, type Marker } from './svg'
+
+const CSS = `
+  :root { color-scheme: light; }
+  body { font: 14px/1.45 system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; color: #1d2733; background: #f6f7f9; margin: 0; }
+  main { max-width: 1360px; margin: 0 auto; padding: 28px 32px 48px; }
+  h1 { font-size: 24px; margin: 0 0 4px; }
+  h2 { font-size: 17px; margin: 30px 0 10px; border-bottom: 1px solid #dde2e8; padding-bottom: 6px; }
+  .sub { color: #5d6b7a; margin: 0; }
+  .stream { display: inline-flex; flex-wrap: wrap; gap: 6px; margin-top: 10px; }
+  .stream span { background: #e7edf4; border-radius: 12px; padding: 2px 10px; font-size: 12px; }
+  .saved { background: #fff; border-left: 4px solid #2e9d57; padding: 10px 16px; margin: 8px 0; border-radius: 4px; }
+  .saved.miss { border-left-color: #d1495b; }
+  table { border-collapse: collapse; background: #fff; border-radius: 6px; overflow: hidden; box-shadow: 0 1px 2px rgba(0,0,0,.06); }
+  th, td { padding: 6px 12px; border-bottom: 1px solid #eceff3; text-align: right; white-space: nowrap; }
+  th { background: #eef2f6; color: #4a5867; font-weight: 600; font-size: 12px; }
+  th:first-child, td:first-child, td.text { text-align: left; }
+  td.best { font-weight: 700; color: #1f6fb4; }
+  .swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 6px; vertical-align: baseline; }
+  .plots { display: grid; grid-template-columns: repeat(auto-fit, minmax(600px, 1fr)); gap: 16px; }
+  .card { background: #fff; border-radius: 6px; padding: 12px; box-shadow: 0 1px 2px rgba(0,0,0,.06); overflow-x: auto; }
+  .maps { display: flex; flex-wrap: wrap; gap: 16px; }
+  svg text { font: 11px system-ui, sans-serif; fill: #394653; }
+  svg .title { font-size: 13px; font-weight: 600; fill: #1d2733; }
+  svg .label { font-size: 12px; fill: #4a5867; }
+  svg .tick { fill: #5d6b7a; }
+  svg .cell { font-size: 10.5px; }
+  svg .ink-light { fill: #fff; }
+  svg .ink-dark { fill: #1d2733; }
+  svg .grid { stroke: #edf0f3; }
+  svg .axis { stroke: #8796a5; }
+  svg .empty-cell { fill: #f0f2f5; }
+  .muted { color: #5d6b7a; }
+  footer { margin-top: 36px; color: #8796a5; font-size: 12px; }
+`
+
+const colorOf = (c: RunComparison, id: number): string => RUN_COLORS[c.runs.findIndex((r) => r.id === id) % RUN_COLORS.length]!
+
+/** Rows of the heat map: stage ends when there are any (the paper's view), else every validation. */
+export function heatmapRows(run: ComparedRun, stream: readonly string[]): { labels: string[]; values: Array<Array<number | null>> } {
+  const ends = run.matrix.filter((r) => r.stageEnd)
+  const rows = ends.length > 0 ? ends : run.matrix
+  return {
+    labels: rows.map((r) => {
+      const stage = /^[a-z_]+-(\d+):/.exec(r.phase)
+      return ends.length > 0 && stage ? `after ${stream[Number(stage[1])] ?? r.phase} (${r.step})` : `step ${r.step}`
+    }),
+    values: rows.map((r) => r.ppl)
+  }
+}
+
+/** One colour scale for every heat map of the report: the range of the rows they show. */
+function pplRange(c: RunComparison): { min: number; max: number } {
+  const all = c.runs.flatMap((r) => heatmapRows(r, c.stream).values.flatMap((row) => row.filter((v): v is number => v !== null && v > 0)))
+  return all.length === 0 ? { min: 1, max: 10 } : { min: Math.min(...all), max: Math.max(...all) }
+}
+
+function summaryTable(c: RunComparison): string {
+  const bestAp = Math.min(...c.runs.map((r) => r.final.ap ?? Infinity))
+  const bestPlus = Math.min(...c.runs.map((r) => r.final.apPlus ?? Infinity))
+  const rows = c.runs
+    .map(
+      (r) => `<tr>
+      <td><span class="swatch" style="background:${colorOf(c, r.id)}"></span>#${r.id}</td>
+      <td class="text">${escapeHtml(r.experimentName)}</td>
+      <td class="text">${escapeHtml(r.method)}${r.elle ? ' (ELLE)' : ''}</td>
+      <td class="text">${r.status}</td>
+      <td class="${r.final.ap === bestAp ? 'best' : ''}">${formatValue(r.final.ap)}</td>
+      <td class="${r.final.apPlus === bestPlus ? 'best' : ''}">${formatValue(r.final.apPlus)}</td>
+      <td>${formatValue(r.final.apGeo)}</td>
+      <td>${r.final.domainsSeen}/${c.stream.length}</td>
+      <td>${formatSeconds(r.totals.wallS)}</td>
+      <td>${formatFlops(r.totals.flops)}</td>
+      <td>${formatParams(r.phases[0]?.params)} → ${formatParams(r.totals.params)}</td>
+      <td>${r.totals.steps}</td>
+    </tr>`
+    )
+    .join('')
+  return `<table class="summary"><thead><tr><th>run</th><th>experiment</th><th>method</th><th>status</th><th>final AP ↓</th><th>final AP+ ↓</th><th>geometric AP</th><th>domains</th><th>wall time</th><th>FLOPs</th><th>params</th><th>steps</th></tr></thead><tbody>${rows}</tbody></table>`
+}
+
+function phaseTable(c: RunComparison): string {
+  const rows = c.runs
+    .flatMap((r) =>
+      r.phases.map(
+        (p, i) => `<tr>
+        <td>${i === 0 ? `<span class="swatch" style="background:${colorOf(c, r.id)}"></span>#${r.id}` : ''}</td>
+        <td class="text">${escapeHtml(p.kind)}${p.stage === null ? '' : ` ${p.stage}`}</td>
+        <td class="text">${escapeHtml(p.domain ?? '')}</td>
+        <td>${p.startStep}–${p.endStep}</td>
+        <td>${formatParams(p.params)}</td>
+        <td>${formatSeconds(p.wallS)}</td>
+        <td>${formatFlops(p.flops)}</td>
+      </tr>`
+      )
+    )
+    .join('')
+  return `<table class="phases"><thead><tr><th>run</th><th>phase</th><th>domain</th><th>steps</th><th>params</th><th>wall time</th><th>FLOPs</th></tr></thead><tbody>${rows}</tbody></table>`
+}
+
+/** The downstream table: one row per task / domain / metric (and checkpoint), one column per run. */
+export function downstreamTable(c: RunComparison): string {
+  const keys: Array<{ key: string; task: string; domain: string; metric: string; checkpointId: number | null; checkpointStep: number | null }> = []
+  for (const r of c.runs) {
+    for (const d of r.downstream) {
+      const key = JSON.stringify([d.task, d.domain, d.metric, d.checkpointId])
+      if (!keys.some((k) => k.key === key)) keys.push({ key, task: d.task, domain: d.domain, metric: d.metric, checkpointId: d.checkpointId, checkpointStep: d.checkpointStep })
+    }
+  }
+  if (keys.length === 0) return '<p class="muted" id="downstream-empty">No downstream results are stored for these runs.</p>'
+  const withCkpt = keys.some((k) => k.checkpointId !== null)
+  const rows = keys
+    .map((k) => {
+      const cells = c.runs.map((r) => r.downstream.find((d) => JSON.stringify([d.task, d.domain, d.metric, d.checkpointId]) === k.key))
+      const best = Math.max(...cells.map((d) => d?.mean ?? -Infinity))
+      return `<tr><td class="text">${escapeHtml(k.task)}</td><td class="text">${escapeHtml(k.domain)}</td><td class="text">${escapeHtml(k.metric)}</td>${withCkpt ? `<td>${k.checkpointId === null ? 'final' : `step ${k.checkpointStep ?? '?'} (#${k.checkpointId})`}</td>` : ''}${cells
+        .map((d) => (d ? `<td class="${d.mean === best && cells.length > 1 ? 'best' : ''}">${formatScore(d.mean, d.std, d.seeds)}</td>` : '<td>–</td>'))
+        .join('')}</tr>`
+    })
+    .join('')
+  const heads = c.runs.map((r) => `<th><span class="swatch" style="background:${colorOf(c, r.id)}"></span>#${r.id} ${escapeHtml(r.method)}</th>`).join('')
+  return `<table class="downstream" id="downstream-table"><thead><tr><th>task</th><th>domain</th><th>metric</th>${withCkpt ? '<th>checkpoint</th>' : ''}${heads}</tr></thead><tbody>${rows}</tbody></table>
+  <p class="muted">Mean ± sample standard deviation over fine-tuning seeds (n seeds); higher is better.</p>`
+}
+
+function markers(c: RunComparison, axis: 'wallS' | 'flops'): Marker[] {
+  return c.computeSaved
+    .filter((s) => s.reached && s.target !== null)
+    .map((s) => ({ x: s[axis]!, y: s.target!, color: colorOf(c, s.otherRunId), label: s.sentence }))
+}
+
+export function renderReport(c: RunComparison, options: { generatedAt?: Date } = {}): string {
+  const series = (axis: 'wallS' | 'flops') =>
+    c.runs.map((r) => ({ label: `${r.label}`, color: colorOf(c, r.id), points: r.ap.map((p) => [p[axis], p.value] as const), dashed: !r.elle && c.runs.some((o) => o.elle) }))
+  const range = pplRange(c)
+  const maps = c.runs
+    .map((r) => {
+      const rows = heatmapRows(r, c.stream)
+      return `<div class="card">${heatmapSvg({ title: `${r.label} · ${r.experimentName}`, rowLabels: rows.labels, columns: c.stream, values: rows.values, min: range.min, max: range.max })}</div>`
+    })
+    .join('')
+  const saved =
+    c.computeSaved.length === 0
+      ? `<p class="saved miss">No ELLE run among these runs (a run whose config grows the model, or names method "elle"), so no compute saved is computed.</p>`
+      : c.computeSaved.map((s) => `<p class="saved${s.reached ? '' : ' miss'}">${escapeHtml(s.sentence)}</p>`).join('')
+  const when = (options.generatedAt ?? new Date()).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>ELLE comparison: ${escapeHtml(c.runs.map((r) => `#${r.id}`).join(', '))}</title>
+<style>${CSS}</style>
+</head>
+<body>
+<main>
+<h1>Run comparison</h1>
+<p class="sub">${c.runs.length} run${c.runs.length === 1 ? '' : 's'} of one stream · ELLE Workbench · ${escapeHtml(when)}</p>
+<div class="stream">${c.stream.map((d, i) => `<span>${i + 1}. ${escapeHtml(d)}</span>`).join('')}</div>
+
+<h2>Compute saved</h2>
+<section id="compute-saved">${saved}</section>
+
+<h2>Summary</h2>
+<div class="card">${summaryTable(c)}</div>
+<p class="muted">AP: mean validation perplexity over the domains seen so far; AP+: mean increase over each earlier domain's perplexity at the end of its own stage (forgetting); lower is better for both. Wall time is training time (warm-up and replay included, validation excluded); FLOPs are analytic training FLOPs.</p>
+
+<h2>AP over training</h2>
+<div class="plots">
+<div class="card">${lineChartSvg({ title: 'AP against training wall time', series: series('wallS'), xLabel: 'training wall time', yLabel: 'AP (perplexity)', xKind: 'seconds', markers: markers(c, 'wallS') })}</div>
+<div class="card">${lineChartSvg({ title: 'AP against training FLOPs', series: series('flops'), xLabel: 'training FLOPs', yLabel: 'AP (perplexity)', xKind: 'flops', markers: markers(c, 'flops') })}</div>
+</div>
+${c.computeSaved.some((s) => s.reached) ? `<p class="muted">Circles mark where the ELLE run first reached another run's final AP (in that run's colour).</p>` : ''}
+
+<h2>Perplexity matrices</h2>
+<div class="maps">${maps}</div>
+<p class="muted">Rows: the end of each training stage (or every validation when no stage has ended); columns: domains in stream order; one logarithmic colour scale for all runs (${formatValue(range.min)} to ${formatValue(range.max)}). Grey: not yet seen.</p>
+
+<h2>Downstream</h2>
+<div class="card">${downstreamTable(c)}</div>
+
+<h2>Cost per phase</h2>
+<div class="card">${phaseTable(c)}</div>
+<p class="muted">Parameters at the start of each phase; wall time and FLOPs spent in it.</p>
+
+<footer>Generated by <code>elle compare</code>. Self-contained: no scripts, no external resources.</footer>
+</main>
+</body>
+</html>
+`
+}

@@ -1,0 +1,85 @@
+// Plot scales, colours and number formats, shared by the HTML report (engine) and the workbench's
+// Compare view (renderer), so both draw and label the same comparison the same way.
+
+/** About `count` round tick values (1, 2, 5 x 10^k) covering [lo, hi]. */
+export function niceTicks(lo: number, hi: number, count = 5): number[] {
+  if (!(hi > lo)) return [lo]
+  const raw = (hi - lo) / count
+  const mag = 10 ** Math.floor(Math.log10(raw))
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag
+  const ticks: number[] = []
+  for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) ticks.push(Number(t.toPrecision(12)))
+  return ticks
+}
+
+/** Ticks for a log axis: 1, 2, 5 x 10^k inside [lo, hi] (thinned to powers of ten when too many). */
+export function logTicks(lo: number, hi: number): number[] {
+  const out: number[] = []
+  for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) for (const m of [1, 2, 5]) out.push(m * 10 ** e)
+  const inside = out.filter((t) => t >= lo * 0.999 && t <= hi * 1.001)
+  return inside.length > 8 ? inside.filter((t) => Math.log10(t) % 1 === 0) : inside.length >= 2 ? inside : [lo, hi]
+}
+
+// viridis, sampled: perceptually uniform and readable in grey
+const VIRIDIS = ['#440154', '#482878', '#3e4989', '#31688e', '#26828e', '#1f9e89', '#35b779', '#6ece58', '#b5de2b', '#fde725']
+
+function hex(c: string): [number, number, number] {
+  return [parseInt(c.slice(1, 3), 16), parseInt(c.slice(3, 5), 16), parseInt(c.slice(5, 7), 16)]
+}
+
+/** The colour of t in [0, 1] on the viridis scale. */
+export function viridis(t: number): string {
+  const x = Math.min(1, Math.max(0, t)) * (VIRIDIS.length - 1)
+  const i = Math.min(VIRIDIS.length - 2, Math.floor(x))
+  const a = hex(VIRIDIS[i]!)
+  const b = hex(VIRIDIS[i + 1]!)
+  const f = x - i
+  return `#${a.map((v, k) => Math.round(v + f * (b[k]! - v)).toString(16).padStart(2, '0')).join('')}`
+}
+
+/** Position of a perplexity on a shared log colour scale. */
+export function logPosition(v: number, min: number, max: number): number {
+  if (!(max > min)) return 0.5
+  return (Math.log(v) - Math.log(min)) / (Math.log(max) - Math.log(min))
+}
+
+export function formatValue(v: number | null | undefined, digits = 1): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '–'
+  const a = Math.abs(v)
+  if (a !== 0 && (a >= 1e6 || a < 1e-3)) return v.toExponential(2)
+  if (a >= 1000) return v.toFixed(0)
+  return v.toFixed(digits)
+}
+
+export function formatSeconds(s: number | null | undefined): string {
+  if (s === null || s === undefined || !Number.isFinite(s)) return '–'
+  if (s < 60) return `${s.toFixed(1)} s`
+  if (s < 3600) return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`
+  return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`
+}
+
+export function formatFlops(f: number | null | undefined): string {
+  if (f === null || f === undefined || !Number.isFinite(f)) return '–'
+  if (f === 0) return '0'
+  return f.toExponential(2).replace('e+', 'e')
+}
+
+export function formatParams(n: number | null | undefined): string {
+  if (n === null || n === undefined || !Number.isFinite(n)) return '–'
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)}B`
+  if (n >= 1e6) return `${(n / 1e6).toFixed(2)}M`
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)}k`
+  return String(Math.round(n))
+}
+
+export function formatPct(f: number | null | undefined): string {
+  if (f === null || f === undefined || !Number.isFinite(f)) return '–'
+  const p = f * 100
+  return `${Math.abs(p) >= 10 || Number.isInteger(p) ? p.toFixed(0) : p.toFixed(1)}%`
+}
+
+/** `mean ± std` for a downstream score (std only with more than one seed). */
+export function formatScore(mean: number, std: number | null, seeds: number): string {
+  const d = Math.abs(mean) <= 1 ? 3 : 1
+  return `${mean.toFixed(d)}${std === null ? '' : ` ± ${std.toFixed(d)}`} (n=${seeds})`
+}

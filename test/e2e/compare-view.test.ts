@@ -1,0 +1,82 @@
+// End to end: the Compare view in a real Chromium against browser mode, on runs written into a temp store.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Browser } from 'playwright-core'
+import { rendererDir } from '../../src/main/app-root'
+import { createApiHandler } from '../../src/main/engine/api/handler'
+import type { Engine } from '../../src/main/engine/engine'
+import { startBrowserServer, type BrowserServer } from '../../src/main/transports/http/server'
+import { launchChromium } from '../helpers/browser'
+import { tempEngine } from '../helpers/engine'
+import { config, simulateRun } from '../engine/compare/fixtures'
+
+let engine: Engine
+let server: BrowserServer
+let browser: Browser
+
+beforeAll(async () => {
+  engine = await tempEngine()
+  server = await startBrowserServer({ handler: createApiHandler(engine, 'browser'), events: engine.events, rendererDir: rendererDir(), port: 0 })
+  browser = await launchChromium()
+})
+afterAll(async () => {
+  await browser?.close()
+  await server?.close()
+  await engine?.close()
+})
+
+describe('Compare view in a real browser', () => {
+  it('plots AP against wall time and FLOPs, draws the heat maps and downstream table, states compute saved, and shows refusals', async () => {
+    const stream = ['press', 'humanities', 'fiction']
+    const finish = (id: number) => (engine.setRunStatus(id, 'running'), engine.setRunStatus(id, 'finished'))
+    const elle = engine.createRun('elle-gpt', config('elle-gpt', stream, { grow: true }))
+    simulateRun(engine.store, elle.id, stream, { secondsPerStep: [0.05, 0.1, 0.15], flopsPerStep: [1e10, 2e10, 3e10], params: [2e5, 4e5, 6e5], frw: 10, floor: 90 })
+    const er = engine.createRun('er-gpt', config('er-gpt', stream, { replay: 0.1 }))
+    simulateRun(engine.store, er.id, stream, { secondsPerStep: [0.2, 0.2, 0.2], flopsPerStep: [4e10, 4e10, 4e10], params: [6e5, 6e5, 6e5], floor: 120 })
+    const other = engine.createRun('other-stream', config('other-stream', ['press', 'learned', 'fiction']))
+    for (const r of [elle, er, other]) finish(r.id)
+    engine.store.addEvaluations([0, 1].map((seed) => ({ runId: elle.id, task: 'spam-detection', domain: 'spam', metric: 'macro_f1', value: 0.8 + 0.02 * seed, seed })))
+
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } })
+    const errors: string[] = []
+    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()))
+    page.on('pageerror', (e) => errors.push(e.message))
+    await page.goto(server.openUrl)
+    await page.getByTestId('nav-compare').click()
+    await page.getByTestId(`compare-pick-${elle.id}`).check()
+    await page.getByTestId(`heatmap-${elle.id}`).waitFor()
+    await page.getByTestId(`compare-pick-${er.id}`).check()
+    await page.getByTestId(`heatmap-${er.id}`).waitFor()
+
+    const saved = page.getByTestId('compute-saved')
+    await saved.filter({ hasText: `#${elle.id} elle (ELLE) reached the final AP of #${er.id} er` }).waitFor()
+    expect(await saved.textContent()).toMatch(/saves \d+% of the wall time/)
+    // one curve per run on each plot, the baseline dashed, and a marker where ELLE reached its final AP
+    for (const chart of ['chart-ap-wall', 'chart-ap-flops']) {
+      expect(await page.getByTestId(chart).locator('g.series path').count()).toBe(2)
+      expect(await page.getByTestId(chart).locator('g.series path[stroke-dasharray]').count()).toBe(1)
+      expect(await page.getByTestId(chart).locator('g.marker circle').count()).toBe(1)
+    }
+    // heat maps: stage ends by default (3 x 3 cells), every validation on request (4 per stage + 2 warm-ups)
+    expect(await page.getByTestId(`heatmap-${elle.id}`).locator('rect[width]:not([height="9"])').count()).toBe(9)
+    await page.getByTestId('heatmap-rows-all').click()
+    await expect.poll(() => page.getByTestId(`heatmap-${elle.id}`).locator('rect[width]:not([height="9"])').count()).toBe(14 * 3)
+    expect(await page.getByTestId(`heatmap-${elle.id}`).textContent()).toContain('perplexity (log)')
+    // summary and downstream tables
+    expect(await page.getByTestId(`compare-row-${elle.id}`).textContent()).toContain('3/3')
+    const downstream = await page.getByTestId('compare-downstream').textContent()
+    expect(downstream).toContain('spam-detection')
+    expect(downstream).toContain('0.810 ± 0.014')
+
+    // a run of another stream: the engine's refusal, naming the field, in the view
+    await page.getByTestId(`compare-pick-${other.id}`).check()
+    await page.getByTestId('compare-error').filter({ hasText: `runs ${elle.id} and ${other.id} have different streams: stages.1.domain is "humanities" vs "learned"` }).waitFor()
+    expect(await page.getByTestId('compute-saved').count()).toBe(0)
+    await page.getByTestId(`compare-pick-${other.id}`).uncheck()
+    await page.getByTestId('compute-saved').waitFor()
+    expect(await page.getByTestId('compare-error').count()).toBe(0)
+    if (process.env.ELLE_COMPARE_SCREENSHOT) await page.screenshot({ path: process.env.ELLE_COMPARE_SCREENSHOT, fullPage: true })
+    // the refused request shows up as Chromium's own resource-load line; nothing else may be logged
+    expect(errors.filter((e) => !e.includes('status of 400 (Bad Request)'))).toEqual([])
+    await page.close()
+  })
+})

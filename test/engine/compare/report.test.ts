@@ -1,0 +1,123 @@
+import fs from 'node:fs'
+import path from 'node:path'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { compareRuns, renderReport } from '../../../src/main/engine/compare'
+import { compareCommand } from '../../../src/main/cli/commands/compare'
+import { UsageError } from '../../../src/main/cli/args'
+import type { ExperimentStore } from '../../../src/main/engine/store/store'
+import { tempDir } from '../../helpers/tmp'
+import { config, createRun, simulateRun, tempStore } from './fixtures'
+
+const STREAM = ['press', 'humanities', 'hobbies', 'learned']
+let store: ExperimentStore | undefined
+afterEach(() => {
+  store?.close()
+  store = undefined
+  vi.restoreAllMocks()
+})
+
+/** ELLE, ER and naive runs over four domains, with downstream scores for two of them. */
+function threeRuns() {
+  store = tempStore()
+  const elle = createRun(store, config('elle-gpt <demo>', STREAM, { grow: true }))
+  simulateRun(store, elle, STREAM, { secondsPerStep: [0.05, 0.1, 0.15, 0.2], flopsPerStep: [1e10, 2e10, 3e10, 4e10], params: [2e5, 4e5, 6e5, 8e5], frw: 10, floor: 90, forget: 8 })
+  const er = createRun(store, config('er-gpt', STREAM, { replay: 0.1 }))
+  simulateRun(store, er, STREAM, { secondsPerStep: [0.2, 0.2, 0.2, 0.2], flopsPerStep: [4e10, 4e10, 4e10, 4e10], params: [8e5, 8e5, 8e5, 8e5], floor: 120, forget: 15 })
+  const naive = createRun(store, config('naive-gpt', STREAM))
+  simulateRun(store, naive, STREAM, { secondsPerStep: [0.2, 0.2, 0.2, 0.2], flopsPerStep: [4e10, 4e10, 4e10, 4e10], params: [8e5, 8e5, 8e5, 8e5], floor: 115, forget: 40 })
+  for (const [run, base] of [[elle, 0.82], [er, 0.74]] as const) {
+    store.addEvaluations([0, 1, 2].flatMap((seed) => [
+      { runId: run, task: 'spam-detection', domain: 'spam', metric: 'macro_f1', value: base + 0.02 * (seed - 1), seed },
+      { runId: run, task: 'genre', domain: 'learned', metric: 'accuracy', value: base - 0.1 + 0.01 * seed, seed }
+    ]))
+  }
+  return { elle, er, naive }
+}
+
+describe('the HTML report', () => {
+  it('has one SVG per plot, a heat map per run, the downstream table and the compute-saved sentence; no scripts, no external resources', () => {
+    const { elle, er, naive } = threeRuns()
+    const c = compareRuns(store!, [elle, er, naive])
+    const html = renderReport(c, { generatedAt: new Date('2025-01-01T00:00:00Z') })
+    const svgs = html.match(/<svg[\s>][^>]*>/g) ?? []
+    expect(svgs.filter((s) => s.includes('class="chart"'))).toHaveLength(2)
+    expect(svgs.filter((s) => s.includes('class="heatmap"'))).toHaveLength(3)
+    expect(html).toContain('aria-label="AP against training wall time"')
+    expect(html).toContain('aria-label="AP against training FLOPs"')
+    for (const id of [elle, er, naive]) expect(html).toMatch(new RegExp(`aria-label="#${id} [^"]*" class="heatmap"`))
+    // the heat maps show the stage ends, one colour legend each
+    expect((html.match(/<linearGradient/g) ?? []).length).toBe(3)
+    expect(html).toContain('after learned (')
+    // downstream: both tasks, mean ± std over three seeds, '–' for the run without scores
+    expect(html).toContain('id="downstream-table"')
+    expect(html).toContain('0.820 ± 0.020 (n=3)')
+    expect(html).toMatch(/<td class="text">genre<\/td><td class="text">learned<\/td><td class="text">accuracy<\/td>/)
+    // compute saved: the sentences, against both baselines
+    expect(c.computeSaved).toHaveLength(2)
+    for (const s of c.computeSaved) expect(html).toContain(s.sentence.replace(/</g, '&lt;').replace(/>/g, '&gt;'))
+    expect(html).toMatch(/reached the final AP of #\d+ er/)
+    // user text is escaped
+    expect(html).toContain('elle-gpt &lt;demo&gt;')
+    expect(html).not.toContain('<demo>')
+    // standalone: no scripts, no URLs, no external references of any kind
+    expect(html).not.toMatch(/<script/i)
+    expect(html).not.toMatch(/https?:|\/\/[a-z]/i)
+    expect(html).not.toMatch(/\s(src|href)=/i)
+    expect(html.match(/url\(([^)]*)\)/g)?.every((u) => u.startsWith('url(#'))).toBe(true)
+    expect(html).not.toMatch(/@import/)
+  })
+
+  it('says when no downstream results and no ELLE run are present', () => {
+    const { er, naive } = threeRuns()
+    store!.db.prepare('DELETE FROM evaluations').run()
+    const html = renderReport(compareRuns(store!, [er, naive]))
+    expect(html).toContain('No downstream results are stored for these runs.')
+    expect(html).toContain('No ELLE run among these runs')
+  })
+})
+
+describe('elle compare (command)', () => {
+  async function run(args: { values: Record<string, string | boolean | undefined>; positionals: string[] }) {
+    const out: string[] = []
+    vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')))
+    const code = await compareCommand.run(args)
+    return { code, out: out.join('\n') }
+  }
+
+  it('prints a table with AP, AP+, wall, FLOPs, params, downstream and compute saved; --json; --report writes the file', async () => {
+    const db = path.join(tempDir(), 'cli.sqlite')
+    const { elle, er } = threeRuns()
+    store!.db.pragma('wal_checkpoint(TRUNCATE)')
+    fs.copyFileSync(store!.path, db)
+    const text = await run({ values: { db }, positionals: [String(elle), String(er)] })
+    expect(text.code).toBe(0)
+    expect(text.out).toContain('stream: press → humanities → hobbies → learned')
+    expect(text.out).toMatch(/run\s+experiment\s+method\s+status\s+AP\s+AP\+\s+geo AP\s+domains\s+wall\s+FLOPs\s+params/)
+    expect(text.out).toMatch(new RegExp(`${elle}\\s+elle-gpt <demo>\\s+elle \\(ELLE\\)\\s+finished`))
+    expect(text.out).toContain('200.0k → 800.0k')
+    expect(text.out).toMatch(/spam-detection\s+spam\s+macro_f1\s+final\s+0\.820 ± 0\.020 \(n=3\)\s+0\.740 ± 0\.020 \(n=3\)/)
+    expect(text.out).toMatch(/compute saved:\n {2}#\d+ elle \(ELLE\) reached the final AP of #\d+ er/)
+
+    const report = path.join(tempDir(), 'out', 'cmp.html')
+    const json = await run({ values: { db, json: true, report }, positionals: [String(elle), String(er)] })
+    const parsed = JSON.parse(json.out) as { report: string; runs: unknown[]; computeSaved: Array<{ reached: boolean }> }
+    expect(parsed.report).toBe(report)
+    expect(parsed.runs).toHaveLength(2)
+    expect(parsed.computeSaved[0]!.reached).toBe(true)
+    expect(fs.readFileSync(report, 'utf8')).toMatch(/^<!doctype html>/)
+  })
+
+  it('refuses bad ids as usage errors and different streams as a failure naming the field', async () => {
+    const db = path.join(tempDir(), 'cli2.sqlite')
+    await expect(compareCommand.run({ values: { db }, positionals: [] })).rejects.toThrow(UsageError)
+    await expect(compareCommand.run({ values: { db }, positionals: ['3', 'x'] })).rejects.toThrow('run ids are positive integers, got "x"')
+    store = tempStore()
+    const a = createRun(store, config('a', ['press', 'fiction']))
+    const b = createRun(store, config('b', ['press', 'learned']))
+    store.close()
+    const file = store.path
+    store = undefined
+    await expect(compareCommand.run({ values: { db: file }, positionals: [String(a), String(b)] })).rejects.toThrow(`runs ${a} and ${b} have different streams: stages.1.domain is "fiction" vs "learned"`)
+    await expect(compareCommand.run({ values: { db: file }, positionals: [String(a), '77'] })).rejects.toThrow('no run with id 77')
+  })
+})

@@ -59,8 +59,11 @@ export class AdamW {
     this.weightDecay = opts.weightDecay ?? 0.01;
     this.decay = opts.decay ?? (() => true);
     for (const [name, p] of params) {
-      this.m.set(name, tf.variable(tf.zerosLike(p), false, `${this.prefix}m/${name}`));
-      this.v.set(name, tf.variable(tf.zerosLike(p), false, `${this.prefix}v/${name}`));
+      // tidy: the zerosLike handles would otherwise outlive the variables made from them (a leak per AdamW).
+      tf.tidy(() => {
+        this.m.set(name, tf.variable(tf.zerosLike(p), false, `${this.prefix}m/${name}`));
+        this.v.set(name, tf.variable(tf.zerosLike(p), false, `${this.prefix}v/${name}`));
+      });
     }
   }
 

@@ -89,10 +89,106 @@ export const GrowthSettings = z
     /** reset Adam at growth (the reference) or grow its moments with the weights */
     optimizer: z.enum(['reset', 'grow']).default('reset'),
     /** steps over which masks on new units ramp from 0 to 1 (exact mode, non-integer ratios and post-LN depth) */
-    rampSteps: z.number().int().min(1).default(100)
+    rampSteps: z.number().int().min(1).default(100),
+    /** learning rate of the warm-up: the start of the next stage's schedule (the reference) or a schedule of its own */
+    frwSchedule: z.enum(['next-stage', 'own']).default('next-stage')
   })
   .strict()
 export type GrowthSettings = z.infer<typeof GrowthSettings>
+
+// ---------------------------------------------------------------------------------------------
+// Lifelong methods (docs/baselines.md): every method is plugins on the one loop, chosen by name.
+
+export const METHOD_NAMES = ['naive', 'er', 'ewc', 'mas', 'agem', 'logit-kd', 'pnn', 'joint', 'scratch', 'rewarm', 'elle'] as const
+export type MethodName = (typeof METHOD_NAMES)[number]
+
+const nonNegative = () => z.number().min(0, 'must be >= 0')
+const unit = () => z.number().min(0, 'must be >= 0').max(1, 'must be <= 1')
+const memoryBatches = () => z.number().int('must be an integer').min(1, 'must be >= 1').max(10_000, 'must be <= 10000')
+
+const NoOptions = <N extends MethodName>(name: N) => z.object({ name: z.literal(name) }).strict()
+
+export const EwcSettings = z
+  .object({
+    name: z.literal('ewc'),
+    /** strength of the quadratic penalty lambda/2 * sum F (theta - theta*)^2 */
+    lambda: nonNegative().default(10_000),
+    /** online EWC decay of the earlier Fisher when a new one is added (1: plain sum) */
+    gamma: unit().default(1),
+    /** memory micro-batches the Fisher is estimated on after each domain */
+    samples: memoryBatches().default(16)
+  })
+  .strict()
+
+export const MasSettings = z
+  .object({
+    name: z.literal('mas'),
+    /** strength of the penalty lambda * sum Omega (theta - theta*)^2 */
+    lambda: nonNegative().default(1),
+    /** memory micro-batches the importance is estimated on after each domain */
+    samples: memoryBatches().default(16)
+  })
+  .strict()
+
+export const AgemSettings = z
+  .object({
+    name: z.literal('agem'),
+    /** memory micro-batches averaged into the reference gradient of each update */
+    refBatches: memoryBatches().default(1)
+  })
+  .strict()
+
+export const LogitKdSettings = z
+  .object({
+    name: z.literal('logit-kd'),
+    /** weight of the distillation term: loss = (1 - alpha) * LM + alpha * KD */
+    alpha: unit().default(0.5),
+    /** softmax temperature of teacher and student (the reference: 2) */
+    temperature: z.number().gt(0, 'must be > 0').max(100, 'must be <= 100').default(2),
+    /** alpha decays linearly to 0 over this many updates of each stage (the reference's max(0, 1 - t/T)); 0 keeps it constant */
+    decaySteps: z.number().int('must be an integer').min(0, 'must be >= 0').default(0)
+  })
+  .strict()
+
+export const RewarmSettings = z
+  .object({
+    name: z.literal('rewarm'),
+    /** the learning rate each stage re-warms to (default: training.lr) */
+    peakLr: z.number().gt(0, 'must be > 0').max(1, 'must be <= 1').optional(),
+    /** share of each stage spent re-warming (default: training.warmupFraction) */
+    warmupFraction: unit().optional(),
+    /** each stage re-decays to minLrRatio x peakLr (Ibrahim et al.: 0.1) */
+    minLrRatio: unit().default(0.1)
+  })
+  .strict()
+
+export const MethodSettings = z.discriminatedUnion(
+  'name',
+  [
+    NoOptions('naive'),
+    NoOptions('er'),
+    EwcSettings,
+    MasSettings,
+    AgemSettings,
+    LogitKdSettings,
+    NoOptions('pnn'),
+    NoOptions('joint'),
+    NoOptions('scratch'),
+    RewarmSettings,
+    NoOptions('elle')
+  ],
+  {
+    error: (issue) => {
+      if (issue.code !== 'invalid_union') return undefined
+      const input: unknown = issue.input
+      const name = input !== null && typeof input === 'object' && 'name' in input ? (input as { name: unknown }).name : undefined
+      const what = name === undefined ? 'a method name is required' : `unknown method ${JSON.stringify(name)}`
+      return `${what}; known methods: ${METHOD_NAMES.join(', ')}`
+    }
+  }
+)
+export type MethodSettings = z.infer<typeof MethodSettings>
+export type MethodOf<N extends MethodName> = Extract<MethodSettings, { name: N }>
 
 export const StageConfig = z
   .object({
@@ -116,6 +212,8 @@ export const RunConfig = z
     growth: GrowthSettings.default(GrowthSettings.parse({})),
     replay: ReplaySettings.default(ReplaySettings.parse({})),
     memory: MemorySettings.default(MemorySettings.parse({})),
+    /** the lifelong method; absent: inferred from the config (growth: elle, replay: er, else naive) */
+    method: MethodSettings.optional(),
     stages: z.array(StageConfig).min(1)
   })
   .strict()
@@ -153,7 +251,60 @@ export function parseRunConfig(raw: unknown, source = 'config'): RunConfig {
       }
     }
   })
+  checkMethod(config, source)
   return config
+}
+
+/** Methods that keep the initial size all run long (growth is ELLE's; joint and scratch start at the final size). */
+const FIXED_SIZE: readonly MethodName[] = ['naive', 'er', 'ewc', 'mas', 'agem', 'logit-kd', 'pnn', 'rewarm']
+
+/** The method a config runs: `method` when given, else what its settings describe (as the comparison infers it). */
+export function methodOf(config: RunConfig): MethodSettings {
+  if (config.method) return config.method
+  if (config.stages.some((s) => hasGrowth(s.grow))) return { name: 'elle' }
+  return replays(config) ? { name: 'er' } : { name: 'naive' }
+}
+
+const hasGrowth = (grow: GrowthIncrement | undefined): boolean => !!grow && (grow.layers > 0 || grow.heads > 0 || (grow.ffn ?? 0) > 0)
+const replays = (config: RunConfig): boolean => config.replay.ratio > 0 || config.stages.some((s) => (s.replay?.ratio ?? 0) > 0)
+
+/** A named method must agree with the rest of the config: no setting is silently ignored. */
+function checkMethod(config: RunConfig, source: string): void {
+  const method = config.method
+  if (!method) return
+  const name = method.name
+  const fail = (field: string, message: string): never => {
+    throw new ConfigError(`${source}: ${field}: ${message}`)
+  }
+  config.stages.forEach((stage, i) => {
+    if (FIXED_SIZE.includes(name) && hasGrowth(stage.grow)) fail(`stages.${i}.grow`, `method "${name}" trains at a fixed size; growth belongs to "elle" (remove it, or use method "elle")`)
+    if (name !== 'elle' && stage.frwSteps > 0) fail(`stages.${i}.frwSteps`, `the function-recovering warm-up belongs to "elle", not method "${name}"`)
+  })
+  const replayField = config.replay.ratio > 0 ? 'replay.ratio' : `stages.${config.stages.findIndex((s) => (s.replay?.ratio ?? 0) > 0)}.replay.ratio`
+  if (['naive', 'pnn', 'joint', 'scratch'].includes(name) && replays(config)) {
+    const why = name === 'naive' ? 'has no memory (use "er" to replay)' : name === 'pnn' ? 'keeps each domain in its own column' : 'already trains on every domain it has seen'
+    fail(replayField, `must be 0: method "${name}" ${why}`)
+  }
+  if ((name === 'er' || name === 'rewarm') && !replays(config)) fail('replay.ratio', `method "${name}" replays memory: set a ratio above 0`)
+}
+
+/**
+ * The shape the run's schedule reaches: the initial shape plus every stage's growth. ELLE grows to it;
+ * joint and scratch train a model of this size from the start.
+ */
+export function finalModelShape(config: RunConfig): ModelShape {
+  const m = config.model
+  let { layers, heads } = m
+  let ffn = m.ffn ?? 4 * m.heads * m.headSize
+  for (const s of config.stages) {
+    if (!hasGrowth(s.grow)) continue
+    const grow = s.grow!
+    // the growth operator's rule: added units, else the FFN keeps its ratio to the hidden size
+    ffn = grow.ffn !== undefined ? ffn + grow.ffn : Math.round((ffn * (heads + grow.heads)) / heads)
+    layers += grow.layers
+    heads += grow.heads
+  }
+  return { ...m, layers, heads, ffn }
 }
 
 /** Named shapes for quick runs: `elle run --model gpt --size tiny`. */

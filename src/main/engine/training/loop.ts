@@ -4,9 +4,9 @@
 // are plugins; none of them copies this loop.
 import * as tf from '@tensorflow/tfjs'
 import { BlockBatcher, type Batch, type EpochIterator, type IteratorState, type PromptMode, type Tokenizer } from '../data'
-import { Trainer, trainingFlopsPerToken, type AdamWState, type TransformerModel } from '../model'
+import { Trainer, trainingFlopsPerToken, type AdamWState, type LrSchedule, type MicroObjective, type StepHooks, type TransformerModel } from '../model'
 import { hashSeed } from '../model/rng'
-import type { GrowthIncrement, ReplaySettings, RunConfig } from './config'
+import { methodOf, type GrowthIncrement, type ReplaySettings, type RunConfig } from './config'
 import { DomainMemory } from './memory'
 import type { DomainData, RunData } from './data'
 import { evaluate, evaluationSet, lossInput, toLossBatch, type LossInput } from './evaluate'
@@ -23,6 +23,8 @@ export interface StagePlan {
   kind: 'train' | 'frw'
   /** train: the stage's domain; frw: the previous domain, read from its memory */
   domain: string
+  /** every domain whose data this phase trains on, `domain` first (joint: all seen so far; scratch: the stream) */
+  domains: string[]
   steps: number
   /** growth to apply as this phase begins (the first phase of a stage only) */
   grow: GrowthIncrement | null
@@ -54,6 +56,8 @@ export interface StepRecord {
   step: number
   stepInStage: number
   loss: number
+  /** the method's penalty term (EWC, MAS); 0 without one */
+  penalty: number
   gradNorm: number
   lr: number
   tokens: number
@@ -87,6 +91,16 @@ export interface TrainingPlugin {
   beforeStage?(ctx: TrainingContext, stage: StagePlan, resumed: boolean): void | Promise<void>
   /** Change the micro-batches of one update (replay mixes memory in here). */
   composeUpdate?(ctx: TrainingContext, stage: StagePlan, micro: MicroBatch[]): MicroBatch[]
+  /** The learning-rate schedule of a phase, from the run's (re-warming sets its own peak and floor). */
+  adjustSchedule?(ctx: TrainingContext, stage: StagePlan, schedule: LrSchedule): LrSchedule
+  /** A term added to this update's objective inside the gradient tape (EWC, MAS); null: none now. */
+  lossPenalty?(ctx: TrainingContext): (() => tf.Scalar) | null
+  /** This update's per-micro-batch objective in place of the LM loss (distillation); null: the LM loss. One plugin at most. */
+  objective?(ctx: TrainingContext): MicroObjective | null
+  /** Change the update's summed gradients, keyed by role, before clipping and the step (A-GEM). */
+  transformGradients?(ctx: TrainingContext, grads: Map<string, tf.Tensor>): void
+  /** Point the model at what answers for a domain before it is evaluated (PNN: that domain's column); null restores it. */
+  routeDomain?(ctx: TrainingContext, domain: string | null): void
   afterStep?(ctx: TrainingContext, record: StepRecord): void | Promise<void>
   afterValidation?(ctx: TrainingContext, report: ValidationReport): void | Promise<void>
   /** The update and any validation at its step are done: the state is whole (checkpoints are taken here). */
@@ -124,6 +138,8 @@ export interface TrainingContext {
   domain(name: string): DomainData
   /** batcher for a domain's training split, with the run's prompt setting */
   batcher(name: string): BlockBatcher
+  /** the next training micro-batch of a domain (its position is checkpointed) */
+  nextBatch(name: string): Batch
   /** the memory of a domain (built on first use) */
   memory(name: string): DomainMemory
   /** the next micro-batch from a domain's memory (its position is checkpointed) */
@@ -149,12 +165,24 @@ export interface LoopOptions {
 }
 
 export function planStages(config: RunConfig): StagePlan[] {
+  const method = methodOf(config).name
+  const stream = [...new Set(config.stages.map((s) => s.domain))]
+  // From scratch: one phase over the whole stream, as long as the schedule, with one learning-rate schedule.
+  if (method === 'scratch') {
+    const steps = config.stages.reduce((n, s) => n + s.steps, 0)
+    return [{ index: 0, stage: 0, kind: 'train', domain: stream[0]!, domains: stream, steps, grow: null, replay: { ...config.replay } }]
+  }
   const phases: StagePlan[] = []
   config.stages.forEach((s, i) => {
     const replay = { ...config.replay, ...s.replay }
     const grow = s.grow && (s.grow.layers > 0 || s.grow.heads > 0 || (s.grow.ffn ?? 0) > 0) ? s.grow : null
-    if (s.frwSteps > 0) phases.push({ index: phases.length, stage: i, kind: 'frw', domain: config.stages[i - 1]!.domain, steps: s.frwSteps, grow, replay })
-    phases.push({ index: phases.length, stage: i, kind: 'train', domain: s.domain, steps: s.steps, grow: s.frwSteps > 0 ? null : grow, replay })
+    if (s.frwSteps > 0) {
+      const previous = config.stages[i - 1]!.domain
+      phases.push({ index: phases.length, stage: i, kind: 'frw', domain: previous, domains: [previous], steps: s.frwSteps, grow, replay })
+    }
+    // Joint: every stage trains on all the domains seen so far.
+    const domains = method === 'joint' ? [...new Set([s.domain, ...config.stages.slice(0, i).map((e) => e.domain)])] : [s.domain]
+    phases.push({ index: phases.length, stage: i, kind: 'train', domain: s.domain, domains, steps: s.steps, grow: s.frwSteps > 0 ? null : grow, replay })
   })
   return phases
 }
@@ -193,7 +221,7 @@ export class TrainingLoop implements TrainingContext {
   /** Domains whose training phase has begun (a warm-up phase does not add its stage's new domain). */
   get seenDomains(): string[] {
     const seen: string[] = []
-    for (const stage of this.stages.slice(0, this.state.stageIndex + 1)) if (!seen.includes(stage.domain)) seen.push(stage.domain)
+    for (const stage of this.stages.slice(0, this.state.stageIndex + 1)) for (const d of stage.domains) if (!seen.includes(d)) seen.push(d)
     return seen
   }
 
@@ -313,9 +341,15 @@ export class TrainingLoop implements TrainingContext {
   /** A fresh optimizer and learning-rate schedule per stage (restored when resuming inside it). */
   private startStage(stage: StagePlan): void {
     const t = this.config.training
+    // A warm-up phase follows the reference (§5): the first steps of the next training phase's schedule,
+    // so the grown model meets a rising, not a peak, learning rate. 'own' gives it a full schedule of its own.
+    const next = this.stages[stage.index + 1]
+    const horizon = stage.kind === 'frw' && this.config.growth.frwSchedule === 'next-stage' && next ? next.steps : stage.steps
+    let schedule: LrSchedule = { peak: t.lr, warmupSteps: Math.round(t.warmupFraction * horizon), totalSteps: horizon }
+    for (const p of this.plugins) if (p.adjustSchedule) schedule = p.adjustSchedule(this, stage, schedule)
     this.trainer?.dispose()
     this.trainer = new Trainer(this.model, {
-      schedule: { peak: t.lr, warmupSteps: Math.round(t.warmupFraction * stage.steps), totalSteps: stage.steps },
+      schedule,
       clipNorm: t.clipNorm,
       adam: { weightDecay: t.weightDecay },
       seed: hashSeed(t.seed, `stage${stage.index}`),
@@ -343,7 +377,7 @@ export class TrainingLoop implements TrainingContext {
     const lossBatches = inputs.map(toLossBatch)
     let result
     try {
-      result = this.trainer!.trainStep(lossBatches)
+      result = this.trainer!.trainStep(lossBatches, this.stepHooks())
     } finally {
       for (const b of lossBatches) tf.dispose([b.inputIds, b.labels!])
     }
@@ -360,6 +394,7 @@ export class TrainingLoop implements TrainingContext {
       step: this.state.globalStep,
       stepInStage: this.state.stepInStage,
       loss: result.loss,
+      penalty: result.penalty,
       gradNorm: result.gradNorm,
       lr: result.lr,
       tokens,
@@ -367,6 +402,26 @@ export class TrainingLoop implements TrainingContext {
       wallS: this.state.wallS,
       flops: this.state.flops,
       stepSeconds: seconds
+    }
+  }
+
+  /** What the methods contribute to this update's gradient: penalties add up, transforms run in plugin order. */
+  private stepHooks(): StepHooks {
+    const penalties: Array<() => tf.Scalar> = []
+    const transforms: Array<(grads: Map<string, tf.Tensor>) => void> = []
+    let objective: MicroObjective | undefined
+    for (const p of this.plugins) {
+      const penalty = p.lossPenalty?.(this)
+      if (penalty) penalties.push(penalty)
+      const own = p.objective?.(this)
+      if (own && objective) throw new Error(`plugin ${p.name}: another plugin already sets this update's objective`)
+      if (own) objective = own
+      if (p.transformGradients) transforms.push((grads) => p.transformGradients!(this, grads))
+    }
+    return {
+      penalty: penalties.length === 0 ? undefined : () => tf.addN(penalties.map((f) => f())) as tf.Scalar,
+      objective,
+      transformGradients: transforms.length === 0 ? undefined : (grads) => transforms.forEach((f) => f(grads))
     }
   }
 
@@ -380,8 +435,13 @@ export class TrainingLoop implements TrainingContext {
   }
 
   evaluateDomain(name: string): DomainValidation {
-    const result = evaluate(this.model, this.validationInputs(name), this.tokenizer.specialIds.pad)
-    return { domain: name, loss: result.loss, ppl: result.ppl, tokens: result.tokens }
+    for (const p of this.plugins) p.routeDomain?.(this, name)
+    try {
+      const result = evaluate(this.model, this.validationInputs(name), this.tokenizer.specialIds.pad)
+      return { domain: name, loss: result.loss, ppl: result.ppl, tokens: result.tokens }
+    } finally {
+      for (const p of this.plugins) p.routeDomain?.(this, null)
+    }
   }
 
   /** The fixed validation sequences of a domain (with its prompt, and seeded masks for BERT). */

@@ -1,7 +1,7 @@
 // Ready-made experiments on the built-in default stream (press -> humanities -> hobbies -> learned ->
 // fiction -> email). Demo presets are sized to finish in about ten minutes on one CPU core (wasm);
 // the paper-shape preset keeps the reference's growth ratios at a width a laptop can hold.
-import type { RunConfigInput } from './config'
+import type { MethodName, RunConfigInput } from './config'
 
 export interface Preset {
   name: string
@@ -11,21 +11,68 @@ export interface Preset {
 
 const STREAM = ['press', 'humanities', 'hobbies', 'learned', 'fiction', 'email'] as const
 
+// Demo sizing (measured on one wasm thread): batch 8 x 64 tokens; the model grows from 2 layers and
+// 2 heads of 32 (hidden 64) to 5 layers and 5 heads (hidden 160), so later stages cost ~4x the first.
+const DEMO_GROWTH = [
+  { layers: 1, heads: 1 },
+  { layers: 0, heads: 1 },
+  { layers: 1, heads: 0 },
+  { layers: 0, heads: 1 },
+  { layers: 1, heads: 0 }
+]
+
 function elleDemo(kind: 'gpt' | 'bert'): RunConfigInput {
   return {
     name: `elle-${kind}-demo`,
     model: { kind, layers: 2, heads: 2, headSize: 32 },
-    training: { seqLen: 64, batchSize: 16, lr: 2e-3, validateEvery: 50, validationSequences: 64, checkpointEvery: 200, seed: 0 },
-    growth: { mode: 'elle', noise: 0.01, optimizer: 'reset', rampSteps: 50 },
+    training: { seqLen: 64, batchSize: 8, lr: 2e-3, validateEvery: 60, validationSequences: 32, checkpointEvery: 200, seed: 0 },
+    growth: { mode: 'elle', noise: 0.01, optimizer: 'reset', rampSteps: 40 },
     replay: { ratio: 0.1, weights: 'adaptive' },
     memory: { fraction: 0.1 },
-    stages: STREAM.map((domain, i) =>
-      i === 0
-        ? { domain, steps: 400 }
-        : { domain, steps: 250, frwSteps: 50, grow: i % 2 === 1 ? { layers: 1, heads: 1 } : { layers: 0, heads: 1 } }
-    )
+    stages: STREAM.map((domain, i) => (i === 0 ? { domain, steps: 400 } : { domain, steps: 200, frwSteps: 40, grow: DEMO_GROWTH[i - 1] }))
   }
 }
+
+/** What each baseline adds to the ELLE demo's schedule (docs/baselines.md). */
+const BASELINES: Record<Exclude<MethodName, 'elle'>, { description: string; method: Record<string, unknown> & { name: MethodName }; replay?: boolean }> = {
+  naive: { description: 'sequential pre-training at the initial size, no memory', method: { name: 'naive' } },
+  er: { description: 'experience replay (ratio 0.1, adaptive) at the initial size', method: { name: 'er' }, replay: true },
+  ewc: { description: 'online EWC (lambda 1e4, gamma 1) at the initial size', method: { name: 'ewc', lambda: 10_000, gamma: 1, samples: 16 } },
+  mas: { description: 'MAS (lambda 1) at the initial size', method: { name: 'mas', lambda: 1, samples: 16 } },
+  agem: { description: 'A-GEM (one memory batch per update) at the initial size', method: { name: 'agem', refBatches: 1 } },
+  'logit-kd': { description: 'logit distillation from the previous stage (alpha 0.5, tau 2) at the initial size', method: { name: 'logit-kd', alpha: 0.5, temperature: 2 } },
+  pnn: { description: 'progressive columns, one per domain, with lateral adapters', method: { name: 'pnn' } },
+  joint: { description: 'upper bound: the final-size model on a uniform mixture of all domains seen so far', method: { name: 'joint' } },
+  scratch: { description: 'the final-size model trained once on the whole stream (compute reference)', method: { name: 'scratch' } },
+  rewarm: { description: 're-warm and re-decay the LR per stage (to 0.1 x peak), with replay 0.1, at the initial size', method: { name: 'rewarm', minLrRatio: 0.1 }, replay: true }
+}
+
+/**
+ * A baseline on the same stream and step budget as an ELLE config: warm-up steps become training steps
+ * of the stage (equal updates per stage), growth is dropped (joint and scratch keep it: it sets their
+ * final size), and replay stays only for the methods that replay.
+ */
+export function baselineConfig(elle: RunConfigInput, method: Record<string, unknown> & { name: MethodName }, replays: boolean): RunConfigInput {
+  const keepsGrowth = method.name === 'joint' || method.name === 'scratch'
+  return {
+    ...elle,
+    name: elle.name.replace(/^elle-/, `${method.name}-`),
+    replay: replays ? elle.replay : { ratio: 0, weights: 'uniform' },
+    method: method as RunConfigInput['method'],
+    stages: elle.stages.map((s) => ({
+      domain: s.domain,
+      steps: s.steps + (s.frwSteps ?? 0),
+      ...(keepsGrowth && s.grow ? { grow: s.grow } : {}),
+      ...(replays && s.replay ? { replay: s.replay } : {})
+    }))
+  }
+}
+
+const baselinePresets = (kind: 'gpt' | 'bert'): Preset[] =>
+  Object.values(BASELINES).map((b) => {
+    const config = baselineConfig(elleDemo(kind), b.method, b.replay === true)
+    return { name: config.name, description: `Baseline: ${b.description}; tiny ${kind.toUpperCase()}, the ELLE demo's stream and steps`, config }
+  })
 
 export const PRESETS: readonly Preset[] = [
   {
@@ -56,7 +103,9 @@ export const PRESETS: readonly Preset[] = [
         { domain: 'fiction', steps: 2000, frwSteps: 500, grow: { layers: 1, heads: 1 } }
       ]
     }
-  }
+  },
+  ...baselinePresets('gpt'),
+  ...baselinePresets('bert')
 ]
 
 export function findPreset(name: string): Preset {

@@ -10,11 +10,18 @@ import type { JsonObject } from '../checkpoint/json'
 import { TransformerModel, type AdamWState, type ModelConfig } from '../model'
 import { ExperimentStore } from '../store/store'
 import type { RunProgress } from '../../../shared/contract'
-import { parseRunConfig, type RunConfig } from './config'
+import { methodOf, parseRunConfig, type RunConfig } from './config'
 import { loadRunData } from './data'
 import { NonFiniteLossError, TrainingLoop, type LoopState, type TrainingContext, type TrainingPlugin } from './loop'
+import { AgemPlugin } from '../methods/agem'
+import { DistillPlugin } from '../methods/distill'
+import { EwcPlugin } from '../methods/ewc'
 import { GrowthPlugin } from '../methods/growth'
+import { FinalSizePlugin, MixturePlugin } from '../methods/joint'
+import { MasPlugin } from '../methods/mas'
+import { PnnPlugin } from '../methods/pnn'
 import { ReplayPlugin } from '../methods/replay'
+import { RewarmPlugin } from '../methods/rewarm'
 import { hashSeed } from '../model/rng'
 import { CheckpointPlugin, type SaveCheckpoint, type SavedCheckpoint } from './plugins/checkpoints'
 import { MetricsPlugin } from './plugins/metrics'
@@ -59,13 +66,23 @@ export function modelConfigFor(config: RunConfig, vocabSize: number): ModelConfi
   return { kind, layers, heads, headSize, hidden, ffn: ffn ?? 4 * hidden, vocabSize, maxLength: config.training.seqLen, dropout, norm: norm ?? (kind === 'bert' ? 'post' : 'pre') }
 }
 
-/** The lifelong-learning methods a config asks for, as plugins on the loop. */
+/** The lifelong-learning method a config names (or implies), as plugins on the loop (docs/baselines.md). */
 export function methodPlugins(config: RunConfig): TrainingPlugin[] {
+  const method = methodOf(config)
+  const seed = (what: string): number => hashSeed(config.training.seed, what)
   const plugins: TrainingPlugin[] = []
+  // Model-shaping plugins first: the other methods see the final model of each phase.
+  if (method.name === 'elle' && config.stages.some((s) => s.grow)) plugins.push(new GrowthPlugin(config.growth, seed('growth')))
+  if (method.name === 'joint' || method.name === 'scratch') plugins.push(new FinalSizePlugin(seed('final-size')), new MixturePlugin(seed('mixture')))
+  if (method.name === 'pnn') plugins.push(new PnnPlugin(seed('pnn')))
   const replays = config.replay.ratio > 0 || config.stages.some((s) => (s.replay?.ratio ?? 0) > 0)
-  if (replays) plugins.push(new ReplayPlugin(hashSeed(config.training.seed, 'replay')))
-  // Growth first: the other methods see the grown model.
-  if (config.stages.some((s) => s.grow)) plugins.unshift(new GrowthPlugin(config.growth, hashSeed(config.training.seed, 'growth')))
+  if (replays) plugins.push(new ReplayPlugin(seed('replay')))
+  if (method.name === 'ewc') plugins.push(new EwcPlugin(method, seed('ewc')))
+  if (method.name === 'mas') plugins.push(new MasPlugin(method, seed('mas')))
+  if (method.name === 'logit-kd') plugins.push(new DistillPlugin(method))
+  if (method.name === 'rewarm') plugins.push(new RewarmPlugin(method))
+  // A-GEM last: it projects the gradient the other methods (penalties) have shaped.
+  if (method.name === 'agem') plugins.push(new AgemPlugin(method, seed('agem')))
   return plugins
 }
 

@@ -1,0 +1,104 @@
+// Logit distillation from the previous stage (the reference's KD path, criterions/continual_KI.py): the
+// teacher is a frozen copy of the model as the previous stage ended; on every micro-batch of an update
+// (current and replayed data alike) the objective is (1 − α)·LM + α·τ²·KL(softmax(z_T/τ) ‖ softmax(z_S/τ)),
+// averaged over the positions the LM loss uses (GPT: every predicted position; BERT: the masked ones).
+// α may decay linearly over a stage, α_t = α·max(0, 1 − t/decaySteps), as the reference's schedule does.
+import * as tf from '@tensorflow/tfjs'
+import { ops, TransformerModel, type ForwardOptions, type LossBatch, type MicroObjective, type ModelConfig } from '../model'
+import type { MethodOf } from '../training/config'
+import type { StagePlan, TrainingContext, TrainingPlugin } from '../training/loop'
+import { decodeWeights, encodeWeights, labelledRows, type EncodedWeights } from './tensors'
+
+interface DistillState {
+  config: ModelConfig
+  weights: EncodedWeights
+}
+
+/**
+ * τ² · KL(softmax(t/τ) ‖ softmax(s/τ)), mean over rows, differentiable in the student logits s only;
+ * the gradient is written out (τ·(p_S − p_T)/rows) so no log-softmax kernel is needed.
+ */
+export function distillationLoss(student: tf.Tensor, teacher: tf.Tensor, temperature: number): tf.Scalar {
+  const n = student.shape[0]!
+  const kl = tf.customGrad((...args: unknown[]) => {
+    const s = args[0] as tf.Tensor
+    const save = args[args.length - 1] as (tensors: tf.Tensor[]) => void
+    const pT = tf.softmax(tf.div(teacher, temperature))
+    const pS = tf.softmax(tf.div(s, temperature))
+    // saved tensors outlive the forward pass's tidy; the backward pass needs both distributions
+    save([pS, pT])
+    const value = tf.mul(tf.sum(tf.mul(pT, tf.sub(tf.log(tf.maximum(pT, 1e-30)), tf.log(tf.maximum(pS, 1e-30))))), (temperature * temperature) / n)
+    return { value, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.mul(tf.sub(saved[0]!, saved[1]!), tf.mul(dy, temperature / n))] }
+  })
+  return kl(student) as tf.Scalar
+}
+
+export class DistillPlugin implements TrainingPlugin {
+  readonly name = 'logit-kd'
+  private teacherModel: TransformerModel | null = null
+  /** a teacher saved in a checkpoint, built on first use; also what saveState returns once the run freed it */
+  private pending: DistillState | null = null
+
+  constructor(private readonly settings: MethodOf<'logit-kd'>) {}
+
+  get teacher(): TransformerModel | null {
+    if (!this.teacherModel && this.pending) {
+      this.teacherModel = new TransformerModel(this.pending.config)
+      this.teacherModel.setWeights(decodeWeights(this.pending.weights))
+      this.pending = null
+    }
+    return this.teacherModel
+  }
+
+  /** α of the current update. */
+  alphaAt(ctx: TrainingContext): number {
+    const { alpha, decaySteps } = this.settings
+    return decaySteps > 0 ? alpha * Math.max(0, 1 - ctx.state.stepInStage / decaySteps) : alpha
+  }
+
+  afterStage(ctx: TrainingContext, stage: StagePlan): void {
+    if (stage.kind !== 'train' || ctx.state.stageIndex >= ctx.stages.length) return
+    this.disposeTeacher()
+    const copy = new TransformerModel(ctx.model.config)
+    copy.setWeights(ctx.model.getWeights())
+    this.teacherModel = copy
+  }
+
+  objective(ctx: TrainingContext): MicroObjective | null {
+    const teacher = this.teacher
+    const alpha = this.alphaAt(ctx)
+    if (!teacher || alpha === 0) return null
+    const student = ctx.model
+    const tau = this.settings.temperature
+    return (batch: LossBatch, opts: ForwardOptions) => {
+      const { rows, targets } = labelledRows(batch)
+      const ids = tf.tensor1d(rows, 'int32')
+      const zT = teacher.headLogits(ops.gatherRows(teacher.encode(batch.inputIds, { training: false, padId: opts.padId }), ids))
+      const zS = student.headLogits(ops.gatherRows(student.encode(batch.inputIds, opts), ids))
+      const lm = ops.crossEntropy(zS, targets)
+      const kd = distillationLoss(zS, zT, tau)
+      return { objective: tf.add(tf.mul(lm, 1 - alpha), tf.mul(kd, alpha)) as tf.Scalar, loss: lm }
+    }
+  }
+
+  saveState(): DistillState | null {
+    const teacher = this.teacherModel
+    return teacher ? { config: teacher.config, weights: encodeWeights(teacher.getWeights()) } : this.pending
+  }
+
+  loadState(state: unknown): void {
+    this.disposeTeacher()
+    this.pending = state === null ? null : (state as DistillState)
+  }
+
+  afterRun(): void {
+    // a cancelled run's checkpoint is written after this: keep the teacher as data, free its tensors
+    this.pending = this.saveState()
+    this.disposeTeacher()
+  }
+
+  private disposeTeacher(): void {
+    this.teacherModel?.dispose()
+    this.teacherModel = null
+  }
+}

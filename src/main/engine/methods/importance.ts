@@ -1,0 +1,114 @@
+// Quadratic-penalty methods (EWC, MAS): after each finished domain, estimate a per-parameter importance
+// on that domain's memory, fold it into the running importance, and anchor θ* at the current weights.
+// Later updates add coefficient · Σ_p importance_p (θ_p − θ*_p)² to the objective, inside the same
+// gradient tape as the LM loss, so the loop's one update rule (clip, AdamW) applies to both.
+import * as tf from '@tensorflow/tfjs'
+import type { Batch } from '../data'
+import { hashSeed } from '../model/rng'
+import type { StagePlan, TrainingContext, TrainingPlugin } from '../training/loop'
+import { decodeWeights, disposeMap, encodeWeights, readMap, snapshotParams, tensorMap, weightedDistance, type EncodedWeights, type TensorMap } from './tensors'
+
+interface ImportanceState {
+  importance: EncodedWeights
+  anchor: EncodedWeights
+}
+
+export abstract class ImportancePlugin implements TrainingPlugin {
+  abstract readonly name: string
+  protected importance: TensorMap | null = null
+  protected anchor: TensorMap | null = null
+  /** the state as the run ended (a cancelled run's checkpoint is written after afterRun freed the tensors) */
+  private settled: ImportanceState | null = null
+  /** importance estimates made so far (one per finished domain) */
+  estimates = 0
+
+  constructor(
+    /** multiplies Σ importance · (θ − θ*)² (EWC: λ/2, MAS: λ) */
+    private readonly coefficient: number,
+    /** memory micro-batches per estimate */
+    private readonly samples: number,
+    protected readonly seed: number
+  ) {}
+
+  /** This domain's importance, one tensor per parameter role (kept; the caller owns them). */
+  protected abstract estimate(ctx: TrainingContext, batches: Batch[], domain: string): TensorMap
+  /** The running importance after a new domain (both inputs are disposed by the caller). */
+  protected abstract combine(previous: tf.Tensor, next: tf.Tensor): tf.Tensor
+
+  afterStage(ctx: TrainingContext, stage: StagePlan): void {
+    // Only a finished training phase with a later one ahead needs an estimate.
+    if (stage.kind !== 'train' || ctx.state.stageIndex >= ctx.stages.length) return
+    const next = this.estimate(ctx, this.memoryBatches(ctx, stage.domain), stage.domain)
+    if (this.importance) {
+      for (const [role, t] of next) {
+        const prev = this.importance.get(role)
+        if (prev) next.set(role, tf.tidy(() => tf.keep(this.combine(prev, t))))
+        if (prev) t.dispose()
+      }
+      disposeMap(this.importance)
+    }
+    this.importance = next
+    disposeMap(this.anchor)
+    this.anchor = snapshotParams(ctx.model)
+    this.estimates += 1
+  }
+
+  /** The first `samples` batches of the domain's memory, read without moving the replay position. */
+  private memoryBatches(ctx: TrainingContext, domain: string): Batch[] {
+    const memory = ctx.memory(domain)
+    const out: Batch[] = []
+    let state = { epoch: 0, position: 0 }
+    for (let i = 0; i < this.samples; i++) {
+      const next = memory.next(ctx.config.training.batchSize, state)
+      out.push(next.batch)
+      state = next.state
+    }
+    return out
+  }
+
+  protected maskSeed(domain: string, i: number): number {
+    return hashSeed(this.seed, `${this.name}/${domain}/${i}`)
+  }
+
+  lossPenalty(ctx: TrainingContext): (() => tf.Scalar) | null {
+    const { importance, anchor } = this
+    if (!importance || !anchor || this.coefficient === 0) return null
+    return () => tf.mul(weightedDistance(ctx.model, importance, anchor), this.coefficient) as tf.Scalar
+  }
+
+  /** The current penalty, outside any tape (tests and logs). */
+  penaltyNow(ctx: TrainingContext): number {
+    const f = this.lossPenalty(ctx)
+    if (!f) return 0
+    const t = tf.tidy(f)
+    const value = t.dataSync()[0]!
+    t.dispose()
+    return value
+  }
+
+  saveState(): ImportanceState | null {
+    if (!this.importance || !this.anchor) return this.settled
+    return { importance: encodeWeights(readMap(this.importance)), anchor: encodeWeights(readMap(this.anchor)) }
+  }
+
+  loadState(state: unknown): void {
+    this.dispose()
+    this.settled = null
+    if (state === null) return
+    const s = state as ImportanceState
+    this.importance = tensorMap(decodeWeights(s.importance))
+    this.anchor = tensorMap(decodeWeights(s.anchor))
+  }
+
+  afterRun(): void {
+    this.settled = this.saveState()
+    this.dispose()
+  }
+
+  dispose(): void {
+    disposeMap(this.importance)
+    disposeMap(this.anchor)
+    this.importance = null
+    this.anchor = null
+  }
+}

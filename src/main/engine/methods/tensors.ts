@@ -1,0 +1,92 @@
+// Small tensor bookkeeping shared by the regularisation and distillation methods: snapshots of a model's
+// parameters, and a JSON form of weights for plugin state (checkpoints hold it, so resumed runs keep
+// their Fisher, importance, anchors, teachers and frozen columns).
+import * as tf from '@tensorflow/tfjs'
+import { IGNORE_INDEX, type LossBatch, type TransformerModel, type Weights } from '../model'
+import type { Batch } from '../data'
+import { lossInput, toLossBatch } from '../training/evaluate'
+import type { TrainingContext } from '../training/loop'
+
+export type TensorMap = Map<string, tf.Tensor>
+
+/** Weights as plain JSON: shapes and little-endian float32 bytes in base64. */
+export type EncodedWeights = Record<string, { shape: number[]; base64: string }>
+
+/** A kept copy of every parameter of the model, keyed by role. */
+export function snapshotParams(model: TransformerModel): TensorMap {
+  const out: TensorMap = new Map()
+  for (const [role, v] of model.params) out.set(role, tf.keep(v.clone()))
+  return out
+}
+
+export function disposeMap(map: TensorMap | null): void {
+  if (map) for (const t of map.values()) t.dispose()
+}
+
+export function readMap(map: TensorMap): Weights {
+  const out: Weights = {}
+  for (const [name, t] of map) out[name] = { shape: [...t.shape], data: t.dataSync() as Float32Array }
+  return out
+}
+
+export function tensorMap(weights: Weights): TensorMap {
+  const out: TensorMap = new Map()
+  for (const [name, w] of Object.entries(weights)) out.set(name, tf.keep(tf.tensor(w.data, w.shape, 'float32')))
+  return out
+}
+
+export function encodeWeights(weights: Weights): EncodedWeights {
+  const out: EncodedWeights = {}
+  for (const [name, w] of Object.entries(weights)) {
+    out[name] = { shape: [...w.shape], base64: Buffer.from(w.data.buffer, w.data.byteOffset, w.data.byteLength).toString('base64') }
+  }
+  return out
+}
+
+export function decodeWeights(encoded: EncodedWeights): Weights {
+  const out: Weights = {}
+  for (const [name, e] of Object.entries(encoded)) {
+    const bytes = Buffer.from(e.base64, 'base64')
+    // copy into a fresh, aligned buffer (a Buffer may sit at any offset of a shared pool)
+    const data = new Float32Array(bytes.byteLength / 4)
+    new Uint8Array(data.buffer).set(bytes)
+    out[name] = { shape: e.shape, data }
+  }
+  return out
+}
+
+/** Σ_p sum(weight_p · (θ_p − θ*_p)²) over the model's parameters; the shapes must match (fixed-size methods). */
+export function weightedDistance(model: TransformerModel, weight: TensorMap, anchor: TensorMap): tf.Scalar {
+  const terms: tf.Tensor[] = []
+  for (const [role, v] of model.params) {
+    const w = weight.get(role)
+    const a = anchor.get(role)
+    if (!w || !a) continue
+    if (w.shape.join() !== v.shape.join()) throw new Error(`parameter ${role} has shape [${v.shape}] but its importance has [${w.shape}]; this method needs a fixed-size model`)
+    terms.push(tf.sum(tf.mul(w, tf.square(tf.sub(v, a)))))
+  }
+  return (terms.length > 0 ? tf.addN(terms) : tf.scalar(0)) as tf.Scalar
+}
+
+/** A memory or training batch as the model's loss input (GPT: next token; BERT: seeded masks). */
+export function lossBatchOf(ctx: TrainingContext, batch: Batch, maskSeed: number): LossBatch {
+  return toLossBatch(lossInput(ctx.config.model.kind, batch, ctx.tokenizer, ctx.model.config.vocabSize, maskSeed))
+}
+
+export function disposeBatch(batch: LossBatch): void {
+  tf.dispose([batch.inputIds, batch.labels ?? []])
+}
+
+/** Row indices (into [B*T]) and targets of the labelled positions of a batch. */
+export function labelledRows(batch: LossBatch): { rows: Int32Array; targets: Int32Array } {
+  const labels = batch.labels!.dataSync() as Int32Array
+  const rows: number[] = []
+  const targets: number[] = []
+  labels.forEach((l, i) => {
+    if (l === IGNORE_INDEX) return
+    rows.push(i)
+    targets.push(l)
+  })
+  if (rows.length === 0) throw new Error('the batch has no labelled positions')
+  return { rows: Int32Array.from(rows), targets: Int32Array.from(targets) }
+}

@@ -35,7 +35,8 @@ export default defineConfig({
           'train-worker': resolve(__dirname, 'src/main/engine/training/worker.ts'),
           'bench-store': resolve(__dirname, 'bench/store.ts'),
           'bench-train': resolve(__dirname, 'bench/train.ts'),
-          'bench-growth': resolve(__dirname, 'bench/growth.ts')
+          'bench-growth': resolve(__dirname, 'bench/growth.ts'),
+          'bench-frw': resolve(__dirname, 'bench/frw.ts')
         },
         external: isExternalForNode,
         output: { format: 'es', entryFileNames: '[name].js', chunkFileNames: 'chunks/[name]-[hash].js' }

@@ -1,9 +1,10 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ApiError, RunSummary, SystemInfo } from '../../src/shared/contract'
+import { RunSummary, SystemInfo } from '../../src/shared/contract'
 import { createApiHandler, type ApiHandler } from '../../src/main/engine/api/handler'
 import type { Engine } from '../../src/main/engine/engine'
+import { rejection } from '../helpers/api'
 import { tempEngine } from '../helpers/engine'
 import { tempDir } from '../helpers/tmp'
 
@@ -15,15 +16,6 @@ beforeAll(async () => {
   handle = createApiHandler(engine, 'browser')
 })
 afterAll(() => engine.close())
-
-async function rejection(promise: Promise<unknown>): Promise<ApiError> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e
-  )
-  expect(error).toBeInstanceOf(ApiError)
-  return error as ApiError
-}
 
 describe('API handler', () => {
   it('reports backend, store and mode', async () => {

@@ -1,28 +1,21 @@
 // End to end: the Compare view in a real Chromium against browser mode, on runs written into a temp store.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser } from 'playwright-core'
-import { rendererDir } from '../../src/main/app-root'
-import { createApiHandler } from '../../src/main/engine/api/handler'
 import type { Engine } from '../../src/main/engine/engine'
-import { startBrowserServer, type BrowserServer } from '../../src/main/transports/http/server'
-import { launchChromium } from '../helpers/browser'
-import { tempEngine } from '../helpers/engine'
+import type { BrowserServer } from '../../src/main/transports/http/server'
+import { startBrowserMode, type BrowserMode } from '../helpers/browser'
 import { config, simulateRun } from '../engine/compare/fixtures'
 
+let mode: BrowserMode
 let engine: Engine
 let server: BrowserServer
 let browser: Browser
 
 beforeAll(async () => {
-  engine = await tempEngine()
-  server = await startBrowserServer({ handler: createApiHandler(engine, 'browser'), events: engine.events, rendererDir: rendererDir(), port: 0 })
-  browser = await launchChromium()
+  mode = await startBrowserMode()
+  ;({ engine, server, browser } = mode)
 })
-afterAll(async () => {
-  await browser?.close()
-  await server?.close()
-  await engine?.close()
-})
+afterAll(async () => mode?.close())
 
 describe('Compare view in a real browser', () => {
   it('plots AP against wall time and FLOPs, draws the heat maps and downstream table, states compute saved, and shows refusals', async () => {

@@ -1,29 +1,22 @@
 // End to end: browser mode on a temp store, a real Chromium, runs inserted through the engine.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser } from 'playwright-core'
-import { rendererDir } from '../../src/main/app-root'
-import { createApiHandler } from '../../src/main/engine/api/handler'
 import type { Engine } from '../../src/main/engine/engine'
-import { startBrowserServer, type BrowserServer } from '../../src/main/transports/http/server'
-import { launchChromium } from '../helpers/browser'
-import { tempEngine } from '../helpers/engine'
+import type { BrowserServer } from '../../src/main/transports/http/server'
+import { startBrowserMode, type BrowserMode } from '../helpers/browser'
 
+let mode: BrowserMode
 let engine: Engine
 let server: BrowserServer
 let browser: Browser
 
 beforeAll(async () => {
-  engine = await tempEngine()
+  mode = await startBrowserMode()
+  ;({ engine, server, browser } = mode)
   const { ensureDefaultDomains } = await import('../../src/main/engine/training/data')
   await ensureDefaultDomains(engine.store, engine.dataDir) // already prepared by the global setup: registers it
-  server = await startBrowserServer({ handler: createApiHandler(engine, 'browser'), events: engine.events, rendererDir: rendererDir(), port: 0 })
-  browser = await launchChromium()
 })
-afterAll(async () => {
-  await browser?.close()
-  await server?.close()
-  await engine?.close()
-})
+afterAll(async () => mode?.close())
 
 describe('Runs view in a real browser', () => {
   it('lists runs from the store and follows status changes pushed by the engine', async () => {

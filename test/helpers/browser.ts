@@ -1,5 +1,10 @@
 import fs from 'node:fs'
 import { chromium, type Browser } from 'playwright-core'
+import { rendererDir } from '../../src/main/app-root'
+import { createApiHandler } from '../../src/main/engine/api/handler'
+import type { Engine } from '../../src/main/engine/engine'
+import { startBrowserServer, type BrowserServer } from '../../src/main/transports/http/server'
+import { tempEngine } from './engine'
 
 export const CHROMIUM = process.env.ELLE_CHROMIUM ?? '/usr/bin/chromium'
 
@@ -11,4 +16,28 @@ export async function launchChromium(): Promise<Browser> {
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic']
   })
+}
+
+/** Browser mode on a temp store, plus Chromium: what the end-to-end tests drive. */
+export interface BrowserMode {
+  engine: Engine
+  server: BrowserServer
+  browser: Browser
+  close(): Promise<void>
+}
+
+export async function startBrowserMode(): Promise<BrowserMode> {
+  const engine = await tempEngine()
+  const server = await startBrowserServer({ handler: createApiHandler(engine, 'browser'), events: engine.events, rendererDir: rendererDir(), port: 0 })
+  const browser = await launchChromium()
+  return {
+    engine,
+    server,
+    browser,
+    close: async () => {
+      await browser.close()
+      await server.close()
+      await engine.close()
+    }
+  }
 }

@@ -1,8 +1,9 @@
 // runs.compare through the real API handler (the path both transports take).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ApiError, RunComparison } from '../../../src/shared/contract'
+import { RunComparison } from '../../../src/shared/contract'
 import { createApiHandler, type ApiHandler } from '../../../src/main/engine/api/handler'
 import type { Engine } from '../../../src/main/engine/engine'
+import { rejection } from '../../helpers/api'
 import { tempEngine } from '../../helpers/engine'
 import { config, simulateRun } from './fixtures'
 
@@ -13,15 +14,6 @@ beforeAll(async () => {
   handle = createApiHandler(engine, 'browser')
 })
 afterAll(() => engine?.close())
-
-async function rejection(promise: Promise<unknown>): Promise<ApiError> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e
-  )
-  expect(error).toBeInstanceOf(ApiError)
-  return error as ApiError
-}
 
 describe('runs.compare', () => {
   it('returns the comparison, and validates ids', async () => {

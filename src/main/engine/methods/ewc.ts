@@ -25,13 +25,7 @@ export class EwcPlugin extends ImportancePlugin {
       const batch = lossBatchOf(ctx, b, this.maskSeed(domain, i))
       const grads = ctx.trainer!.gradients(batch)
       disposeBatch(batch)
-      for (const [role, g] of grads) {
-        const prev = fisher.get(role)
-        const sq = tf.tidy(() => (prev ? tf.add(prev, tf.div(tf.square(g), batches.length)) : tf.div(tf.square(g), batches.length)))
-        prev?.dispose()
-        g.dispose()
-        fisher.set(role, sq)
-      }
+      this.accumulateMean(fisher, grads, tf.square, batches.length)
     })
     return fisher
   }

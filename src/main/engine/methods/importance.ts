@@ -66,6 +66,16 @@ export abstract class ImportancePlugin implements TrainingPlugin {
     return out
   }
 
+  /** Add `transform(g) / count` for every gradient of one batch to the running mean in `into` (gradients are disposed). */
+  protected accumulateMean(into: TensorMap, grads: Map<string, tf.Tensor>, transform: (g: tf.Tensor) => tf.Tensor, count: number): void {
+    for (const [role, g] of grads) {
+      const prev = into.get(role)
+      into.set(role, tf.tidy(() => (prev ? tf.add(prev, tf.div(transform(g), count)) : tf.div(transform(g), count))))
+      prev?.dispose()
+      g.dispose()
+    }
+  }
+
   protected maskSeed(domain: string, i: number): number {
     return hashSeed(this.seed, `${this.name}/${domain}/${i}`)
   }

@@ -31,13 +31,7 @@ export class MasPlugin extends ImportancePlugin {
       }
       const grads = ctx.trainer!.gradients(batch, outputNorm)
       disposeBatch(batch)
-      for (const [role, g] of grads) {
-        const prev = omega.get(role)
-        const abs = tf.tidy(() => (prev ? tf.add(prev, tf.div(tf.abs(g), batches.length)) : tf.div(tf.abs(g), batches.length)))
-        prev?.dispose()
-        g.dispose()
-        omega.set(role, abs)
-      }
+      this.accumulateMean(omega, grads, tf.abs, batches.length)
     })
     return omega
   }

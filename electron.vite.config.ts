@@ -36,7 +36,8 @@ export default defineConfig({
           'bench-store': resolve(__dirname, 'bench/store.ts'),
           'bench-train': resolve(__dirname, 'bench/train.ts'),
           'bench-growth': resolve(__dirname, 'bench/growth.ts'),
-          'bench-frw': resolve(__dirname, 'bench/frw.ts')
+          'bench-frw': resolve(__dirname, 'bench/frw.ts'),
+          'bench-lifelong': resolve(__dirname, 'bench/lifelong.ts')
         },
         external: isExternalForNode,
         output: { format: 'es', entryFileNames: '[name].js', chunkFileNames: 'chunks/[name]-[hash].js' }

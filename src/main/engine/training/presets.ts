@@ -34,7 +34,7 @@ function elleDemo(kind: 'gpt' | 'bert'): RunConfigInput {
 }
 
 /** What each baseline adds to the ELLE demo's schedule (docs/baselines.md). */
-const BASELINES: Record<Exclude<MethodName, 'elle'>, { description: string; method: Record<string, unknown> & { name: MethodName }; replay?: boolean }> = {
+export const BASELINES: Record<Exclude<MethodName, 'elle'>, { description: string; method: Record<string, unknown> & { name: MethodName }; replay?: boolean }> = {
   naive: { description: 'sequential pre-training at the initial size, no memory', method: { name: 'naive' } },
   er: { description: 'experience replay (ratio 0.1, adaptive) at the initial size', method: { name: 'er' }, replay: true },
   ewc: { description: 'online EWC (lambda 1e4, gamma 1) at the initial size', method: { name: 'ewc', lambda: 10_000, gamma: 1, samples: 16 } },

@@ -1,0 +1,192 @@
+// npm run bench:lifelong — every method on the default stream, BERT and GPT, several seeds, at a scale
+// that fits about an hour of one CPU core; then downstream fine-tuning of the final checkpoints and the
+// comparison, written to docs/results.md with SVG plots in docs/img/. Resumable: finished runs are kept
+// in the bench store and skipped; an interrupted one resumes from its checkpoint.
+import fs from 'node:fs'
+import path from 'node:path'
+import { parseArgs } from 'node:util'
+import { compareRuns } from '../src/main/engine/compare'
+import { lineChartSvg, RUN_COLORS } from '../src/main/engine/compare/svg'
+import { finetuneCheckpoint, primaryTask } from '../src/main/engine/downstream'
+import { readStreamManifest } from '../src/main/engine/data'
+import { ExperimentStore } from '../src/main/engine/store/store'
+import { defaultStreamDir } from '../src/main/engine/training/data'
+import { Engine } from '../src/main/engine/engine'
+import { defaultDataDir } from '../src/main/engine/paths'
+import { parseRunConfig, type RunConfigInput } from '../src/main/engine/training/config'
+import { BASELINES, baselineConfig } from '../src/main/engine/training/presets'
+import type { ComputeSaved, RunComparison, RunSummary } from '../src/shared/contract'
+
+const { values } = parseArgs({
+  options: {
+    kinds: { type: 'string', default: 'gpt,bert' },
+    seeds: { type: 'string', default: '3' },
+    methods: { type: 'string', default: ['elle', ...Object.keys(BASELINES)].join(',') },
+    'first-steps': { type: 'string', default: '120' },
+    'stage-steps': { type: 'string', default: '60' },
+    'frw-steps': { type: 'string', default: '10' },
+    'downstream-seeds': { type: 'string', default: '1' },
+    'finetune-steps': { type: 'string', default: '60' },
+    db: { type: 'string' },
+    'data-dir': { type: 'string' },
+    out: { type: 'string', default: 'docs/results.md' },
+    'skip-downstream': { type: 'boolean', default: false }
+  }
+})
+const kinds = values.kinds!.split(',') as Array<'gpt' | 'bert'>
+const seeds = Array.from({ length: Number(values.seeds) }, (_, i) => i)
+const methods = values.methods!.split(',')
+const dataDir = values['data-dir'] ?? defaultDataDir()
+const dbPath = values.db ?? path.join(dataDir, 'bench-lifelong.sqlite')
+const STREAM = ['press', 'humanities', 'hobbies', 'learned', 'fiction', 'email']
+const GROWTH = [{ layers: 1, heads: 1 }, { layers: 0, heads: 1 }, { layers: 1, heads: 0 }, { layers: 0, heads: 1 }, { layers: 1, heads: 0 }]
+
+/** ELLE at bench scale: the demo's recipe on a smaller model and fewer steps. */
+function elleConfig(kind: 'gpt' | 'bert', seed: number): RunConfigInput {
+  return {
+    name: `bench-elle-${kind}-s${seed}`,
+    model: { kind, layers: 1, heads: 2, headSize: 16 },
+    training: { seqLen: 48, batchSize: 8, lr: 3e-3, validateEvery: 20, validationSequences: 24, checkpointEvery: 1000, seed },
+    growth: { mode: 'elle', noise: 0.01, optimizer: 'reset', rampSteps: 20 },
+    replay: { ratio: 0.1, weights: 'adaptive' },
+    memory: { fraction: 0.1 },
+    stages: STREAM.map((domain, i) =>
+      i === 0 ? { domain, steps: Number(values['first-steps']) } : { domain, steps: Number(values['stage-steps']), frwSteps: Number(values['frw-steps']), grow: GROWTH[i - 1] }
+    )
+  }
+}
+
+function configFor(method: string, kind: 'gpt' | 'bert', seed: number): RunConfigInput {
+  const elle = elleConfig(kind, seed)
+  if (method === 'elle') return elle
+  const b = BASELINES[method as keyof typeof BASELINES]
+  if (!b) throw new Error(`unknown method "${method}"; known: elle, ${Object.keys(BASELINES).join(', ')}`)
+  return { ...baselineConfig(elle, b.method, b.replay === true), name: `bench-${method}-${kind}-s${seed}` }
+}
+
+const started = Date.now()
+const log = (m: string) => console.error(`[${((Date.now() - started) / 1000).toFixed(0)}s] ${m}`)
+const engine = await Engine.open({ dbPath, dataDir, backend: { env: process.env.ELLE_BACKEND } })
+const runs = new Map<string, RunSummary>() // key: method/kind/seed
+
+for (const kind of kinds) {
+  for (const seed of seeds) {
+    for (const method of methods) {
+      const config = configFor(method, kind, seed)
+      // the engine stores the parsed config (defaults filled in): find the experiment the same way
+      const parsed = parseRunConfig(config)
+      const experiment = engine.store.ensureExperiment(parsed.name, parsed)
+      const existing = engine.store.listRuns().filter((r) => r.experimentId === experiment.id)
+      const finished = existing.find((r) => r.status === 'finished')
+      let run: RunSummary
+      if (finished) run = finished
+      else {
+        const stopped = existing.find((r) => r.status !== 'running' && engine.store.listCheckpoints(r.id).length > 0)
+        run = stopped ? engine.resumeRun(stopped.id) : engine.startRun(config, { fresh: true })
+        log(`${config.name}: run ${run.id}`)
+        run = await engine.host.waitFor(run.id)
+        if (run.status !== 'finished') throw new Error(`${config.name} ${run.status}: ${run.error}`)
+      }
+      runs.set(`${method}/${kind}/${seed}`, run)
+    }
+  }
+}
+log('all runs finished')
+
+// Downstream: the final checkpoint of every run, fine-tuned on each domain's primary task with the run's
+// prompt (k seeds), and ELLE's also without a prompt for the prompt ablation. (The full per-stage
+// forgetting matrix is `elle finetune --run ID`; it is too slow for every run of the benchmark.)
+const downstream = new Map<string, { accuracy: number | null; macroF1: number | null }>()
+if (!values['skip-downstream']) {
+  const manifest = readStreamManifest(defaultStreamDir(dataDir))
+  if (!manifest) throw new Error(`the default stream is not prepared in ${dataDir}`)
+  const tasks = STREAM.map((d) => primaryTask(manifest, d)!.name)
+  const store = ExperimentStore.open(dbPath)
+  for (const [key, run] of runs) {
+    const method = key.split('/')[0]!
+    const checkpoint = store.listCheckpoints(run.id).at(-1)!.path
+    for (const prompt of method === 'elle' ? (['own', 'off'] as const) : (['own'] as const)) {
+      log(`downstream ${key} (${prompt})`)
+      const scores = { accuracy: [] as number[], macroF1: [] as number[] }
+      for (const task of tasks) {
+        const report = await finetuneCheckpoint(checkpoint, { dataDir, task, seeds: Number(values['downstream-seeds']), prompt, store, settings: { steps: Number(values['finetune-steps']) } })
+        scores.accuracy.push(report.accuracy.mean)
+        scores.macroF1.push(report.macroF1.mean)
+      }
+      const avg = (xs: number[]) => xs.reduce((x, y) => x + y, 0) / xs.length
+      downstream.set(`${key}/${prompt}`, { accuracy: avg(scores.accuracy), macroF1: avg(scores.macroF1) })
+    }
+  }
+  store.close()
+}
+
+// Comparisons per kind and seed, then means over seeds.
+const comparisons = new Map<string, RunComparison>()
+for (const kind of kinds) for (const seed of seeds) comparisons.set(`${kind}/${seed}`, compareRuns(engine.store, methods.map((m) => runs.get(`${m}/${kind}/${seed}`)!.id)))
+await engine.close()
+
+const mean = (xs: Array<number | null>): number | null => {
+  const v = xs.filter((x): x is number => x !== null && Number.isFinite(x))
+  return v.length ? v.reduce((a, b) => a + b, 0) / v.length : null
+}
+const sd = (xs: Array<number | null>): number | null => {
+  const v = xs.filter((x): x is number => x !== null && Number.isFinite(x))
+  if (v.length < 2) return null
+  const m = v.reduce((a, b) => a + b, 0) / v.length
+  return Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / (v.length - 1))
+}
+const pm = (xs: Array<number | null>, digits = 1): string => {
+  const m = mean(xs)
+  const s = sd(xs)
+  return m === null ? '–' : `${m.toFixed(digits)}${s === null ? '' : ` ± ${s.toFixed(digits)}`}`
+}
+const finalOf = (kind: string, method: string, f: (r: RunComparison['runs'][number]) => number | null) =>
+  seeds.map((seed) => {
+    const run = comparisons.get(`${kind}/${seed}`)!.runs.find((r) => r.id === runs.get(`${method}/${kind}/${seed}`)!.id)!
+    return f(run)
+  })
+const savedOf = (kind: string, method: string, f: (c: ComputeSaved) => number | null) =>
+  seeds.map((seed) => {
+    const c = comparisons.get(`${kind}/${seed}`)!
+    const elleId = runs.get(`elle/${kind}/${seed}`)?.id
+    const otherId = runs.get(`${method}/${kind}/${seed}`)!.id
+    const cs = c.computeSaved.find((x) => x.elleRunId === elleId && x.otherRunId === otherId)
+    return cs ? f(cs) : null
+  })
+
+const imgDir = path.join(path.dirname(values.out!), 'img')
+fs.mkdirSync(imgDir, { recursive: true })
+const lines: string[] = []
+lines.push('# Lifelong benchmark results', '')
+lines.push(`Produced by \`npm run bench:lifelong -- --kinds ${kinds.join(',')} --seeds ${seeds.length} --first-steps ${values['first-steps']} --stage-steps ${values['stage-steps']} --frw-steps ${values['frw-steps']} --downstream-seeds ${values['downstream-seeds']} --finetune-steps ${values['finetune-steps']}\``)
+lines.push(`on ${new Date().toISOString().slice(0, 10)}: ${methods.length} methods × ${kinds.length} model kinds × ${seeds.length} seeds on the six default domains, tiny models (1 layer, 2 heads of 16 at the start; ELLE grows to 4 layers and 5 heads), wasm backend, total ${((Date.now() - started) / 60000).toFixed(0)} min. Mean ± standard deviation over seeds. Lower AP and AP+ are better.`, '')
+for (const kind of kinds) {
+  lines.push(`## ${kind.toUpperCase()}`, '')
+  lines.push('| method | final AP | final AP+ | geometric AP | training wall s | FLOPs | final params | ELLE wall to reach its AP | ELLE FLOPs to reach its AP | downstream acc. (mean of 6 tasks) | downstream macro-F1 |')
+  lines.push('|---|---|---|---|---|---|---|---|---|---|---|')
+  for (const method of methods) {
+    const ds = seeds.map((s) => downstream.get(`${method}/${kind}/${s}/own`) ?? null)
+    lines.push(
+      `| ${method} | ${pm(finalOf(kind, method, (r) => r.final.ap))} | ${pm(finalOf(kind, method, (r) => r.final.apPlus))} | ${pm(finalOf(kind, method, (r) => r.final.apGeo))} | ${pm(finalOf(kind, method, (r) => r.totals.wallS), 0)} | ${pm(finalOf(kind, method, (r) => r.totals.flops / 1e12), 2)}e12 | ${pm(finalOf(kind, method, (r) => r.totals.params), 0)} | ${method === 'elle' ? '–' : pm(savedOf(kind, method, (c) => (c.wallFraction === null ? null : 100 * c.wallFraction)), 0) + ' %'} | ${method === 'elle' ? '–' : pm(savedOf(kind, method, (c) => (c.flopsFraction === null ? null : 100 * c.flopsFraction)), 0) + ' %'} | ${pm(ds.map((d) => d?.accuracy ?? null), 3)} | ${pm(ds.map((d) => d?.macroF1 ?? null), 3)} |`
+    )
+  }
+  const off = seeds.map((s) => downstream.get(`elle/${kind}/${s}/off`) ?? null)
+  lines.push('', `ELLE fine-tuned without its prompt: accuracy ${pm(off.map((d) => d?.accuracy ?? null), 3)}, macro-F1 ${pm(off.map((d) => d?.macroF1 ?? null), 3)} (with it: see the elle row).`, '')
+  // AP against wall time and FLOPs, seed 0, all methods
+  const c0 = comparisons.get(`${kind}/0`)!
+  for (const axis of ['seconds', 'flops'] as const) {
+    const svg = lineChartSvg({
+      title: `${kind.toUpperCase()}: AP against training ${axis === 'seconds' ? 'wall time' : 'FLOPs'} (seed 0)`,
+      xLabel: axis === 'seconds' ? 'training wall seconds' : 'training FLOPs',
+      yLabel: 'AP',
+      xKind: axis,
+      series: c0.runs.map((r, i) => ({ label: r.method, color: RUN_COLORS[i % RUN_COLORS.length]!, dashed: !r.elle, points: r.ap.map((p) => [axis === 'seconds' ? p.wallS : p.flops, p.value] as const) }))
+    })
+    const file = `lifelong-${kind}-ap-${axis === 'seconds' ? 'wall' : 'flops'}.svg`
+    fs.writeFileSync(path.join(imgDir, file), svg)
+    lines.push(`![${kind} AP against ${axis}](img/${file})`, '')
+  }
+}
+lines.push('## Findings', '', 'FINDINGS_PLACEHOLDER', '')
+fs.writeFileSync(values.out!, lines.join('\n'))
+log(`wrote ${values.out}`)

@@ -5,6 +5,7 @@ import { compareCommand } from './commands/compare'
 import { domainsCommand } from './commands/domains'
 import { evalCommand } from './commands/eval'
 import { exportCommand } from './commands/export'
+import { finetuneCommand } from './commands/finetune'
 import { growCommand } from './commands/grow'
 import { importCommand } from './commands/import'
 import { runCommand } from './commands/run'
@@ -13,7 +14,7 @@ import { serveCommand } from './commands/serve'
 import { startCommand } from './commands/start'
 import { helpText, parseCommandArgs, UsageError, type Command } from './args'
 
-const COMMANDS: readonly Command[] = [startCommand, serveCommand, backendCommand, domainsCommand, runCommand, runsCommand, evalCommand, growCommand, compareCommand, exportCommand, importCommand]
+const COMMANDS: readonly Command[] = [startCommand, serveCommand, backendCommand, domainsCommand, runCommand, runsCommand, evalCommand, finetuneCommand, growCommand, compareCommand, exportCommand, importCommand]
 
 function overview(): string {
   return [

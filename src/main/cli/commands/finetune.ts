@@ -1,0 +1,114 @@
+import path from 'node:path'
+import { backendRequestFromEnv, selectBackend } from '../../engine/backend/select'
+import {
+  DEFAULT_FINETUNE,
+  DEFAULT_SEEDS,
+  DEFAULT_TASK_NAMES,
+  DownstreamError,
+  evaluateRunDownstream,
+  finetuneCheckpoint,
+  MAX_SEEDS,
+  PROMPT_CHOICES,
+  type DownstreamMatrixReport,
+  type FinetuneReport,
+  type MetricMatrix,
+  type PromptChoice
+} from '../../engine/downstream'
+import { defaultDataDir, resolveDbPath } from '../../engine/paths'
+import { ExperimentStore } from '../../engine/store/store'
+import { table } from '../format'
+import { intFlag, stringFlag, UsageError, type Command } from '../args'
+
+const f3 = (x: number | null): string | null => (x === null || Number.isNaN(x) ? null : x.toFixed(3))
+const signed = (x: number | null): string => (x === null ? 'n/a' : `${x >= 0 ? '+' : ''}${x.toFixed(3)}`)
+
+function describeSingle(r: FinetuneReport): string {
+  const lines = [
+    `${r.task} (${r.kind}) on ${r.checkpoint}`,
+    `prompt ${r.prompt}${r.promptToken ? ` ${r.promptToken}` : ''} · ${r.seeds.length} seed${r.seeds.length === 1 ? '' : 's'} × ${r.settings.steps} updates of ${r.settings.batchSize} · inputs up to ${r.settings.maxLength} tokens`
+  ]
+  if (r.seenDomains === null) lines.push('note: the checkpoint records no stream, so whether it has seen this domain was not checked')
+  lines.push('', table(['seed', 'accuracy', 'macro-F1', 'train loss', 'seconds'], r.seeds.map((s) => [s.seed, f3(s.accuracy), f3(s.macroF1), f3(s.trainLoss), s.seconds.toFixed(1)])), '')
+  lines.push(`accuracy ${f3(r.accuracy.mean)} ± ${f3(r.accuracy.std)}   macro-F1 ${f3(r.macroF1.mean)} ± ${f3(r.macroF1.std)}`)
+  lines.push(`majority class ("${r.majority.label}"): accuracy ${f3(r.majority.accuracy)}   macro-F1 ${f3(r.majority.macroF1)}`)
+  if (r.kind === 'tagging' && (r.seeds[0]?.truncatedWords ?? 0) > 0) {
+    lines.push(`${r.seeds[0]!.truncatedWords} of ${r.seeds[0]!.scored + r.seeds[0]!.truncatedWords} test words were past the input length and not scored`)
+  }
+  lines.push(r.stored ? `stored ${r.stored.rows} rows for run ${r.stored.runId}, checkpoint ${r.stored.checkpointId}` : 'not stored: the checkpoint belongs to no run in the store')
+  return lines.join('\n')
+}
+
+function describeMatrix(name: string, r: DownstreamMatrixReport, m: MetricMatrix): string {
+  const headers = ['after stage', ...r.stages.map((s) => s.task ?? `${s.domain} (no task)`)]
+  const rows: Array<Array<string | null>> = r.stages.map((s, i) => [
+    `${i} ${s.domain}`,
+    ...m.R[i]!.map((v, j) => {
+      if (v === null) return null
+      const fwd = r.cells.some((c) => c.forward && c.stage === i && c.taskStage === j)
+      return `${f3(v)}${r.seeds.length > 1 ? ` ±${f3(m.std[i]![j]!)}` : ''}${fwd ? ' (fwd)' : ''}`
+    })
+  ])
+  if (m.baseline.some((b) => b !== null)) rows.unshift(['initial model', ...m.baseline.map(f3)])
+  return [`${name}, mean over ${r.seeds.length} seed${r.seeds.length === 1 ? '' : 's'}:`, table(headers, rows), `BWT ${signed(m.bwt)}   FWT ${signed(m.fwt)}`].join('\n')
+}
+
+export const finetuneCommand: Command = {
+  name: 'finetune',
+  summary: "Fine-tune a checkpoint on a domain's labelled task (accuracy, macro-F1 over seeds), or every stage of a run (forgetting matrix, BWT, FWT).",
+  usage: 'elle finetune CHECKPOINT --task NAME [--seeds K] [--prompt own|off|wrong] [--json]\n       elle finetune --run RUN_ID [--seeds K] [--prompt own|off|wrong] [--backward-only] [--json]',
+  flags: {
+    task: { type: 'string', description: `the task: ${DEFAULT_TASK_NAMES.join(', ')}` },
+    run: { type: 'string', description: "fine-tune each end-of-stage checkpoint of this run on every seen domain's task" },
+    seeds: { type: 'string', description: `number of seeds k (seeds 0..k-1), 1 to ${MAX_SEEDS}`, default: String(DEFAULT_SEEDS) },
+    prompt: { type: 'string', description: "domain prompt in the input: own, off or wrong (another domain's)", default: 'own' },
+    'backward-only': { type: 'boolean', description: 'with --run: skip the next-task scores and the initial model (no FWT)' },
+    db: { type: 'string', description: 'experiment store (env: ELLE_DB)' },
+    'data-dir': { type: 'string', description: 'corpora, caches and tasks (env: ELLE_DATA_DIR)' },
+    backend: { type: 'string', description: 'force tensorflow-gpu | tensorflow | wasm | cpu (env: ELLE_BACKEND)' },
+    json: { type: 'boolean', description: 'print JSON' }
+  },
+  async run({ values, positionals }) {
+    const runFlag = stringFlag(values.run)
+    const task = stringFlag(values.task)
+    if (runFlag !== undefined) {
+      if (positionals.length > 0) throw new UsageError('give either a CHECKPOINT or --run RUN_ID, not both')
+      if (task !== undefined) throw new UsageError('--task goes with a CHECKPOINT; --run evaluates each domain on its own task')
+    } else {
+      if (positionals.length !== 1) throw new UsageError('give exactly one CHECKPOINT directory, or --run RUN_ID')
+      if (task === undefined) throw new UsageError(`--task is required; known tasks: ${DEFAULT_TASK_NAMES.join(', ')}`)
+      if (values['backward-only']) throw new UsageError('--backward-only goes with --run')
+    }
+    const seeds = intFlag(values.seeds, 'seeds', { min: 1, max: MAX_SEEDS }) ?? DEFAULT_SEEDS
+    const prompt = stringFlag(values.prompt) ?? 'own'
+    if (!(PROMPT_CHOICES as readonly string[]).includes(prompt)) throw new UsageError(`--prompt must be one of ${PROMPT_CHOICES.join(', ')}, got "${prompt}"`)
+    const runId = runFlag === undefined ? undefined : intFlag(runFlag, 'run', { min: 1, max: Number.MAX_SAFE_INTEGER })
+    const dataDir = path.resolve(stringFlag(values['data-dir']) ?? defaultDataDir())
+    await selectBackend(backendRequestFromEnv(stringFlag(values.backend)))
+    const log = (message: string): void => console.error(message)
+
+    const store = ExperimentStore.open(resolveDbPath(stringFlag(values.db)))
+    try {
+      if (runId !== undefined) {
+        log(`fine-tuning the end-of-stage checkpoints of run ${runId} (${seeds} seeds × ${DEFAULT_FINETUNE.steps} updates each)`)
+        const report = await evaluateRunDownstream(store, runId, { dataDir, seeds, prompt: prompt as PromptChoice, forward: !values['backward-only'], log })
+        if (values.json) console.log(JSON.stringify(report, null, 2))
+        else {
+          console.log(`run ${runId}: downstream scores after each stage (rows) on each stage's task (columns), prompt ${report.prompt}`)
+          console.log(['', describeMatrix('accuracy', report, report.accuracy), '', describeMatrix('macro-F1', report, report.macroF1)].join('\n'))
+          console.log("\nFWT baseline: the run's initial model, fine-tuned the same way; (fwd) marks a task whose domain the stage had not seen yet")
+        }
+        return 0
+      }
+      const report = await finetuneCheckpoint(positionals[0]!, { dataDir, task: task!, seeds, prompt: prompt as PromptChoice, store, log })
+      if (values.json) console.log(JSON.stringify(report, null, 2))
+      else console.log(describeSingle(report))
+      return 0
+    } catch (error) {
+      // An unknown task or a bad option is a usage error (exit 2); an unseen domain is a refusal (exit 1).
+      if (error instanceof DownstreamError && (error.code === 'UNKNOWN_TASK' || error.code === 'BAD_OPTION')) throw new UsageError(error.message)
+      throw error
+    } finally {
+      store.close()
+    }
+  }
+}

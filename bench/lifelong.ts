@@ -7,7 +7,7 @@ import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { compareRuns } from '../src/main/engine/compare'
 import { lineChartSvg, RUN_COLORS } from '../src/main/engine/compare/svg'
-import { finetuneCheckpoint, primaryTask } from '../src/main/engine/downstream'
+import { finetuneCheckpoint, metricName, primaryTask } from '../src/main/engine/downstream'
 import { readStreamManifest } from '../src/main/engine/data'
 import { ExperimentStore } from '../src/main/engine/store/store'
 import { defaultStreamDir } from '../src/main/engine/training/data'
@@ -104,14 +104,21 @@ if (!values['skip-downstream']) {
   const store = ExperimentStore.open(dbPath)
   for (const [key, run] of runs) {
     const method = key.split('/')[0]!
-    const checkpoint = store.listCheckpoints(run.id).at(-1)!.path
+    const checkpoint = store.listCheckpoints(run.id).at(-1)!
+    const seedCount = Number(values['downstream-seeds'])
     for (const prompt of method === 'elle' ? (['own', 'off'] as const) : (['own'] as const)) {
       log(`downstream ${key} (${prompt})`)
       const scores = { accuracy: [] as number[], macroF1: [] as number[] }
       for (const task of tasks) {
-        const report = await finetuneCheckpoint(checkpoint, { dataDir, task, seeds: Number(values['downstream-seeds']), prompt, store, settings: { steps: Number(values['finetune-steps']) } })
-        scores.accuracy.push(report.accuracy.mean)
-        scores.macroF1.push(report.macroF1.mean)
+        // Scores an interrupted benchmark already stored for this checkpoint are taken, not recomputed.
+        const stored = (metric: 'accuracy' | 'macro_f1') =>
+          store.listEvaluations(run.id).filter((e) => e.checkpointId === checkpoint.id && e.task === task && e.metric === metricName(metric, prompt) && e.seed < seedCount)
+        if (stored('accuracy').length < seedCount || stored('macro_f1').length < seedCount) {
+          await finetuneCheckpoint(checkpoint.path, { dataDir, task, seeds: seedCount, prompt, store, settings: { steps: Number(values['finetune-steps']) } })
+        }
+        const avg = (xs: number[]) => xs.reduce((x, y) => x + y, 0) / xs.length
+        scores.accuracy.push(avg(stored('accuracy').map((e) => e.value)))
+        scores.macroF1.push(avg(stored('macro_f1').map((e) => e.value)))
       }
       const avg = (xs: number[]) => xs.reduce((x, y) => x + y, 0) / xs.length
       downstream.set(`${key}/${prompt}`, { accuracy: avg(scores.accuracy), macroF1: avg(scores.macroF1) })

@@ -1,5 +1,6 @@
 // Runs through the engine: queued, trained in a worker thread on the default stream, checkpointed,
 // cancelled, resumed and recovered after their process died. Real store, real worker, real wasm backend.
+import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import type { ApiEvent } from '../../../src/shared/contract'
@@ -80,6 +81,26 @@ describe('runs in a worker thread', () => {
     expect(() => engine.startRun(bad)).toThrow(/stages\.1\.domain: unknown domain "klingon-poetry"/)
     expect(() => engine.startRun({ ...config('bad', 5), model: { kind: 'gpt', layers: 0, heads: 2, headSize: 16 } })).toThrow(/model\.layers/)
     expect(engine.store.listExperiments()).toHaveLength(before)
+  })
+
+  it('keeps the checkpoints of two stores apart when they share a data directory', async () => {
+    // Two fresh stores both number their first run 1.
+    const open = () => Engine.open({ dbPath: path.join(tempDir(), 'store.sqlite'), dataDir: inject('dataDir'), backend: { flag: 'wasm' } })
+    const [one, two] = [await open(), await open()]
+    try {
+      const a = one.startRun(config('shared-dir', 5))
+      const b = two.startRun(config('shared-dir', 5))
+      expect([a.id, b.id]).toEqual([1, 1])
+      expect((await one.host.waitFor(a.id)).status).toBe('finished')
+      expect((await two.host.waitFor(b.id)).status).toBe('finished')
+      const pathA = one.store.listCheckpoints(a.id).at(-1)!.path
+      const pathB = two.store.listCheckpoints(b.id).at(-1)!.path
+      expect(pathA).not.toBe(pathB)
+      expect(fs.existsSync(pathA) && fs.existsSync(pathB)).toBe(true)
+    } finally {
+      await one.close()
+      await two.close()
+    }
   })
 
   it('marks runs whose process died as failed and says how to resume', async () => {

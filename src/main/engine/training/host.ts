@@ -207,7 +207,7 @@ export class TrainerHost {
       this.finish(runId, { status: 'failed', error: `the training worker is not built (${file} is missing); run "npm run build"`, checkpoint: null })
       return
     }
-    store.claimRun(runId, this.owner, runDirOf(dataDir, runId))
+    store.claimRun(runId, this.owner, runDirOf(dataDir, dbPath, runId))
     this.options.setStatus(runId, 'running')
     const worker = new Worker(file)
     let outcome: RunOutcome | null = null

@@ -1,6 +1,7 @@
 // Executes one run of the store: loads its config and data, builds (or restores) the model, and drives
 // the training loop with the workbench's plugins. Runs in a worker thread; the serving thread only
 // hears progress and the outcome. Status changes are the host's job, so events come from one place.
+import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { selectBackend, type BackendRequest } from '../backend/select'
@@ -58,7 +59,12 @@ interface SavedRunState {
 /** Plain data (numbers, strings, arrays, objects) as the checkpoint's JSON type. */
 const toJson = (value: object): JsonObject => JSON.parse(JSON.stringify(value)) as JsonObject
 
-export const runDirOf = (dataDir: string, runId: number): string => path.join(dataDir, 'runs', String(runId))
+/**
+ * Where a run's checkpoints live. Several stores may share one data directory (`--db`, tests), and each
+ * numbers its runs from 1, so the folder is keyed by the store as well as the run.
+ */
+export const runDirOf = (dataDir: string, dbPath: string, runId: number): string =>
+  path.join(dataDir, 'runs', `${path.basename(dbPath).replace(/\.[^.]*$/, '').replace(/[^\w-]/g, '_')}-${createHash('sha256').update(path.resolve(dbPath)).digest('hex').slice(0, 8)}`, String(runId))
 
 export function modelConfigFor(config: RunConfig, vocabSize: number): ModelConfig {
   const { kind, layers, heads, headSize, ffn, norm, dropout } = config.model
@@ -102,7 +108,7 @@ export class RunController {
       await selectBackend(job.backend)
       const run = store.getRun(job.runId)
       const config = parseRunConfig(store.getExperimentConfig(run.experimentId), `experiment ${run.experimentId} config`)
-      const runDir = runDirOf(job.dataDir, job.runId)
+      const runDir = runDirOf(job.dataDir, job.dbPath, job.runId)
       fs.mkdirSync(runDir, { recursive: true })
 
       callbacks.log('preparing data')

@@ -71,9 +71,15 @@ export class BrowserWindow extends Emitter {
   static getAllWindows(): BrowserWindow[] {
     return BrowserWindow.all
   }
+  loadedUrl: string | null = null
   async loadFile(file: string): Promise<void> {
     this.loadedFile = file
     this.webContents.url = `file://${file}`
+    this.emit('ready-to-show')
+  }
+  async loadURL(url: string): Promise<void> {
+    this.loadedUrl = url
+    this.webContents.url = url
     this.emit('ready-to-show')
   }
   show(): void {

@@ -8,7 +8,7 @@ import type { PreloadBridge } from '../../src/shared/ipc'
 import { IPC_EVENT_CHANNEL } from '../../src/shared/ipc'
 import { createApiHandler } from '../../src/main/engine/api/handler'
 import type { Engine } from '../../src/main/engine/engine'
-import { createMainWindow, forwardEvents, registerIpc, RunWatcher } from '../../src/main/electron/app'
+import { createMainWindow, forwardEvents, pageUrl as pageUrlOf, registerIpc, RunWatcher } from '../../src/main/electron/app'
 import { tempEngine } from '../helpers/engine'
 import type { BrowserWindow as WindowDouble, ipcMain as IpcMainDouble, ipcRenderer as IpcRendererDouble, contextBridge as BridgeDouble, Notification as NotificationDouble, powerSaveBlocker as BlockerDouble } from '../doubles/electron'
 
@@ -27,7 +27,7 @@ let bridge: PreloadBridge
 
 beforeAll(async () => {
   engine = await tempEngine()
-  registerIpc(createApiHandler(engine, 'electron'), indexHtml)
+  registerIpc(createApiHandler(engine, 'electron'), pageUrl)
   double.ipcRenderer.pageUrl = pageUrl
   await import('../../src/preload/index') // runs the real preload against the double
   bridge = double.contextBridge.exposed.get('elle') as PreloadBridge
@@ -36,7 +36,7 @@ afterAll(() => engine.close())
 
 describe('main window', () => {
   it('is created with context isolation, sandbox and no Node integration', () => {
-    const window = createMainWindow('/app/out/preload/index.cjs', indexHtml) as unknown as WindowDouble
+    const window = createMainWindow('/app/out/preload/index.cjs', pageUrl) as unknown as WindowDouble
     const prefs = window.options.webPreferences!
     expect(prefs).toMatchObject({ contextIsolation: true, nodeIntegration: false, sandbox: true, webSecurity: true, preload: '/app/out/preload/index.cjs' })
     expect(window.loadedFile).toBe(indexHtml)
@@ -44,10 +44,22 @@ describe('main window', () => {
   })
 
   it('never navigates away from the app or opens new windows', () => {
-    const window = createMainWindow('/p.cjs', indexHtml) as unknown as WindowDouble
+    const window = createMainWindow('/p.cjs', pageUrl) as unknown as WindowDouble
     expect(window.webContents.tryNavigate('https://example.com/')).toBe(true)
     expect(window.webContents.tryNavigate(`${pageUrl}#/runs`)).toBe(false)
     expect(window.webContents.windowOpenHandler!({ url: 'https://example.com' })).toEqual({ action: 'deny' })
+  })
+})
+
+describe('page URL', () => {
+  it('is the built renderer, or a loopback dev server announced by electron-vite dev', () => {
+    expect(pageUrlOf(indexHtml, {})).toBe(pageUrl)
+    expect(pageUrlOf(indexHtml, { ELECTRON_RENDERER_URL: 'http://localhost:5173' })).toBe('http://localhost:5173/')
+    expect(pageUrlOf(indexHtml, { ELECTRON_RENDERER_URL: 'https://evil.example/' })).toBe(pageUrl) // never a remote page
+    const window = createMainWindow('/p.cjs', 'http://localhost:5173/') as unknown as WindowDouble
+    expect(window.loadedUrl).toBe('http://localhost:5173/')
+    expect(window.webContents.tryNavigate('http://localhost:5173/#/runs')).toBe(false)
+    expect(window.webContents.tryNavigate('http://localhost:5174/')).toBe(true)
   })
 })
 
@@ -80,7 +92,7 @@ describe('IPC through the preload', () => {
 
 describe('events, sleep and notifications', () => {
   it('forwards engine events to the page through the preload', async () => {
-    const window = createMainWindow('/p.cjs', indexHtml) as unknown as WindowDouble
+    const window = createMainWindow('/p.cjs', pageUrl) as unknown as WindowDouble
     const received: unknown[] = []
     const stopListening = bridge.onEvent((event) => received.push(event))
     const stopForwarding = forwardEvents(engine, () => [window.webContents as unknown as electron.WebContents])

@@ -1,7 +1,7 @@
 // The Electron adapter: window, IPC, sleep prevention and notifications around the engine.
 // It only adapts; everything the app does is in the engine and reached through the API handler.
 import path from 'node:path'
-import { pathToFileURL } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { app, BrowserWindow, ipcMain, Notification, powerSaveBlocker, session, type IpcMainInvokeEvent, type WebContents } from 'electron'
 import type { ApiEvent, RunStatus } from '../../shared/contract'
 import { IPC_EVENT_CHANNEL, IPC_RPC_CHANNEL, IpcRequest, type IpcResponse } from '../../shared/ipc'
@@ -23,7 +23,19 @@ export const SECURE_WEB_PREFERENCES = {
   spellcheck: false
 } as const
 
-export function createMainWindow(preload: string, indexHtml: string): BrowserWindow {
+/**
+ * The URL the window shows: the built renderer, or the dev server `electron-vite dev` announces in
+ * ELECTRON_RENDERER_URL (loopback only) for hot reload during development.
+ */
+export function pageUrl(indexHtml: string, env: NodeJS.ProcessEnv = process.env): string {
+  const dev = env.ELECTRON_RENDERER_URL
+  if (dev && /^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?\/?$/.test(dev)) return dev.endsWith('/') ? dev : `${dev}/`
+  return pathToFileURL(indexHtml).toString()
+}
+
+const withoutHash = (url: string): string => url.split('#')[0]!
+
+export function createMainWindow(preload: string, page: string): BrowserWindow {
   const window = new BrowserWindow({
     width: 1280,
     height: 820,
@@ -34,26 +46,24 @@ export function createMainWindow(preload: string, indexHtml: string): BrowserWin
     backgroundColor: '#101418',
     webPreferences: { ...SECURE_WEB_PREFERENCES, preload }
   })
-  const home = pathToFileURL(indexHtml).toString()
   // The page never navigates away or opens windows: links to the outside are refused.
   window.webContents.on('will-navigate', (event, url) => {
-    if (url.split('#')[0] !== home) event.preventDefault()
+    if (withoutHash(url) !== page) event.preventDefault()
   })
   window.webContents.setWindowOpenHandler(() => ({ action: 'deny' }))
   window.once('ready-to-show', () => window.show())
-  void window.loadFile(indexHtml)
+  void (page.startsWith('file:') ? window.loadFile(fileURLToPath(page)) : window.loadURL(page))
   return window
 }
 
 /** Only our own page may call the API: a frame from anywhere else is refused. */
-function fromOurPage(event: IpcMainInvokeEvent, indexHtml: string): boolean {
-  const url = event.senderFrame?.url ?? ''
-  return url.split('#')[0] === pathToFileURL(indexHtml).toString()
+function fromOurPage(event: IpcMainInvokeEvent, page: string): boolean {
+  return withoutHash(event.senderFrame?.url ?? '') === page
 }
 
-export function registerIpc(handler: ApiHandler, indexHtml: string): void {
+export function registerIpc(handler: ApiHandler, page: string): void {
   ipcMain.handle(IPC_RPC_CHANNEL, async (event, raw: unknown): Promise<IpcResponse> => {
-    if (!fromOurPage(event, indexHtml)) return { ok: false, error: { code: 'unauthorized', message: 'request from an unexpected frame refused' } }
+    if (!fromOurPage(event, page)) return { ok: false, error: { code: 'unauthorized', message: 'request from an unexpected frame refused' } }
     const envelope = IpcRequest.safeParse(raw)
     if (!envelope.success) return { ok: false, error: { code: 'bad_request', message: 'IPC request must be {method, params}' } }
     try {
@@ -118,9 +128,9 @@ export async function startElectronApp(): Promise<{ engine: Engine; window: Brow
   await app.whenReady()
   session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false))
   const engine = await Engine.open({ dbPath: resolveDbPath(undefined), backend: backendRequestFromEnv(), prepareDefaultStream: true })
-  const indexHtml = path.join(rendererDir(), 'index.html')
-  registerIpc(createApiHandler(engine, 'electron'), indexHtml)
-  const window = createMainWindow(preloadFile(), indexHtml)
+  const page = pageUrl(path.join(rendererDir(), 'index.html'))
+  registerIpc(createApiHandler(engine, 'electron'), page)
+  const window = createMainWindow(preloadFile(), page)
   forwardEvents(engine, () => BrowserWindow.getAllWindows().map((w) => w.webContents))
   app.on('window-all-closed', () => {
     // Active runs checkpoint before the app quits; they resume with the next start.

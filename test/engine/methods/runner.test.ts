@@ -35,7 +35,13 @@ describe('methods in the runner', () => {
       expect(checkpoints.map((c) => c.step)).toEqual([10, 20])
       const first = await loadCheckpoint(checkpoints[0]!.path, { optimizer: false })
       const plugins = (first.state as { plugins: Record<string, unknown> }).plugins
-      if (name === 'ewc') expect(Object.keys((plugins.ewc as { importance: object }).importance)).toContain('embed.token')
+      if (name === 'ewc') {
+        expect(Object.keys((plugins.ewc as { importance: object }).importance)).toContain('embed.token')
+        // the penalty curve is stored for the second stage only (no penalty before a domain ends)
+        const penalty = engine.store.readMetrics(run.id, { name: 'penalty' })
+        expect(penalty.length).toBeGreaterThan(0)
+        expect(penalty.every((p) => p.step > 10 && p.value > 0)).toBe(true)
+      }
       if (name === 'pnn') expect((plugins.pnn as { columns: Array<{ domain: string }> }).columns.map((c) => c.domain)).toEqual(['press'])
       if (name === 'logit-kd') expect(plugins['logit-kd']).toMatchObject({ config: { layers: 1 } })
       const params = engine.store.readMetrics(run.id, { name: 'params' }).map((p) => p.value)

@@ -40,6 +40,8 @@ export class MetricsPlugin implements TrainingPlugin {
     this.point(ctx, phase, 'lr', r.lr)
     this.point(ctx, phase, 'grad_norm', r.gradNorm)
     this.point(ctx, phase, 'tokens_per_s', r.tokens / Math.max(r.stepSeconds, 1e-9))
+    // the regularizer's share of the objective (EWC, MAS), so its pull can be seen beside the loss
+    if (r.penalty !== 0) this.point(ctx, phase, 'penalty', r.penalty)
     if (this.buffer.length >= FLUSH_EVERY) this.flush()
   }
 

@@ -6,6 +6,7 @@ import { describe, expect, inject, it } from 'vitest'
 import { BackendReport } from '../../src/shared/contract'
 import { ExperimentStore } from '../../src/main/engine/store/store'
 import { sha256File, tempDir } from '../helpers/tmp'
+import { config, createRun, simulateRun } from '../engine/compare/fixtures'
 
 const BIN = path.resolve('bin/elle.mjs')
 
@@ -137,5 +138,32 @@ describe('elle start', () => {
     expect(output).toMatch(/Electron was not used: .+/)
     expect(output).toMatch(/open http:\/\/127\.0\.0\.1:\d+\/\?token=/)
     expect(output).toContain('active backend:')
+  })
+})
+
+describe('elle compare', () => {
+  it('compares runs of one stream, writes the report, and refuses runs of different streams', () => {
+    const dir = tempDir()
+    const db = path.join(dir, 'compare.sqlite')
+    const store = ExperimentStore.open(db)
+    const stream = ['press', 'fiction']
+    const elleRun = createRun(store, config('elle-run', stream, { grow: true }))
+    simulateRun(store, elleRun, stream, { secondsPerStep: [0.05, 0.1], flopsPerStep: [1e10, 2e10], params: [1e5, 2e5], floor: 90 })
+    const naive = createRun(store, config('naive-run', stream))
+    simulateRun(store, naive, stream, { secondsPerStep: [0.2, 0.2], flopsPerStep: [4e10, 4e10], params: [2e5, 2e5], floor: 120 })
+    const other = createRun(store, config('other-stream', ['press', 'learned']))
+    simulateRun(store, other, ['press', 'learned'], { secondsPerStep: [0.2, 0.2], flopsPerStep: [4e10, 4e10], params: [2e5, 2e5], floor: 120 })
+    store.close()
+
+    const report = path.join(dir, 'report.html')
+    const ok = elle(['compare', String(elleRun), String(naive), '--db', db, '--report', report])
+    expect(ok.code, ok.stderr).toBe(0)
+    expect(ok.stdout).toMatch(/elle-run/)
+    expect(ok.stdout).toMatch(/naive-run/)
+    expect(fs.readFileSync(report, 'utf8')).toMatch(/<svg/)
+    const refused = elle(['compare', String(elleRun), String(other), '--db', db])
+    expect(refused.code).toBe(1)
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1)
+    expect(refused.stderr).toMatch(/different streams: stages\.1\.domain/)
   })
 })

@@ -128,6 +128,7 @@ export async function startElectronApp(): Promise<{ engine: Engine; window: Brow
   await app.whenReady()
   session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false))
   const engine = await Engine.open({ dbPath: resolveDbPath(undefined), backend: backendRequestFromEnv(), prepareDefaultStream: true })
+  engine.watchExternalChanges() // runs started from a terminal show up live too
   const page = pageUrl(path.join(rendererDir(), 'index.html'))
   registerIpc(createApiHandler(engine, 'electron'), page)
   const window = createMainWindow(preloadFile(), page)

@@ -1,7 +1,7 @@
 // The engine: store, backend, event bus and trainer host behind one object. It knows nothing of
 // Electron or HTTP; transports (IPC, HTTP/WebSocket, CLI) adapt it.
 import path from 'node:path'
-import type { BackendReport, RunStatus, RunSummary } from '../../shared/contract'
+import { RunProgress, type BackendReport, type RunStatus, type RunSummary } from '../../shared/contract'
 import { selectBackend, type BackendRequest } from './backend/select'
 import { EventBus } from './events'
 import { defaultDataDir } from './paths'
@@ -42,6 +42,38 @@ export class Engine {
       setStatus: (id, status, details) => this.setRunStatus(id, status, details),
       log
     })
+  }
+
+  private watcher: NodeJS.Timeout | null = null
+
+  /**
+   * Publish changes other processes make to the store (a run started with `elle run` while the workbench
+   * is open): SQLite's data_version tells when another connection committed; changed runs are diffed.
+   */
+  watchExternalChanges(intervalMs = 1000): void {
+    if (this.watcher) return
+    let version = this.store.dataVersion
+    let known = new Map(this.store.listRuns().map((r) => [r.id, JSON.stringify(r)]))
+    this.watcher = setInterval(() => {
+      const now = this.store.dataVersion
+      if (now === version) return
+      version = now
+      const runs = this.store.listRuns()
+      for (const run of runs) {
+        const json = JSON.stringify(run)
+        if (known.get(run.id) === json) {
+          // unchanged status; a run trained elsewhere still reports its progress through its heartbeat
+          if (run.status === 'running' && !this.host.activeRuns.includes(run.id)) {
+            const progress = RunProgress.safeParse(this.store.runProgress(run.id))
+            if (progress.success) this.events.publish({ type: 'run.progress', progress: progress.data })
+          }
+          continue
+        }
+        this.events.publish({ type: 'run.updated', run })
+      }
+      known = new Map(runs.map((r) => [r.id, JSON.stringify(r)]))
+    }, intervalMs)
+    this.watcher.unref()
   }
 
   static async open(options: EngineOptions): Promise<Engine> {
@@ -107,6 +139,7 @@ export class Engine {
   }
 
   async close(): Promise<void> {
+    if (this.watcher) clearInterval(this.watcher)
     await this.host.close()
     this.store.close()
   }

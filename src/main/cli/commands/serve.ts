@@ -21,6 +21,7 @@ export interface ServeOptions {
 export async function serve(options: ServeOptions): Promise<number> {
   assertLoopback(options.host) // before touching the store
   const engine = await Engine.open({ dbPath: resolveDbPath(options.db), backend: backendRequestFromEnv(options.backend), prepareDefaultStream: true })
+  engine.watchExternalChanges() // runs started from a terminal show up live too
   let server: BrowserServer
   try {
     server = await startBrowserServer({

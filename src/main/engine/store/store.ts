@@ -294,6 +294,17 @@ export class ExperimentStore {
       .run(JSON.stringify(progress), id)
   }
 
+  /** SQLite's data_version: changes whenever another connection commits to the file. */
+  get dataVersion(): number {
+    return this.db.pragma('data_version', { simple: true }) as number
+  }
+
+  /** The last progress the run's owner recorded with its heartbeat (any process). */
+  runProgress(id: number): unknown {
+    const json = this.db.prepare('SELECT progress_json FROM runs WHERE id = ?').pluck().get(id) as string | null | undefined
+    return json ? (JSON.parse(json) as unknown) : null
+  }
+
   runOwner(id: number): string | null {
     return (this.db.prepare('SELECT owner FROM runs WHERE id = ?').pluck().get(id) as string | null | undefined) ?? null
   }

@@ -85,6 +85,17 @@ export class BrowserWindow extends Emitter {
   show(): void {
     this.shown = true
   }
+  minimized = false
+  focused = false
+  isMinimized(): boolean {
+    return this.minimized
+  }
+  restore(): void {
+    this.minimized = false
+  }
+  focus(): void {
+    this.focused = true
+  }
 }
 
 type InvokeHandler = (event: { senderFrame: { url: string } | null }, ...args: unknown[]) => unknown
@@ -158,6 +169,11 @@ export class Notification {
 class AppDouble extends Emitter {
   readonly paths = new Map<string, string>()
   quitCalled = false
+  /** false simulates another instance already holding the lock */
+  singleInstance = true
+  requestSingleInstanceLock(): boolean {
+    return this.singleInstance
+  }
   whenReady(): Promise<void> {
     return Promise.resolve()
   }

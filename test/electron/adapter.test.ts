@@ -2,14 +2,15 @@
 // the window's security settings, the IPC round trip through the real preload, and event forwarding.
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import * as electron from 'electron'
 import type { PreloadBridge } from '../../src/shared/ipc'
 import { IPC_EVENT_CHANNEL } from '../../src/shared/ipc'
 import { createApiHandler } from '../../src/main/engine/api/handler'
 import type { Engine } from '../../src/main/engine/engine'
-import { createMainWindow, forwardEvents, pageUrl as pageUrlOf, registerIpc, RunWatcher } from '../../src/main/electron/app'
+import { createMainWindow, forwardEvents, pageUrl as pageUrlOf, registerIpc, RunWatcher, startElectronApp } from '../../src/main/electron/app'
 import { tempEngine } from '../helpers/engine'
+import { tempDir } from '../helpers/tmp'
 import type { BrowserWindow as WindowDouble, ipcMain as IpcMainDouble, ipcRenderer as IpcRendererDouble, contextBridge as BridgeDouble, Notification as NotificationDouble, powerSaveBlocker as BlockerDouble } from '../doubles/electron'
 
 const double = electron as unknown as {
@@ -120,5 +121,29 @@ describe('events, sleep and notifications', () => {
     expect(watcher.preventingSleep).toBe(false)
     expect(double.powerSaveBlocker.active.size).toBe(0)
     expect(double.Notification.shown.slice(shownBefore)).toEqual([{ title: `Run ${run.id} failed`, body: 'sleepy: loss is NaN at step 7' }])
+  })
+})
+
+describe('startElectronApp', () => {
+  it('opens one secure window on the shared store, focuses it on a second start, and quits a second instance', async () => {
+    const appDouble = (electron as unknown as { app: { singleInstance: boolean; quitCalled: boolean; emit(e: string): void } }).app
+    double.ipcMain.removeHandler('elle:rpc') // the earlier tests' registration; the app registers its own
+    process.env.ELLE_DB = path.join(tempDir(), 'app.sqlite')
+    process.env.ELLE_DATA_DIR = inject('dataDir')
+    const started = await startElectronApp()
+    expect(started).not.toBeNull()
+    const window = started!.window as unknown as WindowDouble
+    expect(window.options.webPreferences).toMatchObject({ contextIsolation: true, nodeIntegration: false, sandbox: true })
+    expect(started!.engine.store.path).toBe(process.env.ELLE_DB)
+    appDouble.emit('second-instance')
+    expect(window.focused).toBe(true)
+    await started!.engine.close()
+
+    appDouble.singleInstance = false
+    expect(await startElectronApp()).toBeNull()
+    expect(appDouble.quitCalled).toBe(true)
+    appDouble.singleInstance = true
+    delete process.env.ELLE_DB
+    delete process.env.ELLE_DATA_DIR
   })
 })

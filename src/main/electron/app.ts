@@ -122,9 +122,14 @@ export function forwardEvents(engine: Engine, targets: () => WebContents[]): () 
   }
 }
 
-export async function startElectronApp(): Promise<{ engine: Engine; window: BrowserWindow }> {
+export async function startElectronApp(): Promise<{ engine: Engine; window: BrowserWindow } | null> {
   // Share the CLI's data directory so the desktop app and `elle` see the same experiments.
   app.setPath('userData', defaultDataDir())
+  // One window per store: a second start focuses the running app instead of training beside it.
+  if (!app.requestSingleInstanceLock()) {
+    app.quit()
+    return null
+  }
   await app.whenReady()
   session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false))
   const engine = await Engine.open({ dbPath: resolveDbPath(undefined), backend: backendRequestFromEnv(), prepareDefaultStream: true })
@@ -133,6 +138,10 @@ export async function startElectronApp(): Promise<{ engine: Engine; window: Brow
   registerIpc(createApiHandler(engine, 'electron'), page)
   const window = createMainWindow(preloadFile(), page)
   forwardEvents(engine, () => BrowserWindow.getAllWindows().map((w) => w.webContents))
+  app.on('second-instance', () => {
+    if (window.isMinimized()) window.restore()
+    window.focus()
+  })
   app.on('window-all-closed', () => {
     // Active runs checkpoint before the app quits; they resume with the next start.
     void engine.close().finally(() => app.quit())

@@ -67,9 +67,11 @@ export class AgemPlugin implements TrainingPlugin {
     let sum: Map<string, tf.Tensor> | null = null
     for (let r = 0; r < n; r++) {
       const domain = sources[Math.min(sources.length - 1, Math.floor(unitHash(`agem-domain/${step}/${r}`, this.seed) * sources.length))]!
-      const batch = lossBatchOf(ctx, ctx.nextMemoryBatch(domain), hashSeed(this.seed, `agem-mask/${step}/${r}`))
+      const memoryBatch = ctx.nextMemoryBatch(domain)
+      const batch = lossBatchOf(ctx, memoryBatch, hashSeed(this.seed, `agem-mask/${step}/${r}`))
       const grads = ctx.trainer!.gradients(batch)
       disposeBatch(batch)
+      ctx.chargeCompute(memoryBatch.batchSize * memoryBatch.seqLen * ctx.flopsPerToken)
       if (!sum) sum = grads
       else {
         for (const [role, g] of grads) {

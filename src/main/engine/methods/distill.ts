@@ -71,6 +71,9 @@ export class DistillPlugin implements TrainingPlugin {
     const student = ctx.model
     const tau = this.settings.temperature
     return (batch: LossBatch, opts: ForwardOptions) => {
+      // the teacher's forward (a third of its training FLOPs) is this method's extra cost
+      const [rowsN, seqLen] = batch.inputIds.shape
+      ctx.chargeCompute((rowsN * seqLen * teacher.trainingFlopsPerToken(seqLen)) / 3)
       const { rows, targets } = labelledRows(batch)
       const ids = tf.tensor1d(rows, 'int32')
       const zT = teacher.headLogits(ops.gatherRows(teacher.encode(batch.inputIds, { training: false, padId: opts.padId }), ids))

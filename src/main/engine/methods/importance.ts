@@ -38,7 +38,12 @@ export abstract class ImportancePlugin implements TrainingPlugin {
   afterStage(ctx: TrainingContext, stage: StagePlan): void {
     // Only a finished training phase with a later one ahead needs an estimate.
     if (stage.kind !== 'train' || ctx.state.stageIndex >= ctx.stages.length) return
-    const next = this.estimate(ctx, this.memoryBatches(ctx, stage.domain), stage.domain)
+    const started = performance.now()
+    const batches = this.memoryBatches(ctx, stage.domain)
+    const next = this.estimate(ctx, batches, stage.domain)
+    // one forward and backward per sample batch, between updates: charged to the run's compute
+    const tokens = batches.reduce((n, b) => n + b.batchSize * b.seqLen, 0)
+    ctx.chargeCompute(tokens * ctx.flopsPerToken, (performance.now() - started) / 1000)
     if (this.importance) {
       for (const [role, t] of next) {
         const prev = this.importance.get(role)

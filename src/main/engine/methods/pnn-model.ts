@@ -10,7 +10,7 @@
 // the whole progressive stack, and `readColumn` points the output at an earlier column (validation of
 // domain j uses column j).
 import * as tf from '@tensorflow/tfjs'
-import { ops, TransformerModel, type AuxiliaryParams, type ForwardOptions, type ModelConfig, type ModelOptions, type Weights } from '../model'
+import { ops, trainingFlopsPerToken, TransformerModel, type AuxiliaryParams, type ForwardOptions, type ModelConfig, type ModelOptions, type Weights } from '../model'
 import { hashSeed } from '../model/rng'
 import { disposeMap, readMap, tensorMap, type TensorMap } from './tensors'
 
@@ -63,6 +63,20 @@ export class PnnModel extends TransformerModel implements AuxiliaryParams {
     for (const v of this.auxiliaryParams.values()) n += v.size
     for (const c of this.frozen) for (const t of [...c.params.values(), ...c.laterals.values()]) n += t.size
     return n
+  }
+
+  /** Training FLOPs per token of the whole progressive stack: the newest column trains (forward and backward,
+   *  3× its forward), each frozen column only runs forward without an LM head (no gradient reaches
+   *  constants), and every lateral is one d×d matmul: trained into the newest column, forward-only between
+   *  frozen ones. Without this a PNN run would be charged one column's compute. */
+  override trainingFlopsPerToken(seqLen: number): number {
+    const k = this.frozen.length
+    const { hidden: d, layers } = this.config
+    const lateralsPerPair = layers + 1
+    const frozenForward = k * (trainingFlopsPerToken(this.config, seqLen, 0) / 3)
+    const frozenLaterals = ((k * (k - 1)) / 2) * lateralsPerPair * 2 * d * d
+    const newestLaterals = k * lateralsPerPair * 6 * d * d
+    return super.trainingFlopsPerToken(seqLen) + frozenForward + frozenLaterals + newestLaterals
   }
 
   /** The newest column as a frozen column (what the next domain's model starts from). */

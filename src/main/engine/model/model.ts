@@ -4,7 +4,7 @@
 // Parameters are plain tf.Variables named by role ("layers.0.attn.q.kernel", ...) so growth operators
 // can address, read and replace every tensor. Kernels are [in, out].
 import * as tf from '@tensorflow/tfjs';
-import { IGNORE_INDEX, type ModelConfig, validateModelConfig } from './config';
+import { IGNORE_INDEX, type ModelConfig, trainingFlopsPerToken, validateModelConfig } from './config';
 import { addRowVector, crossEntropy, dropout, gatherRows, gelu, layerNorm, linear, matmul, matmulBT } from './ops';
 import { maskedLayerNorm } from '../growth/masked-ops';
 import { Rng, hashSeed } from './rng';
@@ -126,6 +126,12 @@ export class TransformerModel {
     const v = this.params.get(name);
     if (!v) throw new Error(`no parameter named ${name}`);
     return v;
+  }
+
+  /** Analytic training FLOPs per token (forward + backward) at sequence length `seqLen`; a model with
+   *  more structure than its config says (PNN's frozen columns and laterals) overrides it. */
+  trainingFlopsPerToken(seqLen: number): number {
+    return trainingFlopsPerToken(this.config, seqLen);
   }
 
   paramCount(): number {

@@ -4,7 +4,7 @@
 // are plugins; none of them copies this loop.
 import * as tf from '@tensorflow/tfjs'
 import { BlockBatcher, type Batch, type EpochIterator, type IteratorState, type PromptMode, type Tokenizer } from '../data'
-import { Trainer, trainingFlopsPerToken, type AdamWState, type LrSchedule, type MicroObjective, type StepHooks, type TransformerModel } from '../model'
+import { Trainer, type AdamWState, type LrSchedule, type MicroObjective, type StepHooks, type TransformerModel } from '../model'
 import { hashSeed } from '../model/rng'
 import { methodOf, type GrowthIncrement, type ReplaySettings, type RunConfig } from './config'
 import { DomainMemory } from './memory'
@@ -135,6 +135,10 @@ export interface TrainingContext {
   readonly totalSteps: number
   /** analytic training FLOPs per token of the current model */
   readonly flopsPerToken: number
+  /** Charge compute a method spends beyond the update's own forward and backward (A-GEM's reference
+   *  gradient, a teacher's forward, an importance estimate), so methods compare on what they really cost.
+   *  `seconds` only for work outside an update: an update's wall time is measured around all of it. */
+  chargeCompute(flops: number, seconds?: number): void
   domain(name: string): DomainData
   /** batcher for a domain's training split, with the run's prompt setting */
   batcher(name: string): BlockBatcher
@@ -250,7 +254,13 @@ export class TrainingLoop implements TrainingContext {
   }
 
   get flopsPerToken(): number {
-    return trainingFlopsPerToken(this.model.config, this.config.training.seqLen)
+    return this.model.trainingFlopsPerToken(this.config.training.seqLen)
+  }
+
+  chargeCompute(flops: number, seconds = 0): void {
+    if (!(flops >= 0 && seconds >= 0)) throw new Error(`chargeCompute: flops and seconds must be non-negative numbers (got ${flops}, ${seconds})`)
+    this.state.flops += flops
+    this.state.wallS += seconds
   }
 
   domain(name: string): DomainData {

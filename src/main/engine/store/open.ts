@@ -17,27 +17,21 @@ export class StoreError extends Error {
   }
 }
 
-const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1')
-
-/** Refuse anything that is not a readable SQLite file, without writing to it. */
+/** Refuse anything that is not a readable SQLite file, without writing to it.
+ *  Never through a file descriptor of our own: closing any descriptor of a file drops every POSIX lock
+ *  this process holds on it, including the SHARED lock of a store connection already open here (the
+ *  engine's, while a run worker opens the same store). Another process (an older sqlite3 shell) could
+ *  then believe it is the last connection and delete the WAL under us. SQLite's own read-only open
+ *  checks the header instead (SQLITE_NOTADB). */
 function inspectExistingFile(file: string): void {
-  let fd: number
   try {
-    if (fs.statSync(file).isDirectory()) throw new StoreError('unreadable', `cannot open store ${file}: it is a directory, not a database file`)
-    fd = fs.openSync(file, 'r')
+    const stat = fs.statSync(file)
+    if (stat.isDirectory()) throw new StoreError('unreadable', `cannot open store ${file}: it is a directory, not a database file`)
+    fs.accessSync(file, fs.constants.R_OK)
+    if (stat.size === 0) return // an empty file is a valid, empty SQLite database
   } catch (error) {
     if (error instanceof StoreError) throw error
     throw new StoreError('unreadable', `cannot read store ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`)
-  }
-  try {
-    const header = Buffer.alloc(SQLITE_HEADER.length)
-    const read = fs.readSync(fd, header, 0, header.length, 0)
-    if (read === 0) return // an empty file is a valid, empty SQLite database
-    if (read < header.length || !header.equals(SQLITE_HEADER)) {
-      throw new StoreError('not_sqlite', `${file} is not an SQLite database (wrong file header); it was left untouched`)
-    }
-  } finally {
-    fs.closeSync(fd)
   }
   let db: Database.Database | undefined
   try {

@@ -21,7 +21,7 @@ const { values } = parseArgs({
   options: {
     kinds: { type: 'string', default: 'gpt,bert' },
     seeds: { type: 'string', default: '3' },
-    methods: { type: 'string', default: ['elle', ...Object.keys(BASELINES)].join(',') },
+    methods: { type: 'string', default: ['elle', 'elle-no-prompt', ...Object.keys(BASELINES)].join(',') },
     'first-steps': { type: 'string', default: '120' },
     'stage-steps': { type: 'string', default: '60' },
     'frw-steps': { type: 'string', default: '10' },
@@ -59,10 +59,15 @@ function elleConfig(kind: 'gpt' | 'bert', seed: number): RunConfigInput {
 function configFor(method: string, kind: 'gpt' | 'bert', seed: number): RunConfigInput {
   const elle = elleConfig(kind, seed)
   if (method === 'elle') return elle
+  // the prompt ablation of the paper: ELLE pre-trained (and later fine-tuned) without domain prompts
+  if (method === 'elle-no-prompt') return { ...elle, name: `bench-elle-no-prompt-${kind}-s${seed}`, training: { ...elle.training, prompts: 'off' } }
   const b = BASELINES[method as keyof typeof BASELINES]
   if (!b) throw new Error(`unknown method "${method}"; known: elle, ${Object.keys(BASELINES).join(', ')}`)
   return { ...baselineConfig(elle, b.method, b.replay === true), name: `bench-${method}-${kind}-s${seed}` }
 }
+
+/** The prompt a method's checkpoints are fine-tuned with: their own, except for the run pre-trained without. */
+const promptOf = (method: string): 'own' | 'off' => (method === 'elle-no-prompt' ? 'off' : 'own')
 
 const started = Date.now()
 const log = (m: string) => console.error(`[${((Date.now() - started) / 1000).toFixed(0)}s] ${m}`)
@@ -106,7 +111,7 @@ if (!values['skip-downstream']) {
     const method = key.split('/')[0]!
     const checkpoint = store.listCheckpoints(run.id).at(-1)!
     const seedCount = Number(values['downstream-seeds'])
-    for (const prompt of method === 'elle' ? (['own', 'off'] as const) : (['own'] as const)) {
+    for (const prompt of method === 'elle' ? (['own', 'off'] as const) : ([promptOf(method)] as const)) {
       log(`downstream ${key} (${prompt})`)
       const scores = { accuracy: [] as number[], macroF1: [] as number[] }
       for (const task of tasks) {
@@ -161,18 +166,19 @@ const savedOf = (kind: string, method: string, f: (c: ComputeSaved) => number | 
     return cs ? f(cs) : null
   })
 
+const trainingWallS = [...comparisons.values()].reduce((n, c) => n + c.runs.reduce((m, r) => m + r.totals.wallS, 0), 0)
 const imgDir = path.join(path.dirname(values.out!), 'img')
 fs.mkdirSync(imgDir, { recursive: true })
 const lines: string[] = []
 lines.push('# Lifelong benchmark results', '')
 lines.push(`Produced by \`npm run bench:lifelong -- --kinds ${kinds.join(',')} --seeds ${seeds.length} --first-steps ${values['first-steps']} --stage-steps ${values['stage-steps']} --frw-steps ${values['frw-steps']} --downstream-seeds ${values['downstream-seeds']} --finetune-steps ${values['finetune-steps']}\``)
-lines.push(`on ${new Date().toISOString().slice(0, 10)}: ${methods.length} methods × ${kinds.length} model kinds × ${seeds.length} seeds on the six default domains, tiny models (1 layer, 2 heads of 16 at the start; ELLE grows to 4 layers and 5 heads), wasm backend, total ${((Date.now() - started) / 60000).toFixed(0)} min. Mean ± standard deviation over seeds. Lower AP and AP+ are better.`, '')
+lines.push(`on ${new Date().toISOString().slice(0, 10)}: ${methods.length} methods × ${kinds.length} model kinds × ${seeds.length} seeds on the six default domains, tiny models (1 layer, 2 heads of 16 at the start; ELLE grows to 4 layers and 5 heads), wasm backend; training wall time summed over all runs ${(trainingWallS / 60).toFixed(0)} min (this invocation: ${((Date.now() - started) / 60000).toFixed(0)} min, runs and fine-tuning results already in the store are reused). Mean ± standard deviation over seeds. Lower AP and AP+ are better.`, '')
 for (const kind of kinds) {
   lines.push(`## ${kind.toUpperCase()}`, '')
   lines.push('| method | final AP | final AP+ | geometric AP | training wall s | FLOPs | final params | ELLE wall to reach its AP | ELLE FLOPs to reach its AP | downstream acc. (mean of 6 tasks) | downstream macro-F1 |')
   lines.push('|---|---|---|---|---|---|---|---|---|---|---|')
   for (const method of methods) {
-    const ds = seeds.map((s) => downstream.get(`${method}/${kind}/${s}/own`) ?? null)
+    const ds = seeds.map((s) => downstream.get(`${method}/${kind}/${s}/${promptOf(method)}`) ?? null)
     lines.push(
       `| ${method} | ${pm(finalOf(kind, method, (r) => r.final.ap))} | ${pm(finalOf(kind, method, (r) => r.final.apPlus))} | ${pm(finalOf(kind, method, (r) => r.final.apGeo))} | ${pm(finalOf(kind, method, (r) => r.totals.wallS), 0)} | ${pm(finalOf(kind, method, (r) => r.totals.flops / 1e12), 2)}e12 | ${pm(finalOf(kind, method, (r) => r.totals.params), 0)} | ${method === 'elle' ? '–' : pm(savedOf(kind, method, (c) => (c.wallFraction === null ? null : 100 * c.wallFraction)), 0) + ' %'} | ${method === 'elle' ? '–' : pm(savedOf(kind, method, (c) => (c.flopsFraction === null ? null : 100 * c.flopsFraction)), 0) + ' %'} | ${pm(ds.map((d) => d?.accuracy ?? null), 3)} | ${pm(ds.map((d) => d?.macroF1 ?? null), 3)} |`
     )

@@ -7,7 +7,7 @@ import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { compareRuns } from '../src/main/engine/compare'
 import { lineChartSvg, RUN_COLORS } from '../src/main/engine/compare/svg'
-import { finetuneCheckpoint, metricName, primaryTask } from '../src/main/engine/downstream'
+import { finetuneCheckpoint, finetuneUntrained, metricName, primaryTask } from '../src/main/engine/downstream'
 import { readStreamManifest } from '../src/main/engine/data'
 import { ExperimentStore } from '../src/main/engine/store/store'
 import { defaultStreamDir } from '../src/main/engine/training/data'
@@ -101,32 +101,63 @@ log('all runs finished')
 // Downstream: the final checkpoint of every run, fine-tuned on each domain's primary task with the run's
 // prompt (k seeds), and ELLE's also without a prompt for the prompt ablation. (The full per-stage
 // forgetting matrix is `elle finetune --run ID`; it is too slow for every run of the benchmark.)
-const downstream = new Map<string, { accuracy: number | null; macroF1: number | null }>()
+interface DownstreamScores {
+  accuracy: number | null
+  macroF1: number | null
+  /** per task, in stream order */
+  tasks: Array<{ accuracy: number; macroF1: number }>
+}
+const downstream = new Map<string, DownstreamScores>()
+const avg = (xs: number[]) => xs.reduce((x, y) => x + y, 0) / xs.length
+const summarize = (tasks: DownstreamScores['tasks']): DownstreamScores => ({ accuracy: avg(tasks.map((t) => t.accuracy)), macroF1: avg(tasks.map((t) => t.macroF1)), tasks })
+let taskNames: string[] = []
+/** Majority-label scores per task (the trivial floor). */
+const majority = new Map<string, { accuracy: number; macroF1: number }>()
 if (!values['skip-downstream']) {
   const manifest = readStreamManifest(defaultStreamDir(dataDir))
   if (!manifest) throw new Error(`the default stream is not prepared in ${dataDir}`)
   const tasks = STREAM.map((d) => primaryTask(manifest, d)!.name)
+  taskNames = tasks
+  const settings = { steps: Number(values['finetune-steps']) }
+  const seedCount = Number(values['downstream-seeds'])
+  // The floor pre-training has to beat: the same fine-tuning from an untrained model of the baselines'
+  // size (each pre-training seed's initial weights). No checkpoint, so cached in a file beside the store.
+  const cacheFile = `${dbPath}.untrained.json`
+  const cache = (fs.existsSync(cacheFile) ? JSON.parse(fs.readFileSync(cacheFile, 'utf8')) : {}) as Record<string, { accuracy: number; macroF1: number; majority: { accuracy: number; macroF1: number } }>
+  for (const kind of kinds) {
+    for (const seed of seeds) {
+      const perTask: DownstreamScores['tasks'] = []
+      for (const task of tasks) {
+        const key = `${kind}/${seed}/${task}/steps${settings.steps}/seeds${seedCount}`
+        if (!cache[key]) {
+          log(`downstream untrained ${kind} s${seed} ${task}`)
+          const r = await finetuneUntrained(parseRunConfig(elleConfig(kind, seed)), { dataDir, task, seeds: seedCount, settings })
+          cache[key] = { accuracy: r.accuracy.mean, macroF1: r.macroF1.mean, majority: { accuracy: r.majority.accuracy, macroF1: r.majority.macroF1 } }
+          fs.writeFileSync(cacheFile, JSON.stringify(cache, null, 1))
+        }
+        perTask.push({ accuracy: cache[key].accuracy, macroF1: cache[key].macroF1 })
+        majority.set(task, cache[key].majority)
+      }
+      downstream.set(`untrained/${kind}/${seed}/off`, summarize(perTask))
+    }
+  }
   const store = ExperimentStore.open(dbPath)
   for (const [key, run] of runs) {
     const method = key.split('/')[0]!
     const checkpoint = store.listCheckpoints(run.id).at(-1)!
-    const seedCount = Number(values['downstream-seeds'])
     for (const prompt of method === 'elle' ? (['own', 'off'] as const) : ([promptOf(method)] as const)) {
       log(`downstream ${key} (${prompt})`)
-      const scores = { accuracy: [] as number[], macroF1: [] as number[] }
+      const perTask: DownstreamScores['tasks'] = []
       for (const task of tasks) {
         // Scores an interrupted benchmark already stored for this checkpoint are taken, not recomputed.
         const stored = (metric: 'accuracy' | 'macro_f1') =>
           store.listEvaluations(run.id).filter((e) => e.checkpointId === checkpoint.id && e.task === task && e.metric === metricName(metric, prompt) && e.seed < seedCount)
         if (stored('accuracy').length < seedCount || stored('macro_f1').length < seedCount) {
-          await finetuneCheckpoint(checkpoint.path, { dataDir, task, seeds: seedCount, prompt, store, settings: { steps: Number(values['finetune-steps']) } })
+          await finetuneCheckpoint(checkpoint.path, { dataDir, task, seeds: seedCount, prompt, store, settings })
         }
-        const avg = (xs: number[]) => xs.reduce((x, y) => x + y, 0) / xs.length
-        scores.accuracy.push(avg(stored('accuracy').map((e) => e.value)))
-        scores.macroF1.push(avg(stored('macro_f1').map((e) => e.value)))
+        perTask.push({ accuracy: avg(stored('accuracy').map((e) => e.value)), macroF1: avg(stored('macro_f1').map((e) => e.value)) })
       }
-      const avg = (xs: number[]) => xs.reduce((x, y) => x + y, 0) / xs.length
-      downstream.set(`${key}/${prompt}`, { accuracy: avg(scores.accuracy), macroF1: avg(scores.macroF1) })
+      downstream.set(`${key}/${prompt}`, summarize(perTask))
     }
   }
   store.close()
@@ -167,6 +198,16 @@ const savedOf = (kind: string, method: string, f: (c: ComputeSaved) => number | 
   })
 
 const trainingWallS = [...comparisons.values()].reduce((n, c) => n + c.runs.reduce((m, r) => m + r.totals.wallS, 0), 0)
+/** ELLE's wall time or FLOPs to reach a run's final AP, in % of that run's, over the seeds where it got there. */
+const reachPct = (kind: string, method: string, fraction: (c: ComputeSaved) => number | null): string => {
+  const xs = savedOf(kind, method, (c) => {
+    const f = fraction(c)
+    return f === null ? null : 100 * f
+  })
+  const reached = xs.filter((x) => x !== null).length
+  if (reached === 0) return 'not reached'
+  return `${pm(xs, 0)} %${reached < xs.length ? ` (${reached}/${xs.length} seeds)` : ''}`
+}
 const imgDir = path.join(path.dirname(values.out!), 'img')
 fs.mkdirSync(imgDir, { recursive: true })
 const lines: string[] = []
@@ -175,16 +216,33 @@ lines.push(`Produced by \`npm run bench:lifelong -- --kinds ${kinds.join(',')} -
 lines.push(`on ${new Date().toISOString().slice(0, 10)}: ${methods.length} methods × ${kinds.length} model kinds × ${seeds.length} seeds on the six default domains, tiny models (1 layer, 2 heads of 16 at the start; ELLE grows to 4 layers and 5 heads), wasm backend; training wall time summed over all runs ${(trainingWallS / 60).toFixed(0)} min (this invocation: ${((Date.now() - started) / 60000).toFixed(0)} min, runs and fine-tuning results already in the store are reused). Mean ± standard deviation over seeds. Lower AP and AP+ are better.`, '')
 for (const kind of kinds) {
   lines.push(`## ${kind.toUpperCase()}`, '')
-  lines.push('| method | final AP | final AP+ | geometric AP | training wall s | FLOPs | final params | ELLE wall to reach its AP | ELLE FLOPs to reach its AP | downstream acc. (mean of 6 tasks) | downstream macro-F1 |')
+  lines.push('| method | final AP | final AP+ | geometric AP | training wall s | FLOPs (×10¹²) | final params | ELLE wall to reach its AP | ELLE FLOPs to reach its AP | downstream acc. (mean of 6 tasks) | downstream macro-F1 |')
   lines.push('|---|---|---|---|---|---|---|---|---|---|---|')
   for (const method of methods) {
     const ds = seeds.map((s) => downstream.get(`${method}/${kind}/${s}/${promptOf(method)}`) ?? null)
     lines.push(
-      `| ${method} | ${pm(finalOf(kind, method, (r) => r.final.ap))} | ${pm(finalOf(kind, method, (r) => r.final.apPlus))} | ${pm(finalOf(kind, method, (r) => r.final.apGeo))} | ${pm(finalOf(kind, method, (r) => r.totals.wallS), 0)} | ${pm(finalOf(kind, method, (r) => r.totals.flops / 1e12), 2)}e12 | ${pm(finalOf(kind, method, (r) => r.totals.params), 0)} | ${method === 'elle' ? '–' : pm(savedOf(kind, method, (c) => (c.wallFraction === null ? null : 100 * c.wallFraction)), 0) + ' %'} | ${method === 'elle' ? '–' : pm(savedOf(kind, method, (c) => (c.flopsFraction === null ? null : 100 * c.flopsFraction)), 0) + ' %'} | ${pm(ds.map((d) => d?.accuracy ?? null), 3)} | ${pm(ds.map((d) => d?.macroF1 ?? null), 3)} |`
+      `| ${method} | ${pm(finalOf(kind, method, (r) => r.final.ap))} | ${pm(finalOf(kind, method, (r) => r.final.apPlus))} | ${pm(finalOf(kind, method, (r) => r.final.apGeo))} | ${pm(finalOf(kind, method, (r) => r.totals.wallS), 0)} | ${pm(finalOf(kind, method, (r) => r.totals.flops / 1e12), 2)} | ${pm(finalOf(kind, method, (r) => r.totals.params), 0)} | ${method === 'elle' ? '–' : reachPct(kind, method, (c) => c.wallFraction)} | ${method === 'elle' ? '–' : reachPct(kind, method, (c) => c.flopsFraction)} | ${pm(ds.map((d) => d?.accuracy ?? null), 3)} | ${pm(ds.map((d) => d?.macroF1 ?? null), 3)} |`
     )
   }
   const off = seeds.map((s) => downstream.get(`elle/${kind}/${s}/off`) ?? null)
   lines.push('', `ELLE fine-tuned without its prompt: accuracy ${pm(off.map((d) => d?.accuracy ?? null), 3)}, macro-F1 ${pm(off.map((d) => d?.macroF1 ?? null), 3)} (with it: see the elle row).`, '')
+  if (taskNames.length > 0) {
+    // Per task: every method's final checkpoint, ELLE without its prompt at fine-tuning, and the floors.
+    const rows: Array<{ label: string; key: (seed: number) => string }> = [
+      ...methods.map((m) => ({ label: m, key: (s: number) => `${m}/${kind}/${s}/${promptOf(m)}` })),
+      { label: 'elle, fine-tuned without prompt', key: (s: number) => `elle/${kind}/${s}/off` },
+      { label: 'untrained model (no pre-training)', key: (s: number) => `untrained/${kind}/${s}/off` }
+    ]
+    for (const metric of ['accuracy', 'macroF1'] as const) {
+      lines.push(`Downstream ${metric === 'accuracy' ? 'accuracy' : 'macro-F1'} per task (final checkpoint, ${values['finetune-steps']} fine-tuning steps, mean ± sd over pre-training seeds):`, '')
+      lines.push(`| | ${taskNames.join(' | ')} | mean |`, `|---|${taskNames.map(() => '---|').join('')}---|`)
+      for (const row of rows) {
+        const per = taskNames.map((_, t) => pm(seeds.map((s) => downstream.get(row.key(s))?.tasks[t]?.[metric] ?? null), 3))
+        lines.push(`| ${row.label} | ${per.join(' | ')} | ${pm(seeds.map((s) => downstream.get(row.key(s))?.[metric] ?? null), 3)} |`)
+      }
+      lines.push(`| majority label | ${taskNames.map((t) => majority.get(t)?.[metric].toFixed(3) ?? '–').join(' | ')} | ${(avg(taskNames.map((t) => majority.get(t)?.[metric] ?? NaN))).toFixed(3)} |`, '')
+    }
+  }
   // AP against wall time and FLOPs, seed 0, all methods
   const c0 = comparisons.get(`${kind}/0`)!
   for (const axis of ['seconds', 'flops'] as const) {

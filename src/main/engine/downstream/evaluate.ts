@@ -8,7 +8,7 @@ import { restoreModel } from '../checkpoint/restore'
 import { ensureDefaultStream, loadTokenizer, type StreamManifest, type Tokenizer } from '../data'
 import { TransformerModel } from '../model/model'
 import type { EvaluationInput, ExperimentStore } from '../store/store'
-import { parseRunConfig } from '../training/config'
+import { parseRunConfig, type RunConfig } from '../training/config'
 import { defaultStreamDir } from '../training/data'
 import { modelConfigFor } from '../training/run'
 import { experimentStages, findStoredCheckpoint, seenDomains, slotLookup, stageEndCheckpoints, wrongPromptSlot } from './checkpoints'
@@ -162,6 +162,32 @@ export async function finetuneCheckpoint(checkpointDir: string, opts: FinetuneOp
     macroF1: meanStd(outcomes.map((o) => o.macroF1)),
     majority: majorityBaseline(task, outcomes[0]!.confusion),
     stored: storedInfo
+  }
+}
+
+/**
+ * Fine-tune a freshly initialised model (the config's initial shape and seed, no pre-training) on a task,
+ * without a prompt: the floor that pre-training has to beat. Nothing is stored (there is no checkpoint).
+ */
+export async function finetuneUntrained(
+  config: RunConfig,
+  opts: Omit<FinetuneOptions, 'prompt' | 'store'>
+): Promise<{ task: string; accuracy: MeanStd; macroF1: MeanStd; seeds: SeedScore[]; majority: FinetuneReport['majority'] }> {
+  const seeds = seedList(opts.seeds)
+  const settings = checkSettings(opts.settings)
+  const log = opts.log ?? ((): void => {})
+  const manifest = await ensureDefaultStream(defaultStreamDir(opts.dataDir), { log })
+  const task = findTask(manifest, opts.task)
+  const tokenizer = loadTokenizer(manifest.tokenizer.file)
+  const modelConfig = modelConfigFor(config, tokenizer.vocabSize)
+  const make = (): TransformerModel => new TransformerModel(modelConfig, { seed: config.training.seed })
+  const outcomes = runSeeds({ make, tokenizer }, task, null, seeds, settings, (o) => log(`untrained on ${task.name} seed ${o.seed}: accuracy ${fmt(o.accuracy)}  macro-F1 ${fmt(o.macroF1)}`))
+  return {
+    task: task.name,
+    accuracy: meanStd(outcomes.map((o) => o.accuracy)),
+    macroF1: meanStd(outcomes.map((o) => o.macroF1)),
+    seeds: outcomes.map(({ seed, accuracy, macroF1, trainLoss, seconds }) => ({ seed, accuracy, macroF1, trainLoss, seconds })),
+    majority: majorityBaseline(task, outcomes[0]!.confusion)
   }
 }
 

@@ -9,6 +9,7 @@ export {
   MAX_SEEDS,
   evaluateRunDownstream,
   finetuneCheckpoint,
+  finetuneUntrained,
   metricName,
   METRICS,
   PROMPT_CHOICES,

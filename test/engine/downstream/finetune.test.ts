@@ -12,6 +12,7 @@ import {
   findTask,
   finetuneCheckpoint,
   finetuneOnce,
+  finetuneUntrained,
   seenDomains,
   stageEndCheckpoints,
   type DownstreamTask
@@ -128,6 +129,24 @@ describe('finetuneCheckpoint', () => {
     const r = await finetuneCheckpoint(copy, { dataDir: run.dataDir, task: 'email-spam', seeds: 1, store: run.store, settings: { ...quick, steps: 2 } })
     expect(r.stored).toBeNull()
     expect(storeSnapshot(run.store, run.runId)).toEqual(snapshot)
+  })
+})
+
+describe('finetuneUntrained', () => {
+  it("fine-tunes the run's untrained initial model without a prompt, stores nothing and leaks no tensor", async () => {
+    const config = parseRunConfig(run.store.getExperimentConfig(run.store.getRun(run.runId).experimentId))
+    const snapshot = storeSnapshot(run.store, run.runId)
+    const tensors = tf.memory().numTensors
+    const floor = await finetuneUntrained(config, { dataDir: run.dataDir, task: 'press-genre', seeds: 2, settings: quick })
+    expect(tf.memory().numTensors).toBe(tensors)
+    expect(storeSnapshot(run.store, run.runId)).toEqual(snapshot)
+    expect(floor.seeds.map((s) => s.seed)).toEqual([0, 1])
+    expect(floor.accuracy.mean).toBeCloseTo((floor.seeds[0]!.accuracy + floor.seeds[1]!.accuracy) / 2, 12)
+    const counts = findTask(manifest, 'press-genre').trainLabelCounts
+    expect(floor.majority.label).toBe(Object.entries(counts).sort((a, b) => b[1] - a[1])[0]![0])
+    // the same fine-tuning from pre-trained weights starts elsewhere
+    const trained = await finetuneCheckpoint(afterEmail, { dataDir: run.dataDir, task: 'press-genre', seeds: 1, prompt: 'off', settings: quick })
+    expect(floor.seeds[0]!.trainLoss).not.toBe(trained.seeds[0]!.trainLoss)
   })
 })
 

@@ -6,7 +6,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { compareRuns } from '../src/main/engine/compare'
-import { lineChartSvg, RUN_COLORS } from '../src/main/engine/compare/svg'
+import { lineChartSvg, RUN_COLORS, standaloneSvg } from '../src/main/engine/compare/svg'
 import { finetuneCheckpoint, finetuneUntrained, metricName, primaryTask } from '../src/main/engine/downstream'
 import { readStreamManifest } from '../src/main/engine/data'
 import { ExperimentStore } from '../src/main/engine/store/store'
@@ -224,6 +224,24 @@ for (const kind of kinds) {
       `| ${method} | ${pm(finalOf(kind, method, (r) => r.final.ap))} | ${pm(finalOf(kind, method, (r) => r.final.apPlus))} | ${pm(finalOf(kind, method, (r) => r.final.apGeo))} | ${pm(finalOf(kind, method, (r) => r.totals.wallS), 0)} | ${pm(finalOf(kind, method, (r) => r.totals.flops / 1e12), 2)} | ${pm(finalOf(kind, method, (r) => r.totals.params), 0)} | ${method === 'elle' ? '–' : reachPct(kind, method, (c) => c.wallFraction)} | ${method === 'elle' ? '–' : reachPct(kind, method, (c) => c.flopsFraction)} | ${pm(ds.map((d) => d?.accuracy ?? null), 3)} | ${pm(ds.map((d) => d?.macroF1 ?? null), 3)} |`
     )
   }
+  // Equal compute the other way round: the from-scratch model's AP when it had spent ELLE's total FLOPs.
+  if (methods.includes('scratch')) {
+    const apAt = (points: RunComparison['runs'][number]['ap'], flops: number): number | null => {
+      const i = points.findIndex((p) => p.flops >= flops)
+      if (i < 0) return null
+      if (i === 0) return points[0]!.value
+      const a = points[i - 1]!
+      const b = points[i]!
+      return a.value + ((flops - a.flops) / (b.flops - a.flops)) * (b.value - a.value)
+    }
+    const at = seeds.map((seed) => {
+      const c = comparisons.get(`${kind}/${seed}`)!
+      const elle = c.runs.find((r) => r.id === runs.get(`elle/${kind}/${seed}`)!.id)!
+      const scratch = c.runs.find((r) => r.id === runs.get(`scratch/${kind}/${seed}`)!.id)!
+      return apAt(scratch.ap, elle.totals.flops)
+    })
+    lines.push('', `With ELLE's total training FLOPs, the from-scratch model (final size, all domains mixed) had an AP of ${pm(at)}; ELLE ended at ${pm(finalOf(kind, 'elle', (r) => r.final.ap))}.`)
+  }
   const off = seeds.map((s) => downstream.get(`elle/${kind}/${s}/off`) ?? null)
   lines.push('', `ELLE fine-tuned without its prompt: accuracy ${pm(off.map((d) => d?.accuracy ?? null), 3)}, macro-F1 ${pm(off.map((d) => d?.macroF1 ?? null), 3)} (with it: see the elle row).`, '')
   if (taskNames.length > 0) {
@@ -245,14 +263,16 @@ for (const kind of kinds) {
   }
   // AP against wall time and FLOPs, seed 0, all methods
   const c0 = comparisons.get(`${kind}/0`)!
+  const methodOfRun = (id: number): string => methods.find((m) => runs.get(`${m}/${kind}/0`)?.id === id) ?? `run ${id}`
   for (const axis of ['seconds', 'flops'] as const) {
-    const svg = lineChartSvg({
+    const svg = standaloneSvg(lineChartSvg({
       title: `${kind.toUpperCase()}: AP against training ${axis === 'seconds' ? 'wall time' : 'FLOPs'} (seed 0)`,
       xLabel: axis === 'seconds' ? 'training wall seconds' : 'training FLOPs',
       yLabel: 'AP',
       xKind: axis,
-      series: c0.runs.map((r, i) => ({ label: r.method, color: RUN_COLORS[i % RUN_COLORS.length]!, dashed: !r.elle, points: r.ap.map((p) => [axis === 'seconds' ? p.wallS : p.flops, p.value] as const) }))
-    })
+      legend: 'right',
+      series: c0.runs.map((r, i) => ({ label: methodOfRun(r.id), color: RUN_COLORS[i % RUN_COLORS.length]!, dashed: !r.elle, points: r.ap.map((p) => [axis === 'seconds' ? p.wallS : p.flops, p.value] as const) }))
+    }))
     const file = `lifelong-${kind}-ap-${axis === 'seconds' ? 'wall' : 'flops'}.svg`
     fs.writeFileSync(path.join(imgDir, file), svg)
     lines.push(`![${kind} AP against ${axis}](img/${file})`, '')

@@ -2,7 +2,7 @@
 // resources), so it opens anywhere and can be mailed or archived as one file.
 import type { ComparedRun, RunComparison } from '../../../shared/contract'
 import { formatFlops, formatParams, formatScore, formatSeconds, formatValue } from '../../../shared/plot'
-import { escapeHtml, heatmapSvg, lineChartSvg, RUN_COLORS, type Marker } from './svg'
+import { CHART_CSS, escapeHtml, heatmapSvg, lineChartSvg, RUN_COLORS, type Marker } from './svg'
 
 const CSS = `
   :root { color-scheme: light; }
@@ -24,17 +24,7 @@ const CSS = `
   .plots { display: grid; grid-template-columns: repeat(auto-fit, minmax(600px, 1fr)); gap: 16px; }
   .card { background: #fff; border-radius: 6px; padding: 12px; box-shadow: 0 1px 2px rgba(0,0,0,.06); overflow-x: auto; }
   .maps { display: flex; flex-wrap: wrap; gap: 16px; }
-  svg text { font: 11px system-ui, sans-serif; fill: #394653; }
-  svg .title { font-size: 13px; font-weight: 600; fill: #1d2733; }
-  svg .label { font-size: 12px; fill: #4a5867; }
-  svg .tick { fill: #5d6b7a; }
-  svg .cell { font-size: 10.5px; }
-  svg .ink-light { fill: #fff; }
-  svg .ink-dark { fill: #1d2733; }
-  svg .grid { stroke: #edf0f3; }
-  svg .axis { stroke: #8796a5; }
-  svg .empty-cell { fill: #f0f2f5; }
-  .muted { color: #5d6b7a; }
+${CHART_CSS}  .muted { color: #5d6b7a; }
   footer { margin-top: 36px; color: #8796a5; font-size: 12px; }
 `
 

@@ -4,7 +4,31 @@ import { formatFlops, formatSeconds, formatValue, logPosition, logTicks, niceTic
 
 export { logPosition, logTicks, niceTicks, viridis }
 
-export const RUN_COLORS = ['#1f6fb4', '#d1495b', '#2e9d57', '#e08a1e', '#7b5ea7', '#8c564b', '#d35fb7', '#1aa3b5']
+export const RUN_COLORS = ['#1f6fb4', '#d1495b', '#2e9d57', '#e08a1e', '#7b5ea7', '#8c564b', '#d35fb7', '#1aa3b5', '#6b6b6b', '#b5b51a', '#17becf', '#ff7f0e']
+
+/** The chart classes' styles: the report's page includes them, a standalone SVG file carries them itself. */
+export const CHART_CSS = `
+  svg text { font: 11px system-ui, sans-serif; fill: #394653; }
+  svg .title { font-size: 13px; font-weight: 600; fill: #1d2733; }
+  svg .label { font-size: 12px; fill: #4a5867; }
+  svg .tick { fill: #5d6b7a; }
+  svg .muted { fill: #5d6b7a; }
+  svg .cell { font-size: 10.5px; }
+  svg .ink-light { fill: #fff; }
+  svg .ink-dark { fill: #1d2733; }
+  svg .grid { stroke: #edf0f3; }
+  svg .axis { stroke: #8796a5; }
+  svg .empty-cell { fill: #f0f2f5; }
+`
+
+/** A chart as an SVG file of its own (docs, exports): the SVG namespace, a white background and the styles. */
+export function standaloneSvg(svg: string): string {
+  const open = svg.indexOf('>') + 1
+  const tag = svg.slice(0, open)
+  const size = /viewBox="0 0 (\d+(?:\.\d+)?) (\d+(?:\.\d+)?)"/.exec(tag)
+  const background = size ? `<rect width="${size[1]}" height="${size[2]}" fill="#fff"/>` : ''
+  return `${tag.replace('<svg ', '<svg xmlns="http://www.w3.org/2000/svg" ')}<style>${CHART_CSS.replace(/\s+/g, ' ').trim()}</style>${background}${svg.slice(open)}\n`
+}
 
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
@@ -30,10 +54,13 @@ export interface Marker {
 const fx = (n: number) => n.toFixed(1)
 
 /** A multi-series line chart; the y axis goes logarithmic when the values span more than 20x. */
-export function lineChartSvg(options: { title: string; series: LineSeries[]; xLabel: string; yLabel: string; xKind: 'seconds' | 'flops'; markers?: Marker[]; width?: number; height?: number }): string {
-  const W = options.width ?? 640
+/** Many series read better with the legend in a column on the right (`legend: 'right'`) than in the top row. */
+export function lineChartSvg(options: { title: string; series: LineSeries[]; xLabel: string; yLabel: string; xKind: 'seconds' | 'flops'; markers?: Marker[]; width?: number; height?: number; legend?: 'top' | 'right' }): string {
+  const legendRight = options.legend === 'right'
+  const legendWidth = legendRight ? 28 + Math.max(0, ...options.series.map((s) => s.label.length)) * 6.4 : 0
+  const W = options.width ?? 640 + legendWidth
   const H = options.height ?? 340
-  const P = { left: 64, right: 16, top: 34, bottom: 46 }
+  const P = { left: 64, right: 16 + legendWidth, top: 34, bottom: 46 }
   const pts = options.series.flatMap((s) => s.points).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y))
   const head = `<svg viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${escapeHtml(options.title)}" class="chart">`
   const title = `<text x="${P.left}" y="20" class="title">${escapeHtml(options.title)}</text>`
@@ -80,8 +107,22 @@ export function lineChartSvg(options: { title: string; series: LineSeries[]; xLa
         `<circle cx="${fx(sx(m.x))}" cy="${fx(sy(m.y))}" r="5" fill="none" stroke="${m.color}" stroke-width="2"/></g>`
     )
     .join('')
-  let lx = W - P.right
-  const legend = [...options.series]
+  const legend = legendRight ? rightLegend(options.series, W - legendWidth + 8, P.top) : topLegend(options.series, W - P.right)
+  return `${head}${title}${grid}${axes}${lines}${markers}${legend}</svg>`
+}
+
+function rightLegend(series: LineSeries[], x: number, top: number): string {
+  return series
+    .map((s, i) => {
+      const y = top + 8 + i * 18
+      return `<g class="legend"><line x1="${fx(x)}" x2="${fx(x + 16)}" y1="${y}" y2="${y}" stroke="${s.color}" stroke-width="3"${s.dashed ? ' stroke-dasharray="5 3"' : ''}/><text x="${fx(x + 21)}" y="${y + 4}" class="tick">${escapeHtml(s.label)}</text></g>`
+    })
+    .join('')
+}
+
+function topLegend(series: LineSeries[], right: number): string {
+  let lx = right
+  return [...series]
     .reverse()
     .map((s) => {
       const w = 22 + s.label.length * 6.4
@@ -89,7 +130,6 @@ export function lineChartSvg(options: { title: string; series: LineSeries[]; xLa
       return `<g class="legend"><line x1="${fx(lx)}" x2="${fx(lx + 16)}" y1="16" y2="16" stroke="${s.color}" stroke-width="3"${s.dashed ? ' stroke-dasharray="5 3"' : ''}/><text x="${fx(lx + 21)}" y="20" class="tick">${escapeHtml(s.label)}</text></g>`
     })
     .join('')
-  return `${head}${title}${grid}${axes}${lines}${markers}${legend}</svg>`
 }
 
 /** A perplexity matrix as a heat map: rows are validations, columns domains, colour on a shared log scale. */

@@ -120,6 +120,14 @@ if (!values['skip-downstream']) {
   taskNames = tasks
   const settings = { steps: Number(values['finetune-steps']) }
   const seedCount = Number(values['downstream-seeds'])
+  // Stored scores do not record their fine-tuning settings: one store holds the scores of one setting only.
+  const settingsFile = `${dbPath}.downstream.json`
+  if (fs.existsSync(settingsFile)) {
+    const before = JSON.parse(fs.readFileSync(settingsFile, 'utf8')) as { finetuneSteps: number }
+    if (before.finetuneSteps !== settings.steps) {
+      throw new Error(`--finetune-steps ${settings.steps}: the downstream scores in ${dbPath} were made with ${before.finetuneSteps} steps and would be reused; use another --db or the same steps`)
+    }
+  } else fs.writeFileSync(settingsFile, JSON.stringify({ finetuneSteps: settings.steps }) + '\n')
   // The floor pre-training has to beat: the same fine-tuning from an untrained model of the baselines'
   // size (each pre-training seed's initial weights). No checkpoint, so cached in a file beside the store.
   const cacheFile = `${dbPath}.untrained.json`

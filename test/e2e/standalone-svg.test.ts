@@ -1,4 +1,5 @@
 /// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
 // A chart written as its own SVG file (docs/results.md embeds them) must render in a real browser as an
 // image: SVG namespace, styled grid and axes, and a legend that stays inside the picture without overlap.
 import fs from 'node:fs'

@@ -286,6 +286,10 @@ for (const kind of kinds) {
     lines.push(`![${kind} AP against ${axis}](img/${file})`, '')
   }
 }
-lines.push('## Findings', '', 'FINDINGS_PLACEHOLDER', '')
+// The findings are written by hand against these numbers; a regenerated report keeps them.
+const previous = fs.existsSync(values.out!) ? fs.readFileSync(values.out!, 'utf8') : ''
+const kept = previous.includes('\n## Findings\n') ? previous.slice(previous.indexOf('\n## Findings\n') + 1).trimEnd() : ''
+if (kept && !kept.includes('FINDINGS_PLACEHOLDER')) lines.push(kept, '')
+else lines.push('## Findings', '', 'FINDINGS_PLACEHOLDER', '')
 fs.writeFileSync(values.out!, lines.join('\n'))
 log(`wrote ${values.out}`)

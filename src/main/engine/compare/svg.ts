@@ -4,7 +4,7 @@ import { formatFlops, formatSeconds, formatValue, logPosition, logTicks, niceTic
 
 export { logPosition, logTicks, niceTicks, viridis }
 
-export const RUN_COLORS = ['#1f6fb4', '#d1495b', '#2e9d57', '#e08a1e', '#7b5ea7', '#8c564b', '#d35fb7', '#1aa3b5', '#6b6b6b', '#b5b51a', '#17becf', '#ff7f0e']
+export const RUN_COLORS = ['#1f6fb4', '#d1495b', '#2e9d57', '#e08a1e', '#7b5ea7', '#8c564b', '#d35fb7', '#1aa3b5', '#6b6b6b', '#b5b51a', '#17becf', '#222222']
 
 /** The chart classes' styles: the report's page includes them, a standalone SVG file carries them itself. */
 export const CHART_CSS = `

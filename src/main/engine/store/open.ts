@@ -49,7 +49,7 @@ function inspectExistingFile(file: string): void {
   } catch (error) {
     if (error instanceof StoreError) throw error
     const code = (error as { code?: string }).code ?? ''
-    if (code === 'SQLITE_NOTADB') throw new StoreError('not_sqlite', `${file} is not an SQLite database; it was left untouched`)
+    if (code === 'SQLITE_NOTADB') throw new StoreError('not_sqlite', `${file} is not an SQLite database (wrong file header); it was left untouched`)
     if (code.startsWith('SQLITE_CORRUPT')) throw new StoreError('corrupt', `${file} is corrupt (${(error as Error).message}); it was left untouched`)
     throw new StoreError('unreadable', `cannot read store ${file}: ${(error as Error).message}`)
   } finally {

@@ -120,14 +120,6 @@ if (!values['skip-downstream']) {
   taskNames = tasks
   const settings = { steps: Number(values['finetune-steps']) }
   const seedCount = Number(values['downstream-seeds'])
-  // Stored scores do not record their fine-tuning settings: one store holds the scores of one setting only.
-  const settingsFile = `${dbPath}.downstream.json`
-  if (fs.existsSync(settingsFile)) {
-    const before = JSON.parse(fs.readFileSync(settingsFile, 'utf8')) as { finetuneSteps: number }
-    if (before.finetuneSteps !== settings.steps) {
-      throw new Error(`--finetune-steps ${settings.steps}: the downstream scores in ${dbPath} were made with ${before.finetuneSteps} steps and would be reused; use another --db or the same steps`)
-    }
-  } else fs.writeFileSync(settingsFile, JSON.stringify({ finetuneSteps: settings.steps }) + '\n')
   // The floor pre-training has to beat: the same fine-tuning from an untrained model of the baselines'
   // size (each pre-training seed's initial weights). No checkpoint, so cached in a file beside the store.
   const cacheFile = `${dbPath}.untrained.json`
@@ -159,7 +151,7 @@ if (!values['skip-downstream']) {
       for (const task of tasks) {
         // Scores an interrupted benchmark already stored for this checkpoint are taken, not recomputed.
         const stored = (metric: 'accuracy' | 'macro_f1') =>
-          store.listEvaluations(run.id).filter((e) => e.checkpointId === checkpoint.id && e.task === task && e.metric === metricName(metric, prompt) && e.seed < seedCount)
+          store.listEvaluations(run.id).filter((e) => e.checkpointId === checkpoint.id && e.task === task && e.metric === metricName(metric, prompt) && e.seed < seedCount && e.settings?.steps === settings.steps)
         if (stored('accuracy').length < seedCount || stored('macro_f1').length < seedCount) {
           await finetuneCheckpoint(checkpoint.path, { dataDir, task, seeds: seedCount, prompt, store, settings })
         }

@@ -175,7 +175,7 @@ export const ComparedRun = z.object({
     })
   ),
   totals: z.object({ wallS: z.number(), flops: z.number(), params: z.number().nullable(), steps: z.number() }),
-  /** downstream scores: mean and sample std over seeds per task, domain, metric and checkpoint */
+  /** downstream scores: mean and sample std over seeds per task, domain, metric, checkpoint and fine-tuning settings */
   downstream: z.array(
     z.object({
       task: z.string(),
@@ -184,6 +184,8 @@ export const ComparedRun = z.object({
       checkpointId: z.number().int().nullable(),
       /** the training step of that checkpoint (null: no checkpoint recorded) */
       checkpointStep: z.number().int().nullable(),
+      /** fine-tuning updates the scores were made with (null: recorded before the store kept settings) */
+      finetuneSteps: z.number().int().nullable(),
       mean: z.number(),
       std: z.number().nullable(),
       seeds: z.number().int().positive()

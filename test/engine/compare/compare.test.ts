@@ -98,6 +98,8 @@ describe('compareRuns', () => {
     simulateRun(store, er, stream, { secondsPerStep: [0.4, 0.4, 0.4], flopsPerStep: [4e9, 4e9, 4e9], params: [3e5, 3e5, 3e5], floor: 130 })
     store.addEvaluations([0, 1, 2].map((seed) => ({ runId: elle, task: 'spam', domain: 'fiction', metric: 'macro_f1', value: [0.7, 0.8, 0.9][seed]!, seed })))
     store.addEvaluations([{ runId: er, task: 'spam', domain: 'fiction', metric: 'macro_f1', value: 0.65, seed: 0 }])
+    // the same task fine-tuned with other settings is another result, never averaged into the first
+    store.addEvaluations([0, 1].map((seed) => ({ runId: er, task: 'spam', domain: 'fiction', metric: 'macro_f1', value: 0.2, seed, settings: { steps: 60, lr: 0.001 } })))
 
     const c = RunComparison.parse(compareRuns(store, [elle, er]))
     expect(c.stream).toEqual(stream)
@@ -123,8 +125,11 @@ describe('compareRuns', () => {
     expect(a!.phases[4]!.flops).toBeCloseTo(100 * 3e9, 0)
     expect(a!.totals).toMatchObject({ params: 3e5, steps: 320 })
     expect(a!.totals.wallS).toBeCloseTo(65, 9)
-    expect(a!.downstream).toEqual([{ task: 'spam', domain: 'fiction', metric: 'macro_f1', checkpointId: null, checkpointStep: null, mean: expect.closeTo(0.8, 12), std: expect.closeTo(0.1, 12), seeds: 3 }])
-    expect(b!.downstream).toEqual([expect.objectContaining({ mean: 0.65, std: null, seeds: 1 })])
+    expect(a!.downstream).toEqual([{ task: 'spam', domain: 'fiction', metric: 'macro_f1', checkpointId: null, checkpointStep: null, finetuneSteps: null, mean: expect.closeTo(0.8, 12), std: expect.closeTo(0.1, 12), seeds: 3 }])
+    expect(b!.downstream).toEqual([
+      expect.objectContaining({ mean: 0.65, std: null, seeds: 1, finetuneSteps: null }),
+      expect.objectContaining({ mean: 0.2, std: 0, seeds: 2, finetuneSteps: 60 })
+    ])
     // ELLE ends lower (floor 100 vs 130) on cheaper steps: it reaches ER's final AP, using less than ER's total
     const saved = c.computeSaved[0]!
     expect(saved.reached).toBe(true)

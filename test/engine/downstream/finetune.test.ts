@@ -102,13 +102,15 @@ describe('finetuneCheckpoint', () => {
     const checkpointId = run.store.listCheckpoints(run.runId).find((c) => path.resolve(c.path) === afterEmail)!.id
     expect(a.stored).toEqual({ runId: run.runId, checkpointId, rows: 4 })
     const rows = run.store.listEvaluations(run.runId).slice(before)
+    // every row records the settings it was made with (the resolved defaults around `quick`)
+    const madeWith = expect.objectContaining({ ...quick, lr: 1e-3 })
     expect(rows.map(({ id: _id, ...r }) => r)).toEqual([
-      { runId: run.runId, checkpointId, task: 'press-genre', domain: 'press', metric: 'accuracy', value: a.seeds[0]!.accuracy, seed: 0 },
-      { runId: run.runId, checkpointId, task: 'press-genre', domain: 'press', metric: 'macro_f1', value: a.seeds[0]!.macroF1, seed: 0 },
-      { runId: run.runId, checkpointId, task: 'press-genre', domain: 'press', metric: 'accuracy', value: a.seeds[1]!.accuracy, seed: 1 },
-      { runId: run.runId, checkpointId, task: 'press-genre', domain: 'press', metric: 'macro_f1', value: a.seeds[1]!.macroF1, seed: 1 },
-      { runId: run.runId, checkpointId, task: 'press-genre', domain: 'press', metric: 'accuracy', value: b.seeds[0]!.accuracy, seed: 0 },
-      { runId: run.runId, checkpointId, task: 'press-genre', domain: 'press', metric: 'macro_f1', value: b.seeds[0]!.macroF1, seed: 0 }
+      { runId: run.runId, checkpointId, task: 'press-genre', domain: 'press', metric: 'accuracy', value: a.seeds[0]!.accuracy, seed: 0, settings: madeWith },
+      { runId: run.runId, checkpointId, task: 'press-genre', domain: 'press', metric: 'macro_f1', value: a.seeds[0]!.macroF1, seed: 0, settings: madeWith },
+      { runId: run.runId, checkpointId, task: 'press-genre', domain: 'press', metric: 'accuracy', value: a.seeds[1]!.accuracy, seed: 1, settings: madeWith },
+      { runId: run.runId, checkpointId, task: 'press-genre', domain: 'press', metric: 'macro_f1', value: a.seeds[1]!.macroF1, seed: 1, settings: madeWith },
+      { runId: run.runId, checkpointId, task: 'press-genre', domain: 'press', metric: 'accuracy', value: b.seeds[0]!.accuracy, seed: 0, settings: madeWith },
+      { runId: run.runId, checkpointId, task: 'press-genre', domain: 'press', metric: 'macro_f1', value: b.seeds[0]!.macroF1, seed: 0, settings: madeWith }
     ])
   })
 

@@ -132,19 +132,25 @@ describe('elle finetune', () => {
     for (const name of DEFAULT_TASK_NAMES) expect(out).toContain(name)
   })
 
-  it('--run prints the matrix from the stored scores (nothing to fine-tune again)', async () => {
+  it('--run fine-tunes with its own settings (never reusing scores made with others), then prints from the stored ones', async () => {
     const before = run.store.listEvaluations(run.runId).length
+    // the scores above were made with 6 updates; the CLI's default budget makes and stores its own
     const json = await elle('--run', String(run.runId), '--seeds', '2', '--json')
     expect(json.code).toBe(0)
     const parsed = JSON.parse(json.out) as DownstreamMatrixReport
-    expect(parsed.macroF1.R).toEqual(report.macroF1.R)
+    expect(parsed.settings.steps).toBe(150)
+    expect(parsed.cells.every((c) => c.reused.length === 0)).toBe(true)
     expect(json.err).toContain(`fine-tuning the end-of-stage checkpoints of run ${run.runId}`)
+    const stored = run.store.listEvaluations(run.runId)
+    expect(stored.length).toBe(before + parsed.cells.length * 2 * 2)
+    expect(stored.slice(before).every((e) => e.settings?.steps === 150)).toBe(true)
+    // the second call reuses them: nothing is fine-tuned or stored again
     const text = await elle('--run', String(run.runId), '--seeds', '2')
     expect(text.out).toMatch(/accuracy, mean over 2 seeds:/)
     expect(text.out).toMatch(/initial model\s+-\s+\d\.\d{3}/)
     expect(text.out).toMatch(/0 press\s+\d\.\d{3} ±\d\.\d{3}\s+\d\.\d{3} ±\d\.\d{3} \(fwd\)/)
     expect(text.out).toMatch(/BWT [+-]\d\.\d{3}\s+FWT [+-]\d\.\d{3}/)
-    expect(run.store.listEvaluations(run.runId)).toHaveLength(before)
+    expect(run.store.listEvaluations(run.runId)).toHaveLength(stored.length)
   })
 
   it('fine-tunes one checkpoint with the default budget and stores its seed', async () => {

@@ -55,11 +55,13 @@ describe('opening and migrating', () => {
       const file = path.join(tempDir(), `v${previous}.sqlite`)
       const old = ExperimentStore.open(file, { targetVersion: previous })
       expect(old.schemaVersion).toBe(previous)
-      expect(hasColumn(old, 'runs', 'heartbeat_at')).toBe(false)
+      expect(hasColumn(old, 'runs', 'heartbeat_at')).toBe(previous >= 3)
+      expect(hasColumn(old, 'evaluations', 'settings_json')).toBe(false)
       const experiment = old.ensureExperiment('old experiment', { model: 'gpt', steps: 10 })
       const run = old.createRun(experiment.id)
       old.insertMetrics([{ runId: run.id, phase: 'stage-0', step: 1, tokensSeen: 64, wallS: 0.5, flops: 1e9, name: 'loss', value: 4.2 }])
       old.db.prepare('INSERT INTO domains (name, description) VALUES (?, ?)').run('press', 'from an old version')
+      if (previous >= 2) old.db.prepare("INSERT INTO evaluations (run_id, task, domain, metric, value, seed) VALUES (?, 'press-genre', 'press', 'accuracy', 0.5, 0)").run(run.id)
       old.close()
 
       const store = open(file)
@@ -73,6 +75,10 @@ describe('opening and migrating', () => {
       expect(store.getRunDetail(run.id).stages).toEqual([expect.objectContaining({ id: stage.id, kind: 'train', domain: 'press' })])
       store.claimRun(run.id, 'test-owner', '/runs/1')
       expect(store.getRunDir(run.id)).toBe('/runs/1')
+      // scores from before settings were recorded are kept, with unknown settings
+      if (previous >= 2) expect(store.listEvaluations(run.id)).toEqual([expect.objectContaining({ task: 'press-genre', value: 0.5, settings: null })])
+      store.addEvaluations([{ runId: run.id, task: 'press-genre', domain: 'press', metric: 'accuracy', value: 0.6, seed: 0, settings: { steps: 60, lr: 0.001 } }])
+      expect(store.listEvaluations(run.id).at(-1)!.settings).toEqual({ lr: 0.001, steps: 60 })
     })
   }
 

@@ -3,6 +3,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { compareRuns, formatFlops, formatParams, formatScore, formatSeconds, formatValue, renderReport } from '../../engine/compare'
+import { downstreamKey, downstreamMetricLabel } from '../../../shared/downstream'
 import { resolveDbPath } from '../../engine/paths'
 import { ExperimentStore } from '../../engine/store/store'
 import { stringFlag, UsageError, type Command } from '../args'
@@ -61,8 +62,8 @@ export const compareCommand: Command = {
           ])
         )
       )
-      const keys = [...new Set(comparison.runs.flatMap((r) => r.downstream.map((d) => JSON.stringify([d.task, d.domain, d.metric, d.checkpointId]))))]
-      const stepOf = new Map(comparison.runs.flatMap((r) => r.downstream.map((d) => [d.checkpointId, d.checkpointStep] as const)))
+      const rows = new Map(comparison.runs.flatMap((r) => r.downstream.map((d) => [downstreamKey(d), d] as const)))
+      const keys = [...rows.keys()]
       console.log('')
       if (keys.length === 0) console.log('downstream: no results stored for these runs')
       else {
@@ -71,14 +72,14 @@ export const compareCommand: Command = {
           table(
             ['task', 'domain', 'metric', 'checkpoint', ...comparison.runs.map((r) => `#${r.id} ${r.method}`)],
             keys.map((key) => {
-              const [task, domain, metric, ckpt] = JSON.parse(key) as [string, string, string, number | null]
+              const row = rows.get(key)!
               return [
-                task,
-                domain,
-                metric,
-                ckpt === null ? 'final' : `step ${stepOf.get(ckpt) ?? '?'}`,
+                row.task,
+                row.domain,
+                downstreamMetricLabel(row),
+                row.checkpointId === null ? 'final' : `step ${row.checkpointStep ?? '?'}`,
                 ...comparison.runs.map((r) => {
-                  const d = r.downstream.find((x) => JSON.stringify([x.task, x.domain, x.metric, x.checkpointId]) === key)
+                  const d = r.downstream.find((x) => downstreamKey(x) === key)
                   return d ? formatScore(d.mean, d.std, d.seeds) : null
                 })
               ]

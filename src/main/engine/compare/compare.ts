@@ -2,7 +2,7 @@
 // phase, downstream scores, and the compute an ELLE run saved against every other run (docs/compare.md).
 import type { ComparedRun, ComputeSaved, CurvePoint, RunComparison } from '../../../shared/contract'
 import { lifelongSummary } from '../metrics/lifelong'
-import type { EvaluationInput, ExperimentStore, MetricPoint } from '../store/store'
+import { settingsKey, type EvaluationInput, type ExperimentStore, type MetricPoint } from '../store/store'
 import { formatFlops, formatPct, formatSeconds, formatValue } from '../../../shared/plot'
 
 /** A comparison that cannot be made (different streams, duplicate ids, a run without a stream). */
@@ -144,12 +144,14 @@ function matrixOf(points: readonly MetricPoint[], stream: readonly string[]): Co
 }
 
 function downstreamOf(rows: ReadonlyArray<EvaluationInput>, checkpointSteps: ReadonlyMap<number, number>): ComparedRun['downstream'] {
-  const groups = new Map<string, { task: string; domain: string; metric: string; checkpointId: number | null; values: number[] }>()
+  const groups = new Map<string, { task: string; domain: string; metric: string; checkpointId: number | null; finetuneSteps: number | null; values: number[] }>()
   for (const e of rows) {
     if (!Number.isFinite(e.value)) continue // an undefined score (e.g. F1 without classes) has no place in a mean
-    const key = JSON.stringify([e.task, e.domain, e.metric, e.checkpointId ?? null])
+    // scores made with different fine-tuning settings are different results, never one mean
+    const key = JSON.stringify([e.task, e.domain, e.metric, e.checkpointId ?? null, settingsKey(e.settings)])
     let g = groups.get(key)
-    if (!g) groups.set(key, (g = { task: e.task, domain: e.domain, metric: e.metric, checkpointId: e.checkpointId ?? null, values: [] }))
+    const steps = e.settings?.steps
+    if (!g) groups.set(key, (g = { task: e.task, domain: e.domain, metric: e.metric, checkpointId: e.checkpointId ?? null, finetuneSteps: typeof steps === 'number' ? steps : null, values: [] }))
     g.values.push(e.value)
   }
   return [...groups.values()].map((g) => {
@@ -158,7 +160,7 @@ function downstreamOf(rows: ReadonlyArray<EvaluationInput>, checkpointSteps: Rea
     // sample standard deviation (n - 1), as the downstream module reports it; undefined for one seed
     const std = n > 1 ? Math.sqrt(g.values.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1)) : null
     const checkpointStep = g.checkpointId === null ? null : (checkpointSteps.get(g.checkpointId) ?? null)
-    return { task: g.task, domain: g.domain, metric: g.metric, checkpointId: g.checkpointId, checkpointStep, mean, std, seeds: n }
+    return { task: g.task, domain: g.domain, metric: g.metric, checkpointId: g.checkpointId, checkpointStep, finetuneSteps: g.finetuneSteps, mean, std, seeds: n }
   })
 }
 

@@ -1,6 +1,7 @@
 // The standalone HTML report of a comparison: inline <style> and inline SVG only (no scripts, no external
 // resources), so it opens anywhere and can be mailed or archived as one file.
 import type { ComparedRun, RunComparison } from '../../../shared/contract'
+import { downstreamKey, downstreamMetricLabel } from '../../../shared/downstream'
 import { formatFlops, formatParams, formatScore, formatSeconds, formatValue } from '../../../shared/plot'
 import { CHART_CSS, escapeHtml, heatmapSvg, lineChartSvg, RUN_COLORS, type Marker } from './svg'
 
@@ -97,15 +98,15 @@ export function downstreamTable(c: RunComparison): string {
   const keys: Array<{ key: string; task: string; domain: string; metric: string; checkpointId: number | null; checkpointStep: number | null }> = []
   for (const r of c.runs) {
     for (const d of r.downstream) {
-      const key = JSON.stringify([d.task, d.domain, d.metric, d.checkpointId])
-      if (!keys.some((k) => k.key === key)) keys.push({ key, task: d.task, domain: d.domain, metric: d.metric, checkpointId: d.checkpointId, checkpointStep: d.checkpointStep })
+      const key = downstreamKey(d)
+      if (!keys.some((k) => k.key === key)) keys.push({ key, task: d.task, domain: d.domain, metric: downstreamMetricLabel(d), checkpointId: d.checkpointId, checkpointStep: d.checkpointStep })
     }
   }
   if (keys.length === 0) return '<p class="muted" id="downstream-empty">No downstream results are stored for these runs.</p>'
   const withCkpt = keys.some((k) => k.checkpointId !== null)
   const rows = keys
     .map((k) => {
-      const cells = c.runs.map((r) => r.downstream.find((d) => JSON.stringify([d.task, d.domain, d.metric, d.checkpointId]) === k.key))
+      const cells = c.runs.map((r) => r.downstream.find((d) => downstreamKey(d) === k.key))
       const best = Math.max(...cells.map((d) => d?.mean ?? -Infinity))
       return `<tr><td class="text">${escapeHtml(k.task)}</td><td class="text">${escapeHtml(k.domain)}</td><td class="text">${escapeHtml(k.metric)}</td>${withCkpt ? `<td>${k.checkpointId === null ? 'final' : `step ${k.checkpointStep ?? '?'} (#${k.checkpointId})`}</td>` : ''}${cells
         .map((d) => (d ? `<td class="${d.mean === best && cells.length > 1 ? 'best' : ''}">${formatScore(d.mean, d.std, d.seeds)}</td>` : '<td>–</td>'))

@@ -7,7 +7,7 @@ import { loadCheckpoint, type LoadedCheckpoint } from '../checkpoint/checkpoint'
 import { restoreModel } from '../checkpoint/restore'
 import { ensureDefaultStream, loadTokenizer, type StreamManifest, type Tokenizer } from '../data'
 import { TransformerModel } from '../model/model'
-import type { EvaluationInput, ExperimentStore } from '../store/store'
+import { settingsKey, type EvaluationInput, type ExperimentStore } from '../store/store'
 import { parseRunConfig, type RunConfig } from '../training/config'
 import { defaultStreamDir } from '../training/data'
 import { modelConfigFor } from '../training/run'
@@ -72,10 +72,11 @@ function promptIdFor(
   return tokenizer.promptId(wrongPromptSlot(task.domain, task.promptSlot, order, slotOf, tokenizer.promptSlots))
 }
 
-function scoreRows(runId: number, checkpointId: number | null, task: DownstreamTask, prompt: PromptChoice, init: boolean, scores: readonly SeedScore[]): EvaluationInput[] {
+function scoreRows(runId: number, checkpointId: number | null, task: DownstreamTask, prompt: PromptChoice, init: boolean, settings: FinetuneSettings, scores: readonly SeedScore[]): EvaluationInput[] {
+  const stored = { ...settings }
   return scores.flatMap((s) => [
-    { runId, checkpointId, task: task.name, domain: task.domain, metric: metricName('accuracy', prompt, init), value: s.accuracy, seed: s.seed },
-    { runId, checkpointId, task: task.name, domain: task.domain, metric: metricName('macro_f1', prompt, init), value: s.macroF1, seed: s.seed }
+    { runId, checkpointId, task: task.name, domain: task.domain, metric: metricName('accuracy', prompt, init), value: s.accuracy, seed: s.seed, settings: stored },
+    { runId, checkpointId, task: task.name, domain: task.domain, metric: metricName('macro_f1', prompt, init), value: s.macroF1, seed: s.seed, settings: stored }
   ])
 }
 
@@ -144,7 +145,7 @@ export async function finetuneCheckpoint(checkpointDir: string, opts: FinetuneOp
   const outcomes = runSeeds(checkpoint, task, promptId, seeds, settings, (o) => log(`${task.name} seed ${o.seed}: accuracy ${fmt(o.accuracy)}  macro-F1 ${fmt(o.macroF1)}  (${o.seconds.toFixed(1)} s)`))
   let storedInfo: FinetuneReport['stored'] = null
   if (store && stored) {
-    const rows = scoreRows(stored.runId, stored.id, task, prompt, false, outcomes)
+    const rows = scoreRows(stored.runId, stored.id, task, prompt, false, settings, outcomes)
     store.addEvaluations(rows)
     storedInfo = { runId: stored.runId, checkpointId: stored.id, rows: rows.length }
   }
@@ -289,7 +290,9 @@ export async function evaluateRunDownstream(store: ExperimentStore, runId: numbe
 
   const existing = new Map<string, number>()
   const key = (checkpointId: number | null, task: string, metric: string, seed: number): string => `${checkpointId ?? 'init'}|${task}|${metric}|${seed}`
-  if (reuse) for (const e of store.listEvaluations(runId)) existing.set(key(e.checkpointId ?? null, e.task, e.metric, e.seed), e.value)
+  // Only scores made with these very settings are reused (older rows without settings never are).
+  const wanted = settingsKey({ ...settings })
+  if (reuse) for (const e of store.listEvaluations(runId)) if (settingsKey(e.settings) === wanted) existing.set(key(e.checkpointId ?? null, e.task, e.metric, e.seed), e.value)
   const cells: MatrixCell[] = []
 
   const cell = (stage: number, taskStage: number, checkpointId: number | null, forwardCell: boolean, source: Parameters<typeof runSeeds>[0]): void => {
@@ -308,7 +311,7 @@ export async function evaluateRunDownstream(store: ExperimentStore, runId: numbe
       log(`${what} on ${task.name}, seed ${o.seed}: accuracy ${fmt(o.accuracy)}  macro-F1 ${fmt(o.macroF1)}  (${o.seconds.toFixed(1)} s)`)
     )
     if (fresh.length > 0) {
-      const rows = scoreRows(runId, checkpointId, task, prompt, init, fresh)
+      const rows = scoreRows(runId, checkpointId, task, prompt, init, settings, fresh)
       store.addEvaluations(rows)
       // A domain that recurs in the stream is the same cell: later columns reuse it.
       for (const r of rows) existing.set(key(checkpointId, r.task, r.metric, r.seed), r.value)

@@ -128,6 +128,13 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE domains ADD COLUMN builtin INTEGER NOT NULL DEFAULT 0;
       CREATE UNIQUE INDEX domains_by_prompt_slot ON domains(prompt_slot) WHERE prompt_slot IS NOT NULL;
     `
+  },
+  {
+    version: 4,
+    description: 'evaluations record their fine-tuning settings, so scores made with different settings are never mixed',
+    sql: `
+      ALTER TABLE evaluations ADD COLUMN settings_json TEXT;
+    `
   }
 ]
 

@@ -45,6 +45,18 @@ export interface EvaluationInput {
   metric: string
   value: number
   seed: number
+  /** The fine-tuning settings the score was made with (null: recorded before schema v4, unknown). Scores
+   *  are only comparable, and only reused, under equal settings. */
+  settings?: EvaluationSettings | null
+}
+
+/** Fine-tuning settings as stored with a score: flat numbers (null: the default or "none"). */
+export type EvaluationSettings = Readonly<Record<string, number | null>>
+
+/** One text per settings, independent of key order: what scores are matched by. */
+export function settingsKey(settings: EvaluationSettings | null | undefined): string | null {
+  if (!settings) return null
+  return JSON.stringify(Object.fromEntries(Object.entries(settings).sort(([a], [b]) => a.localeCompare(b))))
 }
 
 /** Which status changes a run may make; everything else is a bug in the caller and is refused. */
@@ -407,17 +419,27 @@ export class ExperimentStore {
 
   addEvaluations(rows: readonly EvaluationInput[]): void {
     const insert = this.db.prepare(
-      'INSERT INTO evaluations (run_id, checkpoint_id, task, domain, metric, value, seed) VALUES (?, ?, ?, ?, ?, ?, ?)'
+      'INSERT INTO evaluations (run_id, checkpoint_id, task, domain, metric, value, seed, settings_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'
     )
     this.db.transaction(() => {
-      for (const e of rows) insert.run(e.runId, e.checkpointId ?? null, e.task, e.domain, e.metric, e.value, e.seed)
+      for (const e of rows) insert.run(e.runId, e.checkpointId ?? null, e.task, e.domain, e.metric, e.value, e.seed, settingsKey(e.settings))
     })()
   }
 
-  listEvaluations(runId: number): Array<EvaluationInput & { id: number }> {
+  listEvaluations(runId: number): Array<EvaluationInput & { id: number; settings: EvaluationSettings | null }> {
     const rows = this.db
-      .prepare('SELECT id, run_id, checkpoint_id, task, domain, metric, value, seed FROM evaluations WHERE run_id = ? ORDER BY id')
-      .all(runId) as Array<{ id: number; run_id: number; checkpoint_id: number | null; task: string; domain: string; metric: string; value: number; seed: number }>
-    return rows.map((r) => ({ id: r.id, runId: r.run_id, checkpointId: r.checkpoint_id, task: r.task, domain: r.domain, metric: r.metric, value: r.value, seed: r.seed }))
+      .prepare('SELECT id, run_id, checkpoint_id, task, domain, metric, value, seed, settings_json FROM evaluations WHERE run_id = ? ORDER BY id')
+      .all(runId) as Array<{ id: number; run_id: number; checkpoint_id: number | null; task: string; domain: string; metric: string; value: number; seed: number; settings_json: string | null }>
+    return rows.map((r) => ({
+      id: r.id,
+      runId: r.run_id,
+      checkpointId: r.checkpoint_id,
+      task: r.task,
+      domain: r.domain,
+      metric: r.metric,
+      value: r.value,
+      seed: r.seed,
+      settings: r.settings_json === null ? null : (JSON.parse(r.settings_json) as EvaluationSettings)
+    }))
   }
 }

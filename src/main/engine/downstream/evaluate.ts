@@ -180,9 +180,7 @@ export async function finetuneUntrained(
   const manifest = await ensureDefaultStream(defaultStreamDir(opts.dataDir), { log })
   const task = findTask(manifest, opts.task)
   const tokenizer = loadTokenizer(manifest.tokenizer.file)
-  const modelConfig = modelConfigFor(config, tokenizer.vocabSize)
-  const make = (): TransformerModel => new TransformerModel(modelConfig, { seed: config.training.seed })
-  const outcomes = runSeeds({ make, tokenizer }, task, null, seeds, settings, (o) => log(`untrained on ${task.name} seed ${o.seed}: accuracy ${fmt(o.accuracy)}  macro-F1 ${fmt(o.macroF1)}`))
+  const outcomes = runSeeds(initialModel(config, tokenizer), task, null, seeds, settings, (o) => log(`untrained on ${task.name} seed ${o.seed}: accuracy ${fmt(o.accuracy)}  macro-F1 ${fmt(o.macroF1)}`))
   return {
     task: task.name,
     accuracy: meanStd(outcomes.map((o) => o.accuracy)),
@@ -190,6 +188,12 @@ export async function finetuneUntrained(
     seeds: outcomes.map(({ seed, accuracy, macroF1, trainLoss, seconds }) => ({ seed, accuracy, macroF1, trainLoss, seconds })),
     majority: majorityBaseline(task, outcomes[0]!.confusion)
   }
+}
+
+/** A run's step-0 model (its config's initial shape and seed, as the run itself starts), fresh per seed. */
+function initialModel(config: RunConfig, tokenizer: Tokenizer): { make: () => TransformerModel; tokenizer: Tokenizer } {
+  const modelConfig = modelConfigFor(config, tokenizer.vocabSize)
+  return { make: () => new TransformerModel(modelConfig, { seed: config.training.seed }), tokenizer }
 }
 
 function runSeeds(
@@ -332,9 +336,8 @@ export async function evaluateRunDownstream(store: ExperimentStore, runId: numbe
   }
   if (forward) {
     // The run's step-0 model (same config and seed as the run's own start), fine-tuned the same way.
-    const modelConfig = modelConfigFor(config, tokenizer.vocabSize)
-    const make = (): TransformerModel => new TransformerModel(modelConfig, { seed: config.training.seed })
-    for (let j = 1; j < T; j++) if (cells.some((c) => c.forward && c.taskStage === j)) cell(-1, j, null, true, { make, tokenizer })
+    const source = initialModel(config, tokenizer)
+    for (let j = 1; j < T; j++) if (cells.some((c) => c.forward && c.taskStage === j)) cell(-1, j, null, true, source)
   }
 
   const matrix = (pick: (s: SeedScore) => number): MetricMatrix => {

@@ -1,5 +1,3 @@
-/// <reference lib="dom" />
-/// <reference lib="dom.iterable" />
 // A chart written as its own SVG file (docs/results.md embeds them) must render in a real browser as an
 // image: SVG namespace, styled grid and axes, and a legend that stays inside the picture without overlap.
 import fs from 'node:fs'
@@ -35,17 +33,25 @@ describe('standalone SVG charts', () => {
     fs.writeFileSync(file, svg)
     const page = await browser.newPage()
     await page.goto(`file://${file}`)
-    const seen = await page.evaluate(() => {
+    // Runs in the page; a string, so the DOM types stay out of this (Node) project's compilation.
+    const seen = (await page.evaluate(`(() => {
       const root = document.documentElement
-      const box = (root as unknown as SVGSVGElement).viewBox.baseVal
+      const box = root.viewBox.baseVal
       const legend = [...document.querySelectorAll('g.legend text')].map((t) => {
-        const b = (t as SVGTextElement).getBBox()
+        const b = t.getBBox()
         return { text: t.textContent, x: b.x, y: b.y, right: b.x + b.width, bottom: b.y + b.height }
       })
-      const axis = getComputedStyle(document.querySelector('line.axis')!).stroke
+      const axis = getComputedStyle(document.querySelector('line.axis')).stroke
       const plotRight = Math.max(...[...document.querySelectorAll('line.grid')].map((l) => Number(l.getAttribute('x2'))))
       return { namespace: root.namespaceURI, width: box.width, height: box.height, legend, axis, plotRight }
-    })
+    })()`)) as {
+      namespace: string
+      width: number
+      height: number
+      legend: Array<{ text: string | null; x: number; y: number; right: number; bottom: number }>
+      axis: string
+      plotRight: number
+    }
     await page.close()
     expect(seen.namespace).toBe('http://www.w3.org/2000/svg')
     expect(seen.axis).not.toBe('none')

@@ -4,6 +4,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it, vi } from 'vitest'
 import { checkCommandSpec } from '../../src/main/cli/args'
+import { compareCommand } from '../../src/main/cli/commands/compare'
 import { COMMANDS, main } from '../../src/main/cli/index'
 import { COMPARE_MAX_RUNS, DOMAIN_DESCRIPTION_MAX, DOMAIN_NAME_MAX, RUNS_LIST_MAX } from '../../src/shared/contract'
 import { ExperimentStore } from '../../src/main/engine/store/store'
@@ -190,5 +191,25 @@ describe('elle compare --report', () => {
     const ok = await elle(['compare', String(a), String(b), '--db', db, '--report', nested])
     expect(ok.code, ok.stderr).toBe(0)
     expect(fs.readdirSync(path.dirname(nested))).toEqual(['cmp.html'])
+  })
+
+  it('removes its temp file when writing the report fails', async () => {
+    const dir = tempDir()
+    const db = path.join(dir, 'compare.sqlite')
+    const [a, b] = twoRuns(db)
+    const out = path.join(tempDir(), 'cmp.html')
+    // a failure between writing the temp file and renaming it (a full disk, a file system that refuses
+    // the rename) cannot be produced for real here, so the rename is made to fail
+    const rename = vi.spyOn(fs, 'renameSync').mockImplementation(() => {
+      throw Object.assign(new Error('EXDEV: cross-device link not permitted'), { code: 'EXDEV' })
+    })
+    vi.spyOn(console, 'log').mockImplementation(() => {})
+    try {
+      await expect(compareCommand.run({ values: { db, report: out }, positionals: [String(a), String(b)] })).rejects.toThrow('EXDEV')
+      expect(rename).toHaveBeenCalledTimes(1)
+    } finally {
+      vi.restoreAllMocks()
+    }
+    expect(fs.readdirSync(path.dirname(out))).toEqual([])
   })
 })

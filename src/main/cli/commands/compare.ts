@@ -48,7 +48,11 @@ function writeAtomically(target: string, content: string): void {
     fs.writeFileSync(tmp, content)
     fs.renameSync(tmp, target)
   } catch (error) {
-    fs.rmSync(tmp, { force: true })
+    try {
+      fs.rmSync(tmp, { force: true })
+    } catch {
+      // the write's own error is the one to report
+    }
     throw error
   }
 }

@@ -222,13 +222,20 @@ export const RunComparison = z.object({
 })
 export type RunComparison = z.infer<typeof RunComparison>
 
+/** Limits the API enforces; the CLI checks the same constants, so both refuse the same input. */
+export const RUNS_LIST_MAX = 10_000
+export const COMPARE_MAX_RUNS = 50
+export const DOMAIN_NAME_MAX = 64
+export const DOMAIN_PATHS_MAX = 10_000
+export const DOMAIN_DESCRIPTION_MAX = 500
+
 const Empty = z.object({}).strict()
 const RunId = z.object({ id: z.number().int().positive() }).strict()
 
 export const contract = {
   'system.info': { params: Empty, result: SystemInfo },
   'runs.list': {
-    params: z.object({ status: RunStatus.optional(), limit: z.number().int().min(1).max(10_000).optional() }).strict(),
+    params: z.object({ status: RunStatus.optional(), limit: z.number().int().min(1).max(RUNS_LIST_MAX).optional() }).strict(),
     result: z.object({ runs: z.array(RunSummary) })
   },
   'runs.get': { params: RunId, result: RunDetail },
@@ -245,19 +252,19 @@ export const contract = {
     result: z.object({ series: z.array(MetricSeries) })
   },
   'runs.compare': {
-    params: z.object({ ids: z.array(z.number().int().positive()).min(1).max(50) }).strict(),
+    params: z.object({ ids: z.array(z.number().int().positive()).min(1).max(COMPARE_MAX_RUNS) }).strict(),
     result: RunComparison
   },
   'domains.list': { params: Empty, result: z.object({ domains: z.array(DomainSummary) }) },
   'domains.add': {
     params: z
       .object({
-        name: z.string().min(1).max(64),
+        name: z.string().min(1).max(DOMAIN_NAME_MAX),
         /** files, folders or .jsonl files on the machine running the engine */
-        paths: z.array(z.string().min(1)).min(1).max(10_000),
+        paths: z.array(z.string().min(1)).min(1).max(DOMAIN_PATHS_MAX),
         format: z.enum(['auto', 'text', 'jsonl']).optional(),
         textField: z.string().min(1).optional(),
-        description: z.string().max(500).optional()
+        description: z.string().max(DOMAIN_DESCRIPTION_MAX).optional()
       })
       .strict(),
     result: z.object({ name: z.string(), promptSlot: z.number().int(), tokens: z.number().int(), documents: z.number().int() })

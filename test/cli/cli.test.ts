@@ -36,11 +36,13 @@ describe('elle backend', () => {
     expect(both).toMatchObject({ active: 'wasm', requestedBy: 'flag' })
   })
 
-  it('rejects an unknown backend with a one-line reason', () => {
+  it('rejects an unknown backend with a one-line reason: a bad --backend is a usage error, a bad ELLE_BACKEND a failure', () => {
     const { code, stderr } = elle(['backend', '--backend', 'tpu'])
-    expect(code).toBe(1)
-    expect(stderr.trim().split('\n')).toHaveLength(1)
-    expect(stderr).toContain('unknown backend "tpu" from --backend')
+    expect(code).toBe(2)
+    expect(stderr).toBe('elle backend: --backend must be one of tensorflow-gpu, tensorflow, wasm, cpu, got "tpu"\n')
+    const env = elle(['backend'], { ELLE_BACKEND: 'tpu' })
+    expect(env.code).toBe(1)
+    expect(env.stderr).toBe('elle backend: unknown backend "tpu" from ELLE_BACKEND; expected one of tensorflow-gpu, tensorflow, wasm, cpu\n')
   })
 })
 
@@ -88,9 +90,11 @@ describe('elle runs', () => {
 
 describe('elle serve', () => {
   it('refuses a non-loopback host', () => {
-    const { code, stderr } = elle(['serve', '--host', '0.0.0.0', '--db', path.join(tempDir(), 's.sqlite')])
-    expect(code).toBe(1)
-    expect(stderr).toContain('loopback only')
+    const db = path.join(tempDir(), 's.sqlite')
+    const { code, stderr } = elle(['serve', '--host', '0.0.0.0', '--db', db])
+    expect(code).toBe(2)
+    expect(stderr).toBe('elle serve: browser mode listens on loopback only (127.0.0.1, localhost, ::1); refusing host "0.0.0.0"\n')
+    expect(fs.existsSync(db)).toBe(false)
   })
 
   it('serves browser mode with a token URL and stops cleanly on SIGTERM', async () => {

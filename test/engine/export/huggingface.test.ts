@@ -407,7 +407,7 @@ describe('elle export / elle import commands', () => {
   afterAll(() => {
     console.log = orig
   })
-  const run = (cmd: typeof exportCommand, argv: string[]): Promise<number> => cmd.run(parseCommandArgs(cmd, argv))
+  const run = async (cmd: typeof exportCommand, argv: string[]): Promise<number> => cmd.run(parseCommandArgs(cmd, argv)) // async: a usage error from parsing rejects too
 
   it('export and import a checkpoint, printing one line each', async () => {
     const { dir, weights } = await checkpoint(tinyConfig('bert'))

@@ -1,5 +1,5 @@
 import { backendRequestFromEnv, selectBackend } from '../../engine/backend/select'
-import { stringFlag, type Command } from '../args'
+import { BACKEND_FLAG, stringFlag, type Command } from '../args'
 import { describeBackend } from '../format'
 
 export const backendCommand: Command = {
@@ -7,7 +7,7 @@ export const backendCommand: Command = {
   summary: 'Show the tensor backend the engine uses, and why each faster one was skipped.',
   usage: 'elle backend [--backend NAME] [--json]',
   flags: {
-    backend: { type: 'string', description: 'force tensorflow-gpu | tensorflow | wasm | cpu (env: ELLE_BACKEND)' },
+    backend: BACKEND_FLAG,
     json: { type: 'boolean', description: 'print JSON' }
   },
   async run({ values }) {

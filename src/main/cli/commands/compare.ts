@@ -4,10 +4,58 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { compareRuns, formatFlops, formatParams, formatScore, formatSeconds, formatValue, renderReport } from '../../engine/compare'
 import { downstreamKey, downstreamMetricLabel } from '../../../shared/downstream'
+import { COMPARE_MAX_RUNS } from '../../../shared/contract'
 import { resolveDbPath } from '../../engine/paths'
 import { ExperimentStore } from '../../engine/store/store'
 import { stringFlag, UsageError, type Command } from '../args'
 import { table } from '../format'
+
+/** stat, or undefined when nothing is there (ENOTDIR too: a path through a file names nothing) */
+function statIfAny(file: string): fs.Stats | undefined {
+  try {
+    return fs.statSync(file)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined
+    throw error
+  }
+}
+
+/**
+ * The report's absolute path, checked before any work: a directory, or a folder path that runs into a
+ * file, is a usage error. Missing folders are fine (docs/compare.md): they are created when writing.
+ */
+function reportTarget(file: string): string {
+  const target = path.resolve(file)
+  const stat = statIfAny(target)
+  if (stat?.isDirectory()) throw new UsageError(`--report ${file} is a directory; give a file name, e.g. ${path.join(file, 'report.html')}`)
+  if (stat && !stat.isFile()) throw new UsageError(`--report ${file} exists and is not a regular file`)
+  let folder = path.dirname(target)
+  let found = statIfAny(folder)
+  while (found === undefined && path.dirname(folder) !== folder) {
+    folder = path.dirname(folder)
+    found = statIfAny(folder)
+  }
+  if (found && !found.isDirectory()) throw new UsageError(`--report ${file}: ${folder} is a file, not a folder`)
+  return target
+}
+
+/** Write through a temp file and a rename, so a reader never sees half a report; the temp never outlives a failure. */
+function writeAtomically(target: string, content: string): void {
+  const tmp = `${target}.${process.pid}.tmp`
+  try {
+    fs.mkdirSync(path.dirname(target), { recursive: true })
+    fs.writeFileSync(tmp, content)
+    fs.renameSync(tmp, target)
+  } catch (error) {
+    try {
+      fs.rmSync(tmp, { force: true })
+    } catch {
+      // the write's own error is the one to report
+    }
+    throw error
+  }
+}
 
 export const compareCommand: Command = {
   name: 'compare',
@@ -18,6 +66,7 @@ export const compareCommand: Command = {
     json: { type: 'boolean', description: 'print the comparison as JSON' },
     report: { type: 'string', description: 'also write a standalone HTML report (plots, heat maps, tables) to FILE' }
   },
+  positionals: { name: 'RUN_ID', min: 1, max: COMPARE_MAX_RUNS, missing: 'give at least one run id, e.g. elle compare 3 7' },
   async run({ values, positionals }) {
     if (positionals.length === 0) throw new UsageError('give at least one run id, e.g. elle compare 3 7')
     const ids = positionals.map((p) => {
@@ -27,16 +76,14 @@ export const compareCommand: Command = {
     if (values.report !== undefined && typeof values.report !== 'string') throw new UsageError('--report needs a file name')
     const reportFile = stringFlag(values.report)
     if (reportFile !== undefined && reportFile.trim() === '') throw new UsageError('--report needs a file name')
+    const report = reportFile === undefined ? null : reportTarget(reportFile) // refused before any work
     const store = ExperimentStore.open(resolveDbPath(stringFlag(values.db)))
     try {
       const comparison = compareRuns(store, ids)
       let written: string | null = null
-      if (reportFile !== undefined) {
-        written = path.resolve(reportFile)
-        fs.mkdirSync(path.dirname(written), { recursive: true })
-        const tmp = `${written}.${process.pid}.tmp`
-        fs.writeFileSync(tmp, renderReport(comparison))
-        fs.renameSync(tmp, written)
+      if (report !== null) {
+        writeAtomically(report, renderReport(comparison))
+        written = report
       }
       if (values.json) {
         console.log(JSON.stringify({ store: store.path, report: written, ...comparison }, null, 2))

@@ -1,4 +1,5 @@
 import path from 'node:path'
+import { DOMAIN_DESCRIPTION_MAX, DOMAIN_NAME_MAX, DOMAIN_PATHS_MAX } from '../../../shared/contract'
 import { backendRequestFromEnv } from '../../engine/backend/select'
 import type { CorpusSource } from '../../engine/data'
 import { Engine } from '../../engine/engine'
@@ -7,31 +8,45 @@ import { addUserDomain, ensureDefaultDomains } from '../../engine/training/data'
 import { stringFlag, UsageError, type Command } from '../args'
 import { table } from '../format'
 
+// the positionals' name; the flags of `add` need them
+const ADD = 'add NAME PATH...'
+
 /** `elle domains` lists; `elle domains add NAME PATH...` adds a corpus as a new domain. */
 export const domainsCommand: Command = {
   name: 'domains',
   summary: 'List the domains (the built-in default stream and yours), or add one: elle domains add NAME PATH...',
   usage: 'elle domains [--json] | elle domains add NAME PATH... [--format auto|text|jsonl] [--text-field F] [--description TEXT]',
   flags: {
-    format: { type: 'string', description: 'corpus format: auto (by extension), text or jsonl', default: 'auto' },
-    'text-field': { type: 'string', description: 'JSONL field holding the text', default: 'text' },
-    description: { type: 'string', description: 'a note shown with the domain' },
+    format: { type: 'string', description: 'corpus format: auto (by extension), text or jsonl', default: 'auto', requires: ADD },
+    'text-field': { type: 'string', description: 'JSONL field holding the text', default: 'text', requires: ADD },
+    description: { type: 'string', description: `a note shown with the domain (at most ${DOMAIN_DESCRIPTION_MAX} characters)`, requires: ADD },
     db: { type: 'string', description: 'experiment store (env: ELLE_DB)' },
     'data-dir': { type: 'string', description: 'corpora, caches and checkpoints (env: ELLE_DATA_DIR)' },
     json: { type: 'boolean', description: 'print JSON' }
   },
+  positionals: { name: ADD, min: 0, max: Infinity },
   async run({ values, positionals }) {
     const [sub, name, ...paths] = positionals
     if (sub !== undefined && sub !== 'add') throw new UsageError(`unknown subcommand "${sub}"; use "elle domains" or "elle domains add NAME PATH..."`)
     if (sub === 'add' && (!name || paths.length === 0)) throw new UsageError('usage: elle domains add NAME PATH... (files, folders or .jsonl)')
     const format = stringFlag(values.format) ?? 'auto'
     if (!['auto', 'text', 'jsonl'].includes(format)) throw new UsageError(`--format must be auto, text or jsonl, got "${format}"`)
+    // the limits of the API's domains.add, checked before the store is opened
+    if (name !== undefined && name.length > DOMAIN_NAME_MAX) throw new UsageError(`the domain name must be at most ${DOMAIN_NAME_MAX} characters, got ${name.length}`)
+    if (paths.length > DOMAIN_PATHS_MAX) throw new UsageError(`give at most ${DOMAIN_PATHS_MAX} PATHs, got ${paths.length}`)
+    if (paths.some((p) => p === '')) throw new UsageError('a PATH is empty')
+    const textField = stringFlag(values['text-field']) ?? 'text'
+    if (textField === '') throw new UsageError('--text-field must not be empty')
+    const description = stringFlag(values.description)
+    if (description !== undefined && description.length > DOMAIN_DESCRIPTION_MAX) {
+      throw new UsageError(`--description must be at most ${DOMAIN_DESCRIPTION_MAX} characters, got ${description.length}`)
+    }
     const dataDir = stringFlag(values['data-dir'])
     const engine = await Engine.open({ dbPath: resolveDbPath(stringFlag(values.db)), dataDir: dataDir ? path.resolve(dataDir) : undefined, backend: backendRequestFromEnv(), recoverOrphans: false })
     try {
       if (sub === 'add') {
-        const source: CorpusSource = { paths, format: format as CorpusSource['format'], textField: stringFlag(values['text-field']) ?? 'text' }
-        const added = await addUserDomain(engine.store, engine.dataDir, { name: name!, source, description: stringFlag(values.description) })
+        const source: CorpusSource = { paths, format: format as CorpusSource['format'], textField }
+        const added = await addUserDomain(engine.store, engine.dataDir, { name: name!, source, description })
         engine.events.publish({ type: 'domains.changed' })
         if (values.json) console.log(JSON.stringify(added, null, 2))
         else console.log(`added domain "${added.name}": ${added.documents} documents, ${added.tokens.toLocaleString('en')} tokens, prompt slot ${added.promptSlot}`)

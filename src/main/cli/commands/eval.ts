@@ -7,7 +7,7 @@ import { defaultDataDir, resolveDbPath } from '../../engine/paths'
 import { ExperimentStore } from '../../engine/store/store'
 import { loadRunData } from '../../engine/training/data'
 import { evaluate, evaluationSet } from '../../engine/training/evaluate'
-import { intFlag, stringFlag, UsageError, type Command } from '../args'
+import { BACKEND_FLAG, intFlag, stringFlag, UsageError, type Command } from '../args'
 
 export const evalCommand: Command = {
   name: 'eval',
@@ -20,9 +20,11 @@ export const evalCommand: Command = {
     'max-sequences': { type: 'string', description: 'evaluate at most N sequences', default: '512' },
     db: { type: 'string', description: 'experiment store, for --domain (env: ELLE_DB)' },
     'data-dir': { type: 'string', description: 'corpora and caches, for --domain (env: ELLE_DATA_DIR)' },
-    backend: { type: 'string', description: 'force tensorflow-gpu | tensorflow | wasm | cpu (env: ELLE_BACKEND)' },
+    backend: BACKEND_FLAG,
     json: { type: 'boolean', description: 'print JSON' }
   },
+  positionals: { name: 'CHECKPOINT', min: 1, max: 1, missing: 'give exactly one CHECKPOINT directory' },
+  exclusive: [[['domain', 'data-dir'], ['text', 'prompt']]],
   async run({ values, positionals }) {
     const [checkpointDir] = positionals
     if (!checkpointDir || positionals.length > 1) throw new UsageError('give exactly one CHECKPOINT directory')

@@ -13,9 +13,9 @@ export const exportCommand: Command = {
     force: { type: 'boolean', description: 'replace DIR if it already holds a Hugging Face model' },
     json: { type: 'boolean', description: 'print JSON' }
   },
+  positionals: { name: 'CHECKPOINT', min: 1, max: 1, missing: 'missing CHECKPOINT (a checkpoint directory)' },
   async run({ values, positionals }) {
     if (positionals.length === 0) throw new UsageError('missing CHECKPOINT (a checkpoint directory)')
-    if (positionals.length > 1) throw new UsageError(`expected one CHECKPOINT, got ${positionals.length}: ${positionals.join(' ')}`)
     const format = stringFlag(values.format) ?? 'hf'
     if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}, got "${format}"`)
     const out = stringFlag(values.out)

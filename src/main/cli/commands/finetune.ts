@@ -17,7 +17,7 @@ import {
 import { defaultDataDir, resolveDbPath } from '../../engine/paths'
 import { ExperimentStore } from '../../engine/store/store'
 import { table } from '../format'
-import { intFlag, stringFlag, UsageError, type Command } from '../args'
+import { BACKEND_FLAG, intFlag, stringFlag, UsageError, type Command } from '../args'
 
 const f3 = (x: number | null): string | null => (x === null || Number.isNaN(x) ? null : x.toFixed(3))
 const signed = (x: number | null): string => (x === null ? 'n/a' : `${x >= 0 ? '+' : ''}${x.toFixed(3)}`)
@@ -61,22 +61,21 @@ export const finetuneCommand: Command = {
     run: { type: 'string', description: "fine-tune each end-of-stage checkpoint of this run on every seen domain's task" },
     seeds: { type: 'string', description: `number of seeds k (seeds 0..k-1), 1 to ${MAX_SEEDS}`, default: String(DEFAULT_SEEDS) },
     prompt: { type: 'string', description: "domain prompt in the input: own, off or wrong (another domain's)", default: 'own' },
-    'backward-only': { type: 'boolean', description: 'with --run: skip the next-task scores and the initial model (no FWT)' },
+    'backward-only': { type: 'boolean', description: 'with --run: skip the next-task scores and the initial model (no FWT)', requires: 'run' },
     db: { type: 'string', description: 'experiment store (env: ELLE_DB)' },
     'data-dir': { type: 'string', description: 'corpora, caches and tasks (env: ELLE_DATA_DIR)' },
-    backend: { type: 'string', description: 'force tensorflow-gpu | tensorflow | wasm | cpu (env: ELLE_BACKEND)' },
+    backend: BACKEND_FLAG,
     json: { type: 'boolean', description: 'print JSON' }
   },
+  positionals: { name: 'CHECKPOINT', min: 0, max: 1 },
+  exclusive: [[['CHECKPOINT', 'task'], ['run', 'backward-only']]],
   async run({ values, positionals }) {
     const runFlag = stringFlag(values.run)
     const task = stringFlag(values.task)
-    if (runFlag !== undefined) {
-      if (positionals.length > 0) throw new UsageError('give either a CHECKPOINT or --run RUN_ID, not both')
-      if (task !== undefined) throw new UsageError('--task goes with a CHECKPOINT; --run evaluates each domain on its own task')
-    } else {
+    // a CHECKPOINT with --run, --task with --run, --backward-only without --run: refused by the spec above
+    if (runFlag === undefined) {
       if (positionals.length !== 1) throw new UsageError('give exactly one CHECKPOINT directory, or --run RUN_ID')
       if (task === undefined) throw new UsageError(`--task is required; known tasks: ${DEFAULT_TASK_NAMES.join(', ')}`)
-      if (values['backward-only']) throw new UsageError('--backward-only goes with --run')
     }
     const seeds = intFlag(values.seeds, 'seeds', { min: 1, max: MAX_SEEDS }) ?? DEFAULT_SEEDS
     const prompt = stringFlag(values.prompt) ?? 'own'

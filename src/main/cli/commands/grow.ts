@@ -25,6 +25,7 @@ export const growCommand: Command = {
     force: { type: 'boolean', description: 'replace DIR if it already holds a checkpoint' },
     json: { type: 'boolean', description: 'print JSON' }
   },
+  positionals: { name: 'CHECKPOINT', min: 1, max: 1, missing: 'give exactly one CHECKPOINT directory' },
   async run({ values, positionals }) {
     const [source] = positionals
     if (!source || positionals.length > 1) throw new UsageError('give exactly one CHECKPOINT directory')

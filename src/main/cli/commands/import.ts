@@ -11,9 +11,9 @@ export const importCommand: Command = {
     force: { type: 'boolean', description: 'replace DIR if it already holds a checkpoint' },
     json: { type: 'boolean', description: 'print JSON' }
   },
+  positionals: { name: 'HF_DIR', min: 1, max: 1, missing: 'missing HF_DIR (a Hugging Face model directory)' },
   async run({ values, positionals }) {
     if (positionals.length === 0) throw new UsageError('missing HF_DIR (a Hugging Face model directory)')
-    if (positionals.length > 1) throw new UsageError(`expected one HF_DIR, got ${positionals.length}: ${positionals.join(' ')}`)
     const out = stringFlag(values.out)
     if (!out) throw new UsageError('--out DIR is required')
     const result = await importHuggingFace(positionals[0] as string, out, { overwrite: values.force === true })

@@ -5,15 +5,16 @@ import type { RunSummary } from '../../../shared/contract'
 import { backendRequestFromEnv } from '../../engine/backend/select'
 import { Engine, ResumableRunError } from '../../engine/engine'
 import { resolveDbPath } from '../../engine/paths'
-import { ConfigError, quickRunConfig, SIZES, type RunConfig, type SizeName } from '../../engine/training/config'
+import { ConfigError, quickRunConfig, SIZES, StageConfig, TrainingSettings, type RunConfig, type SizeName } from '../../engine/training/config'
 import { findPreset, PRESETS, type Preset } from '../../engine/training/presets'
-import { intFlag, stringFlag, UsageError, type Command } from '../args'
+import { BACKEND_FLAG, intFlag, stringFlag, UsageError, type Command } from '../args'
 import { describePpl, formatDuration, ProgressReporter } from '../progress'
 
 function readConfigFile(file: string): unknown {
   let text: string
   try {
-    text = fs.readFileSync(file, 'utf8')
+    // editors on Windows save UTF-8 with a byte-order mark, which JSON.parse refuses
+    text = fs.readFileSync(file, 'utf8').replace(/^\uFEFF/, '')
   } catch (error) {
     throw new ConfigError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`)
   }
@@ -24,6 +25,10 @@ function readConfigFile(file: string): unknown {
   }
 }
 
+// the quick-run flags take the ranges of the config schema, so the CLI refuses what the engine would
+const STEPS = { min: StageConfig.shape.steps.minValue ?? 1, max: StageConfig.shape.steps.maxValue ?? Number.MAX_SAFE_INTEGER }
+const SEED = { min: TrainingSettings.shape.seed.unwrap().minValue ?? 0, max: TrainingSettings.shape.seed.unwrap().maxValue ?? Number.MAX_SAFE_INTEGER }
+
 function quickConfig(values: Record<string, string | boolean | undefined>): RunConfig {
   const kind = stringFlag(values.model)
   const size = stringFlag(values.size) ?? 'tiny'
@@ -31,8 +36,8 @@ function quickConfig(values: Record<string, string | boolean | undefined>): RunC
   if (kind !== 'gpt' && kind !== 'bert') throw new UsageError('--model must be gpt or bert (or give a CONFIG.json)')
   if (!(size in SIZES)) throw new UsageError(`--size must be one of ${Object.keys(SIZES).join(', ')}, got "${size}"`)
   if (!domain) throw new UsageError('--domain NAME is required (see "elle domains")')
-  const steps = intFlag(values.steps, 'steps', { min: 1, max: 10_000_000 }) ?? 200
-  const seed = intFlag(values.seed, 'seed', { min: 0, max: 2 ** 31 - 1 })
+  const steps = intFlag(values.steps, 'steps', STEPS) ?? 200
+  const seed = intFlag(values.seed, 'seed', SEED)
   return quickRunConfig({ kind, size: size as SizeName, domain, steps, seed })
 }
 
@@ -70,17 +75,19 @@ export const runCommand: Command = {
     out: { type: 'string', description: 'copy the final checkpoint to this directory' },
     db: { type: 'string', description: 'experiment store (env: ELLE_DB)' },
     'data-dir': { type: 'string', description: 'corpora, caches and checkpoints (env: ELLE_DATA_DIR)' },
-    backend: { type: 'string', description: 'force tensorflow-gpu | tensorflow | wasm | cpu (env: ELLE_BACKEND)' },
+    backend: BACKEND_FLAG,
     json: { type: 'boolean', description: 'print a JSON summary at the end' }
   },
+  positionals: { name: 'CONFIG.json', min: 0, max: 1 },
+  exclusive: [
+    [['CONFIG.json'], ['preset'], ['resume'], ['model', 'size', 'domain', 'steps', 'seed']],
+    [['resume'], ['fresh']]
+  ],
   async run({ values, positionals }) {
     const resumeId = intFlag(values.resume, 'resume', { min: 1, max: Number.MAX_SAFE_INTEGER })
-    if (positionals.length > 1) throw new UsageError(`expected at most one CONFIG.json, got ${positionals.length} arguments`)
-    if (resumeId !== undefined && (positionals.length > 0 || values.model)) throw new UsageError('--resume cannot be combined with a config')
     const out = stringFlag(values.out)
-    if (out && fs.existsSync(out) && fs.readdirSync(out).length > 0) throw new UsageError(`--out ${out} exists and is not empty; nothing was written`)
+    if (out && fs.existsSync(out) && (!fs.statSync(out).isDirectory() || fs.readdirSync(out).length > 0)) throw new UsageError(`--out ${out} exists and is not an empty directory; nothing was written`)
     const preset = stringFlag(values.preset)
-    if (preset !== undefined && (positionals.length > 0 || values.model || resumeId !== undefined)) throw new UsageError('--preset cannot be combined with a config, --model or --resume')
     const config =
       resumeId !== undefined ? null : preset !== undefined ? findPresetOrUsage(preset).config : positionals[0] ? readConfigFile(positionals[0]) : quickConfig(values)
 

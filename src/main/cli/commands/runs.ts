@@ -1,4 +1,4 @@
-import { RunStatus } from '../../../shared/contract'
+import { RUNS_LIST_MAX, RunStatus } from '../../../shared/contract'
 import { resolveDbPath } from '../../engine/paths'
 import { ExperimentStore } from '../../engine/store/store'
 import { intFlag, stringFlag, UsageError, type Command } from '../args'
@@ -20,7 +20,7 @@ export const runsCommand: Command = {
     if (status !== undefined && !RunStatus.safeParse(status).success) {
       throw new UsageError(`--status must be one of ${RunStatus.options.join(', ')}, got "${status}"`)
     }
-    const limit = intFlag(values.limit, 'limit', { min: 1, max: 1_000_000 })
+    const limit = intFlag(values.limit, 'limit', { min: 1, max: RUNS_LIST_MAX })
     const store = ExperimentStore.open(resolveDbPath(stringFlag(values.db)))
     try {
       const runs = store.listRuns({ status: status as RunStatus | undefined, limit })

@@ -4,7 +4,7 @@ import { Engine } from '../../engine/engine'
 import { resolveDbPath } from '../../engine/paths'
 import { rendererDir } from '../../app-root'
 import { assertLoopback, startBrowserServer, type BrowserServer } from '../../transports/http/server'
-import { intFlag, stringFlag, type Command } from '../args'
+import { BACKEND_FLAG, intFlag, stringFlag, UsageError, type Command } from '../args'
 import { describeBackend } from '../format'
 
 export interface ServeOptions {
@@ -58,13 +58,19 @@ export const serveFlags = {
   host: { type: 'string', description: 'loopback address to listen on', default: '127.0.0.1' },
   port: { type: 'string', description: 'port (0 = any free port)', default: '5183' },
   db: { type: 'string', description: 'experiment store (env: ELLE_DB; default: the data directory)' },
-  backend: { type: 'string', description: 'force tensorflow-gpu | tensorflow | wasm | cpu (env: ELLE_BACKEND)' },
+  backend: BACKEND_FLAG,
   json: { type: 'boolean', description: 'print one JSON line with the URL when ready' }
 } as const satisfies Command['flags']
 
 export function serveOptionsFrom(values: Record<string, string | boolean | undefined>): ServeOptions {
+  const host = stringFlag(values.host) ?? '127.0.0.1'
+  try {
+    assertLoopback(host)
+  } catch (error) {
+    throw new UsageError((error as Error).message) // a --host the server would refuse is a bad argument
+  }
   return {
-    host: stringFlag(values.host) ?? '127.0.0.1',
+    host,
     port: intFlag(values.port, 'port', { min: 0, max: 65535 }) ?? 5183,
     db: stringFlag(values.db),
     backend: stringFlag(values.backend),

@@ -4,10 +4,9 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { compareRuns, formatFlops, formatParams, formatScore, formatSeconds, formatValue, renderReport } from '../../engine/compare'
 import { downstreamKey, downstreamMetricLabel } from '../../../shared/downstream'
-import { resolveDbPath } from '../../engine/paths'
-import { ExperimentStore } from '../../engine/store/store'
 import { stringFlag, UsageError, type Command } from '../args'
 import { table } from '../format'
+import { openStoreForCli } from '../store'
 
 export const compareCommand: Command = {
   name: 'compare',
@@ -27,7 +26,7 @@ export const compareCommand: Command = {
     if (values.report !== undefined && typeof values.report !== 'string') throw new UsageError('--report needs a file name')
     const reportFile = stringFlag(values.report)
     if (reportFile !== undefined && reportFile.trim() === '') throw new UsageError('--report needs a file name')
-    const store = ExperimentStore.open(resolveDbPath(stringFlag(values.db)))
+    const store = openStoreForCli(stringFlag(values.db), { readonly: true })
     try {
       const comparison = compareRuns(store, ids)
       let written: string | null = null

@@ -13,9 +13,19 @@ export function defaultDataDir(env: NodeJS.ProcessEnv = process.env, platform: N
   return path.join(env.XDG_DATA_HOME ?? path.join(home, '.local', 'share'), APP_DIR_NAME)
 }
 
-/** `--db FILE` wins, then ELLE_DB, then the data directory's store. */
+/** Where the store is, and whether the user chose it: `--db FILE` wins, then ELLE_DB, then the data directory's store. */
+export interface DbLocation {
+  path: string
+  /** the user's own path as typed, and where it came from; null for the default store */
+  given: { from: '--db' | 'ELLE_DB'; raw: string } | null
+}
+
+export function locateDb(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): DbLocation {
+  if (flag) return { path: path.resolve(flag), given: { from: '--db', raw: flag } }
+  if (env.ELLE_DB) return { path: path.resolve(env.ELLE_DB), given: { from: 'ELLE_DB', raw: env.ELLE_DB } }
+  return { path: path.join(defaultDataDir(env), 'experiments.sqlite'), given: null }
+}
+
 export function resolveDbPath(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  if (flag) return path.resolve(flag)
-  if (env.ELLE_DB) return path.resolve(env.ELLE_DB)
-  return path.join(defaultDataDir(env), 'experiments.sqlite')
+  return locateDb(flag, env).path
 }

@@ -3,6 +3,7 @@ import path from 'node:path'
 import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from '../../../src/main/engine/store/migrations'
+import { ELLE_APPLICATION_ID } from '../../../src/main/engine/store/open'
 import { ExperimentStore, StoreError, type MetricPoint } from '../../../src/main/engine/store/store'
 import { sha256File, tempDir } from '../../helpers/tmp'
 
@@ -94,6 +95,7 @@ describe('opening and migrating', () => {
     const db = new Database(file)
     db.exec('CREATE TABLE future (x)')
     db.pragma(`user_version = ${LATEST_SCHEMA_VERSION + 5}`)
+    db.pragma(`application_id = ${ELLE_APPLICATION_ID}`) // a newer workbench marks its stores (an unmarked one is foreign)
     db.close()
     const before = sha256File(file)
     expectStoreError(() => ExperimentStore.open(file), 'newer_schema', file)

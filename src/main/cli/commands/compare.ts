@@ -5,10 +5,9 @@ import path from 'node:path'
 import { compareRuns, formatFlops, formatParams, formatScore, formatSeconds, formatValue, renderReport } from '../../engine/compare'
 import { downstreamKey, downstreamMetricLabel } from '../../../shared/downstream'
 import { COMPARE_MAX_RUNS } from '../../../shared/contract'
-import { resolveDbPath } from '../../engine/paths'
-import { ExperimentStore } from '../../engine/store/store'
 import { stringFlag, UsageError, type Command } from '../args'
 import { table } from '../format'
+import { openStoreForCli } from '../store'
 
 /** stat, or undefined when nothing is there (ENOTDIR too: a path through a file names nothing) */
 function statIfAny(file: string): fs.Stats | undefined {
@@ -77,7 +76,7 @@ export const compareCommand: Command = {
     const reportFile = stringFlag(values.report)
     if (reportFile !== undefined && reportFile.trim() === '') throw new UsageError('--report needs a file name')
     const report = reportFile === undefined ? null : reportTarget(reportFile) // refused before any work
-    const store = ExperimentStore.open(resolveDbPath(stringFlag(values.db)))
+    const store = openStoreForCli(stringFlag(values.db), { readonly: true })
     try {
       const comparison = compareRuns(store, ids)
       let written: string | null = null

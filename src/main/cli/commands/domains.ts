@@ -1,12 +1,11 @@
 import path from 'node:path'
 import { DOMAIN_DESCRIPTION_MAX, DOMAIN_NAME_MAX, DOMAIN_PATHS_MAX } from '../../../shared/contract'
-import { backendRequestFromEnv } from '../../engine/backend/select'
 import type { CorpusSource } from '../../engine/data'
-import { Engine } from '../../engine/engine'
-import { resolveDbPath } from '../../engine/paths'
+import { defaultDataDir } from '../../engine/paths'
 import { addUserDomain, ensureDefaultDomains } from '../../engine/training/data'
 import { stringFlag, UsageError, type Command } from '../args'
 import { table } from '../format'
+import { lacksBuiltinDomains, openStoreForCli } from '../store'
 
 // the positionals' name; the flags of `add` need them
 const ADD = 'add NAME PATH...'
@@ -41,19 +40,19 @@ export const domainsCommand: Command = {
     if (description !== undefined && description.length > DOMAIN_DESCRIPTION_MAX) {
       throw new UsageError(`--description must be at most ${DOMAIN_DESCRIPTION_MAX} characters, got ${description.length}`)
     }
-    const dataDir = stringFlag(values['data-dir'])
-    const engine = await Engine.open({ dbPath: resolveDbPath(stringFlag(values.db)), dataDir: dataDir ? path.resolve(dataDir) : undefined, backend: backendRequestFromEnv(), recoverOrphans: false })
+    const dataDir = path.resolve(stringFlag(values['data-dir']) ?? defaultDataDir())
+    // listing only reads, unless the built-in domains still have to be registered in the store
+    const store = openStoreForCli(stringFlag(values.db), sub === 'add' ? {} : { readonly: true, writeIf: lacksBuiltinDomains })
     try {
       if (sub === 'add') {
         const source: CorpusSource = { paths, format: format as CorpusSource['format'], textField }
-        const added = await addUserDomain(engine.store, engine.dataDir, { name: name!, source, description })
-        engine.events.publish({ type: 'domains.changed' })
+        const added = await addUserDomain(store, dataDir, { name: name!, source, description })
         if (values.json) console.log(JSON.stringify(added, null, 2))
         else console.log(`added domain "${added.name}": ${added.documents} documents, ${added.tokens.toLocaleString('en')} tokens, prompt slot ${added.promptSlot}`)
         return 0
       }
-      await ensureDefaultDomains(engine.store, engine.dataDir, (m) => console.error(m))
-      const domains = engine.store.listDomains()
+      await ensureDefaultDomains(store, dataDir, (m) => console.error(m))
+      const domains = store.listDomains()
       if (values.json) console.log(JSON.stringify({ domains }, null, 2))
       else
         console.log(
@@ -64,7 +63,7 @@ export const domainsCommand: Command = {
         )
       return 0
     } finally {
-      await engine.close()
+      store.close()
     }
   }
 }

@@ -3,11 +3,11 @@ import { backendRequestFromEnv, selectBackend } from '../../engine/backend/selec
 import { loadCheckpoint } from '../../engine/checkpoint/checkpoint'
 import { readTextFile, type PromptMode } from '../../engine/data'
 import { restoreModel } from '../../engine/checkpoint/restore'
-import { defaultDataDir, resolveDbPath } from '../../engine/paths'
-import { ExperimentStore } from '../../engine/store/store'
+import { defaultDataDir } from '../../engine/paths'
 import { loadRunData } from '../../engine/training/data'
 import { evaluate, evaluationSet } from '../../engine/training/evaluate'
 import { BACKEND_FLAG, intFlag, stringFlag, UsageError, type Command } from '../args'
+import { lacksBuiltinDomains, openStoreForCli } from '../store'
 
 export const evalCommand: Command = {
   name: 'eval',
@@ -44,7 +44,8 @@ export const evalCommand: Command = {
       let prompt: PromptMode = 'off'
       if (domain !== undefined) {
         const dataDir = stringFlag(values['data-dir']) ?? defaultDataDir()
-        const store = ExperimentStore.open(resolveDbPath(stringFlag(values.db)))
+        // reads, unless the built-in domains still have to be registered
+        const store = openStoreForCli(stringFlag(values.db), { readonly: true, writeIf: lacksBuiltinDomains })
         try {
           const data = await loadRunData(store, path.resolve(dataDir), [domain])
           if (data.tokenizer.hash !== tokenizer.hash) throw new Error(`domain "${domain}" is tokenized with a different tokenizer than ${checkpointDir}`)
@@ -61,7 +62,7 @@ export const evalCommand: Command = {
         split = { tokens: Uint32Array.from(ids), offsets: Uint32Array.from([0, ids.length]), domain: path.basename(textFile!), split: 'validation' }
         const promptName = stringFlag(values.prompt) ?? 'off'
         if (promptName !== 'off') {
-          const store = ExperimentStore.open(resolveDbPath(stringFlag(values.db)))
+          const store = openStoreForCli(stringFlag(values.db), { readonly: true })
           const found = store.findDomain(promptName)
           store.close()
           if (!found || found.promptSlot === null) throw new UsageError(`--prompt: unknown domain "${promptName}"`)

@@ -14,10 +14,10 @@ import {
   type MetricMatrix,
   type PromptChoice
 } from '../../engine/downstream'
-import { defaultDataDir, resolveDbPath } from '../../engine/paths'
-import { ExperimentStore } from '../../engine/store/store'
+import { defaultDataDir } from '../../engine/paths'
 import { table } from '../format'
 import { BACKEND_FLAG, intFlag, stringFlag, UsageError, type Command } from '../args'
+import { openStoreForCli } from '../store'
 
 const f3 = (x: number | null): string | null => (x === null || Number.isNaN(x) ? null : x.toFixed(3))
 const signed = (x: number | null): string => (x === null ? 'n/a' : `${x >= 0 ? '+' : ''}${x.toFixed(3)}`)
@@ -85,7 +85,7 @@ export const finetuneCommand: Command = {
     await selectBackend(backendRequestFromEnv(stringFlag(values.backend)))
     const log = (message: string): void => console.error(message)
 
-    const store = ExperimentStore.open(resolveDbPath(stringFlag(values.db)))
+    const store = openStoreForCli(stringFlag(values.db))
     try {
       if (runId !== undefined) {
         log(`fine-tuning the end-of-stage checkpoints of run ${runId} (${seeds} seeds × ${DEFAULT_FINETUNE.steps} updates each)`)

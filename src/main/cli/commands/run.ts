@@ -4,11 +4,11 @@ import readline from 'node:readline/promises'
 import type { RunSummary } from '../../../shared/contract'
 import { backendRequestFromEnv } from '../../engine/backend/select'
 import { Engine, ResumableRunError } from '../../engine/engine'
-import { resolveDbPath } from '../../engine/paths'
 import { ConfigError, quickRunConfig, SIZES, StageConfig, TrainingSettings, type RunConfig, type SizeName } from '../../engine/training/config'
 import { findPreset, PRESETS, type Preset } from '../../engine/training/presets'
 import { BACKEND_FLAG, intFlag, stringFlag, UsageError, type Command } from '../args'
 import { describePpl, formatDuration, ProgressReporter } from '../progress'
+import { announceNewStore, cliStorePath } from '../store'
 
 function readConfigFile(file: string): unknown {
   let text: string
@@ -93,12 +93,14 @@ export const runCommand: Command = {
 
     const reporter = new ProgressReporter()
     const dataDir = stringFlag(values['data-dir'])
+    const storePath = cliStorePath(stringFlag(values.db))
     const engine = await Engine.open({
-      dbPath: resolveDbPath(stringFlag(values.db)),
+      dbPath: storePath.path,
       dataDir: dataDir ? path.resolve(dataDir) : undefined,
       backend: backendRequestFromEnv(stringFlag(values.backend)),
       log: (_id, message) => reporter.message(message)
     })
+    announceNewStore(storePath)
     try {
       let run: RunSummary
       if (resumeId !== undefined) run = engine.resumeRun(resumeId)

@@ -1,8 +1,7 @@
 import { RUNS_LIST_MAX, RunStatus } from '../../../shared/contract'
-import { resolveDbPath } from '../../engine/paths'
-import { ExperimentStore } from '../../engine/store/store'
 import { intFlag, stringFlag, UsageError, type Command } from '../args'
 import { table } from '../format'
+import { openStoreForCli } from '../store'
 import { lifelongSummary } from '../../engine/metrics/lifelong'
 
 export const runsCommand: Command = {
@@ -21,7 +20,7 @@ export const runsCommand: Command = {
       throw new UsageError(`--status must be one of ${RunStatus.options.join(', ')}, got "${status}"`)
     }
     const limit = intFlag(values.limit, 'limit', { min: 1, max: RUNS_LIST_MAX })
-    const store = ExperimentStore.open(resolveDbPath(stringFlag(values.db)))
+    const store = openStoreForCli(stringFlag(values.db), { readonly: true })
     try {
       const runs = store.listRuns({ status: status as RunStatus | undefined, limit })
       if (values.json) {

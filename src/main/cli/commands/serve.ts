@@ -1,11 +1,11 @@
 import { createApiHandler } from '../../engine/api/handler'
 import { backendRequestFromEnv } from '../../engine/backend/select'
 import { Engine } from '../../engine/engine'
-import { resolveDbPath } from '../../engine/paths'
 import { rendererDir } from '../../app-root'
 import { assertLoopback, startBrowserServer, type BrowserServer } from '../../transports/http/server'
 import { BACKEND_FLAG, intFlag, stringFlag, UsageError, type Command } from '../args'
 import { describeBackend } from '../format'
+import { announceNewStore, cliStorePath } from '../store'
 
 export interface ServeOptions {
   host: string
@@ -20,7 +20,9 @@ export interface ServeOptions {
 /** Browser mode until SIGINT/SIGTERM; the store is closed cleanly on the way out. */
 export async function serve(options: ServeOptions): Promise<number> {
   assertLoopback(options.host) // before touching the store
-  const engine = await Engine.open({ dbPath: resolveDbPath(options.db), backend: backendRequestFromEnv(options.backend), prepareDefaultStream: true })
+  const storePath = cliStorePath(options.db)
+  const engine = await Engine.open({ dbPath: storePath.path, backend: backendRequestFromEnv(options.backend), prepareDefaultStream: true })
+  announceNewStore(storePath)
   engine.watchExternalChanges() // runs started from a terminal show up live too
   let server: BrowserServer
   try {

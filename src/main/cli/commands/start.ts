@@ -3,6 +3,7 @@ import fs from 'node:fs'
 import { createRequire } from 'node:module'
 import { electronMainFile } from '../../app-root'
 import type { Command } from '../args'
+import { cliStorePath } from '../store'
 import { serve, serveFlags, serveOptionsFrom } from './serve'
 
 const require = createRequire(import.meta.url)
@@ -46,6 +47,7 @@ export const startCommand: Command = {
     const options = serveOptionsFrom(values)
     const electron: ElectronAvailability = values.browser ? { ok: false, reason: 'browser mode was requested with --browser' } : electronAvailability()
     if (!electron.ok) return serve({ ...options, fallbackReason: electron.reason })
+    cliStorePath(options.db) // a mistyped --db is refused here, before the window opens
     const env = { ...process.env, ...(options.db ? { ELLE_DB: options.db } : {}), ...(options.backend ? { ELLE_BACKEND: options.backend } : {}) }
     const child = spawn(electron.binary, [electronMainFile()], { stdio: 'inherit', env })
     return new Promise<number>((resolve, reject) => {

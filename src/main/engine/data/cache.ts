@@ -92,7 +92,9 @@ export async function tokenizeDomain(
 
   const corpus = readCorpus(domain.corpus)
   const assignment = splitDocuments(corpus.documents, split, split.stratified ? (d: Document) => d.label ?? '' : undefined)
+  // Each document leaves this map once it is encoded, so its text can be freed while the rest is tokenized.
   const byId = new Map(corpus.documents.map((d) => [d.id, d]))
+  corpus.documents.length = 0
   const dtype: CacheHeader['dtype'] = tokenizer.vocabSize <= 65536 ? 'uint16' : 'uint32'
   const header: CacheHeader = {
     format: CACHE_FORMAT,
@@ -110,18 +112,19 @@ export async function tokenizeDomain(
   fs.mkdirSync(cacheDir, { recursive: true })
   const tmp = fs.mkdtempSync(`${dir}.tmp-`)
   try {
-    const utf8 = new TextEncoder()
     for (const s of SPLITS) {
       const docIds = assignment[s]
-      const encoded: Int32Array[] = []
+      const encoded: TokenArray[] = []
       let bytes = 0
       let total = 0
       for (const id of docIds) {
         const doc = byId.get(id) as Document
+        byId.delete(id)
         const ids = tokenizer.encode(doc.text)
-        encoded.push(ids)
+        // Kept in the cache's own dtype (half the size of the encoder's Int32Array for vocabularies <= 65536).
+        encoded.push(dtype === 'uint16' ? new Uint16Array(ids) : new Uint32Array(ids))
         total += ids.length
-        bytes += utf8.encode(doc.text).length
+        bytes += Buffer.byteLength(doc.text, 'utf8')
       }
       if (total > 0xffffffff) throw new DataError('CACHE', `domain ${domain.name} split ${s} has more than 2^32 tokens`)
       const tokens: TokenArray = dtype === 'uint16' ? new Uint16Array(total) : new Uint32Array(total)

@@ -7,7 +7,8 @@ import { buildSync } from 'esbuild'
 import { afterEach, describe, expect, inject, it } from 'vitest'
 import { DataError } from '../../../src/main/engine/data/errors'
 import { ExperimentStore } from '../../../src/main/engine/store/store'
-import { addUserDomain, DEFAULT_SHAPE_SEQ_LEN } from '../../../src/main/engine/training/data'
+import { BlockBatcher } from '../../../src/main/engine/data/batches'
+import { addUserDomain, DEFAULT_SHAPE_SEQ_LEN, loadRunData, tokensNeeded, type RunShape } from '../../../src/main/engine/training/data'
 import { syntheticText, tempDir } from './helpers'
 
 const root = tempDir('elle-add-domain-')
@@ -73,6 +74,43 @@ describe('a corpus too small for one training batch is refused when it is added'
     const added = await addUserDomain(store, inject('dataDir'), { name: 'enough', source: { paths: [corpus(4, 120)] } })
     expect(added).toMatchObject({ name: 'enough', documents: 4, skipped: [] })
     expect(added.tokens).toBeGreaterThanOrEqual(2 * (DEFAULT_SHAPE_SEQ_LEN + 1))
+  })
+})
+
+describe('a run that needs more than a domain has is refused while its data loads, with the numbers', () => {
+  it('tokensNeeded is exactly what BlockBatcher needs for one block', () => {
+    const specialIds = { pad: 0, unk: 1, cls: 2, sep: 3, mask: 4, bos: 5, eos: 6 }
+    const ids = { specialIds, promptId: (slot: number): number => 7 + slot }
+    const split = (docLens: number[]) => {
+      const offsets = [0]
+      for (const len of docLens) offsets.push((offsets.at(-1) as number) + len)
+      return { domain: 'toy', split: 'validation' as const, tokens: new Uint16Array(offsets.at(-1) as number).fill(100), offsets: Uint32Array.from(offsets) }
+    }
+    const shapes: RunShape[] = [
+      { kind: 'gpt', seqLen: 16, prompts: 'own' },
+      { kind: 'gpt', seqLen: 16, prompts: 'off' },
+      { kind: 'bert', seqLen: 16, prompts: 'own' }
+    ]
+    for (const shape of shapes) {
+      for (const docs of [1, 3]) {
+        const need = tokensNeeded(shape, docs)
+        const lens = (total: number): number[] => Array.from({ length: docs }, (_, i) => Math.floor(total / docs) + (i < total % docs ? 1 : 0))
+        const make = (total: number) => new BlockBatcher(split(lens(total)), ids, { style: shape.kind, seqLen: shape.seqLen, promptSlot: 0, prompt: shape.prompts === 'off' ? 'off' : 'own' })
+        expect(make(need).numBlocks).toBeGreaterThanOrEqual(1)
+        if (need - 1 >= docs) expect(() => make(need - 1)).toThrow(/too few for one block/)
+      }
+    }
+  })
+
+  it('loadRunData with the run shape names the domain, the split and the numbers', async () => {
+    const store = openStore()
+    await addUserDomain(store, inject('dataDir'), { name: 'smallish', source: { paths: [corpus(4, 120)] } })
+    const shape: RunShape = { kind: 'gpt', seqLen: 4096, prompts: 'own' }
+    const e = await refusal(loadRunData(store, inject('dataDir'), ['press', 'smallish'], undefined, shape))
+    expect((e as DataError).code).toBe('TOO_SMALL')
+    expect(e.message).toMatch(/^domain "smallish" has \d+ tokens in its train split \(\d documents\); at least \d+ are needed for one training sequence of this run's shape \(gpt, seqLen 4096, prompts own\)$/)
+    const ok = await loadRunData(store, inject('dataDir'), ['press', 'smallish'], undefined, { kind: 'gpt', seqLen: 32, prompts: 'off' })
+    expect([...ok.domains.keys()]).toEqual(['press', 'smallish'])
   })
 })
 

@@ -165,23 +165,64 @@ export async function addUserDomain(
   return { name: input.name, promptSlot: created.promptSlot as number, tokens, documents, skipped: corpus.skipped }
 }
 
-/** Tokenized splits for the named domains, in order; unknown names are refused with the list of known ones. */
-export async function loadRunData(store: ExperimentStore, dataDir: string, names: readonly string[], log?: (message: string) => void): Promise<RunData> {
+/** What a run asks of each domain's splits: sequences of `seqLen` laid out for `kind`, with or without a prompt. */
+export interface RunShape {
+  kind: 'gpt' | 'bert'
+  seqLen: number
+  prompts: 'own' | 'off' | 'wrong'
+}
+
+/**
+ * Text tokens a split of `documents` documents needs for one sequence of this shape: BlockBatcher's rule
+ * exactly (each document is followed by an <eos>; a GPT block without a prompt takes one look-ahead token).
+ */
+export function tokensNeeded(shape: RunShape, documents: number): number {
+  const stream = shape.kind === 'gpt' ? shape.seqLen + (shape.prompts === 'off' ? 1 : 0) : 1
+  return Math.max(1, stream - documents)
+}
+
+/** Why a domain cannot give this run one training and one validation sequence, or null when it can. */
+export function runShapeProblem(name: string, splits: Record<'train' | 'validation', { tokens: number; documents: number }>, shape: RunShape): string | null {
+  for (const [split, what] of [['train', 'training'], ['validation', 'validation']] as const) {
+    const { tokens, documents } = splits[split]
+    const need = tokensNeeded(shape, documents)
+    if (tokens >= need) continue
+    return `domain "${name}" has ${tokens} tokens in its ${split} split (${documents} documents); at least ${need} are needed for one ${what} sequence of this run's shape (${shape.kind}, seqLen ${shape.seqLen}, prompts ${shape.prompts})`
+  }
+  return null
+}
+
+/**
+ * Tokenized splits for the named domains, in order; unknown names are refused with the list of known ones.
+ * With the run's `shape`, a domain too small for one training or validation sequence is refused, naming
+ * its numbers, before any model is built.
+ */
+export async function loadRunData(
+  store: ExperimentStore,
+  dataDir: string,
+  names: readonly string[],
+  log?: (message: string) => void,
+  shape?: RunShape
+): Promise<RunData> {
   const manifest = await ensureDefaultDomains(store, dataDir, log)
   const tokenizer = loadTokenizer(manifest.tokenizer.file)
   const domains = new Map<string, DomainData>()
   for (const name of names) {
     if (domains.has(name)) continue
     const builtin = manifest.domains.find((d) => d.name === name)
+    let data: DomainData
     if (builtin) {
       const t = loadTokenizedDomain(builtin.cacheDir)
-      domains.set(name, { name, promptSlot: builtin.promptSlot, train: t.splits.train, validation: t.splits.validation, test: t.splits.test })
-      continue
+      data = { name, promptSlot: builtin.promptSlot, train: t.splits.train, validation: t.splits.validation, test: t.splits.test }
+    } else {
+      const stored = store.findDomain(name)
+      if (!stored || stored.promptSlot === null) throw new UnknownDomainError(name, store.listDomains().map((d) => d.name))
+      const t = await tokenizeDomain({ name, corpus: stored.source as CorpusSource }, tokenizer, userCacheDir(dataDir))
+      data = { name, promptSlot: stored.promptSlot, train: t.splits.train, validation: t.splits.validation, test: t.splits.test }
     }
-    const stored = store.findDomain(name)
-    if (!stored || stored.promptSlot === null) throw new UnknownDomainError(name, store.listDomains().map((d) => d.name))
-    const t = await tokenizeDomain({ name, corpus: stored.source as CorpusSource }, tokenizer, userCacheDir(dataDir))
-    domains.set(name, { name, promptSlot: stored.promptSlot, train: t.splits.train, validation: t.splits.validation, test: t.splits.test })
+    const problem = shape ? runShapeProblem(name, { train: data.train.stats, validation: data.validation.stats }, shape) : null
+    if (problem) throw new DataError('TOO_SMALL', problem)
+    domains.set(name, data)
   }
   return { tokenizer, tokenizerFile: manifest.tokenizer.file, domains }
 }

@@ -10,7 +10,7 @@
  */
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { fingerprintCorpus, readCorpus, type Document, type DomainSpec } from './corpus'
+import { fingerprintCorpus, readCorpus, type Corpus, type Document, type DomainSpec } from './corpus'
 import { DataError } from './errors'
 import { sha256 } from './hash'
 import { DEFAULT_SPLIT_RATIOS, DEFAULT_SPLIT_SEED, SPLITS, splitDocuments, type SplitName, type SplitOptions } from './split'
@@ -62,6 +62,8 @@ export interface TokenizeDomainOptions {
   split?: SplitOptions
   /** Stratify the split by document label (JSONL labelField). Default false. */
   stratifyByLabel?: boolean
+  /** The corpus as readCorpus just read it from `domain.corpus`, so its files are not read (and hashed) again. */
+  corpus?: Corpus
 }
 
 function slug(name: string): string {
@@ -84,15 +86,18 @@ export async function tokenizeDomain(
     seed: opts.split?.seed ?? DEFAULT_SPLIT_SEED,
     stratified: opts.stratifyByLabel ?? false
   }
-  const { hash: corpusHash } = fingerprintCorpus(domain.corpus)
+  const corpusHash = opts.corpus?.hash ?? fingerprintCorpus(domain.corpus).hash
   const dir = path.join(cacheDir, `${slug(domain.name)}-${cacheKey(corpusHash, tokenizer.hash, split).slice(0, 16)}`)
   if (fs.existsSync(path.join(dir, 'header.json'))) {
     return { ...loadTokenizedDomain(dir), fromCache: true }
   }
 
-  const corpus = readCorpus(domain.corpus)
+  const corpus = opts.corpus ?? readCorpus(domain.corpus)
   const assignment = splitDocuments(corpus.documents, split, split.stratified ? (d: Document) => d.label ?? '' : undefined)
+  // Each document leaves this map once it is encoded, so (unless the caller holds the corpus) its text can be
+  // freed while the rest is tokenized.
   const byId = new Map(corpus.documents.map((d) => [d.id, d]))
+  if (!opts.corpus) corpus.documents.length = 0
   const dtype: CacheHeader['dtype'] = tokenizer.vocabSize <= 65536 ? 'uint16' : 'uint32'
   const header: CacheHeader = {
     format: CACHE_FORMAT,
@@ -110,18 +115,19 @@ export async function tokenizeDomain(
   fs.mkdirSync(cacheDir, { recursive: true })
   const tmp = fs.mkdtempSync(`${dir}.tmp-`)
   try {
-    const utf8 = new TextEncoder()
     for (const s of SPLITS) {
       const docIds = assignment[s]
-      const encoded: Int32Array[] = []
+      const encoded: TokenArray[] = []
       let bytes = 0
       let total = 0
       for (const id of docIds) {
         const doc = byId.get(id) as Document
+        byId.delete(id)
         const ids = tokenizer.encode(doc.text)
-        encoded.push(ids)
+        // Kept in the cache's own dtype (half the size of the encoder's Int32Array for vocabularies <= 65536).
+        encoded.push(dtype === 'uint16' ? new Uint16Array(ids) : new Uint32Array(ids))
         total += ids.length
-        bytes += utf8.encode(doc.text).length
+        bytes += Buffer.byteLength(doc.text, 'utf8')
       }
       if (total > 0xffffffff) throw new DataError('CACHE', `domain ${domain.name} split ${s} has more than 2^32 tokens`)
       const tokens: TokenArray = dtype === 'uint16' ? new Uint16Array(total) : new Uint32Array(total)

@@ -1,6 +1,9 @@
 /** Machine-readable reasons a corpus, cache or tokenizer could not be used. */
 export type DataErrorCode =
   | 'NOT_FOUND'
+  | 'NOT_REGULAR'
+  | 'TOO_LARGE'
+  | 'TOO_SMALL'
   | 'EMPTY_FILE'
   | 'BINARY_FILE'
   | 'INVALID_UTF8'

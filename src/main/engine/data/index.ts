@@ -14,7 +14,25 @@ export {
   type SpecialName,
   type TrainTokenizerOptions
 } from './tokenizer'
-export { readCorpus, fingerprintCorpus, readTextFile, type Corpus, type CorpusSource, type CorpusFingerprint, type Document, type DomainSpec } from './corpus'
+export {
+  readCorpus,
+  fingerprintCorpus,
+  readTextFile,
+  corpusLimits,
+  formatBytes,
+  DEFAULT_MAX_FILE_BYTES,
+  DEFAULT_MAX_DOMAIN_BYTES,
+  MAX_FILE_BYTES_ENV,
+  MAX_DOMAIN_BYTES_ENV,
+  type Corpus,
+  type CorpusSource,
+  type CorpusFingerprint,
+  type CorpusFileInfo,
+  type CorpusLimits,
+  type SkippedFile,
+  type Document,
+  type DomainSpec
+} from './corpus'
 export { splitDocuments, SPLITS, DEFAULT_SPLIT_RATIOS, DEFAULT_SPLIT_SEED, type SplitAssignment, type SplitName, type SplitOptions } from './split'
 export {
   tokenizeDomain,

@@ -152,26 +152,39 @@ export class ExperimentStore {
     files: readonly CorpusFileInput[]
     /** how to read the corpus again (paths, format, text field), as the data layer's CorpusSource */
     source?: unknown
-    promptSlot?: number | null
+    /** a fixed slot, none, or `{ auto }`: the lowest free slot in [from, slots), chosen inside the insert's transaction */
+    promptSlot?: number | null | { auto: { slots: number; from?: number } }
     builtin?: boolean
   }): DomainSummary {
     const create = this.db.transaction(() => {
       if (this.db.prepare('SELECT 1 FROM domains WHERE name = ?').get(input.name)) {
         throw new StoreError('conflict', `domain "${input.name}" already exists; choose another name`)
       }
-      if (input.promptSlot != null && this.db.prepare('SELECT 1 FROM domains WHERE prompt_slot = ?').get(input.promptSlot)) {
-        throw new StoreError('conflict', `prompt slot ${input.promptSlot} is already taken`)
+      let slot: number | null
+      if (input.promptSlot != null && typeof input.promptSlot === 'object') {
+        // Read and insert under one write lock: another process adding a domain at the same time waits
+        // (busy_timeout) and then sees this slot taken, instead of both picking it.
+        const { slots, from = 0 } = input.promptSlot.auto
+        slot = this.freePromptSlot(slots, from)
+        if (slot === null) throw new StoreError('conflict', `all ${slots} prompt slots are taken; no more domains can be added to this workbench`)
+      } else {
+        slot = input.promptSlot ?? null
+        if (slot !== null && this.db.prepare('SELECT 1 FROM domains WHERE prompt_slot = ?').get(slot)) {
+          throw new StoreError('conflict', `prompt slot ${slot} is already taken`)
+        }
       }
       const { lastInsertRowid } = this.db
         .prepare('INSERT INTO domains (name, description, source_json, prompt_slot, builtin) VALUES (?, ?, ?, ?, ?)')
-        .run(input.name, input.description ?? null, input.source === undefined ? null : JSON.stringify(input.source), input.promptSlot ?? null, input.builtin ? 1 : 0)
+        .run(input.name, input.description ?? null, input.source === undefined ? null : JSON.stringify(input.source), slot, input.builtin ? 1 : 0)
       const insertFile = this.db.prepare(
         'INSERT INTO corpus_files (domain_id, path, sha256, bytes, documents, tokens) VALUES (?, ?, ?, ?, ?, ?)'
       )
       for (const f of input.files) insertFile.run(lastInsertRowid, f.path, f.sha256, f.bytes, f.documents ?? null, f.tokens ?? null)
       return Number(lastInsertRowid)
     })
-    return this.getDomain(create())
+    // IMMEDIATE: the write lock is taken before the reads. A deferred transaction would read a snapshot
+    // that another connection's insert makes stale, and its own insert would then fail (SQLITE_BUSY).
+    return this.getDomain(create.immediate())
   }
 
   getDomain(id: number): DomainSummary {
@@ -186,7 +199,9 @@ export class ExperimentStore {
     return { ...this.getDomain(row.id), source: row.source_json === null ? null : (JSON.parse(row.source_json) as unknown) }
   }
 
-  /** The lowest prompt slot no domain holds, or null when all `slots` are taken. */
+  /** The lowest prompt slot no domain holds, or null when all `slots` are taken. To take a slot, let
+   *  createDomain choose it (`promptSlot: { auto }`): a slot read here may be taken by another process before
+   *  a later insert. */
   freePromptSlot(slots: number, from = 0): number | null {
     const taken = new Set(this.db.prepare('SELECT prompt_slot FROM domains WHERE prompt_slot IS NOT NULL').pluck().all() as number[])
     for (let slot = from; slot < slots; slot++) if (!taken.has(slot)) return slot

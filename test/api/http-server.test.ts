@@ -94,6 +94,16 @@ describe('browser-mode server', () => {
     expect(crossSite.status).toBe(403)
   })
 
+  it('refuses what another local page makes the browser send with our cookie, except following a link', async () => {
+    const cookie = { Cookie: `elle_token_${server.port}=${server.token}`, Host: `127.0.0.1:${server.port}` }
+    // <img src> or fetch(no-cors) from http://localhost:8888: same site, so the cookie goes along, but no Origin
+    expect(await rawGet('/', { ...cookie, 'Sec-Fetch-Site': 'same-site', 'Sec-Fetch-Mode': 'no-cors' })).toBe(403)
+    expect(await rawGet('/favicon.svg', { ...cookie, 'Sec-Fetch-Site': 'cross-site', 'Sec-Fetch-Mode': 'no-cors' })).toBe(403)
+    expect(await rawGet('/', { ...cookie, 'Sec-Fetch-Site': 'same-site', 'Sec-Fetch-Mode': 'navigate' })).toBe(200)
+    expect(await rawGet('/', { ...cookie, 'Sec-Fetch-Site': 'same-origin', 'Sec-Fetch-Mode': 'cors' })).toBe(200)
+    expect(await rawGet('/', { ...cookie, 'Sec-Fetch-Site': 'none', 'Sec-Fetch-Mode': 'navigate' })).toBe(200)
+  })
+
   it('answers malformed requests with 4xx and the validation message, and keeps serving', async () => {
     const badJson = await rpc('runs.list', '{"status": ')
     expect(badJson.status).toBe(400)

@@ -150,6 +150,11 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
     if (!allowedHosts().has(req.headers.host ?? '')) return `unexpected Host header ${JSON.stringify(clip(req.headers.host ?? ''))}`
     const origin = req.headers.origin
     if (origin !== undefined && !allowedOrigins().has(origin)) return `cross-origin request from ${JSON.stringify(clip(origin))} refused`
+    // A page on another loopback port is the same *site*, so the SameSite=Strict cookie rides along on its no-cors
+    // requests, which carry no Origin. Browsers mark them with Sec-Fetch-Site: only a top-level navigation may come from elsewhere.
+    const site = req.headers['sec-fetch-site']
+    const navigation = req.method === 'GET' && req.headers['sec-fetch-mode'] === 'navigate'
+    if (site !== undefined && site !== 'same-origin' && site !== 'none' && !navigation) return `${clip(site)} request refused (Sec-Fetch-Site)`
     return null
   }
 

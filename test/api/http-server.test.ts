@@ -2,9 +2,11 @@ import http from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { rendererDir } from '../../src/main/app-root'
+import type { ApiEvent } from '../../src/shared/contract'
 import { createApiHandler } from '../../src/main/engine/api/handler'
 import type { Engine } from '../../src/main/engine/engine'
-import { startBrowserServer, type BrowserServer } from '../../src/main/transports/http/server'
+import { EventBus } from '../../src/main/engine/events'
+import { SERVER_LIMITS, startBrowserServer, type BrowserServer, type ServerLimits } from '../../src/main/transports/http/server'
 import { tempEngine } from '../helpers/engine'
 
 let engine: Engine
@@ -28,6 +30,21 @@ async function rpc(method: string, body: unknown, headers: Record<string, string
     body: typeof body === 'string' ? body : JSON.stringify(body)
   })
   return { status: response.status, json: await response.json() }
+}
+
+/** An authenticated event socket once open, or the HTTP status that refused it. */
+async function connectEvents(target: BrowserServer): Promise<WebSocket | number> {
+  const socket = new WebSocket(`ws://127.0.0.1:${target.port}/api/events`, { headers: { Authorization: `Bearer ${target.token}` } })
+  return new Promise((resolve, reject) => {
+    socket.once('open', () => resolve(socket))
+    socket.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0))
+    socket.once('error', reject)
+  })
+}
+
+/** A second server on the same engine with tighter limits (and its own event bus, when given). */
+async function serverWith(limits: Partial<ServerLimits>, events = engine.events): Promise<BrowserServer> {
+  return startBrowserServer({ handler: createApiHandler(engine, 'browser'), events, rendererDir: rendererDir(), port: 0, limits })
 }
 
 /** A raw request with a forged Host header (fetch will not let us set it). */
@@ -77,6 +94,16 @@ describe('browser-mode server', () => {
     expect(crossSite.status).toBe(403)
   })
 
+  it('refuses what another local page makes the browser send with our cookie, except following a link', async () => {
+    const cookie = { Cookie: `elle_token_${server.port}=${server.token}`, Host: `127.0.0.1:${server.port}` }
+    // <img src> or fetch(no-cors) from http://localhost:8888: same site, so the cookie goes along, but no Origin
+    expect(await rawGet('/', { ...cookie, 'Sec-Fetch-Site': 'same-site', 'Sec-Fetch-Mode': 'no-cors' })).toBe(403)
+    expect(await rawGet('/favicon.svg', { ...cookie, 'Sec-Fetch-Site': 'cross-site', 'Sec-Fetch-Mode': 'no-cors' })).toBe(403)
+    expect(await rawGet('/', { ...cookie, 'Sec-Fetch-Site': 'same-site', 'Sec-Fetch-Mode': 'navigate' })).toBe(200)
+    expect(await rawGet('/', { ...cookie, 'Sec-Fetch-Site': 'same-origin', 'Sec-Fetch-Mode': 'cors' })).toBe(200)
+    expect(await rawGet('/', { ...cookie, 'Sec-Fetch-Site': 'none', 'Sec-Fetch-Mode': 'navigate' })).toBe(200)
+  })
+
   it('answers malformed requests with 4xx and the validation message, and keeps serving', async () => {
     const badJson = await rpc('runs.list', '{"status": ')
     expect(badJson.status).toBe(400)
@@ -120,5 +147,81 @@ describe('browser-mode server', () => {
     const run = engine.createRun('pushed', { x: 1 })
     expect(await received).toEqual({ type: 'run.updated', run: expect.objectContaining({ id: run.id, status: 'queued' }) })
     socket.close()
+  })
+
+  it('answers a body over the limit with 413 and the JSON error before closing, declared or streamed', async () => {
+    const message = `request body exceeds ${SERVER_LIMITS.bodyBytes} bytes`
+    const declared = await rpc('runs.list', 'x'.repeat(10 << 20))
+    expect(declared).toEqual({ status: 413, json: { error: { code: 'bad_request', message } } })
+    const chunks = Array.from({ length: 10 }, () => new Uint8Array(1 << 20).fill(0x20))
+    const body = new ReadableStream<Uint8Array>({ pull: (controller) => void (chunks.length ? controller.enqueue(chunks.pop()!) : controller.close()) })
+    const streamed = await fetch(`${server.url}api/rpc/runs.list`, { method: 'POST', headers: { ...auth(), 'Content-Type': 'application/json' }, body, duplex: 'half' } as RequestInit)
+    expect({ status: streamed.status, json: await streamed.json() }).toEqual({ status: 413, json: { error: { code: 'bad_request', message } } })
+    expect((await rpc('runs.list', {})).status).toBe(200)
+  })
+
+  it('reads the Content-Type as a media type, not a prefix', async () => {
+    const status = async (type: string) => (await rpc('runs.list', {}, { ...auth(), 'Content-Type': type })).status
+    for (const type of ['application/jsonx', 'application/json-patch+json', 'application/json; charset=latin1']) expect(await status(type)).toBe(415)
+    for (const type of ['application/json; charset=utf-8', 'Application/JSON', 'application/json;charset="UTF-8"']) expect(await status(type)).toBe(200)
+    const refused = await rpc('runs.list', {}, { ...auth(), 'Content-Type': 'application/jsonx' })
+    expect(refused.json.error.message).toBe('Content-Type must be application/json, not "application/jsonx"')
+  })
+
+  it("names only its own socket in the page's CSP, in the header and in the page's meta tag", async () => {
+    const page = await fetch(server.url, { headers: auth() })
+    const own = `connect-src 'self' ws://127.0.0.1:${server.port} ws://localhost:${server.port};`
+    expect(page.headers.get('content-security-policy')).toContain(own)
+    const html = await page.text()
+    expect(html).toContain(own)
+    expect(html).not.toMatch(/:\*/)
+  })
+
+  it('closes an event socket whose client talks: the channel is one-way', async () => {
+    const socket = await connectEvents(server)
+    if (typeof socket === 'number') throw new Error(`event socket refused with ${socket}`)
+    // the ping is answered only if the server is still listening after the message
+    const outcome = new Promise<string>((resolve) => {
+      socket.once('pong', () => resolve('pong'))
+      socket.once('close', (code, reason) => resolve(`closed ${code} ${String(reason)}`))
+    })
+    socket.send('hello')
+    socket.ping()
+    expect(await outcome).toBe('closed 1008 the event channel is one-way')
+  })
+
+  it('refuses event sockets beyond the limit with 503', async () => {
+    const small = await serverWith({ eventClients: 2 })
+    try {
+      const first = await connectEvents(small)
+      const second = await connectEvents(small)
+      expect(await connectEvents(small)).toBe(503)
+      for (const socket of [first, second]) if (typeof socket !== 'number') socket.close()
+    } finally {
+      await small.close()
+    }
+  })
+
+  it('drops an event socket that stops reading instead of buffering its backlog without bound', async () => {
+    const events = new EventBus()
+    const small = await serverWith({ socketBacklogBytes: 1 << 20 }, events)
+    try {
+      const socket = await connectEvents(small)
+      if (typeof socket === 'number') throw new Error(`event socket refused with ${socket}`)
+      socket.pause() // stops reading: the kernel buffers fill, then the server's queue grows
+      const count = 64
+      const big = { type: 'domains.changed', padding: 'x'.repeat(1 << 20) } as unknown as ApiEvent // 1 MB each
+      for (let i = 0; i < count; i++) events.publish(big)
+      let received = 0
+      const outcome = new Promise<string>((resolve) => {
+        socket.on('message', () => ++received === count && resolve('all received'))
+        socket.once('close', (code) => resolve(`closed ${code}`))
+      })
+      socket.resume()
+      expect(await outcome).toBe('closed 1006')
+      expect(received).toBeLessThan(count)
+    } finally {
+      await small.close()
+    }
   })
 })

@@ -171,6 +171,8 @@ class AppDouble extends Emitter {
   quitCalled = false
   /** false simulates another instance already holding the lock */
   singleInstance = true
+  /** true simulates an installed (packaged) app; false is a development run */
+  isPackaged = false
   requestSingleInstanceLock(): boolean {
     return this.singleInstance
   }
@@ -195,8 +197,12 @@ export const app = new AppDouble()
 export const session = {
   defaultSession: {
     permissionHandler: null as null | ((contents: unknown, permission: string, callback: (granted: boolean) => void) => void),
+    permissionCheckHandler: null as null | ((contents: unknown, permission: string, requestingOrigin: string, details: unknown) => boolean),
     setPermissionRequestHandler(handler: (contents: unknown, permission: string, callback: (granted: boolean) => void) => void): void {
       session.defaultSession.permissionHandler = handler
+    },
+    setPermissionCheckHandler(handler: (contents: unknown, permission: string, requestingOrigin: string, details: unknown) => boolean): void {
+      session.defaultSession.permissionCheckHandler = handler
     }
   }
 }

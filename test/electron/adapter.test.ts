@@ -1,5 +1,6 @@
 // The Electron adapter against the test double of the `electron` module (see test/doubles/electron.ts):
 // the window's security settings, the IPC round trip through the real preload, and event forwarding.
+import fs from 'node:fs'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
@@ -9,11 +10,14 @@ import { IPC_EVENT_CHANNEL } from '../../src/shared/ipc'
 import { createApiHandler } from '../../src/main/engine/api/handler'
 import type { Engine } from '../../src/main/engine/engine'
 import { createMainWindow, forwardEvents, pageUrl as pageUrlOf, registerIpc, RunWatcher, startElectronApp } from '../../src/main/electron/app'
+import { rendererDir } from '../../src/main/app-root'
 import { tempEngine } from '../helpers/engine'
 import { tempDir } from '../helpers/tmp'
-import type { BrowserWindow as WindowDouble, ipcMain as IpcMainDouble, ipcRenderer as IpcRendererDouble, contextBridge as BridgeDouble, Notification as NotificationDouble, powerSaveBlocker as BlockerDouble } from '../doubles/electron'
+import type { app as AppDouble, BrowserWindow as WindowDouble, ipcMain as IpcMainDouble, ipcRenderer as IpcRendererDouble, contextBridge as BridgeDouble, Notification as NotificationDouble, powerSaveBlocker as BlockerDouble, session as SessionDouble } from '../doubles/electron'
 
 const double = electron as unknown as {
+  app: typeof AppDouble
+  session: typeof SessionDouble
   ipcMain: typeof IpcMainDouble
   ipcRenderer: typeof IpcRendererDouble
   contextBridge: typeof BridgeDouble
@@ -50,6 +54,13 @@ describe('main window', () => {
     expect(window.webContents.tryNavigate(`${pageUrl}#/runs`)).toBe(false)
     expect(window.webContents.windowOpenHandler!({ url: 'https://example.com' })).toEqual({ action: 'deny' })
   })
+
+  it("lets the page connect to nothing beyond 'self': it talks to the app over IPC", () => {
+    const html = fs.readFileSync(path.resolve('src/renderer/index.html'), 'utf8')
+    const csp = /http-equiv="Content-Security-Policy"\s+content="([^"]*)"/.exec(html)?.[1] ?? ''
+    expect(csp.split(';').map((d) => d.trim())).toContain("connect-src 'self'")
+    expect(csp).not.toMatch(/ws:/)
+  })
 })
 
 describe('page URL', () => {
@@ -57,6 +68,7 @@ describe('page URL', () => {
     expect(pageUrlOf(indexHtml, {})).toBe(pageUrl)
     expect(pageUrlOf(indexHtml, { ELECTRON_RENDERER_URL: 'http://localhost:5173' })).toBe('http://localhost:5173/')
     expect(pageUrlOf(indexHtml, { ELECTRON_RENDERER_URL: 'https://evil.example/' })).toBe(pageUrl) // never a remote page
+    expect(pageUrlOf(indexHtml, { ELECTRON_RENDERER_URL: 'http://localhost:5173' }, true)).toBe(pageUrl) // never in a packaged app
     const window = createMainWindow('/p.cjs', 'http://localhost:5173/') as unknown as WindowDouble
     expect(window.loadedUrl).toBe('http://localhost:5173/')
     expect(window.webContents.tryNavigate('http://localhost:5173/#/runs')).toBe(false)
@@ -145,5 +157,25 @@ describe('startElectronApp', () => {
     appDouble.singleInstance = true
     delete process.env.ELLE_DB
     delete process.env.ELLE_DATA_DIR
+  })
+
+  it('in a packaged app shows its own files whatever ELECTRON_RENDERER_URL says, and grants no web permission', async () => {
+    double.ipcMain.removeHandler('elle:rpc')
+    Object.assign(process.env, { ELLE_DB: path.join(tempDir(), 'packaged.sqlite'), ELLE_DATA_DIR: inject('dataDir'), ELECTRON_RENDERER_URL: 'http://localhost:5173' })
+    double.app.isPackaged = true
+    try {
+      const started = await startElectronApp()
+      const window = started!.window as unknown as WindowDouble
+      expect(window.loadedUrl).toBeNull()
+      expect(window.loadedFile).toBe(path.join(rendererDir(), 'index.html'))
+      const { permissionHandler, permissionCheckHandler } = double.session.defaultSession
+      expect(await new Promise((resolve) => permissionHandler!(window.webContents, 'media', resolve))).toBe(false)
+      // checks (navigator.permissions.query, some media and clipboard paths) never reach the request handler
+      expect(permissionCheckHandler?.(window.webContents, 'clipboard-read', 'file://', {})).toBe(false)
+      await started!.engine.close()
+    } finally {
+      double.app.isPackaged = false
+      for (const key of ['ELLE_DB', 'ELLE_DATA_DIR', 'ELECTRON_RENDERER_URL']) delete process.env[key]
+    }
   })
 })

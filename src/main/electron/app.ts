@@ -25,10 +25,11 @@ export const SECURE_WEB_PREFERENCES = {
 
 /**
  * The URL the window shows: the built renderer, or the dev server `electron-vite dev` announces in
- * ELECTRON_RENDERER_URL (loopback only) for hot reload during development.
+ * ELECTRON_RENDERER_URL (loopback only) for hot reload during development. A packaged app always shows
+ * its own files: an environment variable must not swap in a page that the IPC API then trusts.
  */
-export function pageUrl(indexHtml: string, env: NodeJS.ProcessEnv = process.env): string {
-  const dev = env.ELECTRON_RENDERER_URL
+export function pageUrl(indexHtml: string, env: NodeJS.ProcessEnv = process.env, packaged: boolean = app.isPackaged): string {
+  const dev = packaged ? undefined : env.ELECTRON_RENDERER_URL
   if (dev && /^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?\/?$/.test(dev)) return dev.endsWith('/') ? dev : `${dev}/`
   return pathToFileURL(indexHtml).toString()
 }
@@ -131,7 +132,9 @@ export async function startElectronApp(): Promise<{ engine: Engine; window: Brow
     return null
   }
   await app.whenReady()
+  // The app needs no web permission: refuse requests, and answer "denied" to checks (which bypass the request handler).
   session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false))
+  session.defaultSession.setPermissionCheckHandler(() => false)
   const engine = await Engine.open({ dbPath: resolveDbPath(undefined), backend: backendRequestFromEnv(), prepareDefaultStream: true })
   engine.watchExternalChanges() // runs started from a terminal show up live too
   const page = pageUrl(path.join(rendererDir(), 'index.html'))

@@ -5,14 +5,29 @@ import fs from 'node:fs'
 import http from 'node:http'
 import path from 'node:path'
 import type { AddressInfo } from 'node:net'
-import type { Duplex } from 'node:stream'
+import { pipeline, type Duplex } from 'node:stream'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { ApiError, type ApiErrorBody, type ErrorCode } from '../../../shared/contract'
 import type { ApiHandler } from '../../engine/api/handler'
 import type { EventBus } from '../../engine/events'
 
 export const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '::1'] as const
-const MAX_BODY_BYTES = 1 << 20
+// Limits that keep one client from crashing or exhausting the process that serves the UI.
+export const SERVER_LIMITS = {
+  /** an RPC body; larger ones get 413 before the rest is read */
+  bodyBytes: 1 << 20,
+  /** the event socket is one-way: any message closes it, and a big frame is refused before it is buffered */
+  socketMessageBytes: 4 * 1024,
+  /** open event sockets (one per browser tab); more get 503 */
+  eventClients: 32,
+  /** unsent events queued for one socket; a client that stops reading is dropped rather than buffered forever */
+  socketBacklogBytes: 4 << 20,
+  /** TCP connections at once; more are closed on accept (each costs a file descriptor) */
+  connections: 256
+}
+export type ServerLimits = typeof SERVER_LIMITS
+// Requests are parsed against a constant base: the Host header is checked, never used to build a URL.
+const URL_BASE = 'http://localhost'
 
 const STATUS_BY_CODE: Record<ErrorCode, number> = { bad_request: 400, unauthorized: 401, not_found: 404, conflict: 409, internal: 500 }
 
@@ -37,6 +52,8 @@ export interface BrowserServerOptions {
   port?: number
   /** fixed token (tests); a random one otherwise */
   token?: string
+  /** tighter limits (tests); SERVER_LIMITS otherwise */
+  limits?: Partial<ServerLimits>
 }
 
 export interface BrowserServer {
@@ -49,6 +66,32 @@ export interface BrowserServer {
 }
 
 export class ServeError extends Error {}
+class BodyTooLarge extends Error {}
+
+/** Echoed request parts are cut short: an error message is one readable line, not a copy of the attack. */
+const clip = (text: string): string => (text.length > 80 ? `${text.slice(0, 80)}...` : text)
+
+/** The request target as a URL, or null: origin-form ("/path?query") only, resolved against a constant base. */
+function requestUrl(target: string | undefined): URL | null {
+  if (!target?.startsWith('/')) return null
+  try {
+    return new URL(URL_BASE + target) // concatenated, not resolved: "//x" stays a path instead of becoming host x
+  } catch {
+    return null
+  }
+}
+
+/** Why a Content-Type is not JSON we can read, or null: the media type itself must match, not a prefix of it. */
+function jsonContentTypeProblem(header: string | undefined): string | null {
+  const [type = '', ...parameters] = (header ?? '').split(';')
+  if (type.trim().toLowerCase() !== 'application/json') return `Content-Type must be application/json, not ${JSON.stringify(clip(header ?? ''))}`
+  for (const parameter of parameters) {
+    const [name = '', value = ''] = parameter.split('=')
+    const charset = value.trim().replace(/^"(.*)"$/, '$1').toLowerCase()
+    if (name.trim().toLowerCase() === 'charset' && charset !== 'utf-8' && charset !== 'utf8') return `request bodies are read as UTF-8; charset ${JSON.stringify(clip(charset))} is not supported`
+  }
+  return null
+}
 
 export function assertLoopback(host: string): void {
   if (!(LOOPBACK_HOSTS as readonly string[]).includes(host)) {
@@ -56,11 +99,12 @@ export function assertLoopback(host: string): void {
   }
 }
 
+/** This server's event socket and no other port: older browsers do not count ws: as 'self'. CSP host sources cannot be IPv6 literals, so only the IPv4 and name forms are listed. */
+const socketSources = (port: number): string => [`ws://127.0.0.1:${port}`, `ws://localhost:${port}`].join(' ')
+
 function securityHeaders(port: number): Record<string, string> {
-  // CSP host sources cannot be IPv6 literals, so only the IPv4 and name forms are listed.
-  const ws = [`ws://127.0.0.1:${port}`, `ws://localhost:${port}`].join(' ')
   return {
-    'Content-Security-Policy': `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self' ${ws}; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'`,
+    'Content-Security-Policy': `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self' ${socketSources(port)}; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'`,
     'X-Content-Type-Options': 'nosniff',
     'Referrer-Policy': 'no-referrer',
     'Cross-Origin-Opener-Policy': 'same-origin',
@@ -90,6 +134,7 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
   if (!fs.existsSync(indexFile)) throw new ServeError(`the renderer is not built (${indexFile} is missing); run "npm run build"`)
   const token = options.token ?? randomBytes(24).toString('base64url')
   const rendererRoot = path.resolve(options.rendererDir)
+  const limits: ServerLimits = { ...SERVER_LIMITS, ...options.limits }
 
   let port = 0
   const cookieName = () => `elle_token_${port}`
@@ -102,47 +147,63 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
   }
   // DNS-rebinding and cross-site protection: only our own host names, and only our own origin.
   const trustedRequest = (req: http.IncomingMessage): string | null => {
-    if (!allowedHosts().has(req.headers.host ?? '')) return `unexpected Host header "${req.headers.host ?? ''}"`
+    if (!allowedHosts().has(req.headers.host ?? '')) return `unexpected Host header ${JSON.stringify(clip(req.headers.host ?? ''))}`
     const origin = req.headers.origin
-    if (origin !== undefined && !allowedOrigins().has(origin)) return `cross-origin request from "${origin}" refused`
+    if (origin !== undefined && !allowedOrigins().has(origin)) return `cross-origin request from ${JSON.stringify(clip(origin))} refused`
+    // A page on another loopback port is the same *site*, so the SameSite=Strict cookie rides along on its no-cors
+    // requests, which carry no Origin. Browsers mark them with Sec-Fetch-Site: only a top-level navigation may come from elsewhere.
+    const site = req.headers['sec-fetch-site']
+    const navigation = req.method === 'GET' && req.headers['sec-fetch-mode'] === 'navigate'
+    if (site !== undefined && site !== 'same-origin' && site !== 'none' && !navigation) return `${clip(site)} request refused (Sec-Fetch-Site)`
     return null
   }
 
-  const sendJson = (res: http.ServerResponse, status: number, body: unknown): void => {
-    res.writeHead(status, { ...securityHeaders(port), 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' })
+  const sendJson = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void => {
+    res.writeHead(status, { ...securityHeaders(port), 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', ...headers })
     res.end(JSON.stringify(body))
   }
-  const sendError = (res: http.ServerResponse, code: ErrorCode, message: string, status = STATUS_BY_CODE[code]): void => {
+  const sendError = (res: http.ServerResponse, code: ErrorCode, message: string, status = STATUS_BY_CODE[code], headers: Record<string, string> = {}): void => {
     const body: ApiErrorBody = { error: { code, message } }
-    sendJson(res, status, body)
+    sendJson(res, status, body, headers)
+  }
+  // Whatever goes wrong inside a handler ends this response only, never the process.
+  const failed = (res: http.ServerResponse, error: unknown): void => {
+    if (res.headersSent) return void res.destroy()
+    try {
+      sendError(res, 'internal', `internal server error: ${error instanceof Error ? error.message : String(error)}`)
+    } catch {
+      res.destroy()
+    }
   }
 
   const readBody = (req: http.IncomingMessage): Promise<string> =>
     new Promise((resolve, reject) => {
+      const tooLarge = () => new BodyTooLarge(`request body exceeds ${limits.bodyBytes} bytes`)
+      if (Number(req.headers['content-length']) > limits.bodyBytes) return reject(tooLarge())
       const chunks: Buffer[] = []
       let size = 0
-      req.on('data', (chunk: Buffer) => {
+      const collect = (chunk: Buffer): void => {
         size += chunk.length
-        if (size > MAX_BODY_BYTES) {
-          reject(new ApiError('bad_request', `request body exceeds ${MAX_BODY_BYTES} bytes`))
-          req.destroy()
-        } else chunks.push(chunk)
-      })
+        if (size <= limits.bodyBytes) return void chunks.push(chunk)
+        // Stop keeping the body but let the socket live until the 413 is written (Connection: close ends it).
+        req.removeListener('data', collect)
+        reject(tooLarge())
+      }
+      req.on('data', collect)
       req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
       req.on('error', reject)
     })
 
   const handleApi = async (req: http.IncomingMessage, res: http.ServerResponse, method: string): Promise<void> => {
     if (req.method !== 'POST') return sendError(res, 'bad_request', `use POST for /api/rpc/${method}`, 405)
-    if (!(req.headers['content-type'] ?? '').startsWith('application/json')) {
-      return sendError(res, 'bad_request', 'Content-Type must be application/json', 415)
-    }
+    const typeProblem = jsonContentTypeProblem(req.headers['content-type'])
+    if (typeProblem) return sendError(res, 'bad_request', typeProblem, 415)
     let params: unknown
     try {
       const text = await readBody(req)
       params = text.trim() === '' ? {} : (JSON.parse(text) as unknown)
     } catch (error) {
-      if (error instanceof ApiError) return sendError(res, error.code, error.message, 413)
+      if (error instanceof BodyTooLarge) return sendError(res, 'bad_request', error.message, 413, { Connection: 'close' })
       return sendError(res, 'bad_request', `request body is not valid JSON: ${(error as Error).message}`)
     }
     try {
@@ -154,23 +215,33 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
   }
 
   const serveStatic = (res: http.ServerResponse, pathname: string): void => {
-    const relative = pathname === '/' ? 'index.html' : decodeURIComponent(pathname).replace(/^\/+/, '')
-    const file = path.resolve(rendererRoot, relative)
-    if (!file.startsWith(rendererRoot + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
-      return sendError(res, 'not_found', `no such file: ${pathname}`)
+    let relative: string
+    try {
+      relative = pathname === '/' ? 'index.html' : decodeURIComponent(pathname).replace(/^\/+/, '')
+    } catch {
+      return sendError(res, 'bad_request', `malformed percent escape in the path ${JSON.stringify(clip(pathname))}`)
     }
-    res.writeHead(200, {
-      ...securityHeaders(port),
-      'Content-Type': MIME[path.extname(file)] ?? 'application/octet-stream',
-      'Cache-Control': relative === 'index.html' ? 'no-store' : 'private, max-age=3600'
-    })
-    fs.createReadStream(file).pipe(res)
+    const file = path.resolve(rendererRoot, relative)
+    if (relative.includes('\0') || !file.startsWith(rendererRoot + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
+      return sendError(res, 'not_found', `no such file: ${clip(pathname)}`)
+    }
+    if (relative === 'index.html') {
+      // The page's own CSP (a meta tag, shared with Electron) allows connections to 'self' only; name this server's socket in it.
+      return void fs.promises.readFile(file, 'utf8').then((html) => {
+        res.writeHead(200, { ...securityHeaders(port), 'Content-Type': MIME['.html']!, 'Cache-Control': 'no-store' })
+        res.end(html.replace("connect-src 'self';", `connect-src 'self' ${socketSources(port)};`))
+      }, (error: unknown) => failed(res, error))
+    }
+    res.writeHead(200, { ...securityHeaders(port), 'Content-Type': MIME[path.extname(file)] ?? 'application/octet-stream', 'Cache-Control': 'private, max-age=3600' })
+    // pipeline, not pipe: a read error ends this response instead of surfacing as an unhandled 'error'.
+    pipeline(fs.createReadStream(file), res, () => undefined)
   }
 
-  const server = http.createServer((req, res) => {
+  const route = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const refusal = trustedRequest(req)
     if (refusal) return sendError(res, 'unauthorized', refusal, 403)
-    const url = new URL(req.url ?? '/', `http://${req.headers.host}`)
+    const url = requestUrl(req.url)
+    if (!url) return sendError(res, 'bad_request', `malformed request target ${JSON.stringify(clip(req.url ?? ''))}`)
     // The printed URL carries the token once; trade it for an HttpOnly cookie and drop it from the address bar.
     const offered = url.searchParams.get('token')
     if (req.method === 'GET' && url.pathname === '/' && offered !== null) {
@@ -185,31 +256,57 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
     if (!authorised(req)) {
       return sendError(res, 'unauthorized', 'missing or wrong access token: open the URL printed by "elle serve" (it contains ?token=...)')
     }
-    if (url.pathname.startsWith('/api/rpc/')) return void handleApi(req, res, url.pathname.slice('/api/rpc/'.length))
-    if (url.pathname.startsWith('/api/')) return sendError(res, 'not_found', `no API route ${url.pathname}`)
+    if (url.pathname.startsWith('/api/rpc/')) return void handleApi(req, res, url.pathname.slice('/api/rpc/'.length)).catch((error: unknown) => failed(res, error))
+    if (url.pathname.startsWith('/api/')) return sendError(res, 'not_found', `no API route ${clip(url.pathname)}`)
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 'bad_request', `method ${req.method} not allowed`, 405)
     serveStatic(res, url.pathname)
-  })
+  }
 
-  const sockets = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 })
+  // headersTimeout/requestTimeout: a client that trickles its request in does not hold a connection for minutes.
+  const server = http.createServer({ headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => {
+    try {
+      route(req, res)
+    } catch (error) {
+      failed(res, error)
+    }
+  })
+  server.maxConnections = limits.connections
+
+  const sockets = new WebSocketServer({ noServer: true, maxPayload: limits.socketMessageBytes })
   const unsubscribe = options.events.subscribe((event) => {
     const message = JSON.stringify(event)
-    for (const client of sockets.clients) if (client.readyState === client.OPEN) client.send(message)
+    for (const client of sockets.clients) {
+      if (client.readyState !== client.OPEN) continue
+      if (client.bufferedAmount > limits.socketBacklogBytes) client.terminate()
+      else client.send(message)
+    }
   })
   const rejectUpgrade = (socket: Duplex, status: string, reason: string): void => {
-    socket.write(`HTTP/1.1 ${status}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n${reason}\n`)
-    socket.destroy()
+    socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n${reason}\n`, () => socket.destroy())
   }
-  server.on('upgrade', (req, socket, head) => {
-    const url = new URL(req.url ?? '/', `http://${req.headers.host}`)
+  const upgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
     const refusal = trustedRequest(req)
     if (refusal) return rejectUpgrade(socket, '403 Forbidden', refusal)
     if (!authorised(req)) return rejectUpgrade(socket, '401 Unauthorized', 'missing or wrong access token')
-    if (url.pathname !== '/api/events') return rejectUpgrade(socket, '404 Not Found', `no socket at ${url.pathname}`)
+    const url = requestUrl(req.url)
+    if (url?.pathname !== '/api/events') return rejectUpgrade(socket, '404 Not Found', `no socket at ${JSON.stringify(clip(req.url ?? ''))}`)
+    if (sockets.clients.size >= limits.eventClients) return rejectUpgrade(socket, '503 Service Unavailable', `too many event sockets (${limits.eventClients})`)
     sockets.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-      // The event channel is one-way; anything a client sends is ignored rather than trusted.
-      ws.on('message', () => undefined)
+      // A frame too large, invalid UTF-8 or a reset arrives as 'error' after ws has begun closing this socket with
+      // the matching status (1009, 1007, ...); without a listener it would be thrown and end the process.
+      ws.on('error', () => undefined)
+      // The event channel is one-way: a client that talks is misbehaving and is let go.
+      ws.on('message', () => ws.close(1008, 'the event channel is one-way'))
     })
+  }
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Node hands over the raw socket without its error listener; a reset before ws takes over must not crash us.
+    socket.on('error', () => socket.destroy())
+    try {
+      upgrade(req, socket, head)
+    } catch {
+      socket.destroy()
+    }
   })
 
   await new Promise<void>((resolve, reject) => {
@@ -219,6 +316,8 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
     server.listen(options.port ?? 0, host, resolve)
   })
   port = (server.address() as AddressInfo).port
+  // Accept failures (EMFILE) arrive as 'error' on a listening server: report them, keep serving.
+  server.on('error', (error) => console.error(`browser-mode server: ${error.message}`))
   const shownHost = host.includes(':') ? `[${host}]` : host
   const url = `http://${shownHost}:${port}/`
 

@@ -264,10 +264,20 @@ export const contract = {
         paths: z.array(z.string().min(1)).min(1).max(DOMAIN_PATHS_MAX),
         format: z.enum(['auto', 'text', 'jsonl']).optional(),
         textField: z.string().min(1).optional(),
-        description: z.string().max(DOMAIN_DESCRIPTION_MAX).optional()
+        description: z.string().max(DOMAIN_DESCRIPTION_MAX).optional(),
+        /** size caps for this corpus (bytes; default 256 MiB per file, 2 GiB per domain, docs/data.md) */
+        maxFileBytes: z.number().int().positive().optional(),
+        maxDomainBytes: z.number().int().positive().optional()
       })
       .strict(),
-    result: z.object({ name: z.string(), promptSlot: z.number().int(), tokens: z.number().int(), documents: z.number().int() })
+    result: z.object({
+      name: z.string(),
+      promptSlot: z.number().int(),
+      tokens: z.number().int(),
+      documents: z.number().int(),
+      /** links and special files found inside folders, left out with the reason */
+      skipped: z.array(z.object({ file: z.string(), reason: z.string() }))
+    })
   },
   'presets.list': {
     params: Empty,

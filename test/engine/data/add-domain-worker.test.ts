@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { createApiHandler } from '../../../src/main/engine/api/handler'
 import { Engine } from '../../../src/main/engine/engine'
 import { tempDir } from '../../helpers/tmp'
 
@@ -52,5 +53,20 @@ describe.runIf(process.platform !== 'win32')('special files through the engine',
     await outcome([fifo], 15_000)
     // A writer opening the FIFO without blocking fails with ENXIO exactly when no reader has it open.
     expect(() => fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK)).toThrow(/ENXIO/)
+  })
+})
+
+describe('size caps through the API', () => {
+  it('domains.add takes per-corpus caps and names the file, its size and the cap', async () => {
+    const call = createApiHandler(engine, 'browser')
+    const dir = tempDir()
+    const file = path.join(dir, 'big.txt')
+    fs.writeFileSync(file, 'A sentence of ordinary words. '.repeat(100))
+    const before = engine.store.listDomains().length
+    await expect(call('domains.add', { name: 'capped', paths: [file], maxFileBytes: 1000 })).rejects.toThrow(
+      `corpus file ${file} is 2.9 KiB (3000 bytes), over the per-file limit of 1000 bytes`
+    )
+    await expect(call('domains.add', { name: 'capped', paths: [file], maxFileBytes: 0 })).rejects.toThrow(/maxFileBytes/)
+    expect(engine.store.listDomains()).toHaveLength(before)
   })
 })

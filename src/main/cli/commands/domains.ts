@@ -3,7 +3,7 @@ import { DOMAIN_DESCRIPTION_MAX, DOMAIN_NAME_MAX, DOMAIN_PATHS_MAX } from '../..
 import type { CorpusSource } from '../../engine/data'
 import { defaultDataDir } from '../../engine/paths'
 import { addUserDomain, ensureDefaultDomains } from '../../engine/training/data'
-import { stringFlag, UsageError, type Command } from '../args'
+import { intFlag, stringFlag, UsageError, type Command } from '../args'
 import { table } from '../format'
 import { lacksBuiltinDomains, openStoreForCli } from '../store'
 
@@ -19,6 +19,8 @@ export const domainsCommand: Command = {
     format: { type: 'string', description: 'corpus format: auto (by extension), text or jsonl', default: 'auto', requires: ADD },
     'text-field': { type: 'string', description: 'JSONL field holding the text', default: 'text', requires: ADD },
     description: { type: 'string', description: `a note shown with the domain (at most ${DOMAIN_DESCRIPTION_MAX} characters)`, requires: ADD },
+    'max-file-bytes': { type: 'string', description: 'largest corpus file read, in bytes (env: ELLE_CORPUS_MAX_FILE_BYTES)', default: '256 MiB', requires: ADD },
+    'max-domain-bytes': { type: 'string', description: 'largest corpus in all, in bytes (env: ELLE_CORPUS_MAX_DOMAIN_BYTES)', default: '2 GiB', requires: ADD },
     db: { type: 'string', description: 'experiment store (env: ELLE_DB)' },
     'data-dir': { type: 'string', description: 'corpora, caches and checkpoints (env: ELLE_DATA_DIR)' },
     json: { type: 'boolean', description: 'print JSON' }
@@ -40,15 +42,20 @@ export const domainsCommand: Command = {
     if (description !== undefined && description.length > DOMAIN_DESCRIPTION_MAX) {
       throw new UsageError(`--description must be at most ${DOMAIN_DESCRIPTION_MAX} characters, got ${description.length}`)
     }
+    const maxFileBytes = intFlag(values['max-file-bytes'], 'max-file-bytes', { min: 1, max: Number.MAX_SAFE_INTEGER })
+    const maxDomainBytes = intFlag(values['max-domain-bytes'], 'max-domain-bytes', { min: 1, max: Number.MAX_SAFE_INTEGER })
     const dataDir = path.resolve(stringFlag(values['data-dir']) ?? defaultDataDir())
     // listing only reads, unless the built-in domains still have to be registered in the store
     const store = openStoreForCli(stringFlag(values.db), sub === 'add' ? {} : { readonly: true, writeIf: lacksBuiltinDomains })
     try {
       if (sub === 'add') {
-        const source: CorpusSource = { paths, format: format as CorpusSource['format'], textField }
+        const source: CorpusSource = { paths, format: format as CorpusSource['format'], textField, maxFileBytes, maxDomainBytes }
         const added = await addUserDomain(store, dataDir, { name: name!, source, description })
         if (values.json) console.log(JSON.stringify(added, null, 2))
-        else console.log(`added domain "${added.name}": ${added.documents} documents, ${added.tokens.toLocaleString('en')} tokens, prompt slot ${added.promptSlot}`)
+        else {
+          console.log(`added domain "${added.name}": ${added.documents} documents, ${added.tokens.toLocaleString('en')} tokens, prompt slot ${added.promptSlot}`)
+          for (const s of added.skipped) console.error(`skipped ${s.file}: ${s.reason}`)
+        }
         return 0
       }
       await ensureDefaultDomains(store, dataDir, (m) => console.error(m))

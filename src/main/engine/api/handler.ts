@@ -38,7 +38,11 @@ export function createApiHandler(engine: Engine, mode: SystemInfo['mode']): ApiH
     },
     'domains.list': () => ({ domains: engine.store.listDomains() }),
     'domains.add': (p) =>
-      engine.host.addDomain({ name: p.name, source: { paths: p.paths, format: p.format ?? 'auto', textField: p.textField ?? 'text' }, description: p.description }),
+      engine.host.addDomain({
+        name: p.name,
+        source: { paths: p.paths, format: p.format ?? 'auto', textField: p.textField ?? 'text', maxFileBytes: p.maxFileBytes, maxDomainBytes: p.maxDomainBytes },
+        description: p.description
+      }),
     'presets.list': () => ({ presets: PRESETS.map((p) => ({ ...p, config: p.config as Record<string, unknown> })) }),
     'experiments.list': () => ({ experiments: engine.store.listExperiments() })
   }

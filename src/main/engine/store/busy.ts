@@ -42,8 +42,8 @@ export class StoreLockedError extends Error {
 
 /** The disk under the store or the run's checkpoints is full: one line, with what to do. */
 export class DiskFullError extends Error {
-  constructor(where: string) {
-    super(`disk full: could not write ${where}; free some space and resume the run`)
+  constructor(where: string, runId?: number) {
+    super(`disk full: could not write ${where}; free some space, then resume the run${runId === undefined ? '' : ` with "elle run --resume ${runId}"`}`)
     this.name = 'DiskFullError'
   }
 }

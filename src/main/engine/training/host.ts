@@ -82,9 +82,11 @@ export class TrainerHost {
   private preparing: Worker | null = null
 
   private readonly busy: BusyPolicy
+  private readonly reserve: DiskReserve
 
   constructor(private readonly options: TrainerHostOptions) {
     this.busy = busyPolicy(options.busy)
+    this.reserve = new DiskReserve(options.dbPath)
     this.heartbeat = setInterval(() => this.beat(), options.heartbeatMs ?? HEARTBEAT_MS)
     this.heartbeat.unref()
   }
@@ -210,6 +212,7 @@ export class TrainerHost {
       return a.done
     })
     await Promise.allSettled(pending)
+    this.reserve.release()
   }
 
   private pump(): void {
@@ -235,6 +238,7 @@ export class TrainerHost {
       this.notify({ ...store.getRun(runId), error: message })
       return
     }
+    this.reserve.ensure()
     const worker = new Worker(file)
     let outcome: RunOutcome | null = null
     let resolveDone!: (run: RunSummary) => void
@@ -285,7 +289,7 @@ export class TrainerHost {
         const latest = store.listCheckpoints(runId).at(-1)
         const hint = outcome.error.includes('checkpoint') || !latest ? '' : `; last good checkpoint: ${latest.path} (step ${latest.step})`
         const error = `${outcome.error}${hint}`
-        run = await whenStoreFree(store.path, this.busy, () => this.options.setStatus(runId, 'failed', { error, owner: this.owner }))
+        run = await whenStoreFree(store.path, this.busy, () => this.reserve.write(() => this.options.setStatus(runId, 'failed', { error, owner: this.owner })))
       } else {
         const status = outcome.status
         run = await whenStoreFree(store.path, this.busy, () => this.options.setStatus(runId, status, { owner: this.owner }))
@@ -325,6 +329,43 @@ export class TrainerHost {
           active.busySince ??= Date.now()
         } else this.options.log?.(id, `heartbeat failed: ${error instanceof Error ? error.message : String(error)}`)
       }
+    }
+  }
+}
+
+/**
+ * Room to record a run's failure on a full disk: a small file beside the store, made while runs train and
+ * deleted when a write fails for lack of space, so the few pages saying "failed: disk full" fit.
+ */
+class DiskReserve {
+  private readonly file: string
+  constructor(dbPath: string, private readonly bytes = 1 << 20) {
+    this.file = `${path.resolve(dbPath)}-reserve`
+  }
+
+  /** Best effort: on a disk already too full for it there is nothing to reserve. */
+  ensure(): void {
+    try {
+      if (fs.statSync(this.file, { throwIfNoEntry: false })?.size === this.bytes) return
+      fs.writeFileSync(this.file, Buffer.alloc(this.bytes))
+    } catch {
+      fs.rmSync(this.file, { force: true })
+    }
+  }
+
+  release(): boolean {
+    if (!fs.existsSync(this.file)) return false
+    fs.rmSync(this.file, { force: true })
+    return true
+  }
+
+  /** A write that failed for lack of space is tried once more with the reserve given back to the disk. */
+  write<T>(write: () => T): T {
+    try {
+      return write()
+    } catch (error) {
+      if (!isDiskFullError(error) || !this.release()) throw error
+      return write()
     }
   }
 }

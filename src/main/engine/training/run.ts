@@ -210,7 +210,7 @@ export class RunController {
       if (error instanceof NonFiniteLossError) return { status: 'failed', error: `${error.message}${last}`, checkpoint: checkpoints?.latest?.path ?? null }
       if (isDiskFullError(error)) {
         const where = (error as { code?: string }).code === 'SQLITE_FULL' ? `the experiment store ${store.path}` : `the run's checkpoints in ${runDirOf(job.dataDir, job.dbPath, job.runId)}`
-        return { status: 'failed', error: `${new DiskFullError(where).message}${last}`, checkpoint: checkpoints?.latest?.path ?? null }
+        return { status: 'failed', error: `${new DiskFullError(where, job.runId).message}${last}`, checkpoint: checkpoints?.latest?.path ?? null }
       }
       return { status: 'failed', error: `${error instanceof Error ? error.message : String(error)}${last}`, checkpoint: checkpoints?.latest?.path ?? null }
     } finally {

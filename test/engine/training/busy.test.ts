@@ -3,6 +3,7 @@
 // finishes with every point exactly once. Real store, real worker thread, a real second process.
 import { spawn } from 'node:child_process'
 import path from 'node:path'
+import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { Engine } from '../../../src/main/engine/engine'
 import { tempDir } from '../../helpers/tmp'
@@ -68,5 +69,28 @@ describe('a store locked by another process during training', () => {
     expect(engine.store.listCheckpoints(run.id).map((c) => c.step)).toEqual([60])
     expect(engine.store.getRunDetail(run.id).stages).toEqual([expect.objectContaining({ status: 'finished' })])
     expect(engine.store.integrityCheck()).toEqual([])
+  })
+
+  it('starts a queued run once the store is free again instead of giving up on it', async () => {
+    const run = engine.createRun('locked-at-start', {
+      name: 'locked-at-start',
+      model: { kind: 'gpt', layers: 1, heads: 2, headSize: 16 },
+      training: { seqLen: 32, batchSize: 8, validateEvery: 5, validationSequences: 16, checkpointEvery: 5 },
+      stages: [{ domain: 'press', steps: 5 }]
+    })
+    const holder = new Database(engine.store.path)
+    holder.exec('BEGIN IMMEDIATE')
+    setTimeout(() => holder.exec('COMMIT'), 600)
+    try {
+      engine.host.enqueue(run.id)
+      expect(engine.store.getRun(run.id).status).toBe('queued')
+      const done = await engine.host.waitFor(run.id)
+      expect(done.status).toBe('finished')
+      expect(log.some((m) => m.includes(`run ${run.id} starts when it is free`))).toBe(true)
+      expect(engine.store.readMetrics(run.id, { name: 'loss' })).toHaveLength(5)
+    } finally {
+      if (holder.inTransaction) holder.exec('ROLLBACK')
+      holder.close()
+    }
   })
 })

@@ -2,6 +2,7 @@
 // a second workbench) for longer than SQLite's busy_timeout, a write fails with SQLITE_BUSY. Training must
 // not die of that: writes are retried with exponential backoff, and a run fails only after a long, stated
 // timeout. A full disk (SQLITE_FULL, ENOSPC) is named in one line instead of a stack trace.
+import type Database from 'better-sqlite3'
 
 /** How long writes wait for a locked store. Tests shorten it; the defaults are for people. */
 export interface BusyPolicy {
@@ -55,6 +56,19 @@ export function describeMs(ms: number): string {
   }
   const seconds = Math.round(ms / 100) / 10
   return `${seconds} second${seconds === 1 ? '' : 's'}`
+}
+
+/** The serving thread must not block for seconds on a locked store: its writes wait at most `ms` inside
+ *  SQLite and are retried by the caller's policy instead. */
+export function withBusyTimeout<T>(db: Database.Database, ms: number, write: () => T): T {
+  const previous = db.pragma('busy_timeout', { simple: true }) as number
+  if (previous <= ms) return write()
+  db.pragma(`busy_timeout = ${Math.round(ms)}`)
+  try {
+    return write()
+  } finally {
+    db.pragma(`busy_timeout = ${previous}`)
+  }
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))

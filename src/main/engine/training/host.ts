@@ -10,7 +10,7 @@ import type { RunProgress, RunStatus, RunSummary } from '../../../shared/contrac
 import { appRoot } from '../../app-root'
 import type { BackendRequest } from '../backend/select'
 import type { EventBus } from '../events'
-import { busyPolicy, isBusyError, isDiskFullError, whenStoreFree, type BusyPolicy } from '../store/busy'
+import { busyPolicy, isBusyError, isDiskFullError, StoreLockedError, whenStoreFree, withBusyTimeout, type BusyPolicy } from '../store/busy'
 import { LEASE_SECONDS, LeaseLostError, type ExperimentStore } from '../store/store'
 import type { AddedDomain } from './data'
 import type { AddDomainJob, HostToWorker, WorkerToHost } from './protocol'
@@ -57,6 +57,8 @@ interface ActiveRun {
 }
 
 const HEARTBEAT_MS = 5_000
+/** the longest the serving thread waits inside SQLite for a locked store before retrying later */
+const SERVING_BUSY_MS = 250
 const CANCEL_GRACE_MS = 60_000
 
 /** Is the process that owns a run gone? Only decidable for owners on this machine. */
@@ -80,6 +82,8 @@ export class TrainerHost {
   private readonly heartbeat: NodeJS.Timeout
   private closed = false
   private preparing: Worker | null = null
+  /** a run could not be started because the store was locked: when, and the timer that tries again */
+  private startBusy: { runId: number; since: number; delay: number; timer: NodeJS.Timeout | null } | null = null
 
   private readonly busy: BusyPolicy
   private readonly reserve: DiskReserve
@@ -204,6 +208,7 @@ export class TrainerHost {
   async close(): Promise<void> {
     this.closed = true
     clearInterval(this.heartbeat)
+    if (this.startBusy?.timer) clearTimeout(this.startBusy.timer)
     // The stream manifest is written last, so a stopped preparation simply starts over next time.
     await this.preparing?.terminate()
     for (const id of [...this.queue]) this.cancel(id)
@@ -216,7 +221,7 @@ export class TrainerHost {
   }
 
   private pump(): void {
-    while (!this.closed && this.active.size < (this.options.concurrency ?? 1) && this.queue.length > 0) {
+    while (!this.closed && !this.startBusy?.timer && this.active.size < (this.options.concurrency ?? 1) && this.queue.length > 0) {
       this.start(this.queue.shift()!)
     }
   }
@@ -224,18 +229,39 @@ export class TrainerHost {
   private start(runId: number): void {
     const { store, dbPath, dataDir, backend } = this.options
     const file = workerFile()
-    if (!fs.existsSync(file)) {
-      this.finish(runId, { status: 'failed', error: `the training worker is not built (${file} is missing); run "npm run build"`, checkpoint: null })
-      return
-    }
     try {
-      store.claimRun(runId, this.owner, runDirOf(dataDir, dbPath, runId), this.options.staleSeconds ?? LEASE_SECONDS)
-      this.options.setStatus(runId, 'running', { owner: this.owner })
+      withBusyTimeout(store.db, Math.min(SERVING_BUSY_MS, this.busy.busyTimeoutMs), () => {
+        store.claimRun(runId, this.owner, runDirOf(dataDir, dbPath, runId), this.options.staleSeconds ?? LEASE_SECONDS)
+        this.options.setStatus(runId, 'running', { owner: this.owner })
+      })
+      this.startBusy = null
     } catch (error) {
-      // Another process trains it (or the store is locked): leave the run as it is, tell whoever waits.
-      const message = error instanceof Error ? error.message : String(error)
+      let failure: unknown = error
+      if (isBusyError(error)) {
+        // Locked by another process: try again with backoff (the run stays queued), up to the stated timeout.
+        const busy = this.startBusy?.runId === runId ? this.startBusy : { runId, since: Date.now(), delay: this.busy.initialDelayMs, timer: null }
+        if (Date.now() - busy.since < this.busy.timeoutMs) {
+          if (busy.delay === this.busy.initialDelayMs) this.options.log?.(runId, `the experiment store ${store.path} is locked by another process; run ${runId} starts when it is free`)
+          this.queue.unshift(runId)
+          busy.timer = setTimeout(() => {
+            busy.timer = null
+            this.pump()
+          }, busy.delay)
+          busy.delay = Math.min(busy.delay * 2, this.busy.maxDelayMs)
+          this.startBusy = busy
+          return
+        }
+        this.startBusy = null
+        failure = new StoreLockedError(store.path, Date.now() - busy.since)
+      }
+      // Another process trains it, or the store stayed locked: leave the run as it is, tell whoever waits.
+      const message = failure instanceof Error ? failure.message : String(failure)
       this.options.log?.(runId, `run ${runId} was not started: ${message}`)
       this.notify({ ...store.getRun(runId), error: message })
+      return
+    }
+    if (!fs.existsSync(file)) {
+      void this.finish(runId, { status: 'failed', error: `the training worker is not built (${file} is missing); run "npm run build"`, checkpoint: null })
       return
     }
     this.reserve.ensure()
@@ -289,10 +315,10 @@ export class TrainerHost {
         const latest = store.listCheckpoints(runId).at(-1)
         const hint = outcome.error.includes('checkpoint') || !latest ? '' : `; last good checkpoint: ${latest.path} (step ${latest.step})`
         const error = `${outcome.error}${hint}`
-        run = await whenStoreFree(store.path, this.busy, () => this.reserve.write(() => this.options.setStatus(runId, 'failed', { error, owner: this.owner })))
+        run = await this.write(() => this.reserve.write(() => this.options.setStatus(runId, 'failed', { error, owner: this.owner })))
       } else {
         const status = outcome.status
-        run = await whenStoreFree(store.path, this.busy, () => this.options.setStatus(runId, status, { owner: this.owner }))
+        run = await this.write(() => this.options.setStatus(runId, status, { owner: this.owner }))
       }
     } catch (error) {
       const why = isDiskFullError(error) ? `disk full: the run's end could not be recorded in ${store.path}` : error instanceof Error ? error.message : String(error)
@@ -302,6 +328,12 @@ export class TrainerHost {
     }
     this.notify(run)
     return run
+  }
+
+  /** A write of the serving thread: short waits inside SQLite, retried with backoff up to the timeout. */
+  private write<T>(write: () => T): Promise<T> {
+    const { store } = this.options
+    return whenStoreFree(store.path, this.busy, () => withBusyTimeout(store.db, Math.min(SERVING_BUSY_MS, this.busy.busyTimeoutMs), write))
   }
 
   private notify(run: RunSummary): void {
@@ -315,7 +347,7 @@ export class TrainerHost {
     for (const [id, active] of this.active) {
       if (active.lost !== null) continue
       try {
-        if (this.options.store.heartbeat(id, this.owner, active.progress)) {
+        if (withBusyTimeout(this.options.store.db, Math.min(SERVING_BUSY_MS, this.busy.busyTimeoutMs), () => this.options.store.heartbeat(id, this.owner, active.progress))) {
           active.busySince = null
           continue
         }

@@ -1,6 +1,8 @@
 // The trainer host: a queue of runs, each trained in its own worker thread so the serving thread stays
-// responsive. It owns run status changes (through the engine, which publishes them), heartbeats runs it
-// is training, and on start marks runs whose owner died (kill -9, crash, power cut) as failed-resumable.
+// responsive. It owns run status changes (through the engine, which publishes them), holds a lease on each
+// run it trains (claimed in one transaction, renewed by its heartbeat; every write of the run is
+// conditional on it), and on start marks runs whose owner died or whose lease expired (kill -9, crash,
+// power cut, a process stopped for longer than the lease) as failed-resumable.
 import { randomUUID } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'

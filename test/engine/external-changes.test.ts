@@ -32,7 +32,8 @@ describe('changes made by another process', () => {
     await waitFor(() => events.some((e) => e.type === 'run.updated' && e.run.id === run.id))
     expect(events.find((e) => e.type === 'run.updated' && e.run.id === run.id)).toMatchObject({ run: { status: 'queued', experimentName: 'from-a-terminal' } })
 
-    other.setRunStatus(run.id, 'running')
+    other.claimRun(run.id, 'a-terminal', null)
+    other.setRunStatus(run.id, 'running', { owner: 'a-terminal' })
     await waitFor(() => events.some((e) => e.type === 'run.updated' && e.run.id === run.id && e.run.status === 'running'))
     expect(events.some((e) => e.type === 'run.updated' && e.run.status === 'running')).toBe(true)
 
@@ -40,7 +41,7 @@ describe('changes made by another process', () => {
       runId: run.id, stage: 0, stages: 2, phase: 'train', domain: 'press', step: 7, totalSteps: 20, stepInStage: 7, stageSteps: 10,
       loss: 5.2, lr: 0.001, tokensPerS: 4000, tokensSeen: 7000, wallS: 2, etaS: 3, validation: null
     }
-    other.heartbeat(run.id, progress)
+    other.heartbeat(run.id, 'a-terminal', progress)
     await waitFor(() => events.some((e) => e.type === 'run.progress' && e.progress.runId === run.id))
     expect(events.find((e) => e.type === 'run.progress')).toEqual({ type: 'run.progress', progress })
   })

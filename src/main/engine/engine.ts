@@ -8,7 +8,7 @@ import { defaultDataDir } from './paths'
 import { ExperimentStore, StoreError } from './store/store'
 import { DEFAULT_DOMAINS } from './data'
 import { ConfigError, parseRunConfig, type RunConfig } from './training/config'
-import { TrainerHost } from './training/host'
+import { TrainerHost, type TrainerHostOptions } from './training/host'
 
 export interface EngineOptions {
   dbPath: string
@@ -20,6 +20,8 @@ export interface EngineOptions {
   /** prepare the built-in default stream in the background if the store does not list it yet (the app does) */
   prepareDefaultStream?: boolean
   log?: (runId: number, message: string) => void
+  /** run ownership and locked-store timing (tests shorten them; see TrainerHostOptions) */
+  training?: Pick<TrainerHostOptions, 'busy' | 'heartbeatMs' | 'staleSeconds'>
 }
 
 export class Engine {
@@ -31,7 +33,8 @@ export class Engine {
     readonly backend: BackendReport,
     readonly dataDir: string,
     private readonly backendRequest: BackendRequest,
-    log?: (runId: number, message: string) => void
+    log?: (runId: number, message: string) => void,
+    training: EngineOptions['training'] = {}
   ) {
     this.host = new TrainerHost({
       store,
@@ -40,7 +43,8 @@ export class Engine {
       dataDir,
       backend: backendRequest,
       setStatus: (id, status, details) => this.setRunStatus(id, status, details),
-      log
+      log,
+      ...training
     })
   }
 
@@ -80,7 +84,9 @@ export class Engine {
     const backendRequest = options.backend ?? {}
     const backend = await selectBackend(backendRequest)
     const store = ExperimentStore.open(options.dbPath)
-    const engine = new Engine(store, backend, path.resolve(options.dataDir ?? defaultDataDir()), { ...backendRequest, flag: backend.active }, options.log)
+    const busyTimeoutMs = options.training?.busy?.busyTimeoutMs
+    if (busyTimeoutMs !== undefined) store.db.pragma(`busy_timeout = ${Math.round(busyTimeoutMs)}`)
+    const engine = new Engine(store, backend, path.resolve(options.dataDir ?? defaultDataDir()), { ...backendRequest, flag: backend.active }, options.log, options.training)
     if (options.recoverOrphans ?? true) engine.host.recoverOrphans()
     if (options.prepareDefaultStream && !store.listDomains().some((d) => d.builtin)) {
       void engine.host.prepareDefaultStream().then((error) => {
@@ -132,7 +138,7 @@ export class Engine {
     return this.host.cancel(id)
   }
 
-  setRunStatus(id: number, status: RunStatus, details: { error?: string | null } = {}): RunSummary {
+  setRunStatus(id: number, status: RunStatus, details: { error?: string | null; owner?: string } = {}): RunSummary {
     const run = this.store.setRunStatus(id, status, details)
     this.events.publish({ type: 'run.updated', run })
     return run

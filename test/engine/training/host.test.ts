@@ -71,6 +71,11 @@ describe('runs in a worker thread', () => {
     const losses = engine.store.readMetrics(run.id, { name: 'loss' })
     expect(losses.map((p) => p.step)).toEqual(Array.from({ length: 80 }, (_, i) => i + 1))
     expect(engine.store.readMetrics(run.id, { name: 'ppl/press' }).map((p) => p.step)).toEqual([10, 20, 30, 40, 50, 60, 70, 80])
+    // the checkpoint it resumed from was replaced like any periodic one, in the store and on disk
+    expect(engine.store.listCheckpoints(run.id).map((c) => c.step)).toEqual([80])
+    expect(fs.existsSync(checkpoint.path)).toBe(false)
+    // the model's size is recorded once, at the stage's first step, not again at the resume
+    expect(engine.store.readMetrics(run.id, { name: 'params' }).map((p) => p.step)).toEqual([0])
     expect(engine.store.integrityCheck()).toEqual([])
   })
 

@@ -59,6 +59,22 @@ export function settingsKey(settings: EvaluationSettings | null | undefined): st
   return JSON.stringify(Object.fromEntries(Object.entries(settings).sort(([a], [b]) => a.localeCompare(b))))
 }
 
+/** How long a run's owner keeps it without renewing its lease (its heartbeat renews it every 5 s). After
+ *  that another process may recover the run and train it; the old owner's writes are then refused. */
+export const LEASE_SECONDS = 60
+
+/** SQL: is the run's lease (heartbeat_at + ? seconds) over, or was it never taken? */
+const LEASE_EXPIRED = "(heartbeat_at IS NULL OR julianday('now') - julianday(heartbeat_at) > ? / 86400.0)"
+
+/** This process does not own the run any more (another process took it over after a stall); it must stop
+ *  without writing. */
+export class LeaseLostError extends StoreError {
+  constructor(message: string) {
+    super('conflict', message)
+    this.name = 'LeaseLostError'
+  }
+}
+
 /** Which status changes a run may make; everything else is a bug in the caller and is refused. */
 const RUN_TRANSITIONS: Record<RunStatus, readonly RunStatus[]> = {
   queued: ['running', 'cancelled'],
@@ -111,7 +127,7 @@ function toRunSummary(row: RunRow): RunSummary {
 
 export class ExperimentStore {
   private readonly insertMetric: Database.Statement
-  private readonly insertMetricsBatch: (points: readonly MetricPoint[]) => void
+  private readonly insertMetricsBatch: Database.Transaction<(points: readonly MetricPoint[], owner: string | undefined) => void>
 
   private constructor(
     readonly db: Database.Database,
@@ -120,7 +136,8 @@ export class ExperimentStore {
     this.insertMetric = db.prepare(
       'INSERT OR REPLACE INTO metrics (run_id, phase, step, tokens_seen, wall_s, flops, name, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'
     )
-    this.insertMetricsBatch = db.transaction((points: readonly MetricPoint[]) => {
+    this.insertMetricsBatch = db.transaction((points: readonly MetricPoint[], owner: string | undefined) => {
+      if (owner !== undefined) this.assertOwner(points[0]!.runId, owner)
       for (const p of points) this.insertMetric.run(p.runId, p.phase, p.step, p.tokensSeen, p.wallS, p.flops, p.name, p.value)
     })
   }
@@ -287,38 +304,89 @@ export class ExperimentStore {
     return (rows as RunRow[]).map(toRunSummary)
   }
 
-  /** Move a run to a new status, refusing transitions that make no sense (finished -> running, ...). */
-  setRunStatus(id: number, status: RunStatus, details: { error?: string | null; backend?: string | null } = {}): RunSummary {
-    const run = this.getRun(id)
-    if (run.status === status) return run
-    if (!RUN_TRANSITIONS[run.status].includes(status)) {
-      throw new StoreError('invalid', `run ${id} cannot go from ${run.status} to ${status}`)
+  /**
+   * Move a run to a new status, refusing transitions that make no sense (finished -> running, ...).
+   * With `owner`, only while that process owns the run (read and written in one transaction): a process
+   * whose run was taken over after it stalled cannot record a status change any more. A run that ends
+   * (finished, failed, cancelled) has no owner.
+   */
+  setRunStatus(id: number, status: RunStatus, details: { error?: string | null; backend?: string | null; owner?: string } = {}): RunSummary {
+    return this.db
+      .transaction(() => {
+        const run = this.getRun(id)
+        if (details.owner !== undefined) this.assertOwner(id, details.owner)
+        if (run.status === status) return run
+        if (!RUN_TRANSITIONS[run.status].includes(status)) {
+          throw new StoreError('invalid', `run ${id} cannot go from ${run.status} to ${status}`)
+        }
+        const terminal = status === 'finished' || status === 'failed' || status === 'cancelled'
+        this.db
+          .prepare(
+            `UPDATE runs SET status = ?,
+               started_at = CASE WHEN ? = 'running' AND started_at IS NULL THEN strftime('%Y-%m-%dT%H:%M:%fZ','now') ELSE started_at END,
+               ended_at = CASE WHEN ? THEN strftime('%Y-%m-%dT%H:%M:%fZ','now') WHEN ? IN ('queued','running') THEN NULL ELSE ended_at END,
+               error = CASE WHEN ? THEN ? ELSE NULL END,
+               backend = COALESCE(?, backend),
+               owner = CASE WHEN ? THEN NULL ELSE owner END
+             WHERE id = ?`
+          )
+          .run(status, status, terminal ? 1 : 0, status, status === 'failed' || status === 'cancelled' ? 1 : 0, details.error ?? null, details.backend ?? null, terminal ? 1 : 0, id)
+        return this.getRun(id)
+      })
+      .immediate()
+  }
+
+  /**
+   * Take a queued run for this process, in one transaction: only when nobody owns it or its owner's lease
+   * (heartbeat_at + `leaseSeconds`) has expired. Throws a conflict naming the owner otherwise.
+   */
+  claimRun(id: number, owner: string, runDir: string | null, leaseSeconds = LEASE_SECONDS): void {
+    this.db
+      .transaction(() => {
+        const row = this.db.prepare(`SELECT status, owner, ${LEASE_EXPIRED} AS expired FROM runs WHERE id = ?`).get(leaseSeconds, id) as { status: RunStatus; owner: string | null; expired: number } | undefined
+        if (!row) throw new StoreError('not_found', `no run with id ${id}`)
+        if (row.owner !== null && row.owner !== owner && row.expired === 0) {
+          throw new LeaseLostError(`run ${id} is being trained by another process (${row.owner}); it was not started here`)
+        }
+        if (row.status !== 'queued') throw new StoreError('invalid', `run ${id} is ${row.status}; only a queued run can be started`)
+        this.db
+          .prepare("UPDATE runs SET owner = ?, heartbeat_at = strftime('%Y-%m-%dT%H:%M:%fZ','now'), run_dir = COALESCE(?, run_dir) WHERE id = ?")
+          .run(owner, runDir, id)
+      })
+      .immediate()
+  }
+
+  /** Renew the owner's lease; false when this process no longer owns the running run (taken over, recovered). */
+  heartbeat(id: number, owner: string, progress: unknown): boolean {
+    const result = this.db
+      .prepare("UPDATE runs SET heartbeat_at = strftime('%Y-%m-%dT%H:%M:%fZ','now'), progress_json = ? WHERE id = ? AND owner = ? AND status = 'running'")
+      .run(JSON.stringify(progress), id, owner)
+    return result.changes > 0
+  }
+
+  /**
+   * Take a running run away from an owner that is gone: its lease expired, or `deadOwner` (a process known
+   * to be dead) still holds it. One statement, so an owner renewing its lease at the same moment wins.
+   * Afterwards the run has no owner and its old owner's writes are refused.
+   */
+  releaseOrphan(id: number, options: { leaseSeconds?: number; deadOwner?: string | null } = {}): boolean {
+    const result = this.db
+      .prepare(`UPDATE runs SET owner = NULL WHERE id = ? AND status = 'running' AND (${LEASE_EXPIRED} OR (owner IS NOT NULL AND owner = ?))`)
+      .run(id, options.leaseSeconds ?? LEASE_SECONDS, options.deadOwner ?? null)
+    return result.changes > 0
+  }
+
+  /** Does `owner` still own this running run? (the training worker asks before writing a checkpoint) */
+  ownsRun(id: number, owner: string): boolean {
+    const row = this.db.prepare('SELECT owner, status FROM runs WHERE id = ?').get(id) as { owner: string | null; status: RunStatus } | undefined
+    return row !== undefined && row.owner === owner && row.status === 'running'
+  }
+
+  private assertOwner(id: number, owner: string): void {
+    const current = this.db.prepare('SELECT owner FROM runs WHERE id = ?').pluck().get(id) as string | null | undefined
+    if (current !== owner) {
+      throw new LeaseLostError(`run ${id} is no longer owned by this process (${current ? `now ${current}` : 'it was recovered by another process'}); nothing more was written`)
     }
-    const terminal = status === 'finished' || status === 'failed' || status === 'cancelled'
-    this.db
-      .prepare(
-        `UPDATE runs SET status = ?,
-           started_at = CASE WHEN ? = 'running' AND started_at IS NULL THEN strftime('%Y-%m-%dT%H:%M:%fZ','now') ELSE started_at END,
-           ended_at = CASE WHEN ? THEN strftime('%Y-%m-%dT%H:%M:%fZ','now') WHEN ? IN ('queued','running') THEN NULL ELSE ended_at END,
-           error = CASE WHEN ? THEN ? ELSE NULL END,
-           backend = COALESCE(?, backend)
-         WHERE id = ?`
-      )
-      .run(status, status, terminal ? 1 : 0, status, status === 'failed' || status === 'cancelled' ? 1 : 0, details.error ?? null, details.backend ?? null, id)
-    return this.getRun(id)
-  }
-
-  /** Claim a run for this process; the heartbeat tells later processes whether the owner is alive. */
-  claimRun(id: number, owner: string, runDir: string | null): void {
-    this.db
-      .prepare("UPDATE runs SET owner = ?, heartbeat_at = strftime('%Y-%m-%dT%H:%M:%fZ','now'), run_dir = COALESCE(?, run_dir) WHERE id = ?")
-      .run(owner, runDir, id)
-  }
-
-  heartbeat(id: number, progress: unknown): void {
-    this.db
-      .prepare("UPDATE runs SET heartbeat_at = strftime('%Y-%m-%dT%H:%M:%fZ','now'), progress_json = ? WHERE id = ?")
-      .run(JSON.stringify(progress), id)
   }
 
   /** SQLite's data_version: changes whenever another connection commits to the file. */
@@ -369,23 +437,35 @@ export class ExperimentStore {
 
   // ---- stages --------------------------------------------------------------------------------
 
-  addStage(runId: number, stage: { index: number; kind: string; domain?: string | null; params?: unknown }): StageSummary {
+  addStage(runId: number, stage: { index: number; kind: string; domain?: string | null; params?: unknown }, owner?: string): StageSummary {
     this.getRun(runId)
-    const { lastInsertRowid } = this.db
-      .prepare('INSERT INTO stages (run_id, idx, kind, domain, params_json) VALUES (?, ?, ?, ?, ?)')
-      .run(runId, stage.index, stage.kind, stage.domain ?? null, stage.params === undefined ? null : JSON.stringify(stage.params))
-    return this.listStages(runId).find((s) => s.id === Number(lastInsertRowid))!
+    const insert = this.db.transaction(() => {
+      if (owner !== undefined) this.assertOwner(runId, owner)
+      return this.db
+        .prepare('INSERT INTO stages (run_id, idx, kind, domain, params_json) VALUES (?, ?, ?, ?, ?)')
+        .run(runId, stage.index, stage.kind, stage.domain ?? null, stage.params === undefined ? null : JSON.stringify(stage.params)).lastInsertRowid
+    })
+    const id = Number(insert.immediate())
+    return this.listStages(runId).find((s) => s.id === id)!
   }
 
-  setStageStatus(stageId: number, status: 'running' | 'finished' | 'failed'): void {
-    const result = this.db
-      .prepare(
-        `UPDATE stages SET status = ?,
-           started_at = CASE WHEN ? = 'running' THEN strftime('%Y-%m-%dT%H:%M:%fZ','now') ELSE started_at END,
-           ended_at = CASE WHEN ? != 'running' THEN strftime('%Y-%m-%dT%H:%M:%fZ','now') ELSE NULL END
-         WHERE id = ?`
-      )
-      .run(status, status, status, stageId)
+  setStageStatus(stageId: number, status: 'running' | 'finished' | 'failed', owner?: string): void {
+    const update = this.db.transaction(() => {
+      if (owner !== undefined) {
+        const runId = this.db.prepare('SELECT run_id FROM stages WHERE id = ?').pluck().get(stageId) as number | undefined
+        if (runId === undefined) throw new StoreError('not_found', `no stage with id ${stageId}`)
+        this.assertOwner(runId, owner)
+      }
+      return this.db
+        .prepare(
+          `UPDATE stages SET status = ?,
+             started_at = CASE WHEN ? = 'running' THEN strftime('%Y-%m-%dT%H:%M:%fZ','now') ELSE started_at END,
+             ended_at = CASE WHEN ? != 'running' THEN strftime('%Y-%m-%dT%H:%M:%fZ','now') ELSE NULL END
+           WHERE id = ?`
+        )
+        .run(status, status, status, stageId)
+    })
+    const result = update.immediate()
     if (result.changes === 0) throw new StoreError('not_found', `no stage with id ${stageId}`)
   }
 
@@ -398,9 +478,13 @@ export class ExperimentStore {
 
   // ---- metrics -------------------------------------------------------------------------------
 
-  /** Insert a batch of points in one transaction (the fast path: one fsync per batch, not per point). */
-  insertMetrics(points: readonly MetricPoint[]): void {
-    if (points.length > 0) this.insertMetricsBatch(points)
+  /**
+   * Insert a batch of points in one transaction (the fast path: one fsync per batch, not per point). A point
+   * replaces the one of its series and step, so a batch written again after a failure never doubles.
+   * With `owner` (all points of one run), only while that process owns the run.
+   */
+  insertMetrics(points: readonly MetricPoint[], owner?: string): void {
+    if (points.length > 0) this.insertMetricsBatch.immediate(points, owner)
   }
 
   /** One run's metric points ordered by name then step; `name` narrows to one series. */
@@ -414,15 +498,28 @@ export class ExperimentStore {
 
   // ---- checkpoints and evaluations -----------------------------------------------------------
 
-  addCheckpoint(input: { runId: number; stageId?: number | null; step: number; path: string; bytes: number; sha256: string }): CheckpointRecord {
-    const { lastInsertRowid } = this.db
-      .prepare('INSERT INTO checkpoints (run_id, stage_id, step, path, bytes, sha256) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(input.runId, input.stageId ?? null, input.step, input.path, input.bytes, input.sha256)
-    return this.listCheckpoints(input.runId).find((c) => c.id === Number(lastInsertRowid))!
+  addCheckpoint(input: { runId: number; stageId?: number | null; step: number; path: string; bytes: number; sha256: string }, owner?: string): CheckpointRecord {
+    const insert = this.db.transaction(() => {
+      if (owner !== undefined) this.assertOwner(input.runId, owner)
+      return this.db
+        .prepare('INSERT INTO checkpoints (run_id, stage_id, step, path, bytes, sha256) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(input.runId, input.stageId ?? null, input.step, input.path, input.bytes, input.sha256).lastInsertRowid
+    })
+    const id = Number(insert.immediate())
+    return this.listCheckpoints(input.runId).find((c) => c.id === id)!
   }
 
-  deleteCheckpoint(id: number): void {
-    this.db.prepare('DELETE FROM checkpoints WHERE id = ?').run(id)
+  deleteCheckpoint(id: number, owner?: string): void {
+    this.db
+      .transaction(() => {
+        if (owner !== undefined) {
+          const runId = this.db.prepare('SELECT run_id FROM checkpoints WHERE id = ?').pluck().get(id) as number | undefined
+          if (runId === undefined) return
+          this.assertOwner(runId, owner)
+        }
+        this.db.prepare('DELETE FROM checkpoints WHERE id = ?').run(id)
+      })
+      .immediate()
   }
 
   listCheckpoints(runId: number): CheckpointRecord[] {

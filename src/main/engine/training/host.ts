@@ -1,6 +1,8 @@
 // The trainer host: a queue of runs, each trained in its own worker thread so the serving thread stays
-// responsive. It owns run status changes (through the engine, which publishes them), heartbeats runs it
-// is training, and on start marks runs whose owner died (kill -9, crash, power cut) as failed-resumable.
+// responsive. It owns run status changes (through the engine, which publishes them), holds a lease on each
+// run it trains (claimed in one transaction, renewed by its heartbeat; every write of the run is
+// conditional on it), and on start marks runs whose owner died or whose lease expired (kill -9, crash,
+// power cut, a process stopped for longer than the lease) as failed-resumable.
 import { randomUUID } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
@@ -10,7 +12,8 @@ import type { RunProgress, RunStatus, RunSummary } from '../../../shared/contrac
 import { appRoot } from '../../app-root'
 import type { BackendRequest } from '../backend/select'
 import type { EventBus } from '../events'
-import type { ExperimentStore } from '../store/store'
+import { busyPolicy, isBusyError, isDiskFullError, StoreLockedError, whenStoreFree, withBusyTimeout, type BusyPolicy } from '../store/busy'
+import { LEASE_SECONDS, LeaseLostError, type ExperimentStore } from '../store/store'
 import type { AddedDomain } from './data'
 import type { AddDomainJob, HostToWorker, WorkerToHost } from './protocol'
 import { runDirOf, type RunOutcome } from './run'
@@ -31,11 +34,16 @@ export interface TrainerHostOptions {
   dbPath: string
   dataDir: string
   backend: BackendRequest
-  setStatus(id: number, status: RunStatus, details?: { error?: string | null }): RunSummary
+  /** with `owner`, only while that process owns the run (store.setRunStatus) */
+  setStatus(id: number, status: RunStatus, details?: { error?: string | null; owner?: string }): RunSummary
   /** runs trained at once (default 1: on a 2-core laptop the other core serves the UI) */
   concurrency?: number
-  /** seconds without a heartbeat after which a running run is considered orphaned */
+  /** seconds without a heartbeat after which a running run is considered orphaned (its lease; default 60) */
   staleSeconds?: number
+  /** how writes wait for a store another process holds locked (tests shorten it) */
+  busy?: Partial<BusyPolicy>
+  /** how often the owner renews its runs' leases (default 5 s) */
+  heartbeatMs?: number
   log?: (runId: number, message: string) => void
 }
 
@@ -43,10 +51,16 @@ interface ActiveRun {
   worker: Worker
   progress: RunProgress | null
   cancelRequested: boolean
+  /** another process took the run over (this one stalled): stop without writing anything more */
+  lost: string | null
+  /** since when the heartbeat has found the store locked (logged once per busy period) */
+  busySince: number | null
   done: Promise<RunSummary>
 }
 
 const HEARTBEAT_MS = 5_000
+/** the longest the serving thread waits inside SQLite for a locked store before retrying later */
+const SERVING_BUSY_MS = 250
 const CANCEL_GRACE_MS = 60_000
 
 /** Is the process that owns a run gone? Only decidable for owners on this machine. */
@@ -70,19 +84,31 @@ export class TrainerHost {
   private readonly heartbeat: NodeJS.Timeout
   private closed = false
   private preparing: Worker | null = null
+  /** a run could not be started because the store was locked: when, and the timer that tries again */
+  private startBusy: { runId: number; since: number; delay: number; timer: NodeJS.Timeout | null } | null = null
+
+  private readonly busy: BusyPolicy
+  private readonly reserve: DiskReserve
 
   constructor(private readonly options: TrainerHostOptions) {
-    this.heartbeat = setInterval(() => this.beat(), HEARTBEAT_MS)
+    this.busy = busyPolicy(options.busy)
+    this.reserve = new DiskReserve(options.dbPath)
+    this.heartbeat = setInterval(() => this.beat(), options.heartbeatMs ?? HEARTBEAT_MS)
     this.heartbeat.unref()
   }
 
   /** Runs left "running" by a process that is gone: mark them failed, with how to resume. */
   recoverOrphans(): RunSummary[] {
     const recovered: RunSummary[] = []
-    const stale = this.options.store.orphanedRuns(this.options.staleSeconds ?? 60)
+    const { store } = this.options
+    const leaseSeconds = this.options.staleSeconds ?? LEASE_SECONDS
+    const stale = store.orphanedRuns(leaseSeconds)
     // A run whose owner process on this machine is gone is orphaned at once (kill -9), heartbeat or not.
-    const dead = this.options.store.listRuns({ status: 'running' }).filter((r) => !stale.some((s) => s.id === r.id) && ownerIsDead(this.options.store.runOwner(r.id)))
+    const dead = store.listRuns({ status: 'running' }).filter((r) => !stale.some((s) => s.id === r.id) && ownerIsDead(store.runOwner(r.id)))
     for (const run of [...stale, ...dead]) {
+      // Taken from its owner in one statement: an owner that renewed its lease meanwhile keeps the run,
+      // and one that wakes up later finds it is no longer the owner and stops without writing.
+      if (!store.releaseOrphan(run.id, { leaseSeconds, deadOwner: dead.includes(run) ? store.runOwner(run.id) : null })) continue
       const checkpoint = this.options.store.listCheckpoints(run.id).at(-1)
       const where = checkpoint ? `; resume from its checkpoint at step ${checkpoint.step} with "elle run --resume ${run.id}"` : ''
       recovered.push(this.options.setStatus(run.id, 'failed', { error: `interrupted: the process training it stopped unexpectedly${where}` }))
@@ -184,6 +210,7 @@ export class TrainerHost {
   async close(): Promise<void> {
     this.closed = true
     clearInterval(this.heartbeat)
+    if (this.startBusy?.timer) clearTimeout(this.startBusy.timer)
     // The stream manifest is written last, so a stopped preparation simply starts over next time.
     await this.preparing?.terminate()
     for (const id of [...this.queue]) this.cancel(id)
@@ -192,10 +219,11 @@ export class TrainerHost {
       return a.done
     })
     await Promise.allSettled(pending)
+    this.reserve.release()
   }
 
   private pump(): void {
-    while (!this.closed && this.active.size < (this.options.concurrency ?? 1) && this.queue.length > 0) {
+    while (!this.closed && !this.startBusy?.timer && this.active.size < (this.options.concurrency ?? 1) && this.queue.length > 0) {
       this.start(this.queue.shift()!)
     }
   }
@@ -203,16 +231,46 @@ export class TrainerHost {
   private start(runId: number): void {
     const { store, dbPath, dataDir, backend } = this.options
     const file = workerFile()
-    if (!fs.existsSync(file)) {
-      this.finish(runId, { status: 'failed', error: `the training worker is not built (${file} is missing); run "npm run build"`, checkpoint: null })
+    try {
+      withBusyTimeout(store.db, Math.min(SERVING_BUSY_MS, this.busy.busyTimeoutMs), () => {
+        store.claimRun(runId, this.owner, runDirOf(dataDir, dbPath, runId), this.options.staleSeconds ?? LEASE_SECONDS)
+        this.options.setStatus(runId, 'running', { owner: this.owner })
+      })
+      this.startBusy = null
+    } catch (error) {
+      let failure: unknown = error
+      if (isBusyError(error)) {
+        // Locked by another process: try again with backoff (the run stays queued), up to the stated timeout.
+        const busy = this.startBusy?.runId === runId ? this.startBusy : { runId, since: Date.now(), delay: this.busy.initialDelayMs, timer: null }
+        if (Date.now() - busy.since < this.busy.timeoutMs) {
+          if (busy.delay === this.busy.initialDelayMs) this.options.log?.(runId, `the experiment store ${store.path} is locked by another process; run ${runId} starts when it is free`)
+          this.queue.unshift(runId)
+          busy.timer = setTimeout(() => {
+            busy.timer = null
+            this.pump()
+          }, busy.delay)
+          busy.delay = Math.min(busy.delay * 2, this.busy.maxDelayMs)
+          this.startBusy = busy
+          return
+        }
+        this.startBusy = null
+        failure = new StoreLockedError(store.path, Date.now() - busy.since)
+      }
+      // Another process trains it, or the store stayed locked: leave the run as it is, tell whoever waits.
+      const message = failure instanceof Error ? failure.message : String(failure)
+      this.options.log?.(runId, `run ${runId} was not started: ${message}`)
+      this.notify({ ...store.getRun(runId), error: message })
       return
     }
-    store.claimRun(runId, this.owner, runDirOf(dataDir, dbPath, runId))
-    this.options.setStatus(runId, 'running')
+    if (!fs.existsSync(file)) {
+      void this.finish(runId, { status: 'failed', error: `the training worker is not built (${file} is missing); run "npm run build"`, checkpoint: null })
+      return
+    }
+    this.reserve.ensure()
     const worker = new Worker(file)
     let outcome: RunOutcome | null = null
     let resolveDone!: (run: RunSummary) => void
-    const active: ActiveRun = { worker, progress: null, cancelRequested: false, done: new Promise((r) => (resolveDone = r)) }
+    const active: ActiveRun = { worker, progress: null, cancelRequested: false, lost: null, busySince: null, done: new Promise((r) => (resolveDone = r)) }
     this.active.set(runId, active)
 
     worker.on('message', (message: WorkerToHost) => {
@@ -235,21 +293,49 @@ export class TrainerHost {
         (active.cancelRequested
           ? { status: 'cancelled', checkpoint: null }
           : { status: 'failed', error: `the training worker exited unexpectedly (code ${code})`, checkpoint: null })
-      resolveDone(this.finish(runId, result))
-      this.pump()
+      void this.finish(runId, active.lost !== null ? { status: 'lost', error: active.lost, checkpoint: null } : result).then((run) => {
+        resolveDone(run)
+        this.pump()
+      })
     })
-    worker.postMessage({ type: 'start', job: { runId, dbPath, dataDir, backend } } satisfies HostToWorker)
+    worker.postMessage({ type: 'start', job: { runId, dbPath, dataDir, backend, owner: this.owner, busy: this.busy } } satisfies HostToWorker)
   }
 
-  private finish(runId: number, outcome: RunOutcome): RunSummary {
+  /**
+   * Record how a run ended, as its owner only, waiting out a locked store. A run taken over by another
+   * process is left alone; when even the final status cannot be written (store locked past the timeout,
+   * disk full), the run keeps its lease until it expires and recovery marks it failed.
+   */
+  private async finish(runId: number, outcome: RunOutcome): Promise<RunSummary> {
+    const { store } = this.options
     let run: RunSummary
-    if (outcome.status === 'failed') {
-      const latest = this.options.store.listCheckpoints(runId).at(-1)
-      const hint = outcome.error.includes('checkpoint') || !latest ? '' : `; last good checkpoint: ${latest.path} (step ${latest.step})`
-      run = this.options.setStatus(runId, 'failed', { error: `${outcome.error}${hint}` })
-    } else run = this.options.setStatus(runId, outcome.status)
+    try {
+      if (outcome.status === 'lost') {
+        this.options.log?.(runId, outcome.error)
+        run = { ...store.getRun(runId), error: outcome.error }
+      } else if (outcome.status === 'failed') {
+        const latest = store.listCheckpoints(runId).at(-1)
+        const hint = outcome.error.includes('checkpoint') || !latest ? '' : `; last good checkpoint: ${latest.path} (step ${latest.step})`
+        const error = `${outcome.error}${hint}`
+        run = await this.write(() => this.reserve.write(() => this.options.setStatus(runId, 'failed', { error, owner: this.owner })))
+      } else {
+        const status = outcome.status
+        run = await this.write(() => this.options.setStatus(runId, status, { owner: this.owner }))
+      }
+    } catch (error) {
+      const why = isDiskFullError(error) ? `disk full: the run's end could not be recorded in ${store.path}` : error instanceof Error ? error.message : String(error)
+      const reported = outcome.status === 'failed' || outcome.status === 'lost' ? `${outcome.error}; ${why}` : why
+      this.options.log?.(runId, reported)
+      run = { ...store.getRun(runId), status: error instanceof LeaseLostError ? store.getRun(runId).status : 'failed', error: reported }
+    }
     this.notify(run)
     return run
+  }
+
+  /** A write of the serving thread: short waits inside SQLite, retried with backoff up to the timeout. */
+  private write<T>(write: () => T): Promise<T> {
+    const { store } = this.options
+    return whenStoreFree(store.path, this.busy, () => withBusyTimeout(store.db, Math.min(SERVING_BUSY_MS, this.busy.busyTimeoutMs), write))
   }
 
   private notify(run: RunSummary): void {
@@ -257,7 +343,63 @@ export class TrainerHost {
     this.waiters.delete(run.id)
   }
 
+  /** Renew the lease of every run trained here. Never throws: a locked store is waited out (the worker
+   *  enforces the timeout on its own writes); a lost lease stops the worker before it writes again. */
   private beat(): void {
-    for (const [id, active] of this.active) this.options.store.heartbeat(id, active.progress)
+    for (const [id, active] of this.active) {
+      if (active.lost !== null) continue
+      try {
+        if (withBusyTimeout(this.options.store.db, Math.min(SERVING_BUSY_MS, this.busy.busyTimeoutMs), () => this.options.store.heartbeat(id, this.owner, active.progress))) {
+          active.busySince = null
+          continue
+        }
+        const owner = this.options.store.runOwner(id)
+        active.lost = `run ${id} was taken over by ${owner ? `another process (${owner})` : 'another process'} after this one stopped renewing its lease for ${this.options.staleSeconds ?? LEASE_SECONDS} s; this process stopped training it without writing anything more`
+        active.worker.postMessage({ type: 'lost' } satisfies HostToWorker)
+        this.options.log?.(id, active.lost)
+      } catch (error) {
+        if (isBusyError(error)) {
+          if (active.busySince === null) this.options.log?.(id, `the experiment store ${this.options.store.path} is locked by another process; waiting (metrics are kept in memory)`)
+          active.busySince ??= Date.now()
+        } else this.options.log?.(id, `heartbeat failed: ${error instanceof Error ? error.message : String(error)}`)
+      }
+    }
+  }
+}
+
+/**
+ * Room to record a run's failure on a full disk: a small file beside the store, made while runs train and
+ * deleted when a write fails for lack of space, so the few pages saying "failed: disk full" fit.
+ */
+class DiskReserve {
+  private readonly file: string
+  constructor(dbPath: string, private readonly bytes = 1 << 20) {
+    this.file = `${path.resolve(dbPath)}-reserve`
+  }
+
+  /** Best effort: on a disk already too full for it there is nothing to reserve. */
+  ensure(): void {
+    try {
+      if (fs.statSync(this.file, { throwIfNoEntry: false })?.size === this.bytes) return
+      fs.writeFileSync(this.file, Buffer.alloc(this.bytes))
+    } catch {
+      fs.rmSync(this.file, { force: true })
+    }
+  }
+
+  release(): boolean {
+    if (!fs.existsSync(this.file)) return false
+    fs.rmSync(this.file, { force: true })
+    return true
+  }
+
+  /** A write that failed for lack of space is tried once more with the reserve given back to the disk. */
+  write<T>(write: () => T): T {
+    try {
+      return write()
+    } catch (error) {
+      if (!isDiskFullError(error) || !this.release()) throw error
+      return write()
+    }
   }
 }

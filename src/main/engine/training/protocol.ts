@@ -15,6 +15,8 @@ export interface AddDomainJob {
 export type HostToWorker =
   | { type: 'start'; job: TrainingJob }
   | { type: 'cancel' }
+  /** another process owns the run now: stop at once and write nothing more (no checkpoint, no metrics) */
+  | { type: 'lost' }
   | { type: 'prepare'; dbPath: string; dataDir: string }
   | { type: 'add-domain'; job: AddDomainJob }
 

@@ -9,7 +9,8 @@ import { loadCheckpoint, saveCheckpoint } from '../checkpoint/checkpoint'
 import { restoreModel } from '../checkpoint/restore'
 import type { JsonObject } from '../checkpoint/json'
 import { TransformerModel, type AdamWState, type ModelConfig } from '../model'
-import { ExperimentStore } from '../store/store'
+import { ExperimentStore, LeaseLostError } from '../store/store'
+import { busyPolicy, DiskFullError, isDiskFullError, whenStoreFree, type BusyPolicy } from '../store/busy'
 import type { RunProgress } from '../../../shared/contract'
 import { methodOf, parseRunConfig, type RunConfig } from './config'
 import { loadRunData } from './data'
@@ -34,12 +35,17 @@ export interface TrainingJob {
   dbPath: string
   dataDir: string
   backend: BackendRequest
+  /** the trainer host that owns the run: every write of the worker is conditional on it still owning it */
+  owner?: string
+  busy?: BusyPolicy
 }
 
 export type RunOutcome =
   | { status: 'finished'; checkpoint: string | null }
   | { status: 'cancelled'; checkpoint: string | null }
   | { status: 'failed'; error: string; checkpoint: string | null }
+  /** another process took the run over; this worker stopped without writing (no status change either) */
+  | { status: 'lost'; error: string; checkpoint: null }
 
 export interface RunCallbacks {
   progress(progress: RunProgress): void
@@ -95,14 +101,25 @@ export function methodPlugins(config: RunConfig): TrainingPlugin[] {
 export class RunController {
   private loop: TrainingLoop | null = null
   private cancelled = false
+  private lost = false
 
   cancel(): void {
     this.cancelled = true
     this.loop?.requestStop()
   }
 
+  /** The host found another process owns the run now: stop, and write nothing more. */
+  lose(): void {
+    this.lost = true
+    this.loop?.requestStop()
+  }
+
   async execute(job: TrainingJob, callbacks: RunCallbacks): Promise<RunOutcome> {
     const store = ExperimentStore.open(job.dbPath)
+    const busy = job.busy ?? busyPolicy()
+    store.db.pragma(`busy_timeout = ${Math.round(busy.busyTimeoutMs)}`)
+    const { owner } = job
+    const write = <T>(fn: () => T): Promise<T> => whenStoreFree(store.path, busy, fn)
     let checkpoints: CheckpointPlugin | null = null
     try {
       await selectBackend(job.backend)
@@ -120,6 +137,7 @@ export class RunController {
       let apReference: Record<string, number> = {}
       let pluginStates: Record<string, unknown> = {}
       let latest: SavedCheckpoint | null = null
+      let resumedFromPeriodic = false
       const newest = store.listCheckpoints(job.runId).at(-1)
       if (newest) {
         callbacks.log(`resuming from ${newest.path} (step ${newest.step})`)
@@ -131,15 +149,19 @@ export class RunController {
         pluginStates = { ...saved.plugins, ...(saved.growth !== undefined ? { growth: saved.growth } : {}) }
         optimizerState = loaded.optimizerState
         latest = { id: newest.id, path: newest.path, step: newest.step }
+        // a mid-stage checkpoint is replaced by the next one, as if the run had never stopped
+        resumedFromPeriodic = loaded.training.reason !== 'stage-end'
       } else model = new TransformerModel(modelConfigFor(config, data.tokenizer.vocabSize), { seed: config.training.seed })
 
       const methods = methodPlugins(config)
-      const stages = new StagesPlugin(store, job.runId)
-      const metrics = new MetricsPlugin(store, job.runId, apReference)
+      const stages = new StagesPlugin(store, job.runId, owner, busy)
+      const metrics = new MetricsPlugin(store, job.runId, apReference, owner, busy)
       const save: SaveCheckpoint = async (ctx: TrainingContext, reason) => {
         const step = ctx.state.globalStep
         // Everything up to this step must be in the store before a checkpoint says the step is done.
-        metrics.flush()
+        await metrics.flushNow()
+        // Never write into the run's folder once another process trains it (it writes the same folders).
+        if (this.lost || (owner !== undefined && !store.ownsRun(job.runId, owner))) throw new LeaseLostError(`run ${job.runId} is no longer owned by this process; no checkpoint was written`)
         const dir = path.join(runDir, 'checkpoints', `step-${String(step).padStart(8, '0')}`)
         const runState: SavedRunState = {
           loop: ctx.state,
@@ -158,20 +180,21 @@ export class RunController {
           training: { reason, runId: job.runId }
         })
         const stageIndex = Math.min(reason === 'stage-end' ? ctx.state.stageIndex - 1 : ctx.state.stageIndex, ctx.stages.length - 1)
-        const row = store.addCheckpoint({ runId: job.runId, stageId: stages.stageId(stageIndex), step, path: written.path, bytes: written.bytes, sha256: written.sha256 })
+        const row = await write(() => store.addCheckpoint({ runId: job.runId, stageId: stages.stageId(stageIndex), step, path: written.path, bytes: written.bytes, sha256: written.sha256 }, owner))
         return { id: row.id, path: written.path, step }
       }
-      checkpoints = new CheckpointPlugin(save, (c) => store.deleteCheckpoint(c.id), config.training.checkpointEvery, latest)
+      checkpoints = new CheckpointPlugin(save, (c) => write(() => store.deleteCheckpoint(c.id, owner)), config.training.checkpointEvery, latest, resumedFromPeriodic)
       const progress = new ProgressPlugin(job.runId, callbacks.progress)
 
       for (const p of methods) if (p.loadState && pluginStates[p.name] !== undefined) p.loadState(pluginStates[p.name])
       // Methods shape the updates; services record them (metrics see the final micro-batches, checkpoints the final state).
       const loop = new TrainingLoop({ config, model, data, plugins: [...methods, stages, metrics, checkpoints, progress], state, optimizerState })
       this.loop = loop
-      stages.ensure(loop.stages)
-      if (this.cancelled) loop.requestStop()
+      await stages.ensure(loop.stages)
+      if (this.cancelled || this.lost) loop.requestStop()
       try {
         const completed = await loop.run()
+        if (this.lost) return lostOutcome(job.runId)
         if (!completed) {
           const saved = loop.state.globalStep > (checkpoints.latest?.step ?? -1) ? await checkpoints.saveNow(loop) : checkpoints.latest
           return { status: 'cancelled', checkpoint: saved?.path ?? null }
@@ -182,11 +205,22 @@ export class RunController {
         model.dispose()
       }
     } catch (error) {
+      if (this.lost || error instanceof LeaseLostError) return lostOutcome(job.runId)
       const last = checkpoints?.latest ? `; last good checkpoint: ${checkpoints.latest.path} (step ${checkpoints.latest.step})` : '; no checkpoint was written yet'
       if (error instanceof NonFiniteLossError) return { status: 'failed', error: `${error.message}${last}`, checkpoint: checkpoints?.latest?.path ?? null }
+      if (isDiskFullError(error)) {
+        const where = (error as { code?: string }).code === 'SQLITE_FULL' ? `the experiment store ${store.path}` : `the run's checkpoints in ${runDirOf(job.dataDir, job.dbPath, job.runId)}`
+        return { status: 'failed', error: `${new DiskFullError(where, job.runId).message}${last}`, checkpoint: checkpoints?.latest?.path ?? null }
+      }
       return { status: 'failed', error: `${error instanceof Error ? error.message : String(error)}${last}`, checkpoint: checkpoints?.latest?.path ?? null }
     } finally {
       store.close()
     }
   }
 }
+
+const lostOutcome = (runId: number): RunOutcome => ({
+  status: 'lost',
+  error: `run ${runId} was taken over by another process while this one had stalled; it stopped here without writing anything more`,
+  checkpoint: null
+})

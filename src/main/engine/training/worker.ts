@@ -12,6 +12,7 @@ const controller = new RunController()
 
 port.on('message', (message: HostToWorker) => {
   if (message.type === 'cancel') return controller.cancel()
+  if (message.type === 'lost') return controller.lose()
   if (message.type === 'add-domain') {
     const { job } = message
     const store = ExperimentStore.open(job.dbPath)

@@ -1,6 +1,7 @@
 // Writes the run's curves to the store in batches: per-update loss, learning rate, gradient norm and
 // throughput; per validation the perplexity of every seen domain, AP, geometric AP and AP+.
 import type { ExperimentStore, MetricPoint } from '../../store/store'
+import { BusyTracker, busyPolicy, whenStoreFree, type BusyPolicy } from '../../store/busy'
 import { averagePerplexity, forgettingAP, geometricAveragePerplexity } from '../../metrics/lifelong'
 import type { StagePlan, StepRecord, TrainingContext, TrainingPlugin, ValidationReport } from '../loop'
 
@@ -9,14 +10,19 @@ const FLUSH_EVERY = 500
 export class MetricsPlugin implements TrainingPlugin {
   readonly name = 'metrics'
   private buffer: MetricPoint[] = []
+  private readonly tracker: BusyTracker
   /** PPL of each domain at the end of its own stage: the reference of AP+ */
   private readonly endOfStagePpl = new Map<string, number>()
 
   constructor(
     private readonly store: ExperimentStore,
     private readonly runId: number,
-    initialReference: Record<string, number> = {}
+    initialReference: Record<string, number> = {},
+    /** the process that owns the run: points are only written while it does */
+    private readonly owner?: string,
+    private readonly busy: BusyPolicy = busyPolicy()
   ) {
+    this.tracker = new BusyTracker(store.path, busy)
     for (const [domain, ppl] of Object.entries(initialReference)) this.endOfStagePpl.set(domain, ppl)
   }
 
@@ -30,7 +36,9 @@ export class MetricsPlugin implements TrainingPlugin {
     this.buffer.push({ runId: this.runId, phase, step: s.globalStep, tokensSeen: s.tokensSeen, wallS: s.wallS, flops: s.flops, name, value })
   }
 
-  beforeStage(ctx: TrainingContext, stage: StagePlan): void {
+  beforeStage(ctx: TrainingContext, stage: StagePlan, resumed: boolean): void {
+    // a stage continued from a checkpoint already has its size recorded at its first step
+    if (resumed) return
     this.point(ctx, phaseOf(stage), 'params', ctx.model.paramCount())
   }
 
@@ -61,14 +69,27 @@ export class MetricsPlugin implements TrainingPlugin {
     this.flush()
   }
 
-  afterRun(): void {
-    this.flush()
+  async afterRun(): Promise<void> {
+    await this.flushNow()
   }
 
+  /**
+   * Write the buffered points if the store lets us now; while another process holds it locked they stay in
+   * memory (the next flush writes them; a point replaces its series' step, so nothing doubles). Only a lock
+   * held past the policy's timeout is an error.
+   */
   flush(): void {
     if (this.buffer.length === 0) return
-    this.store.insertMetrics(this.buffer)
-    this.buffer = []
+    const points = this.buffer
+    if (this.tracker.attempt(() => this.store.insertMetrics(points, this.owner))) this.buffer = this.buffer.slice(points.length)
+  }
+
+  /** Write every buffered point, waiting out a locked store (before a checkpoint claims their step). */
+  async flushNow(): Promise<void> {
+    if (this.buffer.length === 0) return
+    const points = this.buffer
+    await whenStoreFree(this.store.path, this.busy, () => this.store.insertMetrics(points, this.owner))
+    this.buffer = this.buffer.slice(points.length)
   }
 }
 

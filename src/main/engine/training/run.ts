@@ -129,7 +129,9 @@ export class RunController {
       fs.mkdirSync(runDir, { recursive: true })
 
       callbacks.log('preparing data')
-      const data = await loadRunData(store, job.dataDir, config.stages.map((s) => s.domain), callbacks.log)
+      // refuses a domain too small for this run's shape by name, instead of failing inside the batcher
+      const shape = { kind: config.model.kind, seqLen: config.training.seqLen, prompts: config.training.prompts }
+      const data = await loadRunData(store, job.dataDir, config.stages.map((s) => s.domain), callbacks.log, shape)
       // Resume from the newest checkpoint of this run, if any; its model may have grown since the start.
       let model: TransformerModel
       let state: LoopState | undefined

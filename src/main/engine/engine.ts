@@ -8,6 +8,7 @@ import { defaultDataDir } from './paths'
 import { ExperimentStore, StoreError } from './store/store'
 import { DEFAULT_DOMAINS } from './data'
 import { ConfigError, parseRunConfig, type RunConfig } from './training/config'
+import { checkRunResources, machineBudget, type MemoryBudget } from './resources'
 import { TrainerHost } from './training/host'
 
 export interface EngineOptions {
@@ -20,6 +21,8 @@ export interface EngineOptions {
   /** prepare the built-in default stream in the background if the store does not list it yet (the app does) */
   prepareDefaultStream?: boolean
   log?: (runId: number, message: string) => void
+  /** the memory a new run may plan for (default: this machine's, read at each start); tests inject one */
+  memoryBudget?: () => MemoryBudget
 }
 
 export class Engine {
@@ -31,7 +34,8 @@ export class Engine {
     readonly backend: BackendReport,
     readonly dataDir: string,
     private readonly backendRequest: BackendRequest,
-    log?: (runId: number, message: string) => void
+    log?: (runId: number, message: string) => void,
+    private readonly memoryBudget: () => MemoryBudget = () => machineBudget({ backend: backend.active })
   ) {
     this.host = new TrainerHost({
       store,
@@ -80,7 +84,7 @@ export class Engine {
     const backendRequest = options.backend ?? {}
     const backend = await selectBackend(backendRequest)
     const store = ExperimentStore.open(options.dbPath)
-    const engine = new Engine(store, backend, path.resolve(options.dataDir ?? defaultDataDir()), { ...backendRequest, flag: backend.active }, options.log)
+    const engine = new Engine(store, backend, path.resolve(options.dataDir ?? defaultDataDir()), { ...backendRequest, flag: backend.active }, options.log, options.memoryBudget)
     if (options.recoverOrphans ?? true) engine.host.recoverOrphans()
     if (options.prepareDefaultStream && !store.listDomains().some((d) => d.builtin)) {
       void engine.host.prepareDefaultStream().then((error) => {
@@ -108,6 +112,8 @@ export class Engine {
     config.stages.forEach((stage, i) => {
       if (!known.has(stage.domain)) throw new ConfigError(`config: stages.${i}.domain: unknown domain "${stage.domain}"; known domains: ${[...known].join(', ')}`)
     })
+    // before anything is stored: a run the machine cannot hold is refused with its estimate
+    checkRunResources(config, { budget: this.memoryBudget() })
     const experiment = this.store.ensureExperiment(config.name, config)
     const unfinished = this.store.unfinishedRuns(experiment.id).filter((r) => this.store.listCheckpoints(r.id).length > 0)
     if (unfinished.length > 0 && !options.fresh) {

@@ -131,6 +131,9 @@ export class Engine {
     if (!['failed', 'cancelled', 'paused'].includes(run.status)) {
       throw new StoreError('invalid', `run ${id} is ${run.status}; only failed, cancelled or paused runs can be resumed`)
     }
+    // this machine may have less memory now than when the run was created: refuse before it is queued
+    const source = `experiment ${run.experimentId} config`
+    checkRunResources(parseRunConfig(this.store.getExperimentConfig(run.experimentId), source), { budget: this.memoryBudget(), source })
     return this.host.resume(id)
   }
 

@@ -104,6 +104,22 @@ describe('runs.start refuses what this machine cannot hold', () => {
     expect(message).toMatch(/^config: stages\.0 \("press": 24 layers.*needs about [\d.]+ GB \(311\.0 M parameters; .*; the wasm backend holds at most 4\.3 GB of tensors$/)
   })
 
+  it('refuses to resume a run this machine cannot hold now, leaving it as it was', async () => {
+    const config = parseRunConfig(base({ name: 'bounds-resume', model: { kind: 'gpt', layers: 8, heads: 8, headSize: 64 }, training: { batchSize: 8, seqLen: 128 } }))
+    // created (and stopped) while the machine had room
+    const run = engine.createRun(config.name, config)
+    engine.setRunStatus(run.id, 'cancelled')
+    available = 1 * GB
+    try {
+      const error = await rejection(handler('runs.resume', { id: run.id }))
+      expect(error.code).toBe('bad_request')
+      expect(error.message).toMatch(/^experiment \d+ config: stages\.0 \("press": 8 layers.*needs about [\d.]+ GB .*; this machine has 1\.0 GB available/)
+      expect(engine.store.getRun(run.id).status).toBe('cancelled')
+    } finally {
+      available = 64 * GB
+    }
+  })
+
   it('passes every preset on a machine with 8 GB available, the demos with 2 GB', () => {
     for (const preset of PRESETS) {
       const config = parseRunConfig(preset.config)

@@ -20,6 +20,8 @@
 // constants above round each up, so the tensor estimate is 1.06-1.13x the measured peak on all of them
 // (elle-bert-paper-shape's last stage: 2.93 GB measured, 3.26 GB estimated; the GPT demo's last: 255 vs
 // 281 MB). test/engine/training/resources.test.ts checks a tiny model against tf.profile within 3x.
+// The method terms and the host side are counted from the code, not measured. V is the vocabulary of the
+// workbench's one tokenizer (the default stream's, DEFAULT_VOCAB_SIZE), which every run uses.
 import type { ResourceLimits } from 'node:worker_threads'
 import os from 'node:os'
 import { DEFAULT_VOCAB_SIZE } from '../data/tokenizer'

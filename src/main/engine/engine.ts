@@ -8,6 +8,7 @@ import { defaultDataDir } from './paths'
 import { ExperimentStore, StoreError } from './store/store'
 import { DEFAULT_DOMAINS } from './data'
 import { ConfigError, parseRunConfig, type RunConfig } from './training/config'
+import { checkRunResources, machineBudget, type MemoryBudget } from './resources'
 import { TrainerHost, type TrainerHostOptions } from './training/host'
 
 export interface EngineOptions {
@@ -22,6 +23,8 @@ export interface EngineOptions {
   log?: (runId: number, message: string) => void
   /** run ownership and locked-store timing (tests shorten them; see TrainerHostOptions) */
   training?: Pick<TrainerHostOptions, 'busy' | 'heartbeatMs' | 'staleSeconds'>
+  /** the memory a new run may plan for (default: this machine's, read at each start); tests inject one */
+  memoryBudget?: () => MemoryBudget
 }
 
 export class Engine {
@@ -34,7 +37,8 @@ export class Engine {
     readonly dataDir: string,
     private readonly backendRequest: BackendRequest,
     log?: (runId: number, message: string) => void,
-    training: EngineOptions['training'] = {}
+    training: EngineOptions['training'] = {},
+    private readonly memoryBudget: () => MemoryBudget = () => machineBudget({ backend: backend.active })
   ) {
     this.host = new TrainerHost({
       store,
@@ -86,7 +90,7 @@ export class Engine {
     const store = ExperimentStore.open(options.dbPath)
     const busyTimeoutMs = options.training?.busy?.busyTimeoutMs
     if (busyTimeoutMs !== undefined) store.db.pragma(`busy_timeout = ${Math.round(busyTimeoutMs)}`)
-    const engine = new Engine(store, backend, path.resolve(options.dataDir ?? defaultDataDir()), { ...backendRequest, flag: backend.active }, options.log, options.training)
+    const engine = new Engine(store, backend, path.resolve(options.dataDir ?? defaultDataDir()), { ...backendRequest, flag: backend.active }, options.log, options.training, options.memoryBudget)
     if (options.recoverOrphans ?? true) engine.host.recoverOrphans()
     if (options.prepareDefaultStream && !store.listDomains().some((d) => d.builtin)) {
       void engine.host.prepareDefaultStream().then((error) => {
@@ -114,6 +118,8 @@ export class Engine {
     config.stages.forEach((stage, i) => {
       if (!known.has(stage.domain)) throw new ConfigError(`config: stages.${i}.domain: unknown domain "${stage.domain}"; known domains: ${[...known].join(', ')}`)
     })
+    // before anything is stored: a run the machine cannot hold is refused with its estimate
+    checkRunResources(config, { budget: this.memoryBudget() })
     const experiment = this.store.ensureExperiment(config.name, config)
     const unfinished = this.store.unfinishedRuns(experiment.id).filter((r) => this.store.listCheckpoints(r.id).length > 0)
     if (unfinished.length > 0 && !options.fresh) {
@@ -131,6 +137,9 @@ export class Engine {
     if (!['failed', 'cancelled', 'paused'].includes(run.status)) {
       throw new StoreError('invalid', `run ${id} is ${run.status}; only failed, cancelled or paused runs can be resumed`)
     }
+    // this machine may have less memory now than when the run was created: refuse before it is queued
+    const source = `experiment ${run.experimentId} config`
+    checkRunResources(parseRunConfig(this.store.getExperimentConfig(run.experimentId), source), { budget: this.memoryBudget(), source })
     return this.host.resume(id)
   }
 

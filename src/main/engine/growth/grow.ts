@@ -3,7 +3,8 @@
 // Pure TypeScript on Weights records (kernels [in, out]). Every new tensor is built from an old one by
 // index maps: rows (the input side of a kernel) may be split (divided by the duplicate count), zeroed
 // or noised; columns (the output side) are copied. The same maps grow the Adam moments.
-import { type ModelConfig, validateModelConfig } from '../model/config'
+import { type ModelConfig, parameterCount, validateModelConfig } from '../model/config'
+import { describeBudget, formatBytes, formatCount, machineBudget, MAX_TENSOR_ELEMENTS, MODEL_LIMITS, type MemoryBudget } from '../resources/limits'
 import { parameterShapes, type GrowthMasks, type WeightData, type Weights } from '../model/model'
 import type { AdamWState } from '../model/optim'
 import { hashSeed, Rng } from '../model/rng'
@@ -34,6 +35,8 @@ export interface GrowthSpec {
   rampSteps?: number
   /** Copy the last candidate layers instead of random ones (the reference's --add_last ablation). */
   addLast?: boolean
+  /** Memory the grown model may take (default: this machine's budget now). */
+  memoryBudget?: MemoryBudget
 }
 
 /** Everything needed to replay a growth on other tensors of the same layout (the Adam moments). */
@@ -70,6 +73,7 @@ export function growModel(config: ModelConfig, weights: Weights, spec: GrowthSpe
   const from = validateModelConfig({ ...config })
   checkWeights(weights, from, 'weights')
   const s = checkSpec(spec, from)
+  checkBounds(from, spec, spec.memoryBudget ?? machineBudget())
   const prev = spec.state ?? initialGrowthState(from)
   checkGrowthState(prev, from)
   if (prev.ramp) {
@@ -286,6 +290,29 @@ function checkSpec(spec: GrowthSpec, cfg: ModelConfig): { noise: number; globalN
   const rampSteps = spec.rampSteps ?? DEFAULT_RAMP_STEPS
   if (!(Number.isInteger(rampSteps) && rampSteps > 0)) fail(`rampSteps must be a positive integer, got ${String(spec.rampSteps)}`)
   return { noise, globalNoise, rampSteps }
+}
+
+/**
+ * The grown shape must fit before anything is allocated: the new weights (twice: the arrays built here
+ * and the model the caller builds from them) within the memory budget, the shape within the model
+ * limits, every tensor within MAX_TENSOR_ELEMENTS. Arithmetic only, so 100000 layers are refused at once.
+ */
+function checkBounds(from: ModelConfig, spec: GrowthSpec, budget: MemoryBudget): void {
+  const layers = from.layers + spec.addLayers
+  const heads = from.heads + spec.addHeads
+  const hidden = heads * from.headSize
+  const ffn = spec.addFfn !== undefined ? from.ffn + spec.addFfn : Math.round((from.ffn * hidden) / from.hidden)
+  const params = parameterCount({ ...from, layers, hidden, ffn })
+  const bytes = 2 * 4 * params
+  const need = `the grown model (${layers} layers, ${heads} heads of ${from.headSize} = hidden ${hidden}, ffn ${ffn}) has ${formatCount(params)} parameters and needs about ${formatBytes(bytes)} to build`
+  const fail = (msg: string): never => {
+    throw new Error(`growth: ${need}; ${msg}`)
+  }
+  if (bytes > budget.bytes) fail(describeBudget(budget))
+  if (layers > MODEL_LIMITS.layers) fail(`a model has at most ${MODEL_LIMITS.layers} layers (${from.layers} + ${spec.addLayers} asked for)`)
+  if (heads > MODEL_LIMITS.heads) fail(`a model has at most ${MODEL_LIMITS.heads} heads (${from.heads} + ${spec.addHeads} asked for)`)
+  const largest = Math.max(hidden * hidden, hidden * ffn, from.vocabSize * hidden)
+  if (largest > MAX_TENSOR_ELEMENTS) fail(`its largest tensor would have ${largest.toExponential(2)} values; a tensor holds at most ${MAX_TENSOR_ELEMENTS} (2^31 - 1)`)
 }
 
 function checkWeights(w: Weights, cfg: ModelConfig, what: string): void {

@@ -67,6 +67,19 @@ export function validateModelConfig(cfg: ModelConfig, opts: ValidateOptions = {}
   return cfg;
 }
 
+/**
+ * Every parameter of a config (what TransformerModel.paramCount() returns), counted without building the
+ * layout: the resource estimate calls it on shapes far too large to allocate (100 million layers).
+ */
+export function parameterCount(cfg: Pick<ModelConfig, 'kind' | 'layers' | 'hidden' | 'ffn' | 'vocabSize' | 'maxLength' | 'norm'>): number {
+  const { hidden: d, ffn: f, vocabSize: V } = cfg;
+  const embeddings = V * d + cfg.maxLength * d + (cfg.kind === 'bert' ? 2 * d : 0);
+  const perLayer = 4 * (d * d + d) + 2 * d * f + f + d + 4 * d; // q, k, v, o; ffn in and out; 2 LayerNorms
+  const finalLn = cfg.norm === 'pre' ? 2 * d : 0;
+  const head = cfg.kind === 'bert' ? d * d + d + 2 * d + V : 0; // dense, LayerNorm, vocab bias
+  return embeddings + cfg.layers * perLayer + finalLn + head;
+}
+
 /** Parameters outside the embeddings/output projection: the "N" of the 6N rule. */
 export function nonEmbeddingParams(cfg: ModelConfig): number {
   const d = cfg.hidden;

@@ -2,13 +2,14 @@
 // One schema; every error names the field (e.g. `stages.1.steps: must be at least 1`).
 import { z } from 'zod'
 import { describeZodError } from '../../../shared/contract'
+import { MODEL_LIMITS } from '../resources/limits'
 
 export const ModelShape = z
   .object({
     kind: z.enum(['bert', 'gpt']),
-    layers: z.number().int().min(1).max(96),
-    heads: z.number().int().min(1).max(128),
-    headSize: z.number().int().min(1).max(512),
+    layers: z.number().int().min(1).max(MODEL_LIMITS.layers),
+    heads: z.number().int().min(1).max(MODEL_LIMITS.heads),
+    headSize: z.number().int().min(1).max(MODEL_LIMITS.headSize),
     /** default 4 x hidden */
     ffn: z.number().int().min(1).optional(),
     /** default: post-LN for BERT, pre-LN for GPT */
@@ -289,22 +290,31 @@ function checkMethod(config: RunConfig, source: string): void {
 }
 
 /**
+ * The shape after each stage's growth, stage by stage: what ELLE trains each stage at. Arithmetic only,
+ * so absurd growth requests (100 million layers) are measured, not built.
+ */
+export function growthPath(config: RunConfig): ModelShape[] {
+  const m = config.model
+  let { layers, heads } = m
+  let ffn = m.ffn ?? 4 * m.heads * m.headSize
+  return config.stages.map((s) => {
+    if (hasGrowth(s.grow)) {
+      const grow = s.grow!
+      // the growth operator's rule: added units, else the FFN keeps its ratio to the hidden size
+      ffn = grow.ffn !== undefined ? ffn + grow.ffn : Math.round((ffn * (heads + grow.heads)) / heads)
+      layers += grow.layers
+      heads += grow.heads
+    }
+    return { ...m, layers, heads, ffn }
+  })
+}
+
+/**
  * The shape the run's schedule reaches: the initial shape plus every stage's growth. ELLE grows to it;
  * joint and scratch train a model of this size from the start.
  */
 export function finalModelShape(config: RunConfig): ModelShape {
-  const m = config.model
-  let { layers, heads } = m
-  let ffn = m.ffn ?? 4 * m.heads * m.headSize
-  for (const s of config.stages) {
-    if (!hasGrowth(s.grow)) continue
-    const grow = s.grow!
-    // the growth operator's rule: added units, else the FFN keeps its ratio to the hidden size
-    ffn = grow.ffn !== undefined ? ffn + grow.ffn : Math.round((ffn * (heads + grow.heads)) / heads)
-    layers += grow.layers
-    heads += grow.heads
-  }
-  return { ...m, layers, heads, ffn }
+  return growthPath(config).at(-1)!
 }
 
 /** Named shapes for quick runs: `elle run --model gpt --size tiny`. */

@@ -22,7 +22,7 @@ export interface EngineOptions {
   prepareDefaultStream?: boolean
   log?: (runId: number, message: string) => void
   /** run ownership and locked-store timing (tests shorten them; see TrainerHostOptions) */
-  training?: Pick<TrainerHostOptions, 'busy' | 'heartbeatMs' | 'staleSeconds'>
+  training?: Pick<TrainerHostOptions, 'busy' | 'heartbeatMs' | 'staleSeconds' | 'workerLimits'>
   /** the memory a new run may plan for (default: this machine's, read at each start); tests inject one */
   memoryBudget?: () => MemoryBudget
 }

@@ -7,11 +7,12 @@ import { randomUUID } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { Worker } from 'node:worker_threads'
+import { Worker, type ResourceLimits } from 'node:worker_threads'
 import type { RunProgress, RunStatus, RunSummary } from '../../../shared/contract'
 import { appRoot } from '../../app-root'
 import type { BackendRequest } from '../backend/select'
 import type { EventBus } from '../events'
+import { trainingWorkerResourceLimits, workerResourceLimits } from '../resources'
 import { busyPolicy, isBusyError, isDiskFullError, StoreLockedError, whenStoreFree, withBusyTimeout, type BusyPolicy } from '../store/busy'
 import { LEASE_SECONDS, LeaseLostError, type ExperimentStore } from '../store/store'
 import type { AddedDomain } from './data'
@@ -45,6 +46,8 @@ export interface TrainerHostOptions {
   /** how often the owner renews its runs' leases (default 5 s) */
   heartbeatMs?: number
   log?: (runId: number, message: string) => void
+  /** the training worker's heap limits from its stored config (default: sized from the run's estimate) */
+  workerLimits?: (config: unknown) => ResourceLimits
 }
 
 interface ActiveRun {
@@ -152,7 +155,7 @@ export class TrainerHost {
   prepareDefaultStream(): Promise<string | null> {
     const file = workerFile()
     if (!fs.existsSync(file)) return Promise.resolve(`the training worker is not built (${file} is missing)`)
-    const worker = new Worker(file)
+    const worker = new Worker(file, { resourceLimits: workerResourceLimits(null) })
     this.preparing = worker
     worker.once('exit', () => {
       if (this.preparing === worker) this.preparing = null
@@ -174,7 +177,7 @@ export class TrainerHost {
   addDomain(input: Omit<AddDomainJob, 'dbPath' | 'dataDir'>): Promise<AddedDomain> {
     const file = workerFile()
     if (!fs.existsSync(file)) return Promise.reject(new Error(`the training worker is not built (${file} is missing)`))
-    const worker = new Worker(file)
+    const worker = new Worker(file, { resourceLimits: workerResourceLimits(null) })
     return new Promise<AddedDomain>((resolve, reject) => {
       worker.on('message', (message: WorkerToHost) => {
         if (message.type !== 'domain-added') return
@@ -267,7 +270,10 @@ export class TrainerHost {
       return
     }
     this.reserve.ensure()
-    const worker = new Worker(file)
+    // Bounds V8's heap only (wasm and tensor memory are outside it): the estimate checked before the run
+    // was stored is the real guard; this makes a runaway worker die alone instead of the whole process.
+    const limits = (this.options.workerLimits ?? trainingWorkerResourceLimits)(store.getExperimentConfig(store.getRun(runId).experimentId))
+    const worker = new Worker(file, { resourceLimits: limits })
     let outcome: RunOutcome | null = null
     let resolveDone!: (run: RunSummary) => void
     const active: ActiveRun = { worker, progress: null, cancelRequested: false, lost: null, busySince: null, done: new Promise((r) => (resolveDone = r)) }
@@ -284,7 +290,11 @@ export class TrainerHost {
       }
     })
     worker.on('error', (error) => {
-      outcome ??= { status: 'failed', error: `the training worker crashed: ${error.message}`, checkpoint: null }
+      const outOfMemory = (error as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY'
+      const message = outOfMemory
+        ? `the training worker ran out of memory (its JavaScript heap is limited to ${limits.maxOldGenerationSizeMb} MB)`
+        : `the training worker crashed: ${error.message}`
+      outcome ??= { status: 'failed', error: message, checkpoint: null }
     })
     worker.on('exit', (code) => {
       this.active.delete(runId)

@@ -1,13 +1,8 @@
-import * as fs from 'node:fs'
-import * as os from 'node:os'
-import * as path from 'node:path'
-import { afterAll } from 'vitest'
+import { tempDir as testTempDir } from '../../helpers/tmp'
 
 /** A fresh temp dir removed after the file's tests. */
 export function tempDir(prefix = 'elle-data-'): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix))
-  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
-  return dir
+  return testTempDir(prefix)
 }
 
 /** Small deterministic English-ish text (no corpus text is stored in the repo). */

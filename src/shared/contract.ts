@@ -306,7 +306,8 @@ export const ApiEvent = z.discriminatedUnion('type', [
 export type ApiEvent = z.infer<typeof ApiEvent>
 
 // The error shape every transport returns; `code` maps to an HTTP status in browser mode.
-export const ERROR_CODES = ['bad_request', 'not_found', 'unauthorized', 'conflict', 'internal'] as const
+// unavailable: the store is locked by another process or its disk is full; the request may succeed later
+export const ERROR_CODES = ['bad_request', 'not_found', 'unauthorized', 'conflict', 'unavailable', 'internal'] as const
 export type ErrorCode = (typeof ERROR_CODES)[number]
 export const ApiErrorBody = z.object({ error: z.object({ code: z.enum(ERROR_CODES), message: z.string() }) })
 export type ApiErrorBody = z.infer<typeof ApiErrorBody>

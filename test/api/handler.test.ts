@@ -79,3 +79,24 @@ describe('API handler', () => {
     expect(seen).toEqual([`${run.id}:queued`, `${run.id}:running`, `${run.id}:finished`])
   })
 })
+
+describe('a store another process holds locked', () => {
+  it('answers "unavailable" naming the lock, and nothing is stored', async () => {
+    const Database = (await import('better-sqlite3')).default
+    // a short busy_timeout so the lock outlasts it at once (the default waits 5 s)
+    engine.store.db.pragma('busy_timeout = 50')
+    const other = new Database(engine.store.path)
+    const before = engine.store.listExperiments().length
+    other.prepare('BEGIN IMMEDIATE').run()
+    try {
+      const error = await rejection(handle('runs.start', { config: { name: 'locked-out', model: { kind: 'gpt', layers: 1, heads: 2, headSize: 16 }, stages: [{ domain: 'press', steps: 5 }] } }))
+      expect(error.code).toBe('unavailable')
+      expect(error.message).toMatch(/^the experiment store is locked by another process .*nothing was changed/)
+    } finally {
+      other.prepare('ROLLBACK').run()
+      other.close()
+      engine.store.db.pragma('busy_timeout = 5000')
+    }
+    expect(engine.store.listExperiments()).toHaveLength(before)
+  })
+})

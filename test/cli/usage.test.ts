@@ -145,6 +145,7 @@ describe('config files', () => {
   it('a UTF-8 byte-order mark is read past, like any editor does', async () => {
     const dir = tempDir()
     const db = path.join(dir, 'store.sqlite')
+    ExperimentStore.open(db).close() // an existing store: its creation would be announced on stderr too
     // a config that parses but names an unknown domain: the error proves it was read, without training
     const result = await elle(['run', unknownDomainConfig(dir, '\uFEFF')], { ELLE_DB: db, ELLE_BACKEND: 'cpu' })
     expect(result.code, result.stderr).toBe(1)

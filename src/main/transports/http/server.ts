@@ -29,7 +29,7 @@ export type ServerLimits = typeof SERVER_LIMITS
 // Requests are parsed against a constant base: the Host header is checked, never used to build a URL.
 const URL_BASE = 'http://localhost'
 
-const STATUS_BY_CODE: Record<ErrorCode, number> = { bad_request: 400, unauthorized: 401, not_found: 404, conflict: 409, internal: 500 }
+const STATUS_BY_CODE: Record<ErrorCode, number> = { bad_request: 400, unauthorized: 401, not_found: 404, conflict: 409, unavailable: 503, internal: 500 }
 
 const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

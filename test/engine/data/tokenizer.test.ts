@@ -3,6 +3,7 @@ import * as path from 'node:path'
 import { createRequire } from 'node:module'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { DataError } from '../../../src/main/engine/data/errors'
+import { ExperimentStore } from '../../../src/main/engine/store/store'
 import { loadTokenizer, promptToken, saveTokenizer, SPECIAL_TOKENS, trainTokenizer, type Tokenizer } from '../../../src/main/engine/data/tokenizer'
 import { brownPlainText, listBrownTexts, readBrownText } from '../../../src/main/engine/data/default-stream/brown'
 import { readSpamAssassin } from '../../../src/main/engine/data/default-stream/spam'
@@ -71,10 +72,25 @@ describe('tokenizer', () => {
 
   it('a domain added later takes a reserved prompt slot: vocabulary and ids unchanged', () => {
     const before = { size: tok.vocabSize, hash: tok.hash, enc: Array.from(tok.encode(press[2] as string)) }
-    const slots = new Map<string, number>([['press', 0], ['humanities', 1]])
-    slots.set('email', slots.size) // the later domain just takes the next free slot
-    const id = tok.promptId(slots.get('email') as number)
-    expect(id).toBe(tok.promptId(2))
+    // the slots come from the code that assigns them: the store picks the lowest free one in the insert
+    const store = ExperimentStore.open(path.join(dir, 'slots.sqlite'))
+    try {
+      const add = (name: string) => store.createDomain({ name, files: [], promptSlot: { auto: { slots: tok.promptSlots } } }).promptSlot as number
+      expect([add('press'), add('humanities')]).toEqual([0, 1])
+      const later = add('email')
+      expect(later).toBe(2)
+      const ids = [0, 1, later].map((slot) => tok.promptId(slot))
+      expect(new Set(ids).size).toBe(3) // each domain its own prompt token
+      for (const [i, id] of ids.entries()) {
+        expect(tok.isSpecial(id)).toBe(true)
+        expect(tok.idToToken(id)).toBe(promptToken([0, 1, later][i]!))
+      }
+      // every slot taken: the next domain is refused, not given a slot the tokenizer does not have
+      for (let n = 3; n < tok.promptSlots; n++) add(`d${n}`)
+      expect(() => add('one-too-many')).toThrow(/prompt slot/)
+    } finally {
+      store.close()
+    }
     expect(tok.vocabSize).toBe(before.size)
     expect(tok.hash).toBe(before.hash)
     expect(Array.from(tok.encode(press[2] as string))).toEqual(before.enc)

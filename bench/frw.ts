@@ -10,7 +10,8 @@ import { TransformerModel } from '../src/main/engine/model'
 import { parseRunConfig, type RunConfig } from '../src/main/engine/training/config'
 import { loadRunData } from '../src/main/engine/training/data'
 import { TrainingLoop, type StagePlan, type StepRecord, type TrainingContext, type TrainingPlugin } from '../src/main/engine/training/loop'
-import { methodPlugins, modelConfigFor } from '../src/main/engine/training/run'
+import { methodPlugins } from '../src/main/engine/methods/registry'
+import { modelConfigFor } from '../src/main/engine/training/run'
 import { defaultDataDir } from '../src/main/engine/paths'
 
 const { values } = parseArgs({ options: { 'pre-steps': { type: 'string', default: '300' }, 'frw-steps': { type: 'string', default: '100' }, every: { type: 'string', default: '10' }, 'data-dir': { type: 'string' } } })

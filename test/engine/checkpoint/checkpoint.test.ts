@@ -67,6 +67,28 @@ describe('saveCheckpoint / loadCheckpoint', () => {
     expect((await saveCheckpoint(fresh(), checkpointInput(tinyConfig('gpt'), tok))).sha256).toBe(expected)
   })
 
+  it('keeps the state’s tensors in plugins.safetensors, hashed last, and none without them', async () => {
+    const dir = fresh()
+    const pluginTensors = { 'ewc/importance/embed.token': { shape: [2, 3], data: Float32Array.from([1, 2, 3, 4, 5, 6e-30]) }, 'pnn/column0.laterals/x': { shape: [0], data: new Float32Array(0) } }
+    const saved = await saveCheckpoint(dir, checkpointInput(tinyConfig('gpt'), tok, { pluginTensors }))
+    const names = ['config.json', 'model.safetensors', 'optimizer.safetensors', 'tokenizer.json', 'state.json', 'plugins.safetensors']
+    expect(saved.files.map((f) => f.name)).toEqual(names)
+    const manifest = execFileSync('sha256sum', names, { cwd: dir })
+    expect(saved.sha256).toBe(execFileSync('sha256sum', { input: manifest }).toString().split(' ')[0])
+    const loaded = await loadCheckpoint(dir)
+    expectSameWeights(loaded.pluginTensors, pluginTensors)
+    expect(loaded.sha256).toBe(saved.sha256)
+    // a checkpoint without plugin tensors has no such file, and loads with none
+    const plain = fresh()
+    await saveCheckpoint(plain, checkpointInput(tinyConfig('gpt'), tok, { pluginTensors: {} }))
+    expect(fs.existsSync(path.join(plain, 'plugins.safetensors'))).toBe(false)
+    expect((await loadCheckpoint(plain)).pluginTensors).toEqual({})
+    // a tensor whose data does not fill its shape is refused before anything is written
+    const bad = fresh()
+    await expect(saveCheckpoint(bad, checkpointInput(tinyConfig('gpt'), tok, { pluginTensors: { x: { shape: [4], data: new Float32Array(3) } } }))).rejects.toThrow(/pluginTensors\["x"\] holds 3 values for shape \[4\]/)
+    expect(fs.existsSync(bad)).toBe(false)
+  })
+
   it('saves weights-only checkpoints and can skip reading the moments', async () => {
     const dir = fresh()
     const input = checkpointInput(tinyConfig('gpt'), tok, { optimizerState: undefined })

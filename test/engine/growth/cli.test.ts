@@ -21,7 +21,8 @@ const run = async (...argv: string[]): Promise<number> => growCommand.run(parseC
 beforeAll(async () => {
   await useBackend('wasm')
   // 2 -> 3 heads: non-integer width on a post-LN BERT, so masks and gates go into the checkpoint.
-  await saveCheckpoint(source, checkpointInput(tinyConfig('bert'), await tinyTokenizer()))
+  // with a method's state tensor beside the model (plugins.safetensors), which the grown checkpoint keeps with the state
+  await saveCheckpoint(source, checkpointInput(tinyConfig('bert'), await tinyTokenizer(), { pluginTensors: { 'replay/x/y': { shape: [2], data: Float32Array.from([1, 2]) } } }))
   vi.spyOn(console, 'log').mockImplementation(() => {})
 })
 afterAll(() => {
@@ -45,6 +46,8 @@ describe('elle grow', () => {
     expect(after.config).toMatchObject({ layers: 3, heads: 3, hidden: 48, ffn: 192 })
     expect(after.optimizerState).toBeNull() // dropped by default, as ELLE resets Adam
     expect(after.state.step).toBe(7) // the rest of the run state is kept
+    expect(after.pluginTensors).toEqual(before.pluginTensors)
+    expect(Object.keys(after.pluginTensors)).toEqual(['replay/x/y'])
     const growth = parseGrowthState(after.state.growth, after.config)
     expect(growth.ramp).toMatchObject({ hiddenFrom: 32, progress: 0, steps: 50 })
     expect(growth.history).toHaveLength(1)

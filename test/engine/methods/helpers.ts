@@ -4,7 +4,8 @@ import { TransformerModel } from '../../../src/main/engine/model'
 import type { MethodSettings, RunConfig, RunConfigInput } from '../../../src/main/engine/training/config'
 import type { RunData } from '../../../src/main/engine/training/data'
 import { TrainingLoop, type StepRecord, type TrainingContext, type TrainingPlugin, type ValidationReport } from '../../../src/main/engine/training/loop'
-import { methodPlugins, modelConfigFor } from '../../../src/main/engine/training/run'
+import { methodPlugins } from '../../../src/main/engine/methods/registry'
+import { modelConfigFor } from '../../../src/main/engine/training/run'
 import { tinyConfig } from '../training/fixtures'
 
 export type MethodInput = { name: MethodSettings['name'] } & Record<string, unknown>

@@ -10,7 +10,9 @@ import { type TransformerModel, type Weights } from '../../../src/main/engine/mo
 import { hashSeed } from '../../../src/main/engine/model/rng'
 import type { RunData } from '../../../src/main/engine/training/data'
 import { lossInput, toLossBatch } from '../../../src/main/engine/training/evaluate'
-import { planStages, type MicroBatch, type TrainingLoop, type StagePlan, type TrainingContext, type TrainingPlugin } from '../../../src/main/engine/training/loop'
+import { savePluginStates } from '../../../src/main/engine/training/plugin-state'
+import { planPhases } from '../../../src/main/engine/methods/registry'
+import { type MicroBatch, type TrainingLoop, type StagePlan, type TrainingContext, type TrainingPlugin } from '../../../src/main/engine/training/loop'
 import { makeRunData, useBackend } from '../training/fixtures'
 import { methodConfig, pluginOf, runMethod } from './helpers'
 
@@ -120,7 +122,7 @@ describe('PNN', () => {
       const betaLosses = run.recorder.validations.filter((v) => v.stage.stage === 2).map((v) => v.domains.find((d) => d.domain === 'beta')!.loss)
       const betaAtEnd = run.recorder.validations.filter((v) => v.stage.stage === 1).at(-1)!.domains.find((d) => d.domain === 'beta')!.loss
       expect(betaLosses.every((l) => Math.abs(l - betaAtEnd) < 1e-6)).toBe(true)
-      expect(pluginOf(run, PnnPlugin).saveState().columns.map((c) => c.domain)).toEqual(['alpha', 'beta', 'alpha'])
+      expect((savePluginStates([pluginOf(run, PnnPlugin)]).json.pnn as { columns: Array<{ domain: string }> }).columns.map((c) => c.domain)).toEqual(['alpha', 'beta', 'alpha'])
       run.close()
     })
   }
@@ -145,7 +147,7 @@ describe('joint and from-scratch training', () => {
     expect(mixture.drawn.get('alpha')).toBeGreaterThan(2)
     expect(mixture.drawn.get('beta')).toBeGreaterThan(2)
     expect((mixture.drawn.get('alpha') ?? 0) + (mixture.drawn.get('beta') ?? 0)).toBe(12) // only the second stage mixes
-    expect(planStages(run.loop.config).map((p) => p.domains)).toEqual([['alpha'], ['beta', 'alpha']])
+    expect(planPhases(run.loop.config).map((p) => p.domains)).toEqual([['alpha'], ['beta', 'alpha']])
     run.close()
   })
 

@@ -1,5 +1,5 @@
 // Methods through the engine: a run in a worker thread writes checkpoints whose state carries the
-// method's own state (importance and anchor, frozen PNN columns), and a cancelled EWC run resumes.
+// method's own state (importance and anchor, frozen PNN columns; their tensors in plugins.safetensors).
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { loadCheckpoint } from '../../../src/main/engine/checkpoint/checkpoint'
@@ -36,14 +36,17 @@ describe('methods in the runner', () => {
       const first = await loadCheckpoint(checkpoints[0]!.path, { optimizer: false })
       const plugins = (first.state as { plugins: Record<string, unknown> }).plugins
       if (name === 'ewc') {
-        expect(Object.keys((plugins.ewc as { importance: object }).importance)).toContain('embed.token')
+        // importance and anchor are tensors beside the model, referenced by name from state.json
+        expect((plugins.ewc as { importance: { names: string[] } }).importance.names).toContain('embed.token')
+        expect(first.pluginTensors['ewc/importance/embed.token']!.shape).toEqual(first.weights['embed.token']!.shape)
+        expect(JSON.stringify(first.state)).not.toContain('base64')
         // the penalty curve is stored for the second stage only (no penalty before a domain ends)
         const penalty = engine.store.readMetrics(run.id, { name: 'penalty' })
         expect(penalty.length).toBeGreaterThan(0)
         expect(penalty.every((p) => p.step > 10 && p.value > 0)).toBe(true)
       }
       if (name === 'pnn') expect((plugins.pnn as { columns: Array<{ domain: string }> }).columns.map((c) => c.domain)).toEqual(['press'])
-      if (name === 'logit-kd') expect(plugins['logit-kd']).toMatchObject({ config: { layers: 1 } })
+      if (name === 'logit-kd') expect(plugins['logit-kd']).toMatchObject({ config: { layers: 1 }, weights: { tensors: 'teacher' } })
       const params = engine.store.readMetrics(run.id, { name: 'params' }).map((p) => p.value)
       if (name === 'pnn') expect(params[1]!).toBeGreaterThan(params[0]! * 2)
       else expect(params[1]).toBe(params[0])

@@ -7,7 +7,8 @@ import { TransformerModel } from '../../../src/main/engine/model'
 import type { RunConfig } from '../../../src/main/engine/training/config'
 import type { RunData } from '../../../src/main/engine/training/data'
 import { TrainingLoop, type StagePlan, type TrainingContext, type TrainingPlugin, type ValidationReport } from '../../../src/main/engine/training/loop'
-import { methodPlugins, modelConfigFor } from '../../../src/main/engine/training/run'
+import { methodPlugins } from '../../../src/main/engine/methods/registry'
+import { modelConfigFor } from '../../../src/main/engine/training/run'
 import { makeRunData, tinyConfig, useBackend } from './fixtures'
 
 let data: RunData

@@ -3,7 +3,8 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { ReplayPlugin } from '../../../src/main/engine/methods/replay'
 import { TransformerModel } from '../../../src/main/engine/model'
 import type { RunData } from '../../../src/main/engine/training/data'
-import { planStages, TrainingLoop, type MicroBatch, type StagePlan, type TrainingContext, type TrainingPlugin } from '../../../src/main/engine/training/loop'
+import { planPhases } from '../../../src/main/engine/methods/registry'
+import { TrainingLoop, type MicroBatch, type StagePlan, type TrainingContext, type TrainingPlugin } from '../../../src/main/engine/training/loop'
 import { modelConfigFor } from '../../../src/main/engine/training/run'
 import type { RunConfig } from '../../../src/main/engine/training/config'
 import { makeRunData, tinyConfig, useBackend } from './fixtures'
@@ -42,7 +43,7 @@ class Inspector implements TrainingPlugin {
 
 describe('phases', () => {
   it('puts a warm-up on the previous domain before each stage that asks for one', () => {
-    const phases = planStages(tinyConfig('gpt', { stages: [{ domain: 'alpha', steps: 10 }, { domain: 'beta', steps: 20, frwSteps: 5, grow: { layers: 1, heads: 1 } }] }))
+    const phases = planPhases(tinyConfig('gpt', { stages: [{ domain: 'alpha', steps: 10 }, { domain: 'beta', steps: 20, frwSteps: 5, grow: { layers: 1, heads: 1 } }] }))
     expect(phases.map((p) => [p.kind, p.domain, p.steps, p.grow?.layers ?? 0])).toEqual([
       ['train', 'alpha', 10, 0],
       ['frw', 'alpha', 5, 1], // growth happens as the stage begins, i.e. before its warm-up

@@ -76,6 +76,8 @@ export const growCommand: Command = {
       optimizerState,
       tokenizer: ckpt.tokenizer,
       state: { ...ckpt.state, growth: growthStateToJson(grown.state) },
+      // the state's method tensors travel with it, as the state did when they were base64 inside it
+      pluginTensors: ckpt.pluginTensors,
       training: ckpt.training,
       experiment: ckpt.experiment
     })

@@ -5,10 +5,11 @@
  *   optimizer.safetensors   AdamW moments "m/<role>" and "v/<role>" (optional), step in its metadata
  *   tokenizer.json          the frozen tokenizer, byte for byte
  *   state.json              the caller's resumable state (step, stage, tokens seen, RNG, iterator positions...)
+ *   plugins.safetensors     tensors of that state (a method's importance, teacher, frozen columns), F32 by name (optional)
  * Saves are atomic (see atomic.ts); loads validate everything against config.json and fail with a
  * CheckpointError naming the file and tensor or field. The checkpoint's sha256 is
  * sha256 over the lines "<file sha256>  <name>\n" in the order above — what
- * `sha256sum config.json model.safetensors [optimizer.safetensors] tokenizer.json state.json | sha256sum` prints.
+ * `sha256sum config.json model.safetensors [optimizer.safetensors] tokenizer.json state.json [plugins.safetensors] | sha256sum` prints.
  */
 import { createHash } from 'node:crypto'
 import * as fs from 'node:fs/promises'
@@ -31,10 +32,11 @@ export const CHECKPOINT_FILES = {
   model: 'model.safetensors',
   optimizer: 'optimizer.safetensors',
   tokenizer: 'tokenizer.json',
-  state: 'state.json'
+  state: 'state.json',
+  plugins: 'plugins.safetensors'
 } as const
 /** Listing and hashing order. */
-const FILE_ORDER = [CHECKPOINT_FILES.config, CHECKPOINT_FILES.model, CHECKPOINT_FILES.optimizer, CHECKPOINT_FILES.tokenizer, CHECKPOINT_FILES.state]
+const FILE_ORDER = [CHECKPOINT_FILES.config, CHECKPOINT_FILES.model, CHECKPOINT_FILES.optimizer, CHECKPOINT_FILES.tokenizer, CHECKPOINT_FILES.state, CHECKPOINT_FILES.plugins]
 const REQUIRED = [CHECKPOINT_FILES.config, CHECKPOINT_FILES.model, CHECKPOINT_FILES.tokenizer, CHECKPOINT_FILES.state]
 
 /** The config.json of a checkpoint. */
@@ -63,6 +65,8 @@ export interface SaveCheckpointInput {
   tokenizer: TokenizerSource
   /** Resumable run state; opaque to the checkpoint, must be plain JSON. */
   state: JsonObject
+  /** Tensors of that state (by any names), written to plugins.safetensors; none: no file. */
+  pluginTensors?: Weights
   training?: JsonObject
   experiment?: JsonObject
 }
@@ -97,6 +101,8 @@ export interface LoadedCheckpoint extends CheckpointWriteResult {
   optimizerStep: number | null
   tokenizer: Tokenizer
   state: JsonObject
+  /** plugins.safetensors as F32 weights by name; empty when the checkpoint has none (older ones keep them inside state). */
+  pluginTensors: Weights
   training: JsonObject
   experiment: JsonObject
 }
@@ -233,6 +239,12 @@ export async function saveCheckpoint(dir: string, input: SaveCheckpointInput, op
   }
   checkVocab(input.tokenizer.vocabSize, cfg, undefined, 'config')
   assertJsonObject(input.state, 'state')
+  const pluginTensors = input.pluginTensors && Object.keys(input.pluginTensors).length > 0 ? input.pluginTensors : null
+  if (pluginTensors) {
+    for (const [n, t] of weightShapes(pluginTensors, 'pluginTensors')) {
+      if (t.length !== numel(t.shape)) throw new CheckpointError('BAD_INPUT', `pluginTensors["${n}"] holds ${t.length} values for shape ${fmt(t.shape)}`, { field: `pluginTensors["${n}"]` })
+    }
+  }
   const training = input.training ?? {}
   const experiment = input.experiment ?? {}
   assertJsonObject(training, 'training')
@@ -277,6 +289,10 @@ export async function saveCheckpoint(dir: string, input: SaveCheckpointInput, op
       }
       await done(CHECKPOINT_FILES.tokenizer, await writeFileSynced(path.join(tmp, CHECKPOINT_FILES.tokenizer), input.tokenizer.json))
       await done(CHECKPOINT_FILES.state, await writeFileSynced(path.join(tmp, CHECKPOINT_FILES.state), `${JSON.stringify(input.state, null, 2)}\n`))
+      if (pluginTensors) {
+        const tensors = new Map<string, TensorInput>(Object.entries(pluginTensors).map(([n, t]) => [n, { shape: t.shape, data: t.data }]))
+        await done(CHECKPOINT_FILES.plugins, await writeSafetensors(path.join(tmp, CHECKPOINT_FILES.plugins), tensors, { format: CHECKPOINT_FORMAT }))
+      }
       return out
     },
     { canReplace: isCheckpointDir, what: 'checkpoint', hooks }
@@ -418,6 +434,14 @@ export async function loadCheckpoint(dir: string, opts: LoadCheckpointOptions = 
   const state = await readJson(statePath)
   assertJsonObject(state, 'state', statePath)
 
+  let pluginTensors: Weights = {}
+  const pluginsPath = p(CHECKPOINT_FILES.plugins)
+  if (await exists(pluginsPath)) {
+    const stored = await readSafetensors(pluginsPath)
+    hashes.set(CHECKPOINT_FILES.plugins, { bytes: stored.bytes, sha256: stored.sha256 })
+    pluginTensors = tensorsToWeights(stored.tensors, pluginsPath)
+  }
+
   const files = FILE_ORDER.filter((n) => hashes.has(n)).map((name) => ({ name, path: p(name), ...(hashes.get(name) as { bytes: number; sha256: string }) }))
   return {
     path: abs,
@@ -431,6 +455,7 @@ export async function loadCheckpoint(dir: string, opts: LoadCheckpointOptions = 
     optimizerStep: cfgFile.optimizer?.step ?? null,
     tokenizer,
     state,
+    pluginTensors,
     training: cfgFile.training,
     experiment: cfgFile.experiment
   }

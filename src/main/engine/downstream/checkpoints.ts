@@ -6,7 +6,8 @@ import type { JsonObject } from '../checkpoint/json'
 import { DEFAULT_DOMAINS, type StreamManifest } from '../data'
 import type { CheckpointRecord, ExperimentStore } from '../store/store'
 import { parseRunConfig, type RunConfig } from '../training/config'
-import { planStages, type StagePlan } from '../training/loop'
+import { planPhases } from '../methods/registry'
+import type { StagePlan } from '../training/plugin-api'
 
 interface StageLike {
   domain: string
@@ -26,10 +27,10 @@ export function experimentStages(experiment: JsonObject): StageLike[] | null {
   return out
 }
 
-/** The loop's phases for an experiment JSON: planStages when it is a run config, else read from its stages. */
+/** The loop's phases for an experiment JSON: planPhases when it is a run config, else read from its stages. */
 function phasesOf(experiment: JsonObject): Array<{ kind: string; domains: string[] }> | null {
   try {
-    return planStages(parseRunConfig(experiment)).map((p) => ({ kind: p.kind, domains: phaseDomains(p) }))
+    return planPhases(parseRunConfig(experiment)).map((p) => ({ kind: p.kind, domains: phaseDomains(p) }))
   } catch {
     // Not a run config as this version reads it (e.g. an imported checkpoint's extra keys): the stages suffice.
   }
@@ -127,7 +128,7 @@ const phaseDomains = (phase: StagePlan): string[] => ('domains' in phase && Arra
  * from-scratch run has a single phase over the whole stream, so a single entry.
  */
 export function stageEndCheckpoints(store: ExperimentStore, runId: number, config: RunConfig): StageEnd[] {
-  const phases = planStages(config)
+  const phases = planPhases(config)
   const rows = new Map(store.listStages(runId).map((r) => [r.index, r]))
   const checkpoints = store.listCheckpoints(runId)
   const ends: StageEnd[] = []

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs'
 import { unitHash } from '../data'
 import { hashSeed } from '../model/rng'
 import type { MethodOf } from '../training/config'
-import type { TrainingContext, TrainingPlugin } from '../training/loop'
+import type { TrainingContext, TrainingPlugin } from '../training/plugin-api'
 import { ReplayPlugin } from './replay'
 import { disposeBatch, lossBatchOf } from './tensors'
 

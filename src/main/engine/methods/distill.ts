@@ -4,14 +4,34 @@
 // averaged over the positions the LM loss uses (GPT: every predicted position; BERT: the masked ones).
 // α may decay linearly over a stage, α_t = α·max(0, 1 − t/decaySteps), as the reference's schedule does.
 import * as tf from '@tensorflow/tfjs'
-import { ops, TransformerModel, type ForwardOptions, type LossBatch, type MicroObjective, type ModelConfig } from '../model'
+import { z } from 'zod'
+import { ops, TransformerModel, validateModelConfig, type ForwardOptions, type LossBatch, type MicroObjective, type ModelConfig, type Weights } from '../model'
 import type { MethodOf } from '../training/config'
-import type { StagePlan, TrainingContext, TrainingPlugin } from '../training/loop'
-import { decodeWeights, encodeWeights, labelledRows, type EncodedWeights } from './tensors'
+import type { StagePlan, StateTensorReader, StateTensorWriter, TrainingContext, TrainingPlugin } from '../training/plugin-api'
+import { StoredTensorsSchema } from '../training/plugin-state'
+import { labelledRows } from './tensors'
 
-interface DistillState {
+const positive = () => z.number().int().positive()
+const TeacherConfig = z
+  .object({
+    kind: z.enum(['bert', 'gpt']),
+    layers: positive(),
+    heads: positive(),
+    headSize: positive(),
+    hidden: positive(),
+    ffn: positive(),
+    vocabSize: positive(),
+    maxLength: positive(),
+    dropout: z.number().min(0).max(1),
+    norm: z.enum(['pre', 'post'])
+  })
+  .strict()
+/** the teacher (a frozen copy of the model as the previous stage ended); null before the first stage ends */
+const DistillState = z.object({ config: TeacherConfig, weights: StoredTensorsSchema }).strict().nullable()
+
+interface Teacher {
   config: ModelConfig
-  weights: EncodedWeights
+  weights: Weights
 }
 
 /**
@@ -37,14 +57,14 @@ export class DistillPlugin implements TrainingPlugin {
   readonly name = 'logit-kd'
   private teacherModel: TransformerModel | null = null
   /** a teacher saved in a checkpoint, built on first use; also what saveState returns once the run freed it */
-  private pending: DistillState | null = null
+  private pending: Teacher | null = null
 
   constructor(private readonly settings: MethodOf<'logit-kd'>) {}
 
   get teacher(): TransformerModel | null {
     if (!this.teacherModel && this.pending) {
       this.teacherModel = new TransformerModel(this.pending.config)
-      this.teacherModel.setWeights(decodeWeights(this.pending.weights))
+      this.teacherModel.setWeights(this.pending.weights)
       this.pending = null
     }
     return this.teacherModel
@@ -84,20 +104,27 @@ export class DistillPlugin implements TrainingPlugin {
     }
   }
 
-  saveState(): DistillState | null {
-    const teacher = this.teacherModel
-    return teacher ? { config: teacher.config, weights: encodeWeights(teacher.getWeights()) } : this.pending
+  readonly stateSchema = DistillState
+
+  saveState(tensors: StateTensorWriter): z.infer<typeof DistillState> {
+    const teacher = this.teacherData()
+    return teacher ? { config: teacher.config, weights: tensors.put('teacher', teacher.weights) } : null
   }
 
-  loadState(state: unknown): void {
+  loadState(state: z.infer<typeof DistillState>, tensors: StateTensorReader): void {
     this.disposeTeacher()
-    this.pending = state === null ? null : (state as DistillState)
+    this.pending = state === null ? null : { config: validateModelConfig({ ...state.config }), weights: tensors.read(state.weights) }
   }
 
   afterRun(): void {
     // a cancelled run's checkpoint is written after this: keep the teacher as data, free its tensors
-    this.pending = this.saveState()
+    this.pending = this.teacherData()
     this.disposeTeacher()
+  }
+
+  private teacherData(): Teacher | null {
+    const teacher = this.teacherModel
+    return teacher ? { config: teacher.config, weights: teacher.getWeights() } : this.pending
   }
 
   private disposeTeacher(): void {

@@ -5,8 +5,9 @@
 import { advanceRamp, applyGrowthState, growModel, growOptimizerState, growthStateToJson, initialGrowthState, parseGrowthState, type GrowthState } from '../growth'
 import { TransformerModel } from '../model'
 import { hashSeed } from '../model/rng'
+import { z } from 'zod'
 import type { GrowthSettings } from '../training/config'
-import type { StagePlan, StepRecord, TrainingContext, TrainingPlugin } from '../training/loop'
+import type { StagePlan, StepRecord, TrainingContext, TrainingPlugin } from '../training/plugin-api'
 
 export class GrowthPlugin implements TrainingPlugin {
   readonly name = 'growth'
@@ -51,6 +52,9 @@ export class GrowthPlugin implements TrainingPlugin {
     this.state = advanceRamp(this.state)
     applyGrowthState(ctx.model, this.state)
   }
+
+  /** null before the first stage; the growth module's own parser (parseGrowthState) checks the rest field by field */
+  readonly stateSchema = z.union([z.null(), z.object({ version: z.number() }).loose()])
 
   saveState(): unknown {
     return this.state ? growthStateToJson(this.state) : null

@@ -5,20 +5,21 @@
 import * as tf from '@tensorflow/tfjs'
 import type { Batch } from '../data'
 import { hashSeed } from '../model/rng'
-import type { StagePlan, TrainingContext, TrainingPlugin } from '../training/loop'
-import { decodeWeights, disposeMap, encodeWeights, readMap, snapshotParams, tensorMap, weightedDistance, type EncodedWeights, type TensorMap } from './tensors'
+import type { Weights } from '../model'
+import type { StagePlan, StateTensorReader, StateTensorWriter, TrainingContext, TrainingPlugin } from '../training/plugin-api'
+import { StoredTensorsSchema } from '../training/plugin-state'
+import { z } from 'zod'
+import { disposeMap, readMap, snapshotParams, tensorMap, weightedDistance, type TensorMap } from './tensors'
 
-interface ImportanceState {
-  importance: EncodedWeights
-  anchor: EncodedWeights
-}
+/** null: no domain has finished yet */
+const ImportanceState = z.object({ importance: StoredTensorsSchema, anchor: StoredTensorsSchema }).strict().nullable()
 
 export abstract class ImportancePlugin implements TrainingPlugin {
   abstract readonly name: string
   protected importance: TensorMap | null = null
   protected anchor: TensorMap | null = null
   /** the state as the run ended (a cancelled run's checkpoint is written after afterRun freed the tensors) */
-  private settled: ImportanceState | null = null
+  private settled: { importance: Weights; anchor: Weights } | null = null
   /** importance estimates made so far (one per finished domain) */
   estimates = 0
 
@@ -101,22 +102,25 @@ export abstract class ImportancePlugin implements TrainingPlugin {
     return value
   }
 
-  saveState(): ImportanceState | null {
-    if (!this.importance || !this.anchor) return this.settled
-    return { importance: encodeWeights(readMap(this.importance)), anchor: encodeWeights(readMap(this.anchor)) }
+  readonly stateSchema = ImportanceState
+
+  saveState(tensors: StateTensorWriter): z.infer<typeof ImportanceState> {
+    const now = this.importance && this.anchor ? { importance: readMap(this.importance), anchor: readMap(this.anchor) } : this.settled
+    return now ? { importance: tensors.put('importance', now.importance), anchor: tensors.put('anchor', now.anchor) } : null
   }
 
-  loadState(state: unknown): void {
+  loadState(state: z.infer<typeof ImportanceState>, tensors: StateTensorReader): void {
     this.dispose()
     this.settled = null
     if (state === null) return
-    const s = state as ImportanceState
-    this.importance = tensorMap(decodeWeights(s.importance))
-    this.anchor = tensorMap(decodeWeights(s.anchor))
+    this.importance = tensorMap(tensors.read(state.importance))
+    this.anchor = tensorMap(tensors.read(state.anchor))
   }
 
   afterRun(): void {
-    this.settled = this.saveState()
+    // copies: the tensors are freed now, and a cancelled run's checkpoint is written after this
+    const copy = (w: Weights): Weights => Object.fromEntries(Object.entries(w).map(([n, t]) => [n, { shape: t.shape, data: t.data.slice() }]))
+    this.settled = this.importance && this.anchor ? { importance: copy(readMap(this.importance)), anchor: copy(readMap(this.anchor)) } : this.settled
     this.dispose()
   }
 

@@ -1,11 +1,11 @@
 // Joint training (the multi-task upper bound) and training from scratch (the compute reference): both
 // train a model at the run's final size (the shape ELLE's schedule grows to) from the first update, and
-// draw each micro-batch's domain uniformly from the phase's domains (planStages: joint, every domain
-// seen so far; scratch, the whole stream in one phase).
+// draw each micro-batch's domain uniformly from the phase's domains (their phases, registry.ts: joint,
+// every domain seen so far; scratch, the whole stream in one phase).
 import { unitHash } from '../data'
-import { TransformerModel } from '../model'
+import { makeModelConfig, TransformerModel } from '../model'
 import { finalModelShape } from '../training/config'
-import type { MicroBatch, StagePlan, TrainingContext, TrainingPlugin } from '../training/loop'
+import type { MicroBatch, StagePlan, TrainingContext, TrainingPlugin } from '../training/plugin-api'
 
 export class MixturePlugin implements TrainingPlugin {
   readonly name = 'mixture'
@@ -35,11 +35,9 @@ export class FinalSizePlugin implements TrainingPlugin {
   beforeStage(ctx: TrainingContext, stage: StagePlan, resumed: boolean): void {
     // A resumed run restores the final-size model from its checkpoint.
     if (stage.index !== 0 || resumed) return
-    const shape = finalModelShape(ctx.config)
     const current = ctx.model.config
-    const hidden = shape.heads * shape.headSize
-    const ffn = shape.ffn ?? 4 * hidden
-    if (current.layers === shape.layers && current.heads === shape.heads && current.ffn === ffn) return
-    ctx.replaceModel(new TransformerModel({ ...current, layers: shape.layers, heads: shape.heads, hidden, ffn }, { seed: this.seed }))
+    const final = makeModelConfig(current.kind, { ...finalModelShape(ctx.config), vocabSize: current.vocabSize, maxLength: current.maxLength })
+    if (current.layers === final.layers && current.heads === final.heads && current.ffn === final.ffn) return
+    ctx.replaceModel(new TransformerModel(final, { seed: this.seed }))
   }
 }

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs'
 import type { Batch } from '../data'
 import { ops } from '../model'
 import type { MethodOf } from '../training/config'
-import type { TrainingContext } from '../training/loop'
+import type { TrainingContext } from '../training/plugin-api'
 import { ImportancePlugin } from './importance'
 import { disposeBatch, labelledRows, lossBatchOf, type TensorMap } from './tensors'
 

@@ -4,24 +4,28 @@
 // domain reads the column trained on it. A checkpoint holds the newest column (the model's roles) and its
 // Adam moments; the frozen columns, the newest laterals and their moments are this plugin's state, so a
 // resumed run continues exactly, inside a stage too.
+import { z } from 'zod'
 import type { AdamWState } from '../model'
 import { hashSeed } from '../model/rng'
-import type { MicroBatch, StagePlan, TrainingContext, TrainingPlugin } from '../training/loop'
+import type { StagePlan, StateTensorReader, StateTensorWriter, TrainingContext, TrainingPlugin } from '../training/plugin-api'
+import { StoredTensorsSchema } from '../training/plugin-state'
 import { PnnModel, type PnnColumn } from './pnn-model'
-import { decodeWeights, encodeWeights, type EncodedWeights } from './tensors'
 
-interface EncodedAdam {
-  step: number
-  m: EncodedWeights
-  v: EncodedWeights
-}
-
-interface PnnState {
-  /** frozen columns, in order */
-  columns: Array<{ domain: string; weights: EncodedWeights; laterals: EncodedWeights }>
-  /** the newest column's laterals and their optimizer (mid-stage checkpoints) */
-  current: { laterals: EncodedWeights; optimizer: EncodedAdam | null } | null
-}
+const PnnState = z
+  .object({
+    /** frozen columns, in order */
+    columns: z.array(z.object({ domain: z.string().min(1), weights: StoredTensorsSchema, laterals: StoredTensorsSchema }).strict()),
+    /** the newest column's laterals and their optimizer (mid-stage checkpoints) */
+    current: z
+      .object({
+        laterals: StoredTensorsSchema,
+        optimizer: z.object({ step: z.number().int().min(0), m: StoredTensorsSchema, v: StoredTensorsSchema }).strict().nullable()
+      })
+      .strict()
+      .nullable()
+  })
+  .strict()
+type PnnState = z.infer<typeof PnnState>
 
 export class PnnPlugin implements TrainingPlugin {
   readonly name = 'pnn'
@@ -29,7 +33,8 @@ export class PnnPlugin implements TrainingPlugin {
   /** the column that was trained on each domain (the latest one when a domain comes back) */
   private readonly columnOf = new Map<string, number>()
   private ctx: TrainingContext | null = null
-  private saved: PnnState['current'] = null
+  /** the checkpointed newest column's laterals and their moments, for the stage being resumed */
+  private saved: { laterals: PnnColumn['laterals']; optimizer: AdamWState | null } | null = null
   /** lateral moments to restore once the stage's trainer exists */
   private pendingOptimizer: AdamWState | null = null
 
@@ -48,21 +53,17 @@ export class PnnPlugin implements TrainingPlugin {
     if (k === 0 || resumed) model.setWeights(ctx.model.getWeights())
     if (resumed && k > 0) {
       if (!this.saved) throw new Error(`pnn: the checkpoint inside stage ${k} has no lateral state`)
-      model.setLateralWeights(decodeWeights(this.saved.laterals))
-      const o = this.saved.optimizer
-      this.pendingOptimizer = o ? { step: o.step, m: decodeWeights(o.m), v: decodeWeights(o.v) } : null
+      model.setLateralWeights(this.saved.laterals)
+      this.pendingOptimizer = this.saved.optimizer
     }
     this.saved = null
     ctx.replaceModel(model)
   }
 
-  /** Restores the laterals' Adam moments on a resumed stage's first update: the first point its trainer exists. */
-  composeUpdate(ctx: TrainingContext, _stage: StagePlan, micro: MicroBatch[]): MicroBatch[] {
-    if (this.pendingOptimizer) {
-      ctx.trainer?.auxiliaryOptimizer?.setState(this.pendingOptimizer)
-      this.pendingOptimizer = null
-    }
-    return micro
+  /** Restores the laterals' Adam moments in a resumed stage: the trainer (and its auxiliary optimizer) exists only now. */
+  optimizerReady(ctx: TrainingContext): void {
+    if (this.pendingOptimizer) ctx.trainer?.auxiliaryOptimizer?.setState(this.pendingOptimizer)
+    this.pendingOptimizer = null
   }
 
   afterStage(ctx: TrainingContext, stage: StagePlan): void {
@@ -76,21 +77,26 @@ export class PnnPlugin implements TrainingPlugin {
     ctx.model.readColumn = column === undefined || column >= ctx.model.columns ? null : column
   }
 
-  saveState(): PnnState {
+  readonly stateSchema = PnnState
+
+  saveState(tensors: StateTensorWriter): PnnState {
     const model = this.ctx?.model
     const aux = this.ctx?.trainer?.auxiliaryOptimizer?.getState() ?? null
     return {
-      columns: this.frozen.map((c) => ({ domain: c.domain, weights: encodeWeights(c.weights), laterals: encodeWeights(c.laterals) })),
+      columns: this.frozen.map((c, k) => ({ domain: c.domain, weights: tensors.put(`column${k}.weights`, c.weights), laterals: tensors.put(`column${k}.laterals`, c.laterals) })),
       current:
         model instanceof PnnModel && model.columns > this.frozen.length
-          ? { laterals: encodeWeights(model.lateralWeights()), optimizer: aux ? { step: aux.step, m: encodeWeights(aux.m), v: encodeWeights(aux.v) } : null }
+          ? {
+              laterals: tensors.put('current.laterals', model.lateralWeights()),
+              optimizer: aux ? { step: aux.step, m: tensors.put('current.optimizer.m', aux.m), v: tensors.put('current.optimizer.v', aux.v) } : null
+            }
           : null
     }
   }
 
-  loadState(state: unknown): void {
-    const s = state as PnnState
-    this.frozen = s.columns.map((c) => ({ domain: c.domain, weights: decodeWeights(c.weights), laterals: decodeWeights(c.laterals) }))
-    this.saved = s.current
+  loadState(state: PnnState, tensors: StateTensorReader): void {
+    this.frozen = state.columns.map((c) => ({ domain: c.domain, weights: tensors.read(c.weights), laterals: tensors.read(c.laterals) }))
+    const o = state.current?.optimizer
+    this.saved = state.current ? { laterals: tensors.read(state.current.laterals), optimizer: o ? { step: o.step, m: tensors.read(o.m), v: tensors.read(o.v) } : null } : null
   }
 }

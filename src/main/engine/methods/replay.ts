@@ -3,13 +3,13 @@
 // are replayed. The domain of each replayed micro-batch is drawn uniformly or by the reference's adaptive
 // rule: weight by validation-loss decrease per replayed token, so replay goes where it helps most.
 import { unitHash } from '../data'
-import type { MicroBatch, StagePlan, TrainingContext, TrainingPlugin, ValidationReport } from '../training/loop'
+import { z } from 'zod'
+import type { MicroBatch, StagePlan, TrainingContext, TrainingPlugin, ValidationReport } from '../training/plugin-api'
 
-interface ReplayState {
-  weights: Record<string, number>
-  lastLoss: Record<string, number>
-  tokensSince: Record<string, number>
-}
+const perDomain = () => z.record(z.string(), z.number())
+/** the adaptive rule's weights, and the loss and replayed tokens since the last validation, by domain */
+const ReplayState = z.object({ weights: perDomain(), lastLoss: perDomain(), tokensSince: perDomain() }).strict()
+type ReplayState = z.infer<typeof ReplayState>
 
 export class ReplayPlugin implements TrainingPlugin {
   readonly name = 'replay'
@@ -90,7 +90,9 @@ export class ReplayPlugin implements TrainingPlugin {
     return structuredClone(this.state)
   }
 
-  loadState(state: unknown): void {
-    this.state = structuredClone(state as ReplayState)
+  readonly stateSchema = ReplayState
+
+  loadState(state: ReplayState): void {
+    this.state = structuredClone(state)
   }
 }

@@ -5,7 +5,7 @@
 // schedule is linear (optim.ts), which docs/baselines.md notes.
 import type { LrSchedule } from '../model'
 import type { MethodOf } from '../training/config'
-import type { StagePlan, TrainingContext, TrainingPlugin } from '../training/loop'
+import type { StagePlan, TrainingContext, TrainingPlugin } from '../training/plugin-api'
 
 export class RewarmPlugin implements TrainingPlugin {
   readonly name = 'rewarm'

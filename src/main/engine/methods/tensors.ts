@@ -1,16 +1,12 @@
 // Small tensor bookkeeping shared by the regularisation and distillation methods: snapshots of a model's
-// parameters, and a JSON form of weights for plugin state (checkpoints hold it, so resumed runs keep
-// their Fisher, importance, anchors, teachers and frozen columns).
+// parameters, maps of kept tensors and their plain-data form (what plugin state saves, training/plugin-state.ts).
 import * as tf from '@tensorflow/tfjs'
 import { IGNORE_INDEX, type LossBatch, type TransformerModel, type Weights } from '../model'
 import type { Batch } from '../data'
 import { lossInput, toLossBatch } from '../training/evaluate'
-import type { TrainingContext } from '../training/loop'
+import type { TrainingContext } from '../training/plugin-api'
 
 export type TensorMap = Map<string, tf.Tensor>
-
-/** Weights as plain JSON: shapes and little-endian float32 bytes in base64. */
-export type EncodedWeights = Record<string, { shape: number[]; base64: string }>
 
 /** A kept copy of every parameter of the model, keyed by role. */
 export function snapshotParams(model: TransformerModel): TensorMap {
@@ -32,26 +28,6 @@ export function readMap(map: TensorMap): Weights {
 export function tensorMap(weights: Weights): TensorMap {
   const out: TensorMap = new Map()
   for (const [name, w] of Object.entries(weights)) out.set(name, tf.keep(tf.tensor(w.data, w.shape, 'float32')))
-  return out
-}
-
-export function encodeWeights(weights: Weights): EncodedWeights {
-  const out: EncodedWeights = {}
-  for (const [name, w] of Object.entries(weights)) {
-    out[name] = { shape: [...w.shape], base64: Buffer.from(w.data.buffer, w.data.byteOffset, w.data.byteLength).toString('base64') }
-  }
-  return out
-}
-
-export function decodeWeights(encoded: EncodedWeights): Weights {
-  const out: Weights = {}
-  for (const [name, e] of Object.entries(encoded)) {
-    const bytes = Buffer.from(e.base64, 'base64')
-    // copy into a fresh, aligned buffer (a Buffer may sit at any offset of a shared pool)
-    const data = new Float32Array(bytes.byteLength / 4)
-    new Uint8Array(data.buffer).set(bytes)
-    out[name] = { shape: e.shape, data }
-  }
   return out
 }
 

@@ -23,19 +23,27 @@ export interface ModelConfig {
   norm: NormPlacement;
 }
 
-/** BERT -> post-LN, GPT -> pre-LN, no dropout; `hidden` follows heads * headSize unless given. */
+/**
+ * The one builder of a ModelConfig from a shape (a run config's model, a grown or final shape, a test's):
+ * BERT -> post-LN, GPT -> pre-LN, no dropout, ffn = 4 x hidden, hidden = heads * headSize, each unless given.
+ */
 export function makeModelConfig(
   kind: ModelKind,
   shape: Partial<Omit<ModelConfig, 'kind'>> & Pick<ModelConfig, 'layers' | 'heads' | 'headSize' | 'vocabSize' | 'maxLength'>,
 ): ModelConfig {
   const hidden = shape.hidden ?? shape.heads * shape.headSize;
+  // field by field: an optional field present as undefined (a parsed run config's `ffn`) takes its default too
   return {
     kind,
+    layers: shape.layers,
+    heads: shape.heads,
+    headSize: shape.headSize,
     hidden,
-    ffn: 4 * hidden,
-    dropout: 0,
-    norm: kind === 'bert' ? 'post' : 'pre',
-    ...shape,
+    ffn: shape.ffn ?? 4 * hidden,
+    vocabSize: shape.vocabSize,
+    maxLength: shape.maxLength,
+    dropout: shape.dropout ?? 0,
+    norm: shape.norm ?? (kind === 'bert' ? 'post' : 'pre'),
   };
 }
 

@@ -25,7 +25,7 @@
 import type { ResourceLimits } from 'node:worker_threads'
 import os from 'node:os'
 import { DEFAULT_VOCAB_SIZE } from '../data/tokenizer'
-import { parameterCount } from '../model/config'
+import { makeModelConfig, parameterCount } from '../model/config'
 import { ConfigError, growthPath, methodOf, parseRunConfig, type MethodName, type RunConfig } from '../training/config'
 import { describeBudget, formatBytes, formatCount, MAX_TENSOR_ELEMENTS, MODEL_LIMITS, type MemoryBudget } from './limits'
 
@@ -101,11 +101,9 @@ function estimateStage(
   V: number
 ): StageEstimate {
   const { batchSize: B, seqLen: T, accumulation } = config.training
-  const { kind, layers: L, heads: H, headSize } = shape
-  const d = H * headSize
-  const f = shape.ffn ?? 4 * d
-  const norm = shape.norm ?? (kind === 'bert' ? 'post' : 'pre')
-  const P = parameterCount({ kind, layers: L, hidden: d, ffn: f, vocabSize: V, maxLength: T, norm })
+  const model = makeModelConfig(shape.kind, { ...shape, vocabSize: V, maxLength: T })
+  const { kind, layers: L, heads: H, headSize, hidden: d, ffn: f } = model
+  const P = parameterCount(model)
   const rows = kind === 'gpt' ? B * T : Math.ceil(MLM_RATE * B * T)
   const activations = F32 * (4 * rows * V + L * (11 * B * H * T * T + B * T * (50 * d + 6 * f)) + 22 * B * T * d)
   const parameters = F32 * P * (3 + 1.5 + (accumulation > 1 ? 1 : 0))

@@ -8,23 +8,17 @@ import { selectBackend, type BackendRequest } from '../backend/select'
 import { loadCheckpoint, saveCheckpoint } from '../checkpoint/checkpoint'
 import { restoreModel } from '../checkpoint/restore'
 import type { JsonObject } from '../checkpoint/json'
-import { TransformerModel, type AdamWState, type ModelConfig } from '../model'
+import type { Weights } from '../model'
+import { makeModelConfig, TransformerModel, type AdamWState, type ModelConfig } from '../model'
 import { ExperimentStore, LeaseLostError } from '../store/store'
 import { busyPolicy, DiskFullError, isDiskFullError, whenStoreFree, type BusyPolicy } from '../store/busy'
 import type { RunProgress } from '../../../shared/contract'
-import { methodOf, parseRunConfig, type RunConfig } from './config'
+import { parseRunConfig, type RunConfig } from './config'
+import { methodPlugins } from '../methods/registry'
 import { loadRunData } from './data'
-import { NonFiniteLossError, TrainingLoop, type LoopState, type TrainingContext, type TrainingPlugin } from './loop'
-import { AgemPlugin } from '../methods/agem'
-import { DistillPlugin } from '../methods/distill'
-import { EwcPlugin } from '../methods/ewc'
-import { GrowthPlugin } from '../methods/growth'
-import { FinalSizePlugin, MixturePlugin } from '../methods/joint'
-import { MasPlugin } from '../methods/mas'
-import { PnnPlugin } from '../methods/pnn'
-import { ReplayPlugin } from '../methods/replay'
-import { RewarmPlugin } from '../methods/rewarm'
-import { hashSeed } from '../model/rng'
+import { NonFiniteLossError, TrainingLoop } from './loop'
+import type { LoopState, TrainingContext } from './plugin-api'
+import { loadPluginStates, savePluginStates } from './plugin-state'
 import { CheckpointPlugin, type SaveCheckpoint, type SavedCheckpoint } from './plugins/checkpoints'
 import { MetricsPlugin } from './plugins/metrics'
 import { ProgressPlugin } from './plugins/progress'
@@ -57,7 +51,7 @@ interface SavedRunState {
   loop: LoopState
   /** per-domain perplexity at the end of its own stage (AP+ reference) */
   apReference: Record<string, number>
-  /** each stateful plugin's saveState(), by plugin name (growth has its own key, read by every checkpoint user) */
+  /** each stateful plugin's saveState(), by plugin name, tensors in plugins.safetensors (growth has its own key, read by every checkpoint user) */
   plugins: Record<string, unknown>
   growth?: unknown
 }
@@ -72,30 +66,9 @@ const toJson = (value: object): JsonObject => JSON.parse(JSON.stringify(value)) 
 export const runDirOf = (dataDir: string, dbPath: string, runId: number): string =>
   path.join(dataDir, 'runs', `${path.basename(dbPath).replace(/\.[^.]*$/, '').replace(/[^\w-]/g, '_')}-${createHash('sha256').update(path.resolve(dbPath)).digest('hex').slice(0, 8)}`, String(runId))
 
+/** The run's initial model config: its model shape at the run's sequence length. */
 export function modelConfigFor(config: RunConfig, vocabSize: number): ModelConfig {
-  const { kind, layers, heads, headSize, ffn, norm, dropout } = config.model
-  const hidden = heads * headSize
-  return { kind, layers, heads, headSize, hidden, ffn: ffn ?? 4 * hidden, vocabSize, maxLength: config.training.seqLen, dropout, norm: norm ?? (kind === 'bert' ? 'post' : 'pre') }
-}
-
-/** The lifelong-learning method a config names (or implies), as plugins on the loop (docs/baselines.md). */
-export function methodPlugins(config: RunConfig): TrainingPlugin[] {
-  const method = methodOf(config)
-  const seed = (what: string): number => hashSeed(config.training.seed, what)
-  const plugins: TrainingPlugin[] = []
-  // Model-shaping plugins first: the other methods see the final model of each phase.
-  if (method.name === 'elle' && config.stages.some((s) => s.grow)) plugins.push(new GrowthPlugin(config.growth, seed('growth')))
-  if (method.name === 'joint' || method.name === 'scratch') plugins.push(new FinalSizePlugin(seed('final-size')), new MixturePlugin(seed('mixture')))
-  if (method.name === 'pnn') plugins.push(new PnnPlugin(seed('pnn')))
-  const replays = config.replay.ratio > 0 || config.stages.some((s) => (s.replay?.ratio ?? 0) > 0)
-  if (replays) plugins.push(new ReplayPlugin(seed('replay')))
-  if (method.name === 'ewc') plugins.push(new EwcPlugin(method, seed('ewc')))
-  if (method.name === 'mas') plugins.push(new MasPlugin(method, seed('mas')))
-  if (method.name === 'logit-kd') plugins.push(new DistillPlugin(method))
-  if (method.name === 'rewarm') plugins.push(new RewarmPlugin(method))
-  // A-GEM last: it projects the gradient the other methods (penalties) have shaped.
-  if (method.name === 'agem') plugins.push(new AgemPlugin(method, seed('agem')))
-  return plugins
+  return makeModelConfig(config.model.kind, { ...config.model, vocabSize, maxLength: config.training.seqLen })
 }
 
 export class RunController {
@@ -138,6 +111,8 @@ export class RunController {
       let optimizerState: AdamWState | null = null
       let apReference: Record<string, number> = {}
       let pluginStates: Record<string, unknown> = {}
+      let pluginTensors: Weights = {}
+      let resumedFrom = ''
       let latest: SavedCheckpoint | null = null
       let resumedFromPeriodic = false
       const newest = store.listCheckpoints(job.runId).at(-1)
@@ -149,6 +124,8 @@ export class RunController {
         state = saved.loop
         apReference = saved.apReference
         pluginStates = { ...saved.plugins, ...(saved.growth !== undefined ? { growth: saved.growth } : {}) }
+        pluginTensors = loaded.pluginTensors
+        resumedFrom = `checkpoint ${newest.path}`
         optimizerState = loaded.optimizerState
         latest = { id: newest.id, path: newest.path, step: newest.step }
         // a mid-stage checkpoint is replaced by the next one, as if the run had never stopped
@@ -165,12 +142,9 @@ export class RunController {
         // Never write into the run's folder once another process trains it (it writes the same folders).
         if (this.lost || (owner !== undefined && !store.ownsRun(job.runId, owner))) throw new LeaseLostError(`run ${job.runId} is no longer owned by this process; no checkpoint was written`)
         const dir = path.join(runDir, 'checkpoints', `step-${String(step).padStart(8, '0')}`)
-        const runState: SavedRunState = {
-          loop: ctx.state,
-          apReference: metrics.reference,
-          plugins: Object.fromEntries(methods.filter((p) => p.saveState && p.name !== 'growth').map((p) => [p.name, p.saveState!()])),
-          growth: methods.find((p) => p.name === 'growth')?.saveState?.()
-        }
+        const { json: pluginJson, tensors } = savePluginStates(methods)
+        const { growth, ...plugins } = pluginJson
+        const runState: SavedRunState = { loop: ctx.state, apReference: metrics.reference, plugins, growth }
         const written = await saveCheckpoint(dir, {
           config: ctx.model.config,
           weights: ctx.model.getWeights(),
@@ -178,6 +152,7 @@ export class RunController {
           optimizerState: reason === 'stage-end' ? undefined : ctx.trainer?.optimizer.getState(),
           tokenizer: ctx.tokenizer,
           state: toJson(runState),
+          pluginTensors: tensors,
           experiment: toJson(config),
           training: { reason, runId: job.runId }
         })
@@ -188,7 +163,7 @@ export class RunController {
       checkpoints = new CheckpointPlugin(save, (c) => write(() => store.deleteCheckpoint(c.id, owner)), config.training.checkpointEvery, latest, resumedFromPeriodic)
       const progress = new ProgressPlugin(job.runId, callbacks.progress)
 
-      for (const p of methods) if (p.loadState && pluginStates[p.name] !== undefined) p.loadState(pluginStates[p.name])
+      loadPluginStates(methods, pluginStates, pluginTensors, resumedFrom)
       // Methods shape the updates; services record them (metrics see the final micro-batches, checkpoints the final state).
       const loop = new TrainingLoop({ config, model, data, plugins: [...methods, stages, metrics, checkpoints, progress], state, optimizerState })
       this.loop = loop

@@ -14,10 +14,8 @@ export const ModelShape = z
     layers: z.number().int().min(1).max(MODEL_LIMITS.layers),
     heads: z.number().int().min(1).max(MODEL_LIMITS.heads),
     headSize: z.number().int().min(1).max(MODEL_LIMITS.headSize),
-    /** default 4 x hidden */
-    ffn: z.number().int().min(1).optional(),
-    /** default: post-LN for BERT, pre-LN for GPT */
-    norm: z.enum(['pre', 'post']).optional(),
+    ffn: z.number().int().min(1).optional().describe('default 4 x hidden'),
+    norm: z.enum(['pre', 'post']).optional().describe('default: post-LN for BERT, pre-LN for GPT'),
     dropout: z.number().min(0).max(0.9).default(0)
   })
   .strict()
@@ -25,27 +23,18 @@ export type ModelShape = z.infer<typeof ModelShape>
 
 export const TrainingSettings = z
   .object({
-    /** tokens per sequence, special and prompt tokens included */
-    seqLen: z.number().int().min(8).max(4096).default(64),
-    /** sequences per micro-batch */
-    batchSize: z.number().int().min(1).max(4096).default(16),
-    /** micro-batches per optimizer update */
-    accumulation: z.number().int().min(1).max(1024).default(1),
+    seqLen: z.number().int().min(8).max(4096).default(64).describe('tokens per sequence, special and prompt tokens included'),
+    batchSize: z.number().int().min(1).max(4096).default(16).describe('sequences per micro-batch'),
+    accumulation: z.number().int().min(1).max(1024).default(1).describe('micro-batches per optimizer update'),
     lr: z.number().positive().max(1).default(1e-3),
-    /** share of each stage's steps spent warming the learning rate up (then linear decay to 0) */
-    warmupFraction: z.number().min(0).max(1).default(0.08),
+    warmupFraction: z.number().min(0).max(1).default(0.08).describe("share of each stage's steps spent warming the learning rate up (then linear decay to 0)"),
     weightDecay: z.number().min(0).max(1).default(0.01),
-    /** global gradient-norm clip; 0 disables */
-    clipNorm: z.number().min(0).default(1),
+    clipNorm: z.number().min(0).default(1).describe('global gradient-norm clip; 0 disables'),
     seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
-    /** validate every seen domain every K updates (and at the end of each stage) */
-    validateEvery: z.number().int().min(1).default(50),
-    /** sequences per domain in each validation (fixed, from the validation split) */
-    validationSequences: z.number().int().min(1).max(100_000).default(64),
-    /** write a checkpoint every M updates (and at the end of each stage) */
-    checkpointEvery: z.number().int().min(1).default(200),
-    /** domain prompt token in every sample: the domain's own, none, or another domain's (the "wrong prompt" ablation) */
-    prompts: z.enum(['own', 'off', 'wrong']).default('own')
+    validateEvery: z.number().int().min(1).default(50).describe('validate every seen domain every K updates (and at the end of each stage)'),
+    validationSequences: z.number().int().min(1).max(100_000).default(64).describe('sequences per domain in each validation (fixed, from the validation split)'),
+    checkpointEvery: z.number().int().min(1).default(200).describe('write a checkpoint every M updates (and at the end of each stage)'),
+    prompts: z.enum(['own', 'off', 'wrong']).default('own').describe(`domain prompt token in every sample: the domain's own, none, or another domain's (the "wrong prompt" ablation)`)
   })
   .strict()
 export type TrainingSettings = z.infer<typeof TrainingSettings>
@@ -55,48 +44,36 @@ export const GrowthIncrement = z
   .object({
     layers: z.number().int().min(0).default(0),
     heads: z.number().int().min(0).default(0),
-    /** FFN units added per layer; default keeps the FFN at its ratio to the hidden size */
-    ffn: z.number().int().min(0).optional(),
-    /** optional check: the hidden size after growth (must equal heads x headSize) */
-    hidden: z.number().int().min(1).optional()
+    ffn: z.number().int().min(0).optional().describe('FFN units added per layer; default keeps the FFN at its ratio to the hidden size'),
+    hidden: z.number().int().min(1).optional().describe('optional check: the hidden size after growth (must equal heads x headSize)')
   })
   .strict()
 export type GrowthIncrement = z.infer<typeof GrowthIncrement>
 
 export const ReplaySettings = z
   .object({
-    /** share of micro-batches per update taken from earlier domains' memories (0 disables replay) */
-    ratio: z.number().min(0).max(1).default(0),
-    /** how the memory domain of a replayed micro-batch is drawn */
-    weights: z.enum(['uniform', 'adaptive']).default('adaptive')
+    ratio: z.number().min(0).max(1).default(0).describe("share of micro-batches per update taken from earlier domains' memories (0 disables replay)"),
+    weights: z.enum(['uniform', 'adaptive']).default('adaptive').describe('how the memory domain of a replayed micro-batch is drawn')
   })
   .strict()
 export type ReplaySettings = z.infer<typeof ReplaySettings>
 
 export const MemorySettings = z
   .object({
-    /** share of each domain's training sequences kept as its memory */
-    fraction: z.number().gt(0).max(1).default(0.1),
-    /** or a fixed budget in tokens per domain (wins over fraction) */
-    tokens: z.number().int().positive().optional()
+    fraction: z.number().gt(0).max(1).default(0.1).describe("share of each domain's training sequences kept as its memory"),
+    tokens: z.number().int().positive().optional().describe('or a fixed budget in tokens per domain (wins over fraction)')
   })
   .strict()
 export type MemorySettings = z.infer<typeof MemorySettings>
 
 export const GrowthSettings = z
   .object({
-    /** exact: function preserving to float32 tolerance; elle: the reference's random maps and noise */
-    mode: z.enum(['exact', 'elle']).default('elle'),
-    /** std of the per-duplicate noise (elle mode) */
-    noise: z.number().min(0).max(1).default(0.01),
-    /** also add noise to every weight after growth (the reference's BERT runs) */
-    globalNoise: z.boolean().default(false),
-    /** reset Adam at growth (the reference) or grow its moments with the weights */
-    optimizer: z.enum(['reset', 'grow']).default('reset'),
-    /** steps over which masks on new units ramp from 0 to 1 (exact mode, non-integer ratios and post-LN depth) */
-    rampSteps: z.number().int().min(1).default(100),
-    /** learning rate of the warm-up: the start of the next stage's schedule (the reference) or a schedule of its own */
-    frwSchedule: z.enum(['next-stage', 'own']).default('next-stage')
+    mode: z.enum(['exact', 'elle']).default('elle').describe("exact: function preserving to float32 tolerance; elle: the reference's random maps and noise"),
+    noise: z.number().min(0).max(1).default(0.01).describe('std of the per-duplicate noise (elle mode)'),
+    globalNoise: z.boolean().default(false).describe("also add noise to every weight after growth (the reference's BERT runs)"),
+    optimizer: z.enum(['reset', 'grow']).default('reset').describe('reset Adam at growth (the reference) or grow its moments with the weights'),
+    rampSteps: z.number().int().min(1).default(100).describe('steps over which masks on new units ramp from 0 to 1 (exact mode, non-integer ratios and post-LN depth)'),
+    frwSchedule: z.enum(['next-stage', 'own']).default('next-stage').describe("learning rate of the warm-up: the start of the next stage's schedule (the reference) or a schedule of its own")
   })
   .strict()
 export type GrowthSettings = z.infer<typeof GrowthSettings>
@@ -116,54 +93,42 @@ const NoOptions = <N extends MethodName>(name: N) => z.object({ name: z.literal(
 export const EwcSettings = z
   .object({
     name: z.literal('ewc'),
-    /** strength of the quadratic penalty lambda/2 * sum F (theta - theta*)^2 */
-    lambda: nonNegative().default(10_000),
-    /** online EWC decay of the earlier Fisher when a new one is added (1: plain sum) */
-    gamma: unit().default(1),
-    /** memory micro-batches the Fisher is estimated on after each domain */
-    samples: memoryBatches().default(16)
+    lambda: nonNegative().default(10_000).describe('strength of the quadratic penalty lambda/2 * sum F (theta - theta*)^2'),
+    gamma: unit().default(1).describe('online EWC decay of the earlier Fisher when a new one is added (1: plain sum)'),
+    samples: memoryBatches().default(16).describe('memory micro-batches the Fisher is estimated on after each domain')
   })
   .strict()
 
 export const MasSettings = z
   .object({
     name: z.literal('mas'),
-    /** strength of the penalty lambda * sum Omega (theta - theta*)^2 */
-    lambda: nonNegative().default(1),
-    /** memory micro-batches the importance is estimated on after each domain */
-    samples: memoryBatches().default(16)
+    lambda: nonNegative().default(1).describe('strength of the penalty lambda * sum Omega (theta - theta*)^2'),
+    samples: memoryBatches().default(16).describe('memory micro-batches the importance is estimated on after each domain')
   })
   .strict()
 
 export const AgemSettings = z
   .object({
     name: z.literal('agem'),
-    /** memory micro-batches averaged into the reference gradient of each update */
-    refBatches: memoryBatches().default(1)
+    refBatches: memoryBatches().default(1).describe('memory micro-batches averaged into the reference gradient of each update')
   })
   .strict()
 
 export const LogitKdSettings = z
   .object({
     name: z.literal('logit-kd'),
-    /** weight of the distillation term: loss = (1 - alpha) * LM + alpha * KD */
-    alpha: unit().default(0.5),
-    /** softmax temperature of teacher and student (the reference: 2) */
-    temperature: z.number().gt(0, 'must be > 0').max(100, 'must be <= 100').default(2),
-    /** alpha decays linearly to 0 over this many updates of each stage (the reference's max(0, 1 - t/T)); 0 keeps it constant */
-    decaySteps: z.number().int('must be an integer').min(0, 'must be >= 0').default(0)
+    alpha: unit().default(0.5).describe('weight of the distillation term: loss = (1 - alpha) * LM + alpha * KD'),
+    temperature: z.number().gt(0, 'must be > 0').max(100, 'must be <= 100').default(2).describe('softmax temperature of teacher and student (the reference: 2)'),
+    decaySteps: z.number().int('must be an integer').min(0, 'must be >= 0').default(0).describe("alpha decays linearly to 0 over this many updates of each stage (the reference's max(0, 1 - t/T)); 0 keeps it constant")
   })
   .strict()
 
 export const RewarmSettings = z
   .object({
     name: z.literal('rewarm'),
-    /** the learning rate each stage re-warms to (default: training.lr) */
-    peakLr: z.number().gt(0, 'must be > 0').max(1, 'must be <= 1').optional(),
-    /** share of each stage spent re-warming (default: training.warmupFraction) */
-    warmupFraction: unit().optional(),
-    /** each stage re-decays to minLrRatio x peakLr (Ibrahim et al.: 0.1) */
-    minLrRatio: unit().default(0.1)
+    peakLr: z.number().gt(0, 'must be > 0').max(1, 'must be <= 1').optional().describe('the learning rate each stage re-warms to (default: training.lr)'),
+    warmupFraction: unit().optional().describe('share of each stage spent re-warming (default: training.warmupFraction)'),
+    minLrRatio: unit().default(0.1).describe('each stage re-decays to minLrRatio x peakLr (Ibrahim et al.: 0.1)')
   })
   .strict()
 
@@ -199,29 +164,25 @@ export type MethodOf<N extends MethodName> = Extract<MethodSettings, { name: N }
 
 export const StageConfig = z
   .object({
-    domain: z.string().min(1),
+    domain: z.string().min(1).describe('a domain the store knows (elle domains)'),
     steps: z.number().int().min(1).max(10_000_000),
-    /** growth before this stage (not allowed on the first) */
-    grow: GrowthIncrement.optional(),
-    /** function-recovering warm-up: steps on the previous domain's memory before this stage (ELLE §5) */
-    frwSteps: z.number().int().min(0).max(10_000_000).default(0),
-    /** this stage's replay settings (default: the run's) */
-    replay: ReplaySettings.partial().optional()
+    grow: GrowthIncrement.optional().describe('growth before this stage (not allowed on the first)'),
+    frwSteps: z.number().int().min(0).max(10_000_000).default(0).describe("function-recovering warm-up: steps on the previous domain's memory before this stage (ELLE §5)"),
+    replay: ReplaySettings.partial().optional().describe("this stage's replay settings (default: the run's)")
   })
   .strict()
 export type StageConfig = z.infer<typeof StageConfig>
 
 const RunConfigObject = z
   .object({
-    name: z.string().min(1).max(200),
-    model: ModelShape,
+    name: z.string().min(1).max(200).describe('the experiment: runs of the same name and config are runs of one experiment'),
+    model: ModelShape.describe('the initial model (growth in stages[].grow makes it larger)'),
     training: TrainingSettings.default(TrainingSettings.parse({})),
     growth: GrowthSettings.default(GrowthSettings.parse({})),
     replay: ReplaySettings.default(ReplaySettings.parse({})),
     memory: MemorySettings.default(MemorySettings.parse({})),
-    /** the lifelong method; absent: inferred from the config (growth: elle, replay: er, else naive) */
-    method: MethodSettings.optional(),
-    stages: z.array(StageConfig).min(1)
+    method: MethodSettings.optional().describe('the lifelong method; absent: inferred from the config (growth: elle, replay: er, else naive)'),
+    stages: z.array(StageConfig).min(1).describe('one stage per domain, in the order the domains arrive')
   })
   .strict()
 

@@ -82,7 +82,7 @@ describe('runs.start and presets.list carry the shared schema', () => {
     const { presets } = (await handle('presets.list', {})) as { presets: Array<{ name: string; config: unknown }> }
     expect(presets.map((p) => p.name)).toEqual(PRESETS.map((p) => p.name))
     for (const p of presets) expect(RunConfig.parse(p.config)).toEqual(p.config)
-    expect(presets[0].config).toMatchObject({ training: { prompts: 'own', clipNorm: 1 }, memory: { fraction: 0.1 } })
+    expect(presets[0]?.config).toMatchObject({ training: { prompts: 'own', clipNorm: 1 }, memory: { fraction: 0.1 } })
   })
 })
 

@@ -1,6 +1,6 @@
 // The run configuration's schema: what `elle run CONFIG.json`, `runs.start` and `presets.list` carry.
-// Shared by the engine and the renderer, so a config is typed and validated the same on both sides, as it
-// is typed; every issue has a path (`stages.1.grow.hidden`). What needs engine facts (known domains, the
+// Shared by the engine and the renderer, so a config is typed and validated the same on both sides (the renderer: while
+// it is typed); every issue has a path (`stages.1.grow.hidden`). What needs engine facts (known domains, the
 // memory estimate) is checked in the engine (training/config.ts, resources/). docs/run-config.schema.json
 // is generated from here (`npm run schema`).
 import { z } from 'zod'

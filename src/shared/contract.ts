@@ -3,6 +3,7 @@
 // Both transports validate requests with these schemas before anything reaches the engine,
 // and the renderer validates what it receives, so a mismatch fails loudly at the boundary.
 import { z } from 'zod'
+import { RunConfig } from './run-config'
 
 export const RUN_STATUSES = ['queued', 'running', 'paused', 'finished', 'failed', 'cancelled'] as const
 export const RunStatus = z.enum(RUN_STATUSES)
@@ -240,8 +241,8 @@ export const contract = {
   },
   'runs.get': { params: RunId, result: RunDetail },
   'runs.start': {
-    // the training config is validated by the engine, which names the offending field
-    params: z.object({ config: z.record(z.string(), z.unknown()), fresh: z.boolean().optional() }).strict(),
+    // the config's schema and rules between fields (src/shared/run-config.ts); the engine then checks domains and memory
+    params: z.object({ config: RunConfig, fresh: z.boolean().optional() }).strict(),
     result: RunSummary
   },
   'runs.resume': { params: RunId, result: RunSummary },
@@ -281,7 +282,7 @@ export const contract = {
   },
   'presets.list': {
     params: Empty,
-    result: z.object({ presets: z.array(z.object({ name: z.string(), description: z.string(), config: z.record(z.string(), z.unknown()) })) })
+    result: z.object({ presets: z.array(z.object({ name: z.string(), description: z.string(), config: RunConfig })) })
   },
   'experiments.list': { params: Empty, result: z.object({ experiments: z.array(ExperimentSummary) }) }
 } as const

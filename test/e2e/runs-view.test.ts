@@ -89,6 +89,8 @@ describe('Runs view in a real browser', () => {
     await page.getByTestId('nav-schedules').click()
     await page.getByTestId('new-run-steps').fill('99999999') // beyond the engine's limit
     await page.getByTestId('new-run-domain-press').click()
+    // named as typed, by the shared schema, before anything is sent
+    await page.getByTestId('new-run-issues').filter({ hasText: 'config: stages.0.steps: Too big' }).waitFor()
     await page.getByTestId('new-run-start').click()
     await page.getByTestId('schedule-error').filter({ hasText: 'stages.0.steps' }).waitFor()
     await page.close()

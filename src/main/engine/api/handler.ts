@@ -5,7 +5,7 @@ import type { z } from 'zod'
 import { ApiError, contract, describeZodError, parseRequest, type Contract, type MetricSeries, type Method, type Result, type SystemInfo } from '../../../shared/contract'
 import { CompareError, compareRuns } from '../compare'
 import { ResumableRunError, type Engine } from '../engine'
-import { ConfigError } from '../training/config'
+import { ConfigError, parseRunConfig } from '../training/config'
 import { DomainInputError } from '../training/host'
 import { PRESETS } from '../training/presets'
 import { isBusyError, isDiskFullError } from '../store/busy'
@@ -44,7 +44,7 @@ export function createApiHandler(engine: Engine, mode: SystemInfo['mode']): ApiH
         source: { paths: p.paths, format: p.format ?? 'auto', textField: p.textField ?? 'text', maxFileBytes: p.maxFileBytes, maxDomainBytes: p.maxDomainBytes },
         description: p.description
       }),
-    'presets.list': () => ({ presets: PRESETS.map((p) => ({ ...p, config: p.config as Record<string, unknown> })) }),
+    'presets.list': () => ({ presets: PRESETS.map((p) => ({ ...p, config: parseRunConfig(p.config, `preset ${p.name}`) })) }),
     'experiments.list': () => ({ experiments: engine.store.listExperiments() })
   }
 

@@ -3,8 +3,8 @@
 // allocate anything, so an impossible size is refused with a message instead of hanging or crashing.
 import os from 'node:os'
 
-/** The ranges of a model's shape, after growth too (the run config's model.* fields use the same). */
-export const MODEL_LIMITS = { layers: 96, heads: 128, headSize: 512 } as const
+/** The ranges of a model's shape, after growth too: defined with the run config's schema (model.* uses them). */
+export { MODEL_LIMITS } from '../../../shared/run-config'
 
 /**
  * Largest tensor (weights or activations), in elements. The backends index tensors with 32-bit integers

@@ -1,7 +1,7 @@
 // Ready-made experiments on the built-in default stream (press -> humanities -> hobbies -> learned ->
 // fiction -> email). Demo presets are sized to finish in about ten minutes on one CPU core (wasm);
 // the paper-shape preset keeps the reference's growth ratios at a width a laptop can hold.
-import type { MethodName, RunConfigInput } from './config'
+import type { MethodName, MethodSettingsInput, RunConfigInput } from './config'
 
 export interface Preset {
   name: string
@@ -34,7 +34,7 @@ function elleDemo(kind: 'gpt' | 'bert'): RunConfigInput {
 }
 
 /** What each baseline adds to the ELLE demo's schedule (docs/baselines.md). */
-export const BASELINES: Record<Exclude<MethodName, 'elle'>, { description: string; method: Record<string, unknown> & { name: MethodName }; replay?: boolean }> = {
+export const BASELINES: Record<Exclude<MethodName, 'elle'>, { description: string; method: MethodSettingsInput; replay?: boolean }> = {
   naive: { description: 'sequential pre-training at the initial size, no memory', method: { name: 'naive' } },
   er: { description: 'experience replay (ratio 0.1, adaptive) at the initial size', method: { name: 'er' }, replay: true },
   ewc: { description: 'online EWC (lambda 1e4, gamma 1) at the initial size', method: { name: 'ewc', lambda: 10_000, gamma: 1, samples: 16 } },
@@ -52,13 +52,13 @@ export const BASELINES: Record<Exclude<MethodName, 'elle'>, { description: strin
  * of the stage (equal updates per stage), growth is dropped (joint and scratch keep it: it sets their
  * final size), and replay stays only for the methods that replay.
  */
-export function baselineConfig(elle: RunConfigInput, method: Record<string, unknown> & { name: MethodName }, replays: boolean): RunConfigInput {
+export function baselineConfig(elle: RunConfigInput, method: MethodSettingsInput, replays: boolean): RunConfigInput {
   const keepsGrowth = method.name === 'joint' || method.name === 'scratch'
   return {
     ...elle,
     name: elle.name.replace(/^elle-/, `${method.name}-`),
     replay: replays ? elle.replay : { ratio: 0, weights: 'uniform' },
-    method: method as RunConfigInput['method'],
+    method,
     stages: elle.stages.map((s) => ({
       domain: s.domain,
       steps: s.steps + (s.frwSteps ?? 0),

@@ -1,13 +1,14 @@
 import { defineStore } from 'pinia'
 import { ref } from 'vue'
-import type { ExperimentSummary } from '../../../shared/contract'
+import type { ExperimentSummary, Result } from '../../../shared/contract'
+import type { RunConfigInput } from '../../../shared/run-config'
 import { useApi } from '../api/inject'
 
 /** Experiments: a model, a stream and a growth schedule, each identified by its config hash. */
 export const useSchedulesStore = defineStore('schedules', () => {
   const api = useApi()
   const experiments = ref<ExperimentSummary[]>([])
-  const presets = ref<Array<{ name: string; description: string; config: Record<string, unknown> }>>([])
+  const presets = ref<Result<'presets.list'>['presets']>([])
   const error = ref<string | null>(null)
 
   async function load(): Promise<void> {
@@ -28,7 +29,7 @@ export const useSchedulesStore = defineStore('schedules', () => {
   }
 
   /** Queue a run; the engine validates the config and names any bad field. */
-  async function start(config: Record<string, unknown>, fresh: boolean): Promise<boolean> {
+  async function start(config: RunConfigInput, fresh: boolean): Promise<boolean> {
     try {
       await api.call('runs.start', { config, fresh })
       error.value = null

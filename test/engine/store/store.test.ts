@@ -67,6 +67,7 @@ describe('opening and migrating', () => {
       label.run(run.id, 'frw-12:my-domain:v2', 2, 'loss', 4.1) // a domain name with '-' and ':' in it
       label.run(run.id, 'stage-0', 3, 'loss', 4.0) // not the loop's label format: kept as the kind
       label.run(run.id, 'Train-1:press', 4, 'loss', 3.9)
+      label.run(run.id, 'train-1a:press', 5, 'loss', 3.8)
       old.db.prepare('INSERT INTO domains (name, description) VALUES (?, ?)').run('press', 'from an old version')
       if (previous >= 2) old.db.prepare("INSERT INTO evaluations (run_id, task, domain, metric, value, seed) VALUES (?, 'press-genre', 'press', 'accuracy', 0.5, 0)").run(run.id)
       old.close()
@@ -80,7 +81,8 @@ describe('opening and migrating', () => {
         [1, { kind: 'train', stage: 0, domain: 'press' }, 4.2, 0.5, 1e9, 64],
         [2, { kind: 'frw', stage: 12, domain: 'my-domain:v2' }, 4.1, 0.5, 1e9, 64],
         [3, { kind: 'stage-0', stage: null, domain: null }, 4.0, 0.5, 1e9, 64],
-        [4, { kind: 'Train-1:press', stage: null, domain: null }, 3.9, 0.5, 1e9, 64]
+        [4, { kind: 'Train-1:press', stage: null, domain: null }, 3.9, 0.5, 1e9, 64],
+        [5, { kind: 'train-1a:press', stage: null, domain: null }, 3.8, 0.5, 1e9, 64]
       ])
       expect(hasColumn(store, 'metrics', 'phase')).toBe(false)
       // a run from before streams has none; the stream tables work on the migrated file

@@ -130,6 +130,24 @@ describe('streams through the API', () => {
     await handle('streams.delete', { id: created.id })
     await handle('domains.delete', { name: 'mine' })
     expect(engine.store.findDomain('mine')).toBeNull()
+  })
+
+  it('records on a run the stream its stages follow: the one named, else the matching one, else none', async () => {
+    for (const name of ['press', 'fiction']) engine.store.createDomain({ name: `${name}`, files: [] })
+    const pair = (await handle('streams.create', { name: 'pair', domains: ['press', 'fiction'] })) as { id: number }
+    const started: Array<{ id: number; streamId: number | null }> = []
+    const start = async (params: Record<string, unknown>) => {
+      const run = (await handle('runs.start', params)) as { id: number; streamId: number | null }
+      engine.cancelRun(run.id) // only what was recorded matters here, not the training
+      await engine.host.waitFor(run.id)
+      started.push(run)
+      return run
+    }
+    expect((await start({ config: config('matched', ['press', 'fiction']) })).streamId).toBe(pair.id)
+    expect((await start({ config: config('named', ['press', 'fiction']), stream: 'pair', fresh: true })).streamId).toBe(pair.id)
+    expect((await start({ config: config('none', ['fiction', 'press']) })).streamId).toBeNull()
+    expect(started.map((r) => engine.store.getRun(r.id).streamId)).toEqual([pair.id, pair.id, null])
+    expect(await rejection(handle('streams.delete', { id: pair.id }))).toMatchObject({ code: 'conflict', message: expect.stringContaining(`runs ${started[0]!.id}, ${started[1]!.id} ran on it`) })
     expect(events.some((e) => e.type === 'domains.changed')).toBe(true)
   })
 })

@@ -1,10 +1,12 @@
 // Streams as entities: named, ordered lists of domains; runs record theirs; what runs used cannot be deleted.
 import path from 'node:path'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest'
 import { createApiHandler, type ApiHandler } from '../../src/main/engine/api/handler'
 import type { Engine } from '../../src/main/engine/engine'
 import { ExperimentStore, StoreError } from '../../src/main/engine/store/store'
 import type { ApiEvent } from '../../src/shared/contract'
+import { BUILTIN_STREAM_NAME, ensureDefaultDomains } from '../../src/main/engine/training/data'
+import { DEFAULT_DOMAINS } from '../../src/main/engine/data'
 import { rejection } from '../helpers/api'
 import { tempEngine } from '../helpers/engine'
 import { tempDir } from '../helpers/tmp'
@@ -149,5 +151,16 @@ describe('streams through the API', () => {
     expect(started.map((r) => engine.store.getRun(r.id).streamId)).toEqual([pair.id, pair.id, null])
     expect(await rejection(handle('streams.delete', { id: pair.id }))).toMatchObject({ code: 'conflict', message: expect.stringContaining(`runs ${started[0]!.id}, ${started[1]!.id} ran on it`) })
     expect(events.some((e) => e.type === 'domains.changed')).toBe(true)
+  })
+})
+
+describe('the built-in stream', () => {
+  it('is registered with the default domains, read-only, in stream order', async () => {
+    const store = ExperimentStore.open(path.join(tempDir(), 'builtin.sqlite'))
+    opened.push(store)
+    await ensureDefaultDomains(store, inject('dataDir'))
+    expect(store.listStreams()).toEqual([expect.objectContaining({ name: BUILTIN_STREAM_NAME, builtin: true, domains: [...DEFAULT_DOMAINS] })])
+    await ensureDefaultDomains(store, inject('dataDir')) // again: still one
+    expect(store.listStreams()).toHaveLength(1)
   })
 })

@@ -41,7 +41,9 @@ export const RunSummary = z.object({
   createdAt: z.string(),
   startedAt: z.string().nullable(),
   endedAt: z.string().nullable(),
-  error: z.string().nullable()
+  error: z.string().nullable(),
+  /** the stream the run trains on (null: its stages' domains match no stream) */
+  streamId: z.number().int().positive().nullable()
 })
 export type RunSummary = z.infer<typeof RunSummary>
 
@@ -134,6 +136,9 @@ export type MetricSeries = z.infer<typeof MetricSeries>
 export const CurvePoint = z.object({ step: z.number(), value: z.number(), wallS: z.number(), flops: z.number() })
 export type CurvePoint = z.infer<typeof CurvePoint>
 
+/** The phase a row belongs to: kind (train, frw), configured stage and domain (shared/metrics.ts PhaseRef). */
+const PhaseFields = { kind: z.string(), stage: z.number().int().nullable(), domain: z.string().nullable() }
+
 /** One compared run: its lifelong curves, perplexity matrix, cost per phase and downstream scores (docs/compare.md). */
 export const ComparedRun = z.object({
   id: z.number().int().positive(),
@@ -151,7 +156,7 @@ export const ComparedRun = z.object({
       step: z.number(),
       wallS: z.number(),
       flops: z.number(),
-      phase: z.string(),
+      ...PhaseFields,
       /** the last validation of a training phase: the row the paper's tables use */
       stageEnd: z.boolean(),
       ppl: z.array(z.number().nullable())
@@ -164,10 +169,7 @@ export const ComparedRun = z.object({
   /** phases in order: parameters at the phase start, training wall seconds and FLOPs spent in the phase */
   phases: z.array(
     z.object({
-      phase: z.string(),
-      kind: z.string(),
-      stage: z.number().int().nullable(),
-      domain: z.string().nullable(),
+      ...PhaseFields,
       params: z.number().nullable(),
       startStep: z.number(),
       endStep: z.number(),
@@ -233,6 +235,43 @@ export const DOMAIN_DESCRIPTION_MAX = 500
 const Empty = z.object({}).strict()
 const RunId = z.object({ id: z.number().int().positive() }).strict()
 
+// ---- streams (issue 10): named, ordered lists of domains; a run records the one it ran on --------------
+export const STREAM_NAME_MAX = 64
+export const STREAM_DOMAINS_MAX = 256
+
+export const StreamSummary = z.object({
+  id: z.number().int().positive(),
+  name: z.string(),
+  /** the domains in training order */
+  domains: z.array(z.string()),
+  /** the built-in default stream: read-only (duplicate it to change it) */
+  builtin: z.boolean(),
+  /** runs that recorded this stream */
+  runCount: z.number().int().nonnegative(),
+  createdAt: z.string()
+})
+export type StreamSummary = z.infer<typeof StreamSummary>
+
+const StreamName = z.string().trim().min(1).max(STREAM_NAME_MAX)
+const StreamDomains = z.array(z.string().min(1).max(DOMAIN_NAME_MAX)).min(1).max(STREAM_DOMAINS_MAX)
+
+const streamMethods = {
+  'streams.list': { params: Empty, result: z.object({ streams: z.array(StreamSummary) }) },
+  'streams.create': { params: z.object({ name: StreamName, domains: StreamDomains }).strict(), result: StreamSummary },
+  'streams.update': {
+    params: z.object({ id: z.number().int().positive(), name: StreamName.optional(), domains: StreamDomains.optional() }).strict(),
+    result: StreamSummary
+  },
+  /** refused for the built-in stream and while runs recorded it (the message names them) */
+  'streams.delete': { params: RunId, result: StreamSummary },
+  /** by id or name; refused while a stream lists the domain or a run trained on it (the message names them) */
+  'domains.delete': {
+    params: z.union([z.object({ id: z.number().int().positive() }).strict(), z.object({ name: z.string().min(1).max(DOMAIN_NAME_MAX) }).strict()]),
+    result: DomainSummary
+  }
+} as const
+// ---- end of streams ------------------------------------------------------------------------------------
+
 export const contract = {
   'system.info': { params: Empty, result: SystemInfo },
   'runs.list': {
@@ -242,7 +281,8 @@ export const contract = {
   'runs.get': { params: RunId, result: RunDetail },
   'runs.start': {
     // the config's schema and rules between fields (src/shared/run-config.ts); the engine then checks domains and memory
-    params: z.object({ config: RunConfig, fresh: z.boolean().optional() }).strict(),
+    // stream: the stream (id or name) to record; it must list the config's stage domains in order
+    params: z.object({ config: RunConfig, fresh: z.boolean().optional(), stream: z.union([z.number().int().positive(), z.string().min(1)]).optional() }).strict(),
     result: RunSummary
   },
   'runs.resume': { params: RunId, result: RunSummary },
@@ -284,7 +324,8 @@ export const contract = {
     params: Empty,
     result: z.object({ presets: z.array(z.object({ name: z.string(), description: z.string(), config: RunConfig })) })
   },
-  'experiments.list': { params: Empty, result: z.object({ experiments: z.array(ExperimentSummary) }) }
+  'experiments.list': { params: Empty, result: z.object({ experiments: z.array(ExperimentSummary) }) },
+  ...streamMethods
 } as const
 
 export type Contract = typeof contract
@@ -302,7 +343,8 @@ export function isMethod(value: unknown): value is Method {
 export const ApiEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('run.updated'), run: RunSummary }),
   z.object({ type: z.literal('run.progress'), progress: RunProgress }),
-  z.object({ type: z.literal('domains.changed') })
+  z.object({ type: z.literal('domains.changed') }),
+  z.object({ type: z.literal('streams.changed') })
 ])
 export type ApiEvent = z.infer<typeof ApiEvent>
 

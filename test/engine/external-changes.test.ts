@@ -46,3 +46,18 @@ describe('changes made by another process', () => {
     expect(events.find((e) => e.type === 'run.progress')).toEqual({ type: 'run.progress', progress })
   })
 })
+
+describe('domains and streams changed by another process', () => {
+  it('are published as domains.changed and streams.changed', async () => {
+    const before = events.length
+    other.createDomain({ name: 'from-a-terminal', files: [] }) // as `elle domains add` in a terminal
+    await waitFor(() => events.slice(before).some((e) => e.type === 'domains.changed'))
+    expect(events.slice(before).filter((e) => e.type === 'domains.changed')).toHaveLength(1)
+    expect(events.slice(before).some((e) => e.type === 'streams.changed')).toBe(false)
+
+    const next = events.length
+    other.createStream({ name: 'terminal stream', domains: ['from-a-terminal'] })
+    await waitFor(() => events.slice(next).some((e) => e.type === 'streams.changed'))
+    expect(events.slice(next).filter((e) => e.type !== 'run.progress').map((e) => e.type)).toEqual(['streams.changed'])
+  })
+})

@@ -1,12 +1,14 @@
 // The engine: store, backend, event bus and trainer host behind one object. It knows nothing of
 // Electron or HTTP; transports (IPC, HTTP/WebSocket, CLI) adapt it.
 import path from 'node:path'
-import { RunProgress, type BackendReport, type RunStatus, type RunSummary } from '../../shared/contract'
+import { RunProgress, type BackendReport, type DomainSummary, type RunStatus, type RunSummary } from '../../shared/contract'
+import { streamDifference } from './compare/compare'
 import { selectBackend, type BackendRequest } from './backend/select'
 import { EventBus } from './events'
 import { defaultDataDir } from './paths'
 import { ExperimentStore, StoreError } from './store/store'
 import { DEFAULT_DOMAINS } from './data'
+import { BUILTIN_STREAM_NAME } from './training/data'
 import { ConfigError, parseRunConfig, type RunConfig } from './training/config'
 import { checkRunResources, machineBudget, type MemoryBudget } from './resources'
 import { TrainerHost, type TrainerHostOptions } from './training/host'
@@ -62,10 +64,19 @@ export class Engine {
     if (this.watcher) return
     let version = this.store.dataVersion
     let known = new Map(this.store.listRuns().map((r) => [r.id, JSON.stringify(r)]))
+    // domains and streams are few: compared whole (an `elle domains add` in a terminal)
+    let domains = JSON.stringify(this.store.listDomains())
+    let streams = JSON.stringify(this.store.listStreams())
     this.watcher = setInterval(() => {
       const now = this.store.dataVersion
       if (now === version) return
       version = now
+      const domainsNow = JSON.stringify(this.store.listDomains())
+      if (domainsNow !== domains) this.events.publish({ type: 'domains.changed' })
+      domains = domainsNow
+      const streamsNow = JSON.stringify(this.store.listStreams())
+      if (streamsNow !== streams) this.events.publish({ type: 'streams.changed' })
+      streams = streamsNow
       const runs = this.store.listRuns()
       for (const run of runs) {
         const json = JSON.stringify(run)
@@ -92,6 +103,8 @@ export class Engine {
     if (busyTimeoutMs !== undefined) store.db.pragma(`busy_timeout = ${Math.round(busyTimeoutMs)}`)
     const engine = new Engine(store, backend, path.resolve(options.dataDir ?? defaultDataDir()), { ...backendRequest, flag: backend.active }, options.log, options.training, options.memoryBudget)
     if (options.recoverOrphans ?? true) engine.host.recoverOrphans()
+    // a store whose default domains were registered before streams were used gets its built-in stream now
+    if (DEFAULT_DOMAINS.every((name) => store.findDomain(name)?.builtin)) store.ensureBuiltinStream(BUILTIN_STREAM_NAME, DEFAULT_DOMAINS)
     if (options.prepareDefaultStream && !store.listDomains().some((d) => d.builtin)) {
       void engine.host.prepareDefaultStream().then((error) => {
         if (error) console.error(`the built-in default stream could not be prepared: ${error}`)
@@ -101,9 +114,9 @@ export class Engine {
   }
 
   /** Queue a run of the experiment with this config (created on first use, found by hash after). */
-  createRun(experimentName: string, config: unknown): RunSummary {
+  createRun(experimentName: string, config: unknown, streamId: number | null = null): RunSummary {
     const experiment = this.store.ensureExperiment(experimentName, config)
-    const run = this.store.createRun(experiment.id, { backend: this.backend.active })
+    const run = this.store.createRun(experiment.id, { backend: this.backend.active, streamId })
     this.events.publish({ type: 'run.updated', run })
     return run
   }
@@ -112,12 +125,13 @@ export class Engine {
    * Validate a training config and queue a run of it. An earlier unfinished run of the same experiment
    * is offered for resumption instead (a conflict naming it) unless `fresh` asks for a new run.
    */
-  startRun(rawConfig: unknown, options: { fresh?: boolean } = {}): RunSummary {
+  startRun(rawConfig: unknown, options: { fresh?: boolean; stream?: number | string } = {}): RunSummary {
     const config: RunConfig = parseRunConfig(rawConfig)
     const known = new Set([...DEFAULT_DOMAINS, ...this.store.listDomains().map((d) => d.name)])
     config.stages.forEach((stage, i) => {
       if (!known.has(stage.domain)) throw new ConfigError(`config: stages.${i}.domain: unknown domain "${stage.domain}"; known domains: ${[...known].join(', ')}`)
     })
+    const streamId = this.streamOf(config, options.stream)
     // before anything is stored: a run the machine cannot hold is refused with its estimate
     checkRunResources(config, { budget: this.memoryBudget() })
     const experiment = this.store.ensureExperiment(config.name, config)
@@ -127,9 +141,37 @@ export class Engine {
       const step = this.store.listCheckpoints(run.id).at(-1)!.step
       throw new ResumableRunError(run, step)
     }
-    const run = this.createRun(config.name, config)
+    const run = this.createRun(config.name, config, streamId)
     this.host.enqueue(run.id)
     return run
+  }
+
+  /**
+   * The stream a run of this config records: the one named (which must list the stages' domains in order),
+   * else the stream whose domains are exactly the stages' (the built-in one first), else none (null).
+   */
+  private streamOf(config: RunConfig, requested: number | string | undefined): number | null {
+    const domains = config.stages.map((s) => s.domain)
+    if (requested === undefined) return this.store.matchStream(domains)?.id ?? null
+    const stream = this.store.findStream(requested)
+    if (!stream) throw new StoreError('not_found', `stream: no stream ${typeof requested === 'number' ? `with id ${requested}` : `named "${requested}"`}`)
+    const diff = streamDifference(stream.domains, domains)
+    if (diff !== null) throw new ConfigError(`stream: the config's stages do not follow stream "${stream.name}": ${diff} (stream vs config)`)
+    return stream.id
+  }
+
+  /** Make a change to the streams and tell every client. */
+  changeStreams<T>(change: () => T): T {
+    const result = change()
+    this.events.publish({ type: 'streams.changed' })
+    return result
+  }
+
+  /** Delete a domain no run or stream uses (the store refuses otherwise, naming them). */
+  deleteDomain(ref: number | string): DomainSummary {
+    const domain = this.store.deleteDomain(ref)
+    this.events.publish({ type: 'domains.changed' })
+    return domain
   }
 
   resumeRun(id: number): RunSummary {

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { RunComparison, type CurvePoint } from '../../../src/shared/contract'
 import { CompareError, compareRuns, configFacts, firstReach, streamDifference } from '../../../src/main/engine/compare'
 import { StoreError, type ExperimentStore } from '../../../src/main/engine/store/store'
-import { config, createRun, simulateRun, tempStore, writeRows } from './fixtures'
+import { config, createRun, simulateRun, tempStore, train, writeRows } from './fixtures'
 
 const STREAM = ['press', 'fiction']
 let store: ExperimentStore
@@ -15,18 +15,18 @@ function handMade(elleFinal: number) {
   store = tempStore()
   const other = createRun(store, config('naive-run', STREAM))
   writeRows(store, other, STREAM, [
-    { step: 10, wallS: 10, flops: 1000, phase: 'train-0:press', ppl: [300] },
-    { step: 20, wallS: 20, flops: 2000, phase: 'train-0:press', ppl: [90] },
-    { step: 30, wallS: 30, flops: 3000, phase: 'train-1:fiction', ppl: [110, 200], apPlus: 20 },
-    { step: 40, wallS: 40, flops: 4000, phase: 'train-1:fiction', ppl: [100, 100], apPlus: 10 }
+    { step: 10, wallS: 10, flops: 1000, phase: train(0, 'press'), ppl: [300] },
+    { step: 20, wallS: 20, flops: 2000, phase: train(0, 'press'), ppl: [90] },
+    { step: 30, wallS: 30, flops: 3000, phase: train(1, 'fiction'), ppl: [110, 200], apPlus: 20 },
+    { step: 40, wallS: 40, flops: 4000, phase: train(1, 'fiction'), ppl: [100, 100], apPlus: 10 }
   ])
   const elle = createRun(store, config('elle-run', STREAM, { grow: true }))
   writeRows(store, elle, STREAM, [
     // AP over one domain is already below 100 here: not comparable with an AP over two, so ignored
-    { step: 10, wallS: 2, flops: 200, phase: 'train-0:press', ppl: [60] },
-    { step: 20, wallS: 5, flops: 500, phase: 'train-0:press', ppl: [50] },
-    { step: 30, wallS: 10, flops: 1000, phase: 'train-1:fiction', ppl: [80, 200] }, // AP 140
-    { step: 40, wallS: 30, flops: 3000, phase: 'train-1:fiction', ppl: [elleFinal - 20, elleFinal + 20] } // AP elleFinal
+    { step: 10, wallS: 2, flops: 200, phase: train(0, 'press'), ppl: [60] },
+    { step: 20, wallS: 5, flops: 500, phase: train(0, 'press'), ppl: [50] },
+    { step: 30, wallS: 10, flops: 1000, phase: train(1, 'fiction'), ppl: [80, 200] }, // AP 140
+    { step: 40, wallS: 30, flops: 3000, phase: train(1, 'fiction'), ppl: [elleFinal - 20, elleFinal + 20] } // AP elleFinal
   ])
   return { other, elle }
 }
@@ -77,7 +77,7 @@ describe('compute saved', () => {
   it('compares every ELLE run against every other run, including another ELLE run', () => {
     const { other, elle } = handMade(60)
     const second = createRun(store, config('elle-run-2', STREAM, { method: 'elle' }))
-    writeRows(store, second, STREAM, [{ step: 40, wallS: 50, flops: 5000, phase: 'train-1:fiction', ppl: [70, 70] }])
+    writeRows(store, second, STREAM, [{ step: 40, wallS: 50, flops: 5000, phase: train(1, 'fiction'), ppl: [70, 70] }])
     const pairs = compareRuns(store, [other, elle, second]).computeSaved.map((s) => [s.elleRunId, s.otherRunId])
     expect(pairs).toEqual([
       [elle, other],
@@ -108,18 +108,18 @@ describe('compareRuns', () => {
     expect(b).toMatchObject({ id: er, method: 'er', elle: false })
     expect(a!.matrix).toHaveLength(14) // 4 validations per stage, 1 after each warm-up
     expect(a!.matrix[0]!.ppl).toEqual([500, null, null]) // 900 - (900 - 100) x sqrt(1/4)
-    expect(a!.matrix.filter((r) => r.stageEnd).map((r) => r.phase)).toEqual(['train-0:press', 'train-1:humanities', 'train-2:fiction'])
+    expect(a!.matrix.filter((r) => r.stageEnd).map((r) => [r.kind, r.stage, r.domain])).toEqual([['train', 0, 'press'], ['train', 1, 'humanities'], ['train', 2, 'fiction']])
     expect(a!.final.domainsSeen).toBe(3)
     expect(a!.final.ap).toBeCloseTo(a!.matrix.at(-1)!.ppl.reduce((s, v) => s! + v!, 0)! / 3, 9)
     expect(a!.ap).toHaveLength(14)
     expect(a!.apPlus).toHaveLength(8)
     // phases: train-0, frw-1, train-1, frw-2, train-2 with their parameter counts and costs
-    expect(a!.phases.map((p) => [p.phase, p.params])).toEqual([
-      ['train-0:press', 1e5],
-      ['frw-1:press', 2e5],
-      ['train-1:humanities', 2e5],
-      ['frw-2:humanities', 3e5],
-      ['train-2:fiction', 3e5]
+    expect(a!.phases.map((p) => [p.kind, p.stage, p.domain, p.params])).toEqual([
+      ['train', 0, 'press', 1e5],
+      ['frw', 1, 'press', 2e5],
+      ['train', 1, 'humanities', 2e5],
+      ['frw', 2, 'humanities', 3e5],
+      ['train', 2, 'fiction', 3e5]
     ])
     expect(a!.phases.map((p) => p.wallS)).toEqual([10, 2, 20, 3, 30].map((v) => expect.closeTo(v, 9)))
     expect(a!.phases[4]!.flops).toBeCloseTo(100 * 3e9, 0)
@@ -153,7 +153,7 @@ describe('compareRuns', () => {
     const b = createRun(store, config('b', ['press', 'humanities', 'learned'], { grow: true }))
     const c = createRun(store, config('c', ['press', 'humanities']))
     const none = createRun(store, { name: 'quick', model: { kind: 'gpt' }, steps: 10 })
-    writeRows(store, a, ['press'], [{ step: 1, wallS: 1, flops: 1, phase: 'train-0:press', ppl: [5] }])
+    writeRows(store, a, ['press'], [{ step: 1, wallS: 1, flops: 1, phase: train(0, 'press'), ppl: [5] }])
     const snapshot = () => ({
       runs: store.listRuns(),
       metrics: store.db.prepare('SELECT COUNT(*) FROM metrics').pluck().get(),

@@ -3,6 +3,7 @@
 import path from 'node:path'
 import { ExperimentStore, type MetricPoint } from '../../../src/main/engine/store/store'
 import { tempDir } from '../../helpers/tmp'
+import type { PhaseRef } from '../../../src/shared/metrics'
 
 export function tempStore(): ExperimentStore {
   return ExperimentStore.open(path.join(tempDir('elle-compare-'), 'store.sqlite'))
@@ -25,12 +26,15 @@ export function createRun(store: ExperimentStore, cfg: Record<string, unknown>, 
   return run.id
 }
 
+/** The training phase of a stage, as the metrics plugin records it. */
+export const train = (stage: number, domain: string): PhaseRef => ({ kind: 'train', stage, domain })
+
 /** One validation row: the perplexities of the seen domains (in stream order) at a step. */
 export interface Row {
   step: number
   wallS: number
   flops: number
-  phase: string
+  phase: PhaseRef
   ppl: number[]
   /** AP to store; default: the mean of ppl */
   ap?: number
@@ -38,9 +42,9 @@ export interface Row {
 }
 
 /** Write validation rows (ppl/*, ap, ap_geo, ap_plus) and phase starts (params). */
-export function writeRows(store: ExperimentStore, runId: number, stream: readonly string[], rows: readonly Row[], params: ReadonlyArray<{ phase: string; step: number; wallS: number; flops: number; value: number }> = []): void {
+export function writeRows(store: ExperimentStore, runId: number, stream: readonly string[], rows: readonly Row[], params: ReadonlyArray<{ phase: PhaseRef; step: number; wallS: number; flops: number; value: number }> = []): void {
   const points: MetricPoint[] = []
-  const at = (r: { phase: string; step: number; wallS: number; flops: number }, name: string, value: number): MetricPoint => ({ runId, phase: r.phase, step: r.step, tokensSeen: r.step * 1024, wallS: r.wallS, flops: r.flops, name, value })
+  const at = (r: { phase: PhaseRef; step: number; wallS: number; flops: number }, name: string, value: number): MetricPoint => ({ runId, phase: r.phase, step: r.step, tokensSeen: r.step * 1024, wallS: r.wallS, flops: r.flops, name, value })
   for (const r of rows) {
     r.ppl.forEach((v, j) => {
       points.push(at(r, `ppl/${stream[j]}`, v))
@@ -65,14 +69,14 @@ export function simulateRun(store: ExperimentStore, runId: number, stream: reado
   const start = options.start ?? 900
   const floor = options.floor ?? 120
   const rows: Row[] = []
-  const params: Array<{ phase: string; step: number; wallS: number; flops: number; value: number }> = []
+  const params: Array<{ phase: PhaseRef; step: number; wallS: number; flops: number; value: number }> = []
   const endPpl: number[] = []
   let step = 0
   let wall = 0
   let flops = 0
   stream.forEach((domain, stage) => {
     if (stage > 0 && options.frw) {
-      const phase = `frw-${stage}:${stream[stage - 1]}`
+      const phase: PhaseRef = { kind: 'frw', stage, domain: stream[stage - 1]! }
       params.push({ phase, step, wallS: wall, flops, value: options.params[stage]! })
       step += options.frw
       wall += options.frw * options.secondsPerStep[stage]!
@@ -80,7 +84,7 @@ export function simulateRun(store: ExperimentStore, runId: number, stream: reado
       // the warm-up ends with a validation of the domains seen so far (no AP+ here, for simplicity)
       rows.push({ step, wallS: wall, flops, phase, ppl: stream.slice(0, stage).map((_, j) => endPpl[j]! + 5) })
     }
-    const phase = `train-${stage}:${domain}`
+    const phase = train(stage, domain)
     params.push({ phase, step, wallS: wall, flops, value: options.params[stage]! })
     for (let v = 1; v <= perStage; v++) {
       step += steps / perStage

@@ -46,7 +46,7 @@ function apPlusFromMatrix(run: ComparedRun, stream: readonly string[]): Array<{ 
   const stageEnd = new Map<number, number>() // domain index -> PPL at the end of its own training phase
   const out: Array<{ step: number; value: number }> = []
   for (const row of run.matrix) {
-    const domain = run.phases.find((p) => p.phase === row.phase)!.domain!
+    const domain = row.domain!
     const current = stream.indexOf(domain)
     const rises = [...stageEnd].filter(([j]) => j !== current).map(([j, end]) => row.ppl[j]! - end)
     if (rises.length > 0) out.push({ step: row.step, value: rises.reduce((a, b) => a + b, 0) / rises.length })
@@ -64,17 +64,17 @@ describe('runs.compare on trained runs', () => {
     const [e, n] = c.runs as [ComparedRun, ComparedRun]
     expect([e.method, e.elle, n.method, n.elle]).toEqual(['elle', true, 'naive', false])
 
-    // phases: the loop's phase names parsed into kind, stage and domain; the warm-up is stage 1's first phase,
+    // phases: kind, stage and domain as the metrics plugin stored them; the warm-up is stage 1's first phase,
     // on the previous domain, and already has the grown model's parameter count
-    const shape = (r: ComparedRun) => r.phases.map((p) => [p.phase, p.kind, p.stage, p.domain, p.startStep, p.endStep])
+    const shape = (r: ComparedRun) => r.phases.map((p) => [p.kind, p.stage, p.domain, p.startStep, p.endStep])
     expect(shape(e)).toEqual([
-      ['train-0:press', 'train', 0, 'press', 0, 6],
-      ['frw-1:press', 'frw', 1, 'press', 6, 8],
-      ['train-1:humanities', 'train', 1, 'humanities', 8, 14]
+      ['train', 0, 'press', 0, 6],
+      ['frw', 1, 'press', 6, 8],
+      ['train', 1, 'humanities', 8, 14]
     ])
     expect(shape(n)).toEqual([
-      ['train-0:press', 'train', 0, 'press', 0, 6],
-      ['train-1:humanities', 'train', 1, 'humanities', 6, 14]
+      ['train', 0, 'press', 0, 6],
+      ['train', 1, 'humanities', 6, 14]
     ])
     const [p0, pWarm, p1] = e.phases.map((p) => p.params!)
     expect(pWarm).toBeGreaterThan(p0!)
@@ -90,7 +90,7 @@ describe('runs.compare on trained runs', () => {
     expect(e.phases[2]!.flops / 6).toBeGreaterThan(e.phases[0]!.flops / 6)
 
     // stage ends: the last validation of each training phase, never the warm-up's
-    const rows = (r: ComparedRun) => r.matrix.map((m) => [m.step, m.phase, m.stageEnd, m.ppl.map((v) => v !== null)])
+    const rows = (r: ComparedRun) => r.matrix.map((m) => [m.step, `${m.kind}-${m.stage}:${m.domain}`, m.stageEnd, m.ppl.map((v) => v !== null)])
     expect(rows(e)).toEqual([
       [3, 'train-0:press', false, [true, false]],
       [6, 'train-0:press', true, [true, false]],

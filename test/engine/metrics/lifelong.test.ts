@@ -22,7 +22,7 @@ describe('AP and AP+ (elle-method §16)', () => {
   })
 
   it('builds the perplexity matrix and curves from stored points', () => {
-    const p = (name: string, step: number, value: number) => ({ name, step, value, wallS: step / 10, flops: step * 1e9, phase: 'x' })
+    const p = (name: string, step: number, value: number) => ({ name, step, value, wallS: step / 10, flops: step * 1e9, phase: { kind: 'train', stage: 0, domain: 'x' } })
     const summary = lifelongSummary([
       p('ppl/press', 10, 100),
       p('ap', 10, 100),
@@ -40,6 +40,6 @@ describe('AP and AP+ (elle-method §16)', () => {
       [90, 200]
     ])
     expect(summary.final).toEqual({ ap: 145, apPlus: 5, wallS: 2, flops: 20e9 })
-    expect(summary.params).toEqual([{ phase: 'x', step: 0, value: 1000 }])
+    expect(summary.params).toEqual([{ phase: { kind: 'train', stage: 0, domain: 'x' }, step: 0, value: 1000 }])
   })
 })

@@ -11,7 +11,7 @@ const policy = busyPolicy({ timeoutMs: 400, initialDelayMs: 10, maxDelayMs: 40, 
 let store: ExperimentStore
 let holder: Database.Database
 let runId: number
-const point = (step: number): MetricPoint => ({ runId, phase: 'train', step, tokensSeen: step, wallS: 0, flops: 0, name: 'loss', value: step })
+const point = (step: number): MetricPoint => ({ runId, phase: { kind: 'train', stage: 0, domain: null }, step, tokensSeen: step, wallS: 0, flops: 0, name: 'loss', value: step })
 
 beforeEach(() => {
   store = ExperimentStore.open(path.join(tempDir(), 'busy.sqlite'))

@@ -20,7 +20,7 @@ beforeAll(() => {
   files.pendingWal = path.join(media.dir, 'pending.sqlite')
   const store = ExperimentStore.open(files.current)
   runId = store.createRun(store.ensureExperiment('on a read-only disk', { a: 1 }).id, { backend: 'wasm' }).id
-  store.insertMetrics([{ runId, phase: 'stage-0', step: 1, tokensSeen: 64, wallS: 0.5, flops: 1e9, name: 'loss', value: 4.2 }])
+  store.insertMetrics([{ runId, phase: { kind: 'train', stage: 0, domain: null }, step: 1, tokensSeen: 64, wallS: 0.5, flops: 1e9, name: 'loss', value: 4.2 }])
   store.close() // a clean close: the WAL is checkpointed into the file and removed
   ExperimentStore.open(files.old, { targetVersion: LATEST_SCHEMA_VERSION - 1 }).close()
   // a store copied while a writer had changes only in its -wal (no -shm): what a crash leaves behind

@@ -57,10 +57,17 @@ describe('opening and migrating', () => {
       const old = ExperimentStore.open(file, { targetVersion: previous })
       expect(old.schemaVersion).toBe(previous)
       expect(hasColumn(old, 'runs', 'heartbeat_at')).toBe(previous >= 3)
-      expect(hasColumn(old, 'evaluations', 'settings_json')).toBe(false)
-      const experiment = old.ensureExperiment('old experiment', { model: 'gpt', steps: 10 })
-      const run = old.createRun(experiment.id)
-      old.insertMetrics([{ runId: run.id, phase: 'stage-0', step: 1, tokensSeen: 64, wallS: 0.5, flops: 1e9, name: 'loss', value: 4.2 }])
+      expect(hasColumn(old, 'evaluations', 'settings_json')).toBe(previous >= 4)
+      expect(hasColumn(old, 'runs', 'stream_id')).toBe(false)
+      // the old version's rows are written with its own SQL, not with today's store methods
+      const experiment = old.ensureExperiment('old experiment', { model: 'gpt', steps: 10, stages: [{ domain: 'press' }] })
+      const run = { id: Number(old.db.prepare("INSERT INTO runs (experiment_id, status) VALUES (?, 'queued')").run(experiment.id).lastInsertRowid) }
+      const label = old.db.prepare('INSERT INTO metrics (run_id, phase, step, tokens_seen, wall_s, flops, name, value) VALUES (?, ?, ?, 64, 0.5, 1e9, ?, ?)')
+      label.run(run.id, 'train-0:press', 1, 'loss', 4.2)
+      label.run(run.id, 'frw-12:my-domain:v2', 2, 'loss', 4.1) // a domain name with '-' and ':' in it
+      label.run(run.id, 'stage-0', 3, 'loss', 4.0) // not the loop's label format: kept as the kind
+      label.run(run.id, 'Train-1:press', 4, 'loss', 3.9)
+      label.run(run.id, 'train-1a:press', 5, 'loss', 3.8)
       old.db.prepare('INSERT INTO domains (name, description) VALUES (?, ?)').run('press', 'from an old version')
       if (previous >= 2) old.db.prepare("INSERT INTO evaluations (run_id, task, domain, metric, value, seed) VALUES (?, 'press-genre', 'press', 'accuracy', 0.5, 0)").run(run.id)
       old.close()
@@ -69,7 +76,20 @@ describe('opening and migrating', () => {
       expect(store.schemaVersion).toBe(LATEST_SCHEMA_VERSION)
       expect(hasColumn(store, 'runs', 'heartbeat_at')).toBe(true)
       expect(store.getRun(run.id).experimentName).toBe('old experiment')
-      expect(store.readMetrics(run.id)).toHaveLength(1)
+      // the phase label is parsed once into kind, stage and domain; every point and value is kept
+      expect(store.readMetrics(run.id).map((p) => [p.step, p.phase, p.value, p.wallS, p.flops, p.tokensSeen])).toEqual([
+        [1, { kind: 'train', stage: 0, domain: 'press' }, 4.2, 0.5, 1e9, 64],
+        [2, { kind: 'frw', stage: 12, domain: 'my-domain:v2' }, 4.1, 0.5, 1e9, 64],
+        [3, { kind: 'stage-0', stage: null, domain: null }, 4.0, 0.5, 1e9, 64],
+        [4, { kind: 'Train-1:press', stage: null, domain: null }, 3.9, 0.5, 1e9, 64],
+        [5, { kind: 'train-1a:press', stage: null, domain: null }, 3.8, 0.5, 1e9, 64]
+      ])
+      expect(hasColumn(store, 'metrics', 'phase')).toBe(false)
+      // a run from before streams has none; the stream tables work on the migrated file
+      expect(store.getRun(run.id).streamId).toBeNull()
+      const stream = store.createStream({ name: 'mine', domains: ['press'] })
+      expect(store.listStreams()).toEqual([expect.objectContaining({ id: stream.id, name: 'mine', domains: ['press'], builtin: false, runCount: 0 })])
+      expect(() => store.deleteDomain('press')).toThrow(/run 1 trained on it/)
       expect(store.listDomains()).toEqual([expect.objectContaining({ name: 'press', promptSlot: null, builtin: false })])
       // the newer tables work on the migrated file
       const stage = store.addStage(run.id, { index: 0, kind: 'train', domain: 'press' })
@@ -181,7 +201,7 @@ describe('records', () => {
     const experiment = store.ensureExperiment('e', {})
     const [r1, r2] = [store.createRun(experiment.id), store.createRun(experiment.id)]
     const points = (runId: number, n: number): MetricPoint[] =>
-      Array.from({ length: n }, (_, i) => ({ runId, phase: 'train', step: n - i, tokensSeen: (n - i) * 10, wallS: i, flops: i * 1e6, name: i % 2 ? 'loss' : 'ppl', value: i }))
+      Array.from({ length: n }, (_, i) => ({ runId, phase: { kind: 'train', stage: 0, domain: null }, step: n - i, tokensSeen: (n - i) * 10, wallS: i, flops: i * 1e6, name: i % 2 ? 'loss' : 'ppl', value: i }))
     store.insertMetrics(points(r1!.id, 500))
     store.insertMetrics(points(r2!.id, 7))
     const read = store.readMetrics(r1!.id)
@@ -194,7 +214,7 @@ describe('records', () => {
     expect(() => store.insertMetrics([...points(r2!.id, 3).map((p) => ({ ...p, step: p.step + 100 })), { ...points(r2!.id, 1)[0]!, runId: 777 }])).toThrow(/FOREIGN KEY/)
     expect(store.readMetrics(r2!.id)).toHaveLength(7)
     // re-logging a step (after a resume) replaces the point instead of duplicating it
-    store.insertMetrics([{ runId: r2!.id, phase: 'train', step: 1, tokensSeen: 10, wallS: 0, flops: 0, name: 'ppl', value: 123 }])
+    store.insertMetrics([{ runId: r2!.id, phase: { kind: 'train', stage: 0, domain: null }, step: 1, tokensSeen: 10, wallS: 0, flops: 0, name: 'ppl', value: 123 }])
     const ppl = store.readMetrics(r2!.id, { name: 'ppl' })
     expect(ppl.filter((p) => p.step === 1)).toEqual([expect.objectContaining({ value: 123 })])
   })

@@ -2,6 +2,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import readline from 'node:readline/promises'
 import type { RunSummary } from '../../../shared/contract'
+import { pplDomain, SERIES } from '../../../shared/metrics'
 import { backendRequestFromEnv } from '../../engine/backend/select'
 import { Engine, ResumableRunError } from '../../engine/engine'
 import { ConfigError, quickRunConfig, SIZES, StageConfig, TrainingSettings, type RunConfig, type SizeName } from '../../engine/training/config'
@@ -131,12 +132,12 @@ export const runCommand: Command = {
       reporter.clear()
 
       const checkpoint = engine.store.listCheckpoints(run.id).at(-1) ?? null
-      const progress = engine.store.readMetrics(run.id, { name: 'ap' }).at(-1)
+      const progress = engine.store.readMetrics(run.id, { name: SERIES.ap }).at(-1)
       const finalPpl = Object.fromEntries(
         engine.store
           .readMetrics(run.id)
-          .filter((p) => p.name.startsWith('ppl/') && p.step === progress?.step)
-          .map((p) => [p.name.slice(4), p.value])
+          .filter((p) => pplDomain(p.name) !== null && p.step === progress?.step)
+          .map((p) => [pplDomain(p.name)!, p.value])
       )
       let copied: string | null = null
       if (done.status === 'finished' && out && checkpoint) {
@@ -146,7 +147,7 @@ export const runCommand: Command = {
       if (values.json) {
         console.log(JSON.stringify({ run: done, checkpoint: copied ?? checkpoint?.path ?? null, validation: finalPpl, ap: progress?.value ?? null }, null, 2))
       } else {
-        const wall = engine.store.readMetrics(run.id, { name: 'loss' }).at(-1)?.wallS ?? null
+        const wall = engine.store.readMetrics(run.id, { name: SERIES.loss }).at(-1)?.wallS ?? null
         console.log(`run ${done.id} ${done.status}${done.error ? `: ${done.error}` : ''}`)
         if (Object.keys(finalPpl).length > 0) console.log(`final validation: ${describePpl(finalPpl)}`)
         if (wall !== null) console.log(`training time: ${formatDuration(wall)}`)

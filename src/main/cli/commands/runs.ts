@@ -1,4 +1,5 @@
 import { RUNS_LIST_MAX, RunStatus } from '../../../shared/contract'
+import { SERIES } from '../../../shared/metrics'
 import { intFlag, stringFlag, UsageError, type Command } from '../args'
 import { table } from '../format'
 import { openStoreForCli } from '../store'
@@ -31,7 +32,7 @@ export const runsCommand: Command = {
       else if (runs.length === 0) console.log(`no runs yet in ${store.path}`)
       else {
         const rows = runs.map((r) => {
-          const final = lifelongSummary(store.readMetrics(r.id, { name: 'ap' }).concat(store.readMetrics(r.id, { name: 'ap_plus' }))).final
+          const final = lifelongSummary(store.readMetrics(r.id, { name: SERIES.ap }).concat(store.readMetrics(r.id, { name: SERIES.apPlus }))).final
           return [r.id, r.experimentName, r.status, r.backend, final.ap?.toFixed(2) ?? null, final.apPlus?.toFixed(2) ?? null, r.createdAt, r.error]
         })
         console.log(table(['id', 'experiment', 'status', 'backend', 'AP', 'AP+', 'created', 'error'], rows))

@@ -25,7 +25,7 @@ export function createApiHandler(engine: Engine, mode: SystemInfo['mode']): ApiH
     }),
     'runs.list': (p) => ({ runs: engine.store.listRuns(p) }),
     'runs.get': (p) => engine.store.getRunDetail(p.id),
-    'runs.start': (p) => engine.startRun(p.config, { fresh: p.fresh }),
+    'runs.start': (p) => engine.startRun(p.config, { fresh: p.fresh, stream: p.stream }),
     'runs.resume': (p) => engine.resumeRun(p.id),
     'runs.cancel': (p) => engine.cancelRun(p.id),
     'runs.progress': (p) => ({ progress: engine.host.progressOf(engine.store.getRun(p.id).id) }),
@@ -45,7 +45,12 @@ export function createApiHandler(engine: Engine, mode: SystemInfo['mode']): ApiH
         description: p.description
       }),
     'presets.list': () => ({ presets: PRESETS.map((p) => ({ ...p, config: parseRunConfig(p.config, `preset ${p.name}`) })) }),
-    'experiments.list': () => ({ experiments: engine.store.listExperiments() })
+    'experiments.list': () => ({ experiments: engine.store.listExperiments() }),
+    'streams.list': () => ({ streams: engine.store.listStreams() }),
+    'streams.create': (p) => engine.changeStreams(() => engine.store.createStream(p)),
+    'streams.update': (p) => engine.changeStreams(() => engine.store.updateStream(p.id, p)),
+    'streams.delete': (p) => engine.changeStreams(() => engine.store.deleteStream(p.id)),
+    'domains.delete': (p) => engine.deleteDomain('id' in p ? p.id : p.name)
   }
 
   return async (rawMethod, rawParams) => {

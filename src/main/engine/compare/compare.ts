@@ -4,6 +4,7 @@ import type { ComparedRun, ComputeSaved, CurvePoint, RunComparison } from '../..
 import { lifelongSummary } from '../metrics/lifelong'
 import { settingsKey, type EvaluationInput, type ExperimentStore, type MetricPoint } from '../store/store'
 import { formatFlops, formatPct, formatSeconds, formatValue } from '../../../shared/plot'
+import { PHASE_KINDS, phaseKey, pplDomain, samePhase, SERIES, type PhaseRef } from '../../../shared/metrics'
 
 /** A comparison that cannot be made (different streams, duplicate ids, a run without a stream). */
 export class CompareError extends Error {
@@ -80,36 +81,33 @@ export function firstReach(curve: readonly CurvePoint[], target: number): Reach 
   return { reached: false, wallS: null, flops: null, step: null, best }
 }
 
-const PHASE = /^([a-z_]+)-(\d+):(.*)$/
-
 function phasesOf(points: readonly MetricPoint[]): ComparedRun['phases'] {
-  const byPhase = new Map<string, { first: number; startStep: number; endStep: number; maxWall: number; maxFlops: number; minWall: number; minFlops: number; params: number | null }>()
+  const byPhase = new Map<string, { phase: PhaseRef; first: number; startStep: number; endStep: number; maxWall: number; maxFlops: number; minWall: number; minFlops: number; params: number | null }>()
   points.forEach((p, i) => {
-    let g = byPhase.get(p.phase)
-    if (!g) byPhase.set(p.phase, (g = { first: i, startStep: p.step, endStep: p.step, maxWall: p.wallS, maxFlops: p.flops, minWall: p.wallS, minFlops: p.flops, params: null }))
+    const key = phaseKey(p.phase)
+    let g = byPhase.get(key)
+    if (!g) byPhase.set(key, (g = { phase: p.phase, first: i, startStep: p.step, endStep: p.step, maxWall: p.wallS, maxFlops: p.flops, minWall: p.wallS, minFlops: p.flops, params: null }))
     g.startStep = Math.min(g.startStep, p.step)
     g.endStep = Math.max(g.endStep, p.step)
     g.maxWall = Math.max(g.maxWall, p.wallS)
     g.maxFlops = Math.max(g.maxFlops, p.flops)
     g.minWall = Math.min(g.minWall, p.wallS)
     g.minFlops = Math.min(g.minFlops, p.flops)
-    if (p.name === 'params' && g.params === null) g.params = p.value
+    if (p.name === SERIES.params && g.params === null) g.params = p.value
   })
   const ordered = [...byPhase].sort(([, a], [, b]) => a.startStep - b.startStep || a.maxWall - b.maxWall || a.first - b.first)
   let wallBefore: number | null = null
   let flopsBefore: number | null = null
-  return ordered.map(([phase, g]) => {
-    const m = PHASE.exec(phase)
+  return ordered.map(([, g]) => {
     // a phase costs from the end of the previous one (its `params` point is written at that moment) to its own end
     const wallStart: number = wallBefore ?? g.minWall
     const flopsStart: number = flopsBefore ?? g.minFlops
     wallBefore = g.maxWall
     flopsBefore = g.maxFlops
     return {
-      phase,
-      kind: m ? m[1]! : phase,
-      stage: m ? Number(m[2]) : null,
-      domain: m ? m[3]! : null,
+      kind: g.phase.kind,
+      stage: g.phase.stage,
+      domain: g.phase.domain,
       params: g.params,
       startStep: g.startStep,
       endStep: g.endStep,
@@ -120,10 +118,10 @@ function phasesOf(points: readonly MetricPoint[]): ComparedRun['phases'] {
 }
 
 function matrixOf(points: readonly MetricPoint[], stream: readonly string[]): ComparedRun['matrix'] {
-  const rows = new Map<number, { step: number; wallS: number; flops: number; phase: string; ppl: Map<string, number> }>()
+  const rows = new Map<number, { step: number; wallS: number; flops: number; phase: PhaseRef; ppl: Map<string, number> }>()
   for (const p of points) {
-    if (!p.name.startsWith('ppl/')) continue
-    const domain = p.name.slice(4)
+    const domain = pplDomain(p.name)
+    if (domain === null) continue
     let row = rows.get(p.step)
     if (!row) rows.set(p.step, (row = { step: p.step, wallS: p.wallS, flops: p.flops, phase: p.phase, ppl: new Map() }))
     row.ppl.set(domain, p.value)
@@ -131,13 +129,15 @@ function matrixOf(points: readonly MetricPoint[], stream: readonly string[]): Co
   const sorted = [...rows.values()].sort((a, b) => a.step - b.step)
   return sorted.map((r, i) => {
     const next = sorted[i + 1]
-    const kind = PHASE.exec(r.phase)?.[1] ?? 'train'
     return {
       step: r.step,
       wallS: r.wallS,
       flops: r.flops,
-      phase: r.phase,
-      stageEnd: kind === 'train' && (next === undefined || next.phase !== r.phase),
+      kind: r.phase.kind,
+      stage: r.phase.stage,
+      domain: r.phase.domain,
+      // a label read before schema 5 that was not "<kind>-<stage>:<domain>" has no stage: counted as training
+      stageEnd: (r.phase.kind === PHASE_KINDS.train || r.phase.stage === null) && (next === undefined || !samePhase(next.phase, r.phase)),
       ppl: stream.map((d) => r.ppl.get(d) ?? null)
     }
   })
@@ -169,7 +169,7 @@ function compareOne(store: ExperimentStore, id: number, facts: ConfigFacts, stre
   const points = store.readMetrics(id)
   const summary = lifelongSummary(points)
   const matrix = matrixOf(points, stream)
-  const params = points.filter((p) => p.name === 'params').sort((a, b) => a.step - b.step)
+  const params = points.filter((p) => p.name === SERIES.params).sort((a, b) => a.step - b.step)
   const last = matrix.at(-1)
   return {
     id,

@@ -2,6 +2,7 @@
 // resources), so it opens anywhere and can be mailed or archived as one file.
 import type { ComparedRun, RunComparison } from '../../../shared/contract'
 import { downstreamKey, downstreamMetricLabel } from '../../../shared/downstream'
+import { matrixRowLabel } from '../../../shared/metrics'
 import { formatFlops, formatParams, formatScore, formatSeconds, formatValue } from '../../../shared/plot'
 import { CHART_CSS, escapeHtml, heatmapSvg, lineChartSvg, RUN_COLORS, type Marker } from './svg'
 
@@ -36,10 +37,7 @@ export function heatmapRows(run: ComparedRun, stream: readonly string[]): { labe
   const ends = run.matrix.filter((r) => r.stageEnd)
   const rows = ends.length > 0 ? ends : run.matrix
   return {
-    labels: rows.map((r) => {
-      const stage = /^[a-z_]+-(\d+):/.exec(r.phase)
-      return ends.length > 0 && stage ? `after ${stream[Number(stage[1])] ?? r.phase} (${r.step})` : `step ${r.step}`
-    }),
+    labels: rows.map((r) => matrixRowLabel(r, stream, ends.length > 0)),
     values: rows.map((r) => r.ppl)
   }
 }

@@ -1,4 +1,5 @@
 // Lifelong pre-training metrics over the perplexity matrix PPL[t][j] (project decisions, elle-method §16).
+import { pplDomain, SERIES, type PhaseRef } from '../../../shared/metrics'
 
 /** AP(t): arithmetic mean of the current perplexities of the domains seen so far. */
 export function averagePerplexity(ppl: readonly number[]): number {
@@ -32,7 +33,7 @@ interface Point {
   value: number
   wallS: number
   flops: number
-  phase: string
+  phase: PhaseRef
 }
 
 export interface CurvePoint {
@@ -54,7 +55,7 @@ export interface LifelongSummary {
   apGeo: CurvePoint[]
   apPlus: CurvePoint[]
   /** parameters at the start of each phase */
-  params: Array<{ phase: string; step: number; value: number }>
+  params: Array<{ phase: PhaseRef; step: number; value: number }>
   final: { ap: number | null; apPlus: number | null; wallS: number | null; flops: number | null }
 }
 
@@ -64,24 +65,24 @@ export function lifelongSummary(points: readonly Point[]): LifelongSummary {
   const curve = (name: string): CurvePoint[] =>
     points.filter((p) => p.name === name).map((p) => ({ step: p.step, value: p.value, wallS: p.wallS, flops: p.flops })).sort((a, b) => a.step - b.step)
   for (const p of [...points].sort((a, b) => a.step - b.step)) {
-    if (!p.name.startsWith('ppl/')) continue
-    const domain = p.name.slice(4)
+    const domain = pplDomain(p.name)
+    if (domain === null) continue
     if (!domains.includes(domain)) domains.push(domain)
     let row = byStep.get(p.step)
     if (!row) byStep.set(p.step, (row = new Map()))
     row.set(domain, p.value)
   }
   const steps = [...byStep.keys()].sort((a, b) => a - b)
-  const ap = curve('ap')
-  const apPlus = curve('ap_plus')
+  const ap = curve(SERIES.ap)
+  const apPlus = curve(SERIES.apPlus)
   return {
     domains,
     steps,
     ppl: steps.map((s) => domains.map((d) => byStep.get(s)!.get(d) ?? null)),
     ap,
-    apGeo: curve('ap_geo'),
+    apGeo: curve(SERIES.apGeo),
     apPlus,
-    params: points.filter((p) => p.name === 'params').map((p) => ({ phase: p.phase, step: p.step, value: p.value })),
+    params: points.filter((p) => p.name === SERIES.params).map((p) => ({ phase: p.phase, step: p.step, value: p.value })),
     final: { ap: ap.at(-1)?.value ?? null, apPlus: apPlus.at(-1)?.value ?? null, wallS: ap.at(-1)?.wallS ?? null, flops: ap.at(-1)?.flops ?? null }
   }
 }

@@ -135,6 +135,44 @@ export const MIGRATIONS: readonly Migration[] = [
     sql: `
       ALTER TABLE evaluations ADD COLUMN settings_json TEXT;
     `
+  },
+  {
+    version: 5,
+    description: 'streams in use: a built-in flag, the stream a run ran on; metrics carry their phase as kind, stage and domain instead of a label',
+    // The phase label "<kind>-<stage>:<domain>" (kind [a-z_]+, stage digits) is parsed here once; a label of
+    // another shape keeps its text as the kind, with no stage or domain (as the comparison read it before).
+    sql: `
+      ALTER TABLE streams ADD COLUMN builtin INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE runs ADD COLUMN stream_id INTEGER REFERENCES streams(id);
+      CREATE INDEX runs_by_stream ON runs(stream_id);
+      CREATE INDEX stream_domains_by_domain ON stream_domains(domain_id);
+      CREATE TABLE metrics_v5 (
+        run_id      INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        kind        TEXT NOT NULL,
+        stage       INTEGER,
+        domain      TEXT,
+        step        INTEGER NOT NULL,
+        tokens_seen INTEGER NOT NULL,
+        wall_s      REAL NOT NULL,
+        flops       REAL NOT NULL,
+        name        TEXT NOT NULL,
+        value       REAL NOT NULL,
+        PRIMARY KEY (run_id, name, step)
+      ) WITHOUT ROWID;
+      INSERT INTO metrics_v5 (run_id, kind, stage, domain, step, tokens_seen, wall_s, flops, name, value)
+        SELECT run_id,
+               CASE WHEN ok THEN substr(phase, 1, dash - 1) ELSE phase END,
+               CASE WHEN ok THEN CAST(substr(rest, 1, colon - 1) AS INTEGER) END,
+               CASE WHEN ok THEN substr(rest, colon + 1) END,
+               step, tokens_seen, wall_s, flops, name, value
+        FROM (
+          SELECT *, dash > 1 AND substr(phase, 1, dash - 1) NOT GLOB '*[^a-z_]*'
+                    AND colon > 1 AND substr(rest, 1, colon - 1) NOT GLOB '*[^0-9]*' AS ok
+          FROM (SELECT *, instr(rest, ':') AS colon FROM (SELECT *, substr(phase, dash + 1) AS rest FROM (SELECT *, instr(phase, '-') AS dash FROM metrics)))
+        );
+      DROP TABLE metrics;
+      ALTER TABLE metrics_v5 RENAME TO metrics;
+    `
   }
 ]
 

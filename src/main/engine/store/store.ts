@@ -2,7 +2,8 @@
 // checkpoints and evaluations. All SQL lives here; callers get typed rows.
 import { createHash } from 'node:crypto'
 import type Database from 'better-sqlite3'
-import type { DomainSummary, ExperimentSummary, RunDetail, RunStatus, RunSummary, StageSummary } from '../../../shared/contract'
+import type { DomainSummary, ExperimentSummary, RunDetail, RunStatus, RunSummary, StageSummary, StreamSummary } from '../../../shared/contract'
+import type { PhaseRef } from '../../../shared/metrics'
 import { openDatabase, StoreError, type OpenOptions } from './open'
 
 export { StoreError } from './open'
@@ -17,7 +18,8 @@ export interface CorpusFileInput {
 
 export interface MetricPoint {
   runId: number
-  phase: string
+  /** the phase of the run the point was recorded in (kind, configured stage, domain) */
+  phase: PhaseRef
   step: number
   tokensSeen: number
   wallS: number
@@ -104,11 +106,12 @@ type RunRow = {
   started_at: string | null
   ended_at: string | null
   error: string | null
+  stream_id: number | null
 }
 
 const RUN_SELECT = `
   SELECT r.id, r.experiment_id, e.name AS experiment_name, r.status, r.backend,
-         r.created_at, r.started_at, r.ended_at, r.error
+         r.created_at, r.started_at, r.ended_at, r.error, r.stream_id
   FROM runs r JOIN experiments e ON e.id = r.experiment_id`
 
 function toRunSummary(row: RunRow): RunSummary {
@@ -121,25 +124,37 @@ function toRunSummary(row: RunRow): RunSummary {
     createdAt: row.created_at,
     startedAt: row.started_at,
     endedAt: row.ended_at,
-    error: row.error
+    error: row.error,
+    streamId: row.stream_id
   }
 }
 
+/** "runs 3, 5 and 9" (at most 10 named): who uses a stream or domain that cannot be deleted. */
+function namedRuns(ids: readonly number[]): string {
+  const shown = ids.slice(0, 10).join(', ')
+  return `${ids.length === 1 ? 'run' : 'runs'} ${shown}${ids.length > 10 ? ` and ${ids.length - 10} more` : ''}`
+}
+
 export class ExperimentStore {
-  private readonly insertMetric: Database.Statement
+  private insertMetricStatement: Database.Statement | null = null
   private readonly insertMetricsBatch: Database.Transaction<(points: readonly MetricPoint[], owner: string | undefined) => void>
 
   private constructor(
     readonly db: Database.Database,
     readonly path: string
   ) {
-    this.insertMetric = db.prepare(
-      'INSERT OR REPLACE INTO metrics (run_id, phase, step, tokens_seen, wall_s, flops, name, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'
-    )
     this.insertMetricsBatch = db.transaction((points: readonly MetricPoint[], owner: string | undefined) => {
       if (owner !== undefined) this.assertOwner(points[0]!.runId, owner)
-      for (const p of points) this.insertMetric.run(p.runId, p.phase, p.step, p.tokensSeen, p.wallS, p.flops, p.name, p.value)
+      for (const p of points) this.insertMetric.run(p.runId, p.phase.kind, p.phase.stage, p.phase.domain, p.step, p.tokensSeen, p.wallS, p.flops, p.name, p.value)
     })
+  }
+
+  // prepared on first use: a store opened at an earlier schema version (tests build them) has other columns
+  private get insertMetric(): Database.Statement {
+    this.insertMetricStatement ??= this.db.prepare(
+      'INSERT OR REPLACE INTO metrics (run_id, kind, stage, domain, step, tokens_seen, wall_s, flops, name, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'
+    )
+    return this.insertMetricStatement
   }
 
   static open(file: string, options: OpenOptions = {}): ExperimentStore {
@@ -248,6 +263,174 @@ export class ExperimentStore {
     }))
   }
 
+  /** Ids of runs whose config trains on this domain (any stage), oldest first. */
+  private runsUsingDomain(name: string): number[] {
+    return this.db
+      .prepare(
+        `SELECT DISTINCT r.id FROM runs r JOIN experiments e ON e.id = r.experiment_id, json_each(e.config_json, '$.stages') s
+         WHERE CASE WHEN s.type = 'object' THEN json_extract(s.value, '$.domain') END = ? ORDER BY r.id`
+      )
+      .pluck()
+      .all(name) as number[]
+  }
+
+  /** Delete a domain (by id or name) and its corpus records. Refused while a stream lists it or a run used it. */
+  deleteDomain(ref: number | string): DomainSummary {
+    return this.db
+      .transaction(() => {
+        const domain = typeof ref === 'number' ? this.getDomain(ref) : this.findDomain(ref)
+        if (!domain) throw new StoreError('not_found', `no domain named "${String(ref)}"`)
+        const runs = this.runsUsingDomain(domain.name)
+        if (runs.length > 0) throw new StoreError('conflict', `domain "${domain.name}" cannot be deleted: ${namedRuns(runs)} trained on it`)
+        const streams = this.db
+          .prepare('SELECT DISTINCT s.name FROM streams s JOIN stream_domains sd ON sd.stream_id = s.id WHERE sd.domain_id = ? ORDER BY s.name')
+          .pluck()
+          .all(domain.id) as string[]
+        if (streams.length > 0) throw new StoreError('conflict', `domain "${domain.name}" cannot be deleted: it is part of stream${streams.length === 1 ? '' : 's'} ${streams.map((n) => `"${n}"`).join(', ')}`)
+        this.db.prepare('DELETE FROM domains WHERE id = ?').run(domain.id)
+        return domain
+      })
+      .immediate()
+  }
+
+  // ---- streams -------------------------------------------------------------------------------
+
+  listStreams(): StreamSummary[] {
+    const rows = this.db
+      .prepare(
+        `SELECT s.id, s.name, s.builtin, s.created_at,
+                (SELECT json_group_array(name) FROM (SELECT d.name FROM stream_domains sd JOIN domains d ON d.id = sd.domain_id WHERE sd.stream_id = s.id ORDER BY sd.position)) AS domains,
+                (SELECT COUNT(*) FROM runs r WHERE r.stream_id = s.id) AS runs
+         FROM streams s ORDER BY s.builtin DESC, s.id`
+      )
+      .all() as Array<{ id: number; name: string; builtin: number; created_at: string; domains: string; runs: number }>
+    return rows.map((r) => ({ id: r.id, name: r.name, builtin: r.builtin === 1, domains: JSON.parse(r.domains) as string[], runCount: r.runs, createdAt: r.created_at }))
+  }
+
+  getStream(id: number): StreamSummary {
+    const stream = this.listStreams().find((s) => s.id === id)
+    if (!stream) throw new StoreError('not_found', `no stream with id ${id}`)
+    return stream
+  }
+
+  /** A stream by id, or by name (a string); null when there is none. */
+  findStream(ref: number | string): StreamSummary | null {
+    return this.listStreams().find((s) => (typeof ref === 'number' ? s.id === ref : s.name === ref)) ?? null
+  }
+
+  /** The stream whose domains are exactly these, in this order: the built-in one first, else the oldest. */
+  matchStream(domains: readonly string[]): StreamSummary | null {
+    return this.listStreams().find((s) => s.domains.length === domains.length && s.domains.every((d, i) => d === domains[i])) ?? null
+  }
+
+  /** Domain ids for a stream's list, refusing unknown and repeated names (the field is named). */
+  private streamDomainIds(domains: readonly string[]): number[] {
+    if (domains.length === 0) throw new StoreError('invalid', 'domains: a stream needs at least one domain')
+    return domains.map((name, i) => {
+      if (domains.indexOf(name) !== i) throw new StoreError('invalid', `domains.${i}: "${name}" is listed twice; a stream visits each domain once`)
+      const id = this.db.prepare('SELECT id FROM domains WHERE name = ?').pluck().get(name) as number | undefined
+      if (id === undefined) throw new StoreError('invalid', `domains.${i}: unknown domain "${name}"`)
+      return id
+    })
+  }
+
+  private writeStreamDomains(streamId: number, domainIds: readonly number[]): void {
+    this.db.prepare('DELETE FROM stream_domains WHERE stream_id = ?').run(streamId)
+    const insert = this.db.prepare('INSERT INTO stream_domains (stream_id, position, domain_id) VALUES (?, ?, ?)')
+    domainIds.forEach((domainId, position) => insert.run(streamId, position, domainId))
+  }
+
+  private assertStreamNameFree(name: string, except?: number): void {
+    const holder = this.db.prepare('SELECT id FROM streams WHERE name = ?').pluck().get(name) as number | undefined
+    if (holder !== undefined && holder !== except) throw new StoreError('conflict', `stream "${name}" already exists; choose another name`)
+  }
+
+  createStream(input: { name: string; domains: readonly string[]; builtin?: boolean }): StreamSummary {
+    const id = this.db
+      .transaction(() => {
+        this.assertStreamNameFree(input.name)
+        const domainIds = this.streamDomainIds(input.domains)
+        const streamId = Number(this.db.prepare('INSERT INTO streams (name, builtin) VALUES (?, ?)').run(input.name, input.builtin ? 1 : 0).lastInsertRowid)
+        this.writeStreamDomains(streamId, domainIds)
+        return streamId
+      })
+      .immediate()
+    return this.getStream(id)
+  }
+
+  private streamRuns(id: number): number[] {
+    return this.db.prepare('SELECT id FROM runs WHERE stream_id = ? ORDER BY id').pluck().all(id) as number[]
+  }
+
+  private editableStream(id: number, what: string): StreamSummary {
+    const stream = this.getStream(id)
+    if (stream.builtin) throw new StoreError('conflict', `the built-in stream "${stream.name}" cannot be ${what}; create a copy of it with streams.create and change that`)
+    return stream
+  }
+
+  /** Rename a stream or change its domains. Its domains stay as they are while runs that ran on it exist. */
+  updateStream(id: number, changes: { name?: string; domains?: readonly string[] }): StreamSummary {
+    this.db
+      .transaction(() => {
+        const stream = this.editableStream(id, 'changed')
+        if (changes.name !== undefined) {
+          this.assertStreamNameFree(changes.name, id)
+          this.db.prepare('UPDATE streams SET name = ? WHERE id = ?').run(changes.name, id)
+        }
+        if (changes.domains !== undefined) {
+          const domainIds = this.streamDomainIds(changes.domains)
+          const same = changes.domains.length === stream.domains.length && changes.domains.every((d, i) => d === stream.domains[i])
+          const runs = this.streamRuns(id)
+          if (!same && runs.length > 0) throw new StoreError('conflict', `the domains of stream "${stream.name}" cannot change: ${namedRuns(runs)} ran on it; create a new stream instead`)
+          this.writeStreamDomains(id, domainIds)
+        }
+      })
+      .immediate()
+    return this.getStream(id)
+  }
+
+  deleteStream(id: number): StreamSummary {
+    return this.db
+      .transaction(() => {
+        const stream = this.editableStream(id, 'deleted')
+        const runs = this.streamRuns(id)
+        if (runs.length > 0) throw new StoreError('conflict', `stream "${stream.name}" cannot be deleted: ${namedRuns(runs)} ran on it`)
+        this.db.prepare('DELETE FROM streams WHERE id = ?').run(id)
+        return stream
+      })
+      .immediate()
+  }
+
+  /**
+   * Register the built-in stream (once its domains are registered) and record it on earlier runs whose
+   * stages trained on exactly its domains, as runs started later do. Returns it; a no-op when it exists.
+   */
+  ensureBuiltinStream(name: string, domains: readonly string[]): StreamSummary {
+    const existing = this.listStreams().find((s) => s.builtin)
+    if (existing) return existing
+    const id = this.db
+      .transaction(() => {
+        const again = this.db.prepare('SELECT id FROM streams WHERE builtin = 1').pluck().get() as number | undefined
+        if (again !== undefined) return again // another process registered it first
+        let streamName = name
+        for (let n = 2; this.db.prepare('SELECT 1 FROM streams WHERE name = ?').get(streamName); n++) streamName = `${name} (built-in ${n})`
+        const streamId = Number(this.db.prepare('INSERT INTO streams (name, builtin) VALUES (?, 1)').run(streamName).lastInsertRowid)
+        this.writeStreamDomains(streamId, this.streamDomainIds(domains))
+        const unrecorded = this.db
+          .prepare('SELECT r.id, e.config_json FROM runs r JOIN experiments e ON e.id = r.experiment_id WHERE r.stream_id IS NULL')
+          .all() as Array<{ id: number; config_json: string }>
+        const setStream = this.db.prepare('UPDATE runs SET stream_id = ? WHERE id = ?')
+        for (const run of unrecorded) {
+          const stages = (JSON.parse(run.config_json) as { stages?: unknown }).stages
+          const order = Array.isArray(stages) ? stages.map((st) => (st && typeof st === 'object' ? (st as { domain?: unknown }).domain : undefined)) : []
+          if (order.length === domains.length && order.every((d, i) => d === domains[i])) setStream.run(streamId, run.id)
+        }
+        return streamId
+      })
+      .immediate()
+    return this.getStream(id)
+  }
+
   // ---- experiments ---------------------------------------------------------------------------
 
   /** Find or create the experiment for this exact config (by canonical hash). */
@@ -283,11 +466,13 @@ export class ExperimentStore {
 
   // ---- runs ----------------------------------------------------------------------------------
 
-  createRun(experimentId: number, options: { backend?: string | null } = {}): RunSummary {
+  /** Queue a run; `streamId` records the stream it runs on (null: its domains match no stream). */
+  createRun(experimentId: number, options: { backend?: string | null; streamId?: number | null } = {}): RunSummary {
     this.getExperiment(experimentId) // names the missing experiment instead of a bare FK failure
+    if (options.streamId != null) this.getStream(options.streamId)
     const { lastInsertRowid } = this.db
-      .prepare("INSERT INTO runs (experiment_id, status, backend) VALUES (?, 'queued', ?)")
-      .run(experimentId, options.backend ?? null)
+      .prepare("INSERT INTO runs (experiment_id, status, backend, stream_id) VALUES (?, 'queued', ?, ?)")
+      .run(experimentId, options.backend ?? null, options.streamId ?? null)
     return this.getRun(Number(lastInsertRowid))
   }
 
@@ -489,11 +674,11 @@ export class ExperimentStore {
 
   /** One run's metric points ordered by name then step; `name` narrows to one series. */
   readMetrics(runId: number, options: { name?: string } = {}): MetricPoint[] {
-    const sql = `SELECT run_id, phase, step, tokens_seen, wall_s, flops, name, value FROM metrics
+    const sql = `SELECT run_id, kind, stage, domain, step, tokens_seen, wall_s, flops, name, value FROM metrics
                  WHERE run_id = ? ${options.name ? 'AND name = ?' : ''} ORDER BY name, step`
     const args = options.name ? [runId, options.name] : [runId]
-    const rows = this.db.prepare(sql).raw().all(...args) as Array<[number, string, number, number, number, number, string, number]>
-    return rows.map(([run, phase, step, tokensSeen, wallS, flops, name, value]) => ({ runId: run, phase, step, tokensSeen, wallS, flops, name, value }))
+    const rows = this.db.prepare(sql).raw().all(...args) as Array<[number, string, number | null, string | null, number, number, number, number, string, number]>
+    return rows.map(([run, kind, stage, domain, step, tokensSeen, wallS, flops, name, value]) => ({ runId: run, phase: { kind, stage, domain }, step, tokensSeen, wallS, flops, name, value }))
   }
 
   // ---- checkpoints and evaluations -----------------------------------------------------------

@@ -47,7 +47,10 @@ export class UnknownDomainError extends Error {
 export const defaultStreamDir = (dataDir: string): string => path.join(dataDir, 'default-stream')
 const userCacheDir = (dataDir: string): string => path.join(dataDir, 'cache')
 
-/** Prepare the default stream if needed and make sure the store lists its domains. */
+/** The name the built-in stream is registered under. */
+export const BUILTIN_STREAM_NAME = 'default'
+
+/** Prepare the default stream if needed and make sure the store lists its domains and the stream itself. */
 export async function ensureDefaultDomains(store: ExperimentStore, dataDir: string, log?: (message: string) => void): Promise<StreamManifest> {
   const manifest = await ensureDefaultStream(defaultStreamDir(dataDir), { log })
   for (const domain of manifest.domains) {
@@ -73,6 +76,7 @@ export async function ensureDefaultDomains(store: ExperimentStore, dataDir: stri
       if (!(e instanceof StoreError && e.code === 'conflict' && store.findDomain(domain.name))) throw e
     }
   }
+  store.ensureBuiltinStream(BUILTIN_STREAM_NAME, manifest.domains.map((d) => d.name))
   return manifest
 }
 

@@ -4,6 +4,7 @@ import type { ExperimentStore, MetricPoint } from '../../store/store'
 import { BusyTracker, busyPolicy, whenStoreFree, type BusyPolicy } from '../../store/busy'
 import { averagePerplexity, forgettingAP, geometricAveragePerplexity } from '../../metrics/lifelong'
 import type { StagePlan, StepRecord, TrainingContext, TrainingPlugin, ValidationReport } from '../loop'
+import { pplSeries, SERIES, valLossSeries, type PhaseRef } from '../../../../shared/metrics'
 
 const FLUSH_EVERY = 500
 
@@ -31,7 +32,7 @@ export class MetricsPlugin implements TrainingPlugin {
     return Object.fromEntries(this.endOfStagePpl)
   }
 
-  private point(ctx: TrainingContext, phase: string, name: string, value: number): void {
+  private point(ctx: TrainingContext, phase: PhaseRef, name: string, value: number): void {
     const s = ctx.state
     this.buffer.push({ runId: this.runId, phase, step: s.globalStep, tokensSeen: s.tokensSeen, wallS: s.wallS, flops: s.flops, name, value })
   }
@@ -39,17 +40,17 @@ export class MetricsPlugin implements TrainingPlugin {
   beforeStage(ctx: TrainingContext, stage: StagePlan, resumed: boolean): void {
     // a stage continued from a checkpoint already has its size recorded at its first step
     if (resumed) return
-    this.point(ctx, phaseOf(stage), 'params', ctx.model.paramCount())
+    this.point(ctx, phaseOf(stage), SERIES.params, ctx.model.paramCount())
   }
 
   afterStep(ctx: TrainingContext, r: StepRecord): void {
     const phase = phaseOf(r.stage)
-    this.point(ctx, phase, 'loss', r.loss)
-    this.point(ctx, phase, 'lr', r.lr)
-    this.point(ctx, phase, 'grad_norm', r.gradNorm)
-    this.point(ctx, phase, 'tokens_per_s', r.tokens / Math.max(r.stepSeconds, 1e-9))
+    this.point(ctx, phase, SERIES.loss, r.loss)
+    this.point(ctx, phase, SERIES.lr, r.lr)
+    this.point(ctx, phase, SERIES.gradNorm, r.gradNorm)
+    this.point(ctx, phase, SERIES.tokensPerS, r.tokens / Math.max(r.stepSeconds, 1e-9))
     // the regularizer's share of the objective (EWC, MAS), so its pull can be seen beside the loss
-    if (r.penalty !== 0) this.point(ctx, phase, 'penalty', r.penalty)
+    if (r.penalty !== 0) this.point(ctx, phase, SERIES.penalty, r.penalty)
     if (this.buffer.length >= FLUSH_EVERY) this.flush()
   }
 
@@ -57,14 +58,14 @@ export class MetricsPlugin implements TrainingPlugin {
     const phase = phaseOf(report.stage)
     const current = new Map<string, number>()
     for (const d of report.domains) {
-      this.point(ctx, phase, `ppl/${d.domain}`, d.ppl)
-      this.point(ctx, phase, `val_loss/${d.domain}`, d.loss)
+      this.point(ctx, phase, pplSeries(d.domain), d.ppl)
+      this.point(ctx, phase, valLossSeries(d.domain), d.loss)
       current.set(d.domain, d.ppl)
     }
-    this.point(ctx, phase, 'ap', averagePerplexity([...current.values()]))
-    this.point(ctx, phase, 'ap_geo', geometricAveragePerplexity(report.domains.map((d) => d.loss)))
+    this.point(ctx, phase, SERIES.ap, averagePerplexity([...current.values()]))
+    this.point(ctx, phase, SERIES.apGeo, geometricAveragePerplexity(report.domains.map((d) => d.loss)))
     const plus = forgettingAP(current, this.endOfStagePpl, report.stage.domain)
-    if (plus !== null) this.point(ctx, phase, 'ap_plus', plus)
+    if (plus !== null) this.point(ctx, phase, SERIES.apPlus, plus)
     if (report.endOfStage) this.endOfStagePpl.set(report.stage.domain, current.get(report.stage.domain)!)
     this.flush()
   }
@@ -93,4 +94,5 @@ export class MetricsPlugin implements TrainingPlugin {
   }
 }
 
-export const phaseOf = (stage: { kind: string; stage: number; domain: string }): string => `${stage.kind}-${stage.stage}:${stage.domain}`
+/** The phase a point belongs to, as stored: the loop phase's kind, its configured stage and its domain. */
+export const phaseOf = (stage: { kind: string; stage: number; domain: string }): PhaseRef => ({ kind: stage.kind, stage: stage.stage, domain: stage.domain })

@@ -112,10 +112,13 @@ describe('jobs through the API', () => {
         }
       })
     })
+    const askedAt = Date.now()
     const asked = await job('jobs.cancel', { id: started.id })
     expect(asked.id).toBe(started.id)
     const done = await ended(started.id)
     expect(done).toMatchObject({ status: 'cancelled', error: null, result: null })
+    // stopped at its next update, not by terminating the worker after the 10 s grace
+    expect(Date.now() - askedAt).toBeLessThan(5000)
     expect((await job('jobs.get', { id: started.id })).status).toBe('cancelled')
     // cancelling an ended job changes nothing
     expect((await job('jobs.cancel', { id: started.id })).status).toBe('cancelled')
@@ -214,8 +217,11 @@ describe('another process', () => {
         })
       })
       await running
+      const askedAt = Date.now()
       expect((await job('jobs.cancel', { id: started.id })).status).toBe('running')
       expect((await other.jobs.waitFor(started.id)).status).toBe('cancelled')
+      // read within the owner's 1 s poll, then stopped at the next update
+      expect(Date.now() - askedAt).toBeLessThan(6000)
     } finally {
       await other.close()
     }

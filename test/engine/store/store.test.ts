@@ -57,7 +57,8 @@ describe('opening and migrating', () => {
       const old = ExperimentStore.open(file, { targetVersion: previous })
       expect(old.schemaVersion).toBe(previous)
       expect(hasColumn(old, 'runs', 'heartbeat_at')).toBe(previous >= 3)
-      expect(hasColumn(old, 'evaluations', 'settings_json')).toBe(false)
+      expect(hasColumn(old, 'evaluations', 'settings_json')).toBe(previous >= 4)
+      expect(hasColumn(old, 'runs', 'cancel_requested_at')).toBe(previous >= 6)
       const experiment = old.ensureExperiment('old experiment', { model: 'gpt', steps: 10 })
       const run = old.createRun(experiment.id)
       old.insertMetrics([{ runId: run.id, phase: 'stage-0', step: 1, tokensSeen: 64, wallS: 0.5, flops: 1e9, name: 'loss', value: 4.2 }])
@@ -76,6 +77,10 @@ describe('opening and migrating', () => {
       expect(store.getRunDetail(run.id).stages).toEqual([expect.objectContaining({ id: stage.id, kind: 'train', domain: 'press' })])
       store.claimRun(run.id, 'test-owner', '/runs/1')
       expect(store.getRunDir(run.id)).toBe('/runs/1')
+      // v6: jobs and cancel requests
+      const job = store.createJob('export', { checkpointId: 1 }, 'test-owner')
+      expect(store.getJob(job.id)).toMatchObject({ kind: 'export', status: 'queued', params: { checkpointId: 1 } })
+      expect(store.takeRunCancelRequest(run.id, 'test-owner')).toBe(false)
       // scores from before settings were recorded are kept, with unknown settings
       if (previous >= 2) expect(store.listEvaluations(run.id)).toEqual([expect.objectContaining({ task: 'press-genre', value: 0.5, settings: null })])
       store.addEvaluations([{ runId: run.id, task: 'press-genre', domain: 'press', metric: 'accuracy', value: 0.6, seed: 0, settings: { steps: 60, lr: 0.001 } }])

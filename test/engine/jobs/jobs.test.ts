@@ -14,6 +14,9 @@ import { loadCheckpoint } from '../../../src/main/engine/checkpoint/checkpoint'
 import { rejection } from '../../helpers/api'
 import { tempDir } from '../../helpers/tmp'
 import { elle } from '../../cli/elle'
+import WebSocket from 'ws'
+import { rendererDir } from '../../../src/main/app-root'
+import { startBrowserServer } from '../../../src/main/transports/http/server'
 
 let engine: Engine
 let handle: ApiHandler
@@ -224,6 +227,54 @@ describe('another process', () => {
       expect(Date.now() - askedAt).toBeLessThan(6000)
     } finally {
       await other.close()
+    }
+  })
+})
+
+describe('over HTTP (browser mode)', () => {
+  it('starts a job with POST, streams its progress over the event socket, cancels it, and stores a finished one', async () => {
+    const server = await startBrowserServer({ handler: createApiHandler(engine, 'browser'), events: engine.events, rendererDir: rendererDir(), port: 0 })
+    const socket = new WebSocket(`ws://127.0.0.1:${server.port}/api/events`, { headers: { Authorization: `Bearer ${server.token}` } })
+    try {
+      await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject))
+      const received: ApiEvent[] = []
+      const waiters: Array<() => void> = []
+      socket.on('message', (data: Buffer) => {
+        received.push(JSON.parse(data.toString()) as ApiEvent)
+        for (const w of waiters.splice(0)) w()
+      })
+      const until = async (match: (e: ApiEvent) => boolean): Promise<ApiEvent> => {
+        for (;;) {
+          const hit = received.find(match)
+          if (hit) return hit
+          await new Promise<void>((resolve) => waiters.push(resolve))
+        }
+      }
+      const rpc = async (method: string, body: unknown): Promise<{ status: number; json: any }> => {
+        const response = await fetch(`${server.url}api/rpc/${method}`, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${server.token}` }, body: JSON.stringify(body) })
+        const json = (await response.json()) as { result?: any }
+        // a success is { result }, an error { error }
+        return { status: response.status, json: json.result ?? json }
+      }
+      const [first, last] = await checkpoints()
+
+      const long = await rpc('checkpoints.finetune', { checkpointId: first!.id, task: 'press-genre', seeds: 1, steps: 100_000 })
+      expect(long.status).toBe(200)
+      const progress = await until((e) => e.type === 'job.progress' && e.progress.jobId === long.json.id && (e.progress.fraction ?? 0) > 0)
+      expect(progress).toMatchObject({ progress: { message: expect.stringMatching(/^seed 1\/1: update \d+\/100000$/) } })
+      expect((await rpc('jobs.cancel', { id: long.json.id })).status).toBe(200)
+      await until((e) => e.type === 'job.updated' && e.job.id === long.json.id && e.job.status === 'cancelled')
+
+      const out = path.join(dir, 'hf-http')
+      const exported = await rpc('checkpoints.export', { checkpointId: last!.id, format: 'hf', outDir: out })
+      expect(exported.status).toBe(200)
+      await until((e) => e.type === 'job.updated' && e.job.id === exported.json.id && e.job.status === 'finished')
+      const stored = await rpc('jobs.get', { id: exported.json.id })
+      expect(stored.json).toMatchObject({ status: 'finished', result: { path: out, checkpointSha256: last!.sha256 } })
+      expect((await rpc('jobs.get', { id: 987654 })).status).toBe(404)
+    } finally {
+      socket.close()
+      await server.close()
     }
   })
 })

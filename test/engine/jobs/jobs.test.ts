@@ -163,6 +163,21 @@ describe('jobs through the API', () => {
     expect((done.result as { ppl: number }).ppl).toBeGreaterThan(1)
   })
 
+  it('grows a checkpoint into a new folder, and imports an exported model back as a checkpoint', async () => {
+    const [, last] = await checkpoints()
+    const grown = await ended((await job('checkpoints.grow', { checkpointId: last!.id, addLayers: 1, addHeads: 0, mode: 'exact' })).id)
+    expect(grown.error).toBeNull()
+    expect(grown.result).toMatchObject({ before: { layers: 1 }, after: { layers: 2 }, mode: 'exact' })
+    expect((await loadCheckpoint((grown.result as { to: string }).to, { optimizer: false })).config.layers).toBe(2)
+
+    const hf = path.join(dir, 'hf-for-import')
+    expect((await ended((await job('checkpoints.export', { checkpointId: last!.id, format: 'hf', outDir: hf })).id)).status).toBe('finished')
+    const imported = await ended((await job('checkpoints.import', { path: hf })).id)
+    expect(imported.error).toBeNull()
+    const back = await loadCheckpoint((imported.result as { path: string }).path, { optimizer: false })
+    expect(back.config).toEqual((await loadCheckpoint(last!.path, { optimizer: false })).config)
+  })
+
   it('adds a domain as a recorded job (domains.add keeps its answer)', async () => {
     const corpus = tempDir()
     for (let i = 0; i < 4; i++) fs.writeFileSync(path.join(corpus, `n${i}.txt`), `Note ${i}: the heron waited by the reeds until the water cleared. `.repeat(15))

@@ -163,6 +163,19 @@ describe('jobs through the API', () => {
     expect((done.result as { ppl: number }).ppl).toBeGreaterThan(1)
   })
 
+  it("computes a run's forgetting matrix as a job and stores its scores", async () => {
+    const before = engine.store.listEvaluations(runId).length
+    const done = await ended((await job('runs.forgetting', { runId, seeds: 1, steps: 2, backwardOnly: true })).id)
+    expect(done.error).toBeNull()
+    const report = done.result as { runId: number; accuracy: { R: Array<Array<number | null>> } }
+    expect(report.runId).toBe(runId)
+    expect(report.accuracy.R.map((row) => row.map((v) => v !== null))).toEqual([
+      [true, false],
+      [true, true]
+    ])
+    expect(engine.store.listEvaluations(runId).length).toBe(before + 6) // three cells, two metrics, one seed
+  })
+
   it('grows a checkpoint into a new folder, and imports an exported model back as a checkpoint', async () => {
     const [, last] = await checkpoints()
     const grown = await ended((await job('checkpoints.grow', { checkpointId: last!.id, addLayers: 1, addHeads: 0, mode: 'exact' })).id)

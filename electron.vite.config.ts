@@ -33,6 +33,7 @@ export default defineConfig({
           electron: resolve(__dirname, 'src/main/electron/main.ts'),
           cli: resolve(__dirname, 'src/main/cli/run.ts'),
           'train-worker': resolve(__dirname, 'src/main/engine/training/worker.ts'),
+          'job-worker': resolve(__dirname, 'src/main/engine/jobs/worker.ts'),
           'bench-store': resolve(__dirname, 'bench/store.ts'),
           'bench-train': resolve(__dirname, 'bench/train.ts'),
           'bench-growth': resolve(__dirname, 'bench/growth.ts'),

@@ -272,6 +272,158 @@ const streamMethods = {
 } as const
 // ---- end of streams ------------------------------------------------------------------------------------
 
+export const DomainAddParams = z
+  .object({
+    name: z.string().min(1).max(DOMAIN_NAME_MAX),
+    /** files, folders or .jsonl files on the machine running the engine */
+    paths: z.array(z.string().min(1)).min(1).max(DOMAIN_PATHS_MAX),
+    format: z.enum(['auto', 'text', 'jsonl']).optional(),
+    textField: z.string().min(1).optional(),
+    description: z.string().max(DOMAIN_DESCRIPTION_MAX).optional(),
+    /** size caps for this corpus (bytes; default 256 MiB per file, 2 GiB per domain, docs/data.md) */
+    maxFileBytes: z.number().int().positive().optional(),
+    maxDomainBytes: z.number().int().positive().optional()
+  })
+  .strict()
+
+// ---- jobs and checkpoints --------------------------------------------------------------------
+// Every long operation besides training (evaluate, fine-tune, forgetting matrix, grow, export, import,
+// add a domain, prepare the default stream) is a job: started by a method that returns its JobSummary at
+// once, run in a worker, reported with job.progress events, cancellable, and recorded in the store.
+
+export const JOB_KINDS = ['evaluate', 'finetune', 'forgetting', 'grow', 'export', 'import', 'domain.add', 'stream.prepare'] as const
+export const JobKind = z.enum(JOB_KINDS)
+export type JobKind = z.infer<typeof JobKind>
+
+export const JOB_STATUSES = ['queued', 'running', 'finished', 'failed', 'cancelled'] as const
+export const JobStatus = z.enum(JOB_STATUSES)
+export type JobStatus = z.infer<typeof JobStatus>
+
+export const JobProgress = z.object({
+  jobId: z.number().int().positive(),
+  /** share done in [0, 1]; null while it cannot be measured (a forgetting matrix reports seeds as it goes) */
+  fraction: z.number().min(0).max(1).nullable(),
+  /** seconds left at the pace so far; null until measured */
+  etaS: z.number().nonnegative().nullable(),
+  message: z.string()
+})
+export type JobProgress = z.infer<typeof JobProgress>
+
+export const JobSummary = z.object({
+  id: z.number().int().positive(),
+  kind: JobKind,
+  /** the parameters it was started with (the starter method's params) */
+  params: z.record(z.string(), z.unknown()),
+  status: JobStatus,
+  progress: JobProgress.nullable(),
+  /** the kind's report (the same object the CLI command prints with --json); null until finished */
+  result: z.record(z.string(), z.unknown()).nullable(),
+  error: z.string().nullable(),
+  /** the process that runs it (host:pid:uuid) */
+  owner: z.string().nullable(),
+  createdAt: z.string(),
+  startedAt: z.string().nullable(),
+  endedAt: z.string().nullable()
+})
+export type JobSummary = z.infer<typeof JobSummary>
+
+export const ModelShape = z.object({
+  kind: z.enum(['bert', 'gpt']),
+  layers: z.number().int().positive(),
+  heads: z.number().int().positive(),
+  hidden: z.number().int().positive(),
+  ffn: z.number().int().positive(),
+  vocabSize: z.number().int().positive(),
+  maxLength: z.number().int().positive()
+})
+export type ModelShape = z.infer<typeof ModelShape>
+
+export const CheckpointSummary = z.object({
+  id: z.number().int().positive(),
+  runId: z.number().int().positive(),
+  step: z.number().int().nonnegative(),
+  /** stage-end: closes a training phase (kept); periodic: the latest mid-phase save; stopped: written at a cancel; null: unreadable */
+  reason: z.enum(['stage-end', 'periodic', 'stopped']).nullable(),
+  /** the newest checkpoint of the run (what a resume starts from) */
+  latest: z.boolean(),
+  stageIndex: z.number().int().nonnegative().nullable(),
+  domain: z.string().nullable(),
+  path: z.string(),
+  bytes: z.number().int().nonnegative(),
+  sha256: z.string(),
+  createdAt: z.string(),
+  /** from the checkpoint's config.json; null when its folder is gone or unreadable (then `problem` says why) */
+  model: ModelShape.nullable(),
+  parameters: z.number().int().nonnegative().nullable(),
+  problem: z.string().nullable()
+})
+export type CheckpointSummary = z.infer<typeof CheckpointSummary>
+
+export const JOBS_LIST_MAX = 10_000
+const CheckpointRef = { checkpointId: z.number().int().positive() }
+const Seeds = z.number().int().min(1).max(100)
+const PromptChoice = z.enum(['own', 'off', 'wrong'])
+const OutDir = z.string().min(1).max(4096)
+
+/** The params of each job starter; a job records them as given. */
+export const jobParams = {
+  'checkpoints.evaluate': z
+    .object({
+      ...CheckpointRef,
+      /** a domain's validation split, with its prompt */
+      domain: z.string().min(1).max(DOMAIN_NAME_MAX).optional(),
+      /** or a UTF-8 text file on the machine running the engine */
+      textPath: z.string().min(1).max(4096).optional(),
+      /** for textPath: prepend this domain's prompt */
+      prompt: z.string().min(1).max(DOMAIN_NAME_MAX).optional(),
+      maxSequences: z.number().int().min(1).max(1_000_000).optional()
+    })
+    .strict()
+    .refine((p) => (p.domain === undefined) !== (p.textPath === undefined), { message: 'give exactly one of domain or textPath', path: ['domain'] })
+    .refine((p) => p.prompt === undefined || p.textPath !== undefined, { message: 'prompt applies to textPath only', path: ['prompt'] }),
+  'checkpoints.finetune': z
+    .object({
+      ...CheckpointRef,
+      task: z.string().min(1).max(200),
+      seeds: Seeds.optional(),
+      prompt: PromptChoice.optional(),
+      /** fine-tuning updates per seed (default 150) */
+      steps: z.number().int().min(1).max(1_000_000).optional()
+    })
+    .strict(),
+  'runs.forgetting': z
+    .object({ runId: z.number().int().positive(), seeds: Seeds.optional(), prompt: PromptChoice.optional(), backwardOnly: z.boolean().optional(), steps: z.number().int().min(1).max(1_000_000).optional() })
+    .strict(),
+  'checkpoints.grow': z
+    .object({
+      ...CheckpointRef,
+      addLayers: z.number().int().min(0).max(100_000),
+      addHeads: z.number().int().min(0).max(100_000),
+      addFfn: z.number().int().min(0).max(100_000).optional(),
+      mode: z.enum(['exact', 'elle']),
+      noise: z.number().nonnegative().optional(),
+      globalNoise: z.boolean().optional(),
+      seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+      rampSteps: z.number().int().min(1).max(100_000_000).optional(),
+      optimizer: z.enum(['drop', 'grow']).optional(),
+      /** default: a new folder under the data directory's grown/ */
+      outDir: OutDir.optional(),
+      overwrite: z.boolean().optional()
+    })
+    .strict(),
+  'checkpoints.export': z.object({ ...CheckpointRef, format: z.literal('hf'), outDir: OutDir, overwrite: z.boolean().optional() }).strict(),
+  'checkpoints.import': z
+    .object({
+      /** a Hugging Face model folder (as elle export writes it) */
+      path: z.string().min(1).max(4096),
+      /** the checkpoint folder to write; default: a new folder under the data directory's imported/ */
+      outDir: OutDir.optional(),
+      overwrite: z.boolean().optional()
+    })
+    .strict(),
+  'streams.prepareDefault': Empty
+} as const
+
 export const contract = {
   'system.info': { params: Empty, result: SystemInfo },
   'runs.list': {
@@ -298,19 +450,7 @@ export const contract = {
   },
   'domains.list': { params: Empty, result: z.object({ domains: z.array(DomainSummary) }) },
   'domains.add': {
-    params: z
-      .object({
-        name: z.string().min(1).max(DOMAIN_NAME_MAX),
-        /** files, folders or .jsonl files on the machine running the engine */
-        paths: z.array(z.string().min(1)).min(1).max(DOMAIN_PATHS_MAX),
-        format: z.enum(['auto', 'text', 'jsonl']).optional(),
-        textField: z.string().min(1).optional(),
-        description: z.string().max(DOMAIN_DESCRIPTION_MAX).optional(),
-        /** size caps for this corpus (bytes; default 256 MiB per file, 2 GiB per domain, docs/data.md) */
-        maxFileBytes: z.number().int().positive().optional(),
-        maxDomainBytes: z.number().int().positive().optional()
-      })
-      .strict(),
+    params: DomainAddParams,
     result: z.object({
       name: z.string(),
       promptSlot: z.number().int(),
@@ -325,7 +465,24 @@ export const contract = {
     result: z.object({ presets: z.array(z.object({ name: z.string(), description: z.string(), config: RunConfig })) })
   },
   'experiments.list': { params: Empty, result: z.object({ experiments: z.array(ExperimentSummary) }) },
-  ...streamMethods
+  ...streamMethods,
+  // jobs and checkpoints (see the block above the contract)
+  'jobs.list': {
+    params: z.object({ status: JobStatus.optional(), kind: JobKind.optional(), limit: z.number().int().min(1).max(JOBS_LIST_MAX).optional() }).strict(),
+    result: z.object({ jobs: z.array(JobSummary) })
+  },
+  'jobs.get': { params: z.object({ id: z.number().int().positive() }).strict(), result: JobSummary },
+  'jobs.cancel': { params: z.object({ id: z.number().int().positive() }).strict(), result: JobSummary },
+  'checkpoints.list': { params: z.object({ runId: z.number().int().positive() }).strict(), result: z.object({ checkpoints: z.array(CheckpointSummary) }) },
+  'checkpoints.evaluate': { params: jobParams['checkpoints.evaluate'], result: JobSummary },
+  'checkpoints.finetune': { params: jobParams['checkpoints.finetune'], result: JobSummary },
+  'runs.forgetting': { params: jobParams['runs.forgetting'], result: JobSummary },
+  'checkpoints.grow': { params: jobParams['checkpoints.grow'], result: JobSummary },
+  'checkpoints.export': { params: jobParams['checkpoints.export'], result: JobSummary },
+  'checkpoints.import': { params: jobParams['checkpoints.import'], result: JobSummary },
+  'streams.prepareDefault': { params: jobParams['streams.prepareDefault'], result: JobSummary },
+  /** domains.add as a job: returns at once; the job's result is what domains.add returns */
+  'domains.addJob': { params: DomainAddParams, result: JobSummary }
 } as const
 
 export type Contract = typeof contract
@@ -344,7 +501,9 @@ export const ApiEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('run.updated'), run: RunSummary }),
   z.object({ type: z.literal('run.progress'), progress: RunProgress }),
   z.object({ type: z.literal('domains.changed') }),
-  z.object({ type: z.literal('streams.changed') })
+  z.object({ type: z.literal('streams.changed') }),
+  z.object({ type: z.literal('job.updated'), job: JobSummary }),
+  z.object({ type: z.literal('job.progress'), progress: JobProgress })
 ])
 export type ApiEvent = z.infer<typeof ApiEvent>
 

@@ -1,7 +1,7 @@
 // The engine: store, backend, event bus and trainer host behind one object. It knows nothing of
 // Electron or HTTP; transports (IPC, HTTP/WebSocket, CLI) adapt it.
 import path from 'node:path'
-import { RunProgress, type BackendReport, type DomainSummary, type RunStatus, type RunSummary } from '../../shared/contract'
+import { RunProgress, type BackendReport, type CheckpointSummary, type DomainSummary, type JobSummary, type Params, type RunStatus, type RunSummary } from '../../shared/contract'
 import { streamDifference } from './compare/compare'
 import { selectBackend, type BackendRequest } from './backend/select'
 import { EventBus } from './events'
@@ -11,7 +11,11 @@ import { DEFAULT_DOMAINS } from './data'
 import { BUILTIN_STREAM_NAME } from './training/data'
 import { ConfigError, parseRunConfig, type RunConfig } from './training/config'
 import { checkRunResources, machineBudget, type MemoryBudget } from './resources'
-import { TrainerHost, type TrainerHostOptions } from './training/host'
+import { DomainInputError, TrainerHost, type TrainerHostOptions } from './training/host'
+import type { AddedDomain } from './training/data'
+import { listRunCheckpoints } from './jobs/checkpoints'
+import { JobHost } from './jobs/host'
+import { jobRequest, type JobMethod, type JobParams } from './jobs/start'
 
 export interface EngineOptions {
   dbPath: string
@@ -32,6 +36,8 @@ export interface EngineOptions {
 export class Engine {
   readonly events = new EventBus()
   readonly host: TrainerHost
+  /** every long operation besides training: evaluate, fine-tune, grow, export, import, add a domain */
+  readonly jobs: JobHost
 
   private constructor(
     readonly store: ExperimentStore,
@@ -52,6 +58,7 @@ export class Engine {
       log,
       ...training
     })
+    this.jobs = new JobHost({ store, events: this.events, dbPath: store.path, dataDir, backend: backendRequest })
   }
 
   private watcher: NodeJS.Timeout | null = null
@@ -102,12 +109,16 @@ export class Engine {
     const busyTimeoutMs = options.training?.busy?.busyTimeoutMs
     if (busyTimeoutMs !== undefined) store.db.pragma(`busy_timeout = ${Math.round(busyTimeoutMs)}`)
     const engine = new Engine(store, backend, path.resolve(options.dataDir ?? defaultDataDir()), { ...backendRequest, flag: backend.active }, options.log, options.training, options.memoryBudget)
-    if (options.recoverOrphans ?? true) engine.host.recoverOrphans()
+    if (options.recoverOrphans ?? true) {
+      engine.host.recoverOrphans()
+      engine.jobs.recoverOrphans()
+    }
     // a store whose default domains were registered before streams were used gets its built-in stream now
     if (DEFAULT_DOMAINS.every((name) => store.findDomain(name)?.builtin)) store.ensureBuiltinStream(BUILTIN_STREAM_NAME, DEFAULT_DOMAINS)
     if (options.prepareDefaultStream && !store.listDomains().some((d) => d.builtin)) {
-      void engine.host.prepareDefaultStream().then((error) => {
-        if (error) console.error(`the built-in default stream could not be prepared: ${error}`)
+      const job = engine.startJob('streams.prepareDefault', {})
+      void engine.jobs.waitFor(job.id).then((ended) => {
+        if (ended.status === 'failed') console.error(`the built-in default stream could not be prepared: ${ended.error}`)
       })
     }
     return engine
@@ -185,8 +196,39 @@ export class Engine {
     return this.host.resume(id)
   }
 
+  /** Cancel a run trained here, queued anywhere, or trained by another process (through its heartbeat). */
   cancelRun(id: number): RunSummary {
     return this.host.cancel(id)
+  }
+
+  // ---- jobs and checkpoints ------------------------------------------------------------------
+
+  /** Start a job (contract params, already validated); unknown checkpoint or run ids are not_found. */
+  startJob<M extends JobMethod>(method: M, params: JobParams<M>): JobSummary {
+    const request = jobRequest(this.store, this.dataDir, method, params)
+    return this.jobs.start(request.kind, request.params, request.work)
+  }
+
+  /** Start a job and wait for its end (what the CLI does): the ended job, whatever its status. */
+  async runJob<M extends JobMethod>(method: M, params: JobParams<M>): Promise<JobSummary> {
+    return this.jobs.waitFor(this.startJob(method, params).id)
+  }
+
+  /** Add a corpus as a domain, as a recorded job (domains.addJob). */
+  addDomainJob(params: Params<'domains.add'>): JobSummary {
+    const recorded = { ...params, paths: params.paths.map((p) => path.resolve(p)) }
+    return this.jobs.start('domain.add', recorded, () => recorded)
+  }
+
+  /** domains.add: the same job, awaited; its result as domains.add has always answered. */
+  async addDomain(params: Params<'domains.add'>): Promise<AddedDomain> {
+    const ended = await this.jobs.waitFor(this.addDomainJob(params).id)
+    if (ended.status !== 'finished' || !ended.result) throw new DomainInputError(ended.error ?? `adding domain "${params.name}" was ${ended.status}`)
+    return ended.result as unknown as AddedDomain
+  }
+
+  listCheckpoints(runId: number): CheckpointSummary[] {
+    return listRunCheckpoints(this.store, runId)
   }
 
   setRunStatus(id: number, status: RunStatus, details: { error?: string | null; owner?: string } = {}): RunSummary {
@@ -197,6 +239,7 @@ export class Engine {
 
   async close(): Promise<void> {
     if (this.watcher) clearInterval(this.watcher)
+    await this.jobs.close()
     await this.host.close()
     this.store.close()
   }

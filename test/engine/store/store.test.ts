@@ -58,16 +58,27 @@ describe('opening and migrating', () => {
       expect(old.schemaVersion).toBe(previous)
       expect(hasColumn(old, 'runs', 'heartbeat_at')).toBe(previous >= 3)
       expect(hasColumn(old, 'evaluations', 'settings_json')).toBe(previous >= 4)
-      expect(hasColumn(old, 'runs', 'stream_id')).toBe(false)
+      expect(hasColumn(old, 'runs', 'stream_id')).toBe(previous >= 5)
+      expect(hasColumn(old, 'runs', 'cancel_requested_at')).toBe(previous >= 6)
       // the old version's rows are written with its own SQL, not with today's store methods
       const experiment = old.ensureExperiment('old experiment', { model: 'gpt', steps: 10, stages: [{ domain: 'press' }] })
       const run = { id: Number(old.db.prepare("INSERT INTO runs (experiment_id, status) VALUES (?, 'queued')").run(experiment.id).lastInsertRowid) }
-      const label = old.db.prepare('INSERT INTO metrics (run_id, phase, step, tokens_seen, wall_s, flops, name, value) VALUES (?, ?, ?, 64, 0.5, 1e9, ?, ?)')
-      label.run(run.id, 'train-0:press', 1, 'loss', 4.2)
-      label.run(run.id, 'frw-12:my-domain:v2', 2, 'loss', 4.1) // a domain name with '-' and ':' in it
-      label.run(run.id, 'stage-0', 3, 'loss', 4.0) // not the loop's label format: kept as the kind
-      label.run(run.id, 'Train-1:press', 4, 'loss', 3.9)
-      label.run(run.id, 'train-1a:press', 5, 'loss', 3.8)
+      const points: Array<[string, number, number]> = [
+        ['train-0:press', 1, 4.2],
+        ['frw-12:my-domain:v2', 2, 4.1], // a domain name with '-' and ':' in it
+        ['stage-0', 3, 4.0], // not the loop's label format: kept as the kind
+        ['Train-1:press', 4, 3.9],
+        ['train-1a:press', 5, 3.8]
+      ]
+      if (previous < 5) {
+        const label = old.db.prepare('INSERT INTO metrics (run_id, phase, step, tokens_seen, wall_s, flops, name, value) VALUES (?, ?, ?, 64, 0.5, 1e9, ?, ?)')
+        for (const [phase, step, value] of points) label.run(run.id, phase, step, 'loss', value)
+      } else {
+        // from v5 on the phase is stored as structure: write what v5's migration made of the labels
+        const parsed = [['train', 0, 'press'], ['frw', 12, 'my-domain:v2'], ['stage-0', null, null], ['Train-1:press', null, null], ['train-1a:press', null, null]]
+        const row = old.db.prepare('INSERT INTO metrics (run_id, kind, stage, domain, step, tokens_seen, wall_s, flops, name, value) VALUES (?, ?, ?, ?, ?, 64, 0.5, 1e9, ?, ?)')
+        points.forEach(([, step, value], i) => row.run(run.id, parsed[i]![0], parsed[i]![1], parsed[i]![2], step, 'loss', value))
+      }
       old.db.prepare('INSERT INTO domains (name, description) VALUES (?, ?)').run('press', 'from an old version')
       if (previous >= 2) old.db.prepare("INSERT INTO evaluations (run_id, task, domain, metric, value, seed) VALUES (?, 'press-genre', 'press', 'accuracy', 0.5, 0)").run(run.id)
       old.close()
@@ -96,6 +107,10 @@ describe('opening and migrating', () => {
       expect(store.getRunDetail(run.id).stages).toEqual([expect.objectContaining({ id: stage.id, kind: 'train', domain: 'press' })])
       store.claimRun(run.id, 'test-owner', '/runs/1')
       expect(store.getRunDir(run.id)).toBe('/runs/1')
+      // v6: jobs and cancel requests
+      const job = store.createJob('export', { checkpointId: 1 }, 'test-owner')
+      expect(store.getJob(job.id)).toMatchObject({ kind: 'export', status: 'queued', params: { checkpointId: 1 } })
+      expect(store.takeRunCancelRequest(run.id, 'test-owner')).toBe(false)
       // scores from before settings were recorded are kept, with unknown settings
       if (previous >= 2) expect(store.listEvaluations(run.id)).toEqual([expect.objectContaining({ task: 'press-genre', value: 0.5, settings: null })])
       store.addEvaluations([{ runId: run.id, task: 'press-genre', domain: 'press', metric: 'accuracy', value: 0.6, seed: 0, settings: { steps: 60, lr: 0.001 } }])

@@ -38,19 +38,27 @@ export function createApiHandler(engine: Engine, mode: SystemInfo['mode']): ApiH
       }
     },
     'domains.list': () => ({ domains: engine.store.listDomains() }),
-    'domains.add': (p) =>
-      engine.host.addDomain({
-        name: p.name,
-        source: { paths: p.paths, format: p.format ?? 'auto', textField: p.textField ?? 'text', maxFileBytes: p.maxFileBytes, maxDomainBytes: p.maxDomainBytes },
-        description: p.description
-      }),
+    // runs as a recorded job and answers when it ends; domains.addJob answers at once with the job
+    'domains.add': (p) => engine.addDomain(p),
+    'domains.addJob': (p) => engine.addDomainJob(p),
     'presets.list': () => ({ presets: PRESETS.map((p) => ({ ...p, config: parseRunConfig(p.config, `preset ${p.name}`) })) }),
     'experiments.list': () => ({ experiments: engine.store.listExperiments() }),
     'streams.list': () => ({ streams: engine.store.listStreams() }),
     'streams.create': (p) => engine.changeStreams(() => engine.store.createStream(p)),
     'streams.update': (p) => engine.changeStreams(() => engine.store.updateStream(p.id, p)),
     'streams.delete': (p) => engine.changeStreams(() => engine.store.deleteStream(p.id)),
-    'domains.delete': (p) => engine.deleteDomain('id' in p ? p.id : p.name)
+    'domains.delete': (p) => engine.deleteDomain('id' in p ? p.id : p.name),
+    'jobs.list': (p) => ({ jobs: engine.store.listJobs(p) }),
+    'jobs.get': (p) => engine.store.getJob(p.id),
+    'jobs.cancel': (p) => engine.jobs.cancel(p.id),
+    'checkpoints.list': (p) => ({ checkpoints: engine.listCheckpoints(p.runId) }),
+    'checkpoints.evaluate': (p) => engine.startJob('checkpoints.evaluate', p),
+    'checkpoints.finetune': (p) => engine.startJob('checkpoints.finetune', p),
+    'runs.forgetting': (p) => engine.startJob('runs.forgetting', p),
+    'checkpoints.grow': (p) => engine.startJob('checkpoints.grow', p),
+    'checkpoints.export': (p) => engine.startJob('checkpoints.export', p),
+    'checkpoints.import': (p) => engine.startJob('checkpoints.import', p),
+    'streams.prepareDefault': (p) => engine.startJob('streams.prepareDefault', p)
   }
 
   return async (rawMethod, rawParams) => {

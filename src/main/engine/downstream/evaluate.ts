@@ -97,6 +97,8 @@ export interface FinetuneOptions {
   /** Where rows go when the checkpoint belongs to one of its runs; also resolves user domains' prompts. */
   store?: ExperimentStore | null
   log?: (message: string) => void
+  /** After each fine-tuning update: the seed's index among the seeds, their count, the update and the updates per seed. */
+  onUpdate?: (seedIndex: number, seeds: number, update: number, updates: number) => void
 }
 
 export interface FinetuneReport {
@@ -142,7 +144,7 @@ export async function finetuneCheckpoint(checkpointDir: string, opts: FinetuneOp
   const order = experimentStages(checkpoint.experiment)?.map((s) => s.domain) ?? null
   const promptId = promptIdFor(task, prompt, checkpoint.tokenizer, order, slotLookup(manifest, store))
 
-  const outcomes = runSeeds(checkpoint, task, promptId, seeds, settings, (o) => log(`${task.name} seed ${o.seed}: accuracy ${fmt(o.accuracy)}  macro-F1 ${fmt(o.macroF1)}  (${o.seconds.toFixed(1)} s)`))
+  const outcomes = runSeeds(checkpoint, task, promptId, seeds, settings, (o) => log(`${task.name} seed ${o.seed}: accuracy ${fmt(o.accuracy)}  macro-F1 ${fmt(o.macroF1)}  (${o.seconds.toFixed(1)} s)`), opts.onUpdate)
   let storedInfo: FinetuneReport['stored'] = null
   if (store && stored) {
     const rows = scoreRows(stored.runId, stored.id, task, prompt, false, settings, outcomes)
@@ -202,13 +204,14 @@ function runSeeds(
   promptId: number | null,
   seeds: readonly number[],
   settings: FinetuneSettings,
-  onSeed: (o: FinetuneOutcome) => void
+  onSeed: (o: FinetuneOutcome) => void,
+  onUpdate?: (seedIndex: number, seeds: number, update: number, updates: number) => void
 ): FinetuneOutcome[] {
-  return seeds.map((seed) => {
+  return seeds.map((seed, i) => {
     // A fresh copy of the pre-trained weights for every seed.
     const model = 'make' in source ? source.make() : restoreModel(source)
     try {
-      const outcome = finetuneOnce({ model, tokenizer: source.tokenizer, task, promptId, seed, settings })
+      const outcome = finetuneOnce({ model, tokenizer: source.tokenizer, task, promptId, seed, settings, onUpdate: onUpdate && ((u, n) => onUpdate(i, seeds.length, u, n)) })
       onSeed(outcome)
       return outcome
     } finally {
@@ -230,6 +233,8 @@ export interface RunDownstreamOptions {
   /** Take scores already in the store (same checkpoint, task, metric and seed) instead of fine-tuning again. Default true. */
   reuse?: boolean
   log?: (message: string) => void
+  /** After each fine-tuning update (of whichever cell is being scored), as FinetuneOptions.onUpdate. */
+  onUpdate?: (seedIndex: number, seeds: number, update: number, updates: number) => void
 }
 
 export interface MatrixCell {
@@ -312,7 +317,7 @@ export async function evaluateRunDownstream(store: ExperimentStore, runId: numbe
     const todo = seeds.filter((s) => known(s) === null)
     const what = init ? 'initial model' : `stage ${stage} (${ends.find((e) => e.stage === stage)!.domain}, step ${ends.find((e) => e.stage === stage)!.endStep})`
     const fresh = runSeeds(source, task, promptIdFor(task, prompt, tokenizer, columns, slotOf), todo, settings, (o) =>
-      log(`${what} on ${task.name}, seed ${o.seed}: accuracy ${fmt(o.accuracy)}  macro-F1 ${fmt(o.macroF1)}  (${o.seconds.toFixed(1)} s)`)
+      log(`${what} on ${task.name}, seed ${o.seed}: accuracy ${fmt(o.accuracy)}  macro-F1 ${fmt(o.macroF1)}  (${o.seconds.toFixed(1)} s)`), opts.onUpdate
     )
     if (fresh.length > 0) {
       const rows = scoreRows(runId, checkpointId, task, prompt, init, settings, fresh)

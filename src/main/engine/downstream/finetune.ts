@@ -95,6 +95,8 @@ export interface FinetuneInput {
   promptId: number | null
   seed: number
   settings?: Partial<FinetuneSettings>
+  /** Called after each update (jobs report progress from it; throwing from it stops the fine-tuning). */
+  onUpdate?: (update: number, updates: number) => void
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -225,6 +227,7 @@ export function finetuneOnce(input: FinetuneInput): FinetuneOutcome {
       adam.apply(byRole, learningRate(step, schedule), scale)
       for (const g of byRole.values()) g.dispose()
       if (!Number.isFinite(losses[losses.length - 1]!)) throw new Error(`fine-tuning ${task.name}: the loss became non-finite at update ${step + 1}`)
+      input.onUpdate?.(step + 1, s.steps)
     }
 
     // Score the test split in order (no dropout).

@@ -172,6 +172,26 @@ export const MIGRATIONS: readonly Migration[] = [
         );
       DROP TABLE metrics;
       ALTER TABLE metrics_v5 RENAME TO metrics;
+  {
+    version: 6,
+    description: 'jobs (evaluate, fine-tune, grow, export, import, add a domain) and cancel requests for runs another process trains',
+    sql: `
+      CREATE TABLE jobs (
+        id            INTEGER PRIMARY KEY,
+        kind          TEXT NOT NULL,
+        params_json   TEXT NOT NULL,
+        status        TEXT NOT NULL CHECK (status IN ('queued','running','finished','failed','cancelled')),
+        progress_json TEXT,
+        result_json   TEXT,
+        error         TEXT,
+        owner         TEXT,
+        cancel_requested_at TEXT,
+        created_at    TEXT NOT NULL DEFAULT ${NOW},
+        started_at    TEXT,
+        ended_at      TEXT
+      );
+      CREATE INDEX jobs_by_status ON jobs(status);
+      ALTER TABLE runs ADD COLUMN cancel_requested_at TEXT;
     `
   }
 ]

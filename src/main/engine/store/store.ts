@@ -2,7 +2,7 @@
 // checkpoints and evaluations. All SQL lives here; callers get typed rows.
 import { createHash } from 'node:crypto'
 import type Database from 'better-sqlite3'
-import type { DomainSummary, ExperimentSummary, RunDetail, RunStatus, RunSummary, StageSummary, StreamSummary } from '../../../shared/contract'
+import type { DomainSummary, ExperimentSummary, JobKind, JobProgress, JobStatus, JobSummary, RunDetail, RunStatus, RunSummary, StageSummary, StreamSummary } from '../../../shared/contract'
 import type { PhaseRef } from '../../../shared/metrics'
 import { openDatabase, StoreError, type OpenOptions } from './open'
 
@@ -133,6 +133,38 @@ function toRunSummary(row: RunRow): RunSummary {
 function namedRuns(ids: readonly number[]): string {
   const shown = ids.slice(0, 10).join(', ')
   return `${ids.length === 1 ? 'run' : 'runs'} ${shown}${ids.length > 10 ? ` and ${ids.length - 10} more` : ''}`
+}
+
+type JobRow = {
+  id: number
+  kind: JobKind
+  params_json: string
+  status: JobStatus
+  progress_json: string | null
+  result_json: string | null
+  error: string | null
+  owner: string | null
+  created_at: string
+  started_at: string | null
+  ended_at: string | null
+}
+
+const JOB_SELECT = 'SELECT id, kind, params_json, status, progress_json, result_json, error, owner, created_at, started_at, ended_at FROM jobs'
+
+function toJobSummary(row: JobRow): JobSummary {
+  return {
+    id: row.id,
+    kind: row.kind,
+    params: JSON.parse(row.params_json) as Record<string, unknown>,
+    status: row.status,
+    progress: row.progress_json === null ? null : (JSON.parse(row.progress_json) as JobProgress),
+    result: row.result_json === null ? null : (JSON.parse(row.result_json) as Record<string, unknown>),
+    error: row.error,
+    owner: row.owner,
+    createdAt: row.created_at,
+    startedAt: row.started_at,
+    endedAt: row.ended_at
+  }
 }
 
 export class ExperimentStore {
@@ -712,6 +744,78 @@ export class ExperimentStore {
       .prepare('SELECT id, run_id, stage_id, step, path, bytes, sha256, created_at FROM checkpoints WHERE run_id = ? ORDER BY step, id')
       .all(runId) as Array<{ id: number; run_id: number; stage_id: number | null; step: number; path: string; bytes: number; sha256: string; created_at: string }>
     return rows.map((r) => ({ id: r.id, runId: r.run_id, stageId: r.stage_id, step: r.step, path: r.path, bytes: r.bytes, sha256: r.sha256, createdAt: r.created_at }))
+  }
+
+  getCheckpoint(id: number): CheckpointRecord {
+    const row = this.db.prepare('SELECT run_id FROM checkpoints WHERE id = ?').pluck().get(id) as number | undefined
+    if (row === undefined) throw new StoreError('not_found', `no checkpoint with id ${id}`)
+    return this.listCheckpoints(row).find((c) => c.id === id)!
+  }
+
+  // ---- cancel requests for runs another process trains ----------------------------------------
+
+  /** Ask the owner of a running run (any process) to cancel it; its heartbeat reads the request. */
+  requestRunCancel(id: number): boolean {
+    this.getRun(id)
+    return this.db.prepare("UPDATE runs SET cancel_requested_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ? AND status = 'running'").run(id).changes > 0
+  }
+
+  /** The owner takes a pending cancel request of its run (true once per request). */
+  takeRunCancelRequest(id: number, owner: string): boolean {
+    return this.db.prepare('UPDATE runs SET cancel_requested_at = NULL WHERE id = ? AND owner = ? AND cancel_requested_at IS NOT NULL').run(id, owner).changes > 0
+  }
+
+  clearRunCancelRequest(id: number): void {
+    this.db.prepare('UPDATE runs SET cancel_requested_at = NULL WHERE id = ?').run(id)
+  }
+
+  // ---- jobs ----------------------------------------------------------------------------------
+
+  createJob(kind: JobKind, params: unknown, owner: string): JobSummary {
+    const { lastInsertRowid } = this.db.prepare("INSERT INTO jobs (kind, params_json, status, owner) VALUES (?, ?, 'queued', ?)").run(kind, JSON.stringify(params), owner)
+    return this.getJob(Number(lastInsertRowid))
+  }
+
+  getJob(id: number): JobSummary {
+    const row = this.db.prepare(`${JOB_SELECT} WHERE id = ?`).get(id) as JobRow | undefined
+    if (!row) throw new StoreError('not_found', `no job with id ${id}`)
+    return toJobSummary(row)
+  }
+
+  listJobs(filter: { status?: JobStatus; kind?: JobKind; limit?: number } = {}): JobSummary[] {
+    const rows = this.db
+      .prepare(`${JOB_SELECT} WHERE (@status IS NULL OR status = @status) AND (@kind IS NULL OR kind = @kind) ORDER BY id DESC LIMIT @limit`)
+      .all({ status: filter.status ?? null, kind: filter.kind ?? null, limit: filter.limit ?? -1 }) as JobRow[]
+    return rows.map(toJobSummary)
+  }
+
+  /** queued -> running; false when the job is no longer queued (cancelled meanwhile). */
+  startJob(id: number, owner: string): boolean {
+    return this.db.prepare("UPDATE jobs SET status = 'running', owner = ?, started_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ? AND status = 'queued'").run(owner, id).changes > 0
+  }
+
+  setJobProgress(id: number, progress: JobProgress): void {
+    this.db.prepare("UPDATE jobs SET progress_json = ? WHERE id = ? AND status = 'running'").run(JSON.stringify(progress), id)
+  }
+
+  /** Record how a job ended; a job that has already ended keeps its first ending. */
+  endJob(id: number, end: { status: 'finished'; result: unknown } | { status: 'failed' | 'cancelled'; error: string | null }): JobSummary {
+    this.db
+      .prepare(
+        `UPDATE jobs SET status = ?, result_json = ?, error = ?, cancel_requested_at = NULL, ended_at = strftime('%Y-%m-%dT%H:%M:%fZ','now')
+         WHERE id = ? AND status IN ('queued', 'running')`
+      )
+      .run(end.status, end.status === 'finished' ? JSON.stringify(end.result) : null, end.status === 'finished' ? null : end.error, id)
+    return this.getJob(id)
+  }
+
+  requestJobCancel(id: number): boolean {
+    return this.db.prepare("UPDATE jobs SET cancel_requested_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ? AND status IN ('queued', 'running')").run(id).changes > 0
+  }
+
+  /** The jobs of `owner` whose cancel another process requested. */
+  jobCancelRequests(owner: string): number[] {
+    return this.db.prepare("SELECT id FROM jobs WHERE owner = ? AND cancel_requested_at IS NOT NULL AND status IN ('queued', 'running')").pluck().all(owner) as number[]
   }
 
   addEvaluations(rows: readonly EvaluationInput[]): void {

@@ -14,7 +14,7 @@ import type { BackendRequest } from '../backend/select'
 import type { EventBus } from '../events'
 import { trainingWorkerResourceLimits, workerResourceLimits } from '../resources'
 import { busyPolicy, isBusyError, isDiskFullError, StoreLockedError, whenStoreFree, withBusyTimeout, type BusyPolicy } from '../store/busy'
-import { LEASE_SECONDS, LeaseLostError, type ExperimentStore } from '../store/store'
+import { LEASE_SECONDS, LeaseLostError, StoreError, type ExperimentStore } from '../store/store'
 import type { AddedDomain } from './data'
 import type { AddDomainJob, HostToWorker, WorkerToHost } from './protocol'
 import { runDirOf, type RunOutcome } from './run'
@@ -129,6 +129,8 @@ export class TrainerHost {
 
   /** Resume a failed, cancelled or paused run from its newest checkpoint. */
   resume(runId: number): RunSummary {
+    // a cancel asked for while the run was stopping must not cancel its next attempt
+    this.options.store.clearRunCancelRequest(runId)
     const run = this.options.setStatus(runId, 'queued')
     this.enqueue(runId)
     return run
@@ -143,12 +145,39 @@ export class TrainerHost {
       return run
     }
     const active = this.active.get(runId)
-    if (!active) return this.options.store.getRun(runId)
+    if (!active) return this.cancelElsewhere(runId)
     active.cancelRequested = true
     active.worker.postMessage({ type: 'cancel' } satisfies HostToWorker)
     // A worker stuck in one long tensor operation still stops: checkpoints are atomic, so the last one is intact.
     setTimeout(() => void active.worker.terminate(), CANCEL_GRACE_MS).unref()
     return this.options.store.getRun(runId)
+  }
+
+  /**
+   * A run this process does not train: a queued one (in no queue here) is cancelled in the store; a running
+   * one gets a cancel request its owner's heartbeat reads (within heartbeatMs) and acts on. When the owner
+   * is gone there is nobody to ask: recovery marks the run failed and the caller is told so.
+   */
+  private cancelElsewhere(runId: number): RunSummary {
+    const { store } = this.options
+    const run = store.getRun(runId)
+    if (run.status === 'queued' || run.status === 'paused') {
+      const cancelled = this.options.setStatus(runId, 'cancelled')
+      this.notify(cancelled)
+      return cancelled
+    }
+    if (run.status !== 'running') return run
+    const owner = store.runOwner(runId)
+    const recovered = this.recoverOrphans().some((r) => r.id === runId)
+    if (recovered || owner === null) {
+      throw new StoreError(
+        'conflict',
+        `run ${runId} cannot be cancelled: the process that trained it (${owner ?? 'unknown'}) is gone${recovered ? '; the run was marked failed and can be resumed' : ''}`
+      )
+    }
+    store.requestRunCancel(runId)
+    this.options.log?.(runId, `asked the process training run ${runId} (${owner}) to cancel it`)
+    return store.getRun(runId)
   }
 
   /** Prepare the built-in default stream in a worker; resolves with an error message or null. */
@@ -361,6 +390,11 @@ export class TrainerHost {
       try {
         if (withBusyTimeout(this.options.store.db, Math.min(SERVING_BUSY_MS, this.busy.busyTimeoutMs), () => this.options.store.heartbeat(id, this.owner, active.progress))) {
           active.busySince = null
+          // another process (a workbench on the same store) asked to cancel this run
+          if (!active.cancelRequested && this.options.store.takeRunCancelRequest(id, this.owner)) {
+            this.options.log?.(id, `run ${id} cancelled by another process`)
+            this.cancel(id)
+          }
           continue
         }
         const owner = this.options.store.runOwner(id)

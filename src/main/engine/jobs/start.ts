@@ -1,0 +1,46 @@
+// From a job starter's params (the contract's) to a job: the kind, the params it records, and what the
+// worker gets (checkpoint and run ids resolved, output folders defaulted). Unknown ids are refused here,
+// before anything is stored.
+import path from 'node:path'
+import type { z } from 'zod'
+import type { JobKind, jobParams } from '../../../shared/contract'
+import type { ExperimentStore } from '../store/store'
+
+export type JobMethod = keyof typeof jobParams
+export type JobParams<M extends JobMethod> = z.infer<(typeof jobParams)[M]>
+
+export const JOB_KIND_OF: Record<JobMethod, JobKind> = {
+  'checkpoints.evaluate': 'evaluate',
+  'checkpoints.finetune': 'finetune',
+  'runs.forgetting': 'forgetting',
+  'checkpoints.grow': 'grow',
+  'checkpoints.export': 'export',
+  'checkpoints.import': 'import',
+  'streams.prepareDefault': 'stream.prepare'
+}
+
+export interface JobRequest {
+  kind: JobKind
+  params: Record<string, unknown>
+  work: (jobId: number) => Record<string, unknown>
+}
+
+export function jobRequest<M extends JobMethod>(store: ExperimentStore, dataDir: string, method: M, raw: JobParams<M>): JobRequest {
+  const params = { ...(raw as Record<string, unknown>) }
+  const kind = JOB_KIND_OF[method]
+  let checkpointPath: string | undefined
+  if (typeof params.checkpointId === 'number') checkpointPath = store.getCheckpoint(params.checkpointId).path
+  if (typeof params.runId === 'number') store.getRun(params.runId)
+  for (const key of ['outDir', 'path', 'textPath'] as const) if (typeof params[key] === 'string') params[key] = path.resolve(params[key])
+  return {
+    kind,
+    params,
+    work: (jobId) => {
+      const work: Record<string, unknown> = { ...params, checkpointPath }
+      // a grown or imported checkpoint needs a folder: a new one per job under the data directory
+      if (kind === 'grow' && work.outDir === undefined) work.outDir = path.join(dataDir, 'grown', `checkpoint-${String(params.checkpointId)}-job-${jobId}`)
+      if (kind === 'import' && work.outDir === undefined) work.outDir = path.join(dataDir, 'imported', `job-${jobId}`)
+      return work
+    }
+  }
+}

@@ -172,6 +172,8 @@ export const MIGRATIONS: readonly Migration[] = [
         );
       DROP TABLE metrics;
       ALTER TABLE metrics_v5 RENAME TO metrics;
+    `
+  },
   {
     version: 6,
     description: 'jobs (evaluate, fine-tune, grow, export, import, add a domain) and cancel requests for runs another process trains',

@@ -9,9 +9,9 @@ import os from 'node:os'
 import path from 'node:path'
 import { Worker, type ResourceLimits } from 'node:worker_threads'
 import type { RunProgress, RunStatus, RunSummary } from '../../../shared/contract'
-import { appRoot } from '../../app-root'
 import type { BackendRequest } from '../backend/select'
 import type { EventBus } from '../events'
+import { mainBundle } from '../install-paths'
 import { trainingWorkerResourceLimits, workerResourceLimits } from '../resources'
 import { busyPolicy, isBusyError, isDiskFullError, StoreLockedError, whenStoreFree, withBusyTimeout, type BusyPolicy } from '../store/busy'
 import { LEASE_SECONDS, LeaseLostError, StoreError, type ExperimentStore } from '../store/store'
@@ -27,7 +27,7 @@ export class DomainInputError extends Error {
   }
 }
 
-export const workerFile = (): string => path.join(appRoot(), 'out', 'main', 'train-worker.js')
+export const workerFile = (): string => mainBundle('train-worker.js')
 
 export interface TrainerHostOptions {
   store: ExperimentStore

@@ -9,7 +9,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { Worker } from 'node:worker_threads'
 import type { JobKind, JobProgress, JobSummary } from '../../../shared/contract'
-import { appRoot } from '../../app-root'
+import { mainBundle } from '../install-paths'
 import type { BackendRequest } from '../backend/select'
 import type { EventBus } from '../events'
 import { workerResourceLimits } from '../resources'
@@ -17,7 +17,7 @@ import type { ExperimentStore } from '../store/store'
 import { ownerIsDead } from '../training/host'
 import type { HostToJobWorker, JobWorkerToHost } from './protocol'
 
-export const jobWorkerFile = (): string => path.join(appRoot(), 'out', 'main', 'job-worker.js')
+export const jobWorkerFile = (): string => mainBundle('job-worker.js')
 
 export interface JobHostOptions {
   store: ExperimentStore

@@ -51,7 +51,8 @@ module.exports = {
     {
       name: 'renderer-only-shared',
       severity: 'error',
-      comment: 'The renderer runs in a browser page: it imports the contract (src/shared), its own code and npm packages (vue, pinia); never main-process code, the preload or Node built-ins.',
+      comment:
+        'The renderer runs in a browser page: it imports the contract (src/shared), its own code and npm packages (vue, pinia); never main-process code, the preload or Node built-ins.',
       from: { path: '^src/renderer/' },
       to: { pathNot: ['^src/(renderer|shared)/', '(^|/)node_modules/(?!electron/)'] }
     },
@@ -65,7 +66,8 @@ module.exports = {
     {
       name: 'shared-is-pure',
       severity: 'error',
-      comment: 'The contract is imported by the engine, the preload and the browser page alike: it imports only its own files and npm packages (zod), no Node built-ins, no Electron.',
+      comment:
+        'The contract is imported by the engine, the preload and the browser page alike: it imports only its own files and npm packages (zod), no Node built-ins, no Electron.',
       from: { path: '^src/shared/' },
       to: { pathNot: ['^src/shared/', '(^|/)node_modules/(?!electron/)'] }
     },
@@ -86,7 +88,8 @@ module.exports = {
     {
       name: 'cli-not-electron-adapter',
       severity: 'error',
-      comment: '`elle start` launches the Electron app as its own process (app-root names its bundle); the CLI does not load the Electron adapter. (The CLI may compose the HTTP transport: `elle serve`.)',
+      comment:
+        '`elle start` launches the Electron app as its own process (app-root names its bundle); the CLI does not load the Electron adapter. (The CLI may compose the HTTP transport: `elle serve`.)',
       from: { path: '^src/main/cli/' },
       to: { path: '^src/main/electron/' }
     },

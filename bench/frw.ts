@@ -14,7 +14,14 @@ import { methodPlugins } from '../src/main/engine/methods/registry'
 import { modelConfigFor } from '../src/main/engine/training/run'
 import { defaultDataDir } from '../src/main/engine/paths'
 
-const { values } = parseArgs({ options: { 'pre-steps': { type: 'string', default: '300' }, 'frw-steps': { type: 'string', default: '100' }, every: { type: 'string', default: '10' }, 'data-dir': { type: 'string' } } })
+const { values } = parseArgs({
+  options: {
+    'pre-steps': { type: 'string', default: '300' },
+    'frw-steps': { type: 'string', default: '100' },
+    every: { type: 'string', default: '10' },
+    'data-dir': { type: 'string' }
+  }
+})
 const preSteps = Number(values['pre-steps'])
 const frwSteps = Number(values['frw-steps'])
 const every = Number(values.every)
@@ -78,6 +85,19 @@ for (const [label, cfg] of [
 store.close()
 console.log(JSON.stringify({ preSteps, frwSteps, every, results }))
 const steps = results['exact + FRW']!.curve.map((p) => p.frwStep)
-console.log(`\n| step after growth | ${Object.keys(results).join(' | ')} |\n|---|${Object.keys(results).map(() => '---').join('|')}|`)
-console.log(`| before growth | ${Object.values(results).map((r) => r.beforeGrowth?.toFixed(1) ?? '-').join(' | ')} |`)
-for (const s of steps) console.log(`| ${s} | ${Object.values(results).map((r) => r.curve.find((p) => p.frwStep === s)?.ppl.toFixed(1) ?? '-').join(' | ')} |`)
+console.log(
+  `\n| step after growth | ${Object.keys(results).join(' | ')} |\n|---|${Object.keys(results)
+    .map(() => '---')
+    .join('|')}|`
+)
+console.log(
+  `| before growth | ${Object.values(results)
+    .map((r) => r.beforeGrowth?.toFixed(1) ?? '-')
+    .join(' | ')} |`
+)
+for (const s of steps)
+  console.log(
+    `| ${s} | ${Object.values(results)
+      .map((r) => r.curve.find((p) => p.frwStep === s)?.ppl.toFixed(1) ?? '-')
+      .join(' | ')} |`
+  )

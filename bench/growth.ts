@@ -36,13 +36,20 @@ const growths = [
 ] as const
 const rows: Array<Record<string, string | number>> = []
 for (const kind of ['bert', 'gpt'] as ModelKind[]) {
-  for (const [ratio, heads, addHeads] of [['integer', 2, 2], ['non-integer', 3, 1]] as const) {
+  for (const [ratio, heads, addHeads] of [
+    ['integer', 2, 2],
+    ['non-integer', 3, 1]
+  ] as const) {
     const cfg = makeModelConfig(kind, { layers: 4, heads, headSize: 16, vocabSize: 64, maxLength: 16 })
     const weights = trainedWeights(cfg, trainSteps)
     const ids = evalBatch(cfg)
     const before = logitsOf(cfg, weights, ids)
     for (const { growth, addLayers } of growths) {
-      for (const [mode, noise] of [['exact', 0], ['elle', 0], ['elle', undefined]] as const) {
+      for (const [mode, noise] of [
+        ['exact', 0],
+        ['elle', 0],
+        ['elle', undefined]
+      ] as const) {
         let maxRel = 0
         let kl = 0
         let top1 = 0
@@ -53,7 +60,12 @@ for (const kind of ['bert', 'gpt'] as ModelKind[]) {
           maxRel = Math.max(maxRel, r.maxRelErr)
           kl += r.kl / seeds
           top1 += r.top1 / seeds
-          scheme = mode === 'elle' ? (noise === 0 ? 'no noise' : `noise 0.01${kind === 'bert' ? ' + global' : ''}`) : `${growth === 'depth' ? '' : `hidden ${g.maps.hiddenScheme}`}${growth === 'both' ? ', ' : ''}${growth === 'width' ? '' : `layers ${g.maps.depthInit}`}`
+          scheme =
+            mode === 'elle'
+              ? noise === 0
+                ? 'no noise'
+                : `noise 0.01${kind === 'bert' ? ' + global' : ''}`
+              : `${growth === 'depth' ? '' : `hidden ${g.maps.hiddenScheme}`}${growth === 'both' ? ', ' : ''}${growth === 'width' ? '' : `layers ${g.maps.depthInit}`}`
         }
         const to = `L${4 + addLayers} H${growth === 'depth' ? heads : heads + addHeads}`
         rows.push({ kind, ratio, growth, shape: `L4 H${heads} -> ${to}`, mode, scheme, maxRelErr: maxRel, kl, top1 })
@@ -70,6 +82,8 @@ else {
   console.log('|---|---|---|---|---|---|---|---|---|')
   for (const r of rows) {
     const e = (x: number): string => (x < 1e-3 ? x.toExponential(1) : x.toFixed(3))
-    console.log(`| ${r.kind} | ${r.ratio} | ${r.growth} | ${r.shape} | ${r.mode} | ${r.scheme} | ${e(r.maxRelErr as number)} | ${e(r.kl as number)} | ${(r.top1 as number).toFixed(3)} |`)
+    console.log(
+      `| ${r.kind} | ${r.ratio} | ${r.growth} | ${r.shape} | ${r.mode} | ${r.scheme} | ${e(r.maxRelErr as number)} | ${e(r.kl as number)} | ${(r.top1 as number).toFixed(3)} |`
+    )
   }
 }

@@ -39,7 +39,13 @@ const methods = values.methods!.split(',')
 const dataDir = values['data-dir'] ?? defaultDataDir()
 const dbPath = values.db ?? path.join(dataDir, 'bench-lifelong.sqlite')
 const STREAM = ['press', 'humanities', 'hobbies', 'learned', 'fiction', 'email']
-const GROWTH = [{ layers: 1, heads: 1 }, { layers: 0, heads: 1 }, { layers: 1, heads: 0 }, { layers: 0, heads: 1 }, { layers: 1, heads: 0 }]
+const GROWTH = [
+  { layers: 1, heads: 1 },
+  { layers: 0, heads: 1 },
+  { layers: 1, heads: 0 },
+  { layers: 0, heads: 1 },
+  { layers: 1, heads: 0 }
+]
 
 /** ELLE at bench scale: the demo's recipe on a smaller model and fewer steps. */
 function elleConfig(kind: 'gpt' | 'bert', seed: number): RunConfigInput {
@@ -123,7 +129,10 @@ if (!values['skip-downstream']) {
   // The floor pre-training has to beat: the same fine-tuning from an untrained model of the baselines'
   // size (each pre-training seed's initial weights). No checkpoint, so cached in a file beside the store.
   const cacheFile = `${dbPath}.untrained.json`
-  const cache = (fs.existsSync(cacheFile) ? JSON.parse(fs.readFileSync(cacheFile, 'utf8')) : {}) as Record<string, { accuracy: number; macroF1: number; majority: { accuracy: number; macroF1: number } }>
+  const cache = (fs.existsSync(cacheFile) ? JSON.parse(fs.readFileSync(cacheFile, 'utf8')) : {}) as Record<
+    string,
+    { accuracy: number; macroF1: number; majority: { accuracy: number; macroF1: number } }
+  >
   for (const kind of kinds) {
     for (const seed of seeds) {
       const perTask: DownstreamScores['tasks'] = []
@@ -151,7 +160,11 @@ if (!values['skip-downstream']) {
       for (const task of tasks) {
         // Scores an interrupted benchmark already stored for this checkpoint are taken, not recomputed.
         const stored = (metric: 'accuracy' | 'macro_f1') =>
-          store.listEvaluations(run.id).filter((e) => e.checkpointId === checkpoint.id && e.task === task && e.metric === metricName(metric, prompt) && e.seed < seedCount && e.settings?.steps === settings.steps)
+          store
+            .listEvaluations(run.id)
+            .filter(
+              (e) => e.checkpointId === checkpoint.id && e.task === task && e.metric === metricName(metric, prompt) && e.seed < seedCount && e.settings?.steps === settings.steps
+            )
         if (stored('accuracy').length < seedCount || stored('macro_f1').length < seedCount) {
           await finetuneCheckpoint(checkpoint.path, { dataDir, task, seeds: seedCount, prompt, store, settings })
         }
@@ -165,7 +178,15 @@ if (!values['skip-downstream']) {
 
 // Comparisons per kind and seed, then means over seeds.
 const comparisons = new Map<string, RunComparison>()
-for (const kind of kinds) for (const seed of seeds) comparisons.set(`${kind}/${seed}`, compareRuns(engine.store, methods.map((m) => runs.get(`${m}/${kind}/${seed}`)!.id)))
+for (const kind of kinds)
+  for (const seed of seeds)
+    comparisons.set(
+      `${kind}/${seed}`,
+      compareRuns(
+        engine.store,
+        methods.map((m) => runs.get(`${m}/${kind}/${seed}`)!.id)
+      )
+    )
 await engine.close()
 
 const mean = (xs: Array<number | null>): number | null => {
@@ -212,16 +233,38 @@ const imgDir = path.join(path.dirname(values.out!), 'img')
 fs.mkdirSync(imgDir, { recursive: true })
 const lines: string[] = []
 lines.push('# Lifelong benchmark results', '')
-lines.push(`Produced by \`npm run bench:lifelong -- --kinds ${kinds.join(',')} --seeds ${seeds.length} --first-steps ${values['first-steps']} --stage-steps ${values['stage-steps']} --frw-steps ${values['frw-steps']} --downstream-seeds ${values['downstream-seeds']} --finetune-steps ${values['finetune-steps']}\``)
-lines.push(`on ${new Date().toISOString().slice(0, 10)}: ${methods.length} methods × ${kinds.length} model kinds × ${seeds.length} seeds on the six default domains, tiny models (1 layer, 2 heads of 16 at the start; ELLE grows to 4 layers and 5 heads), wasm backend; training wall time summed over all runs ${(trainingWallS / 60).toFixed(0)} min (this invocation: ${((Date.now() - started) / 60000).toFixed(0)} min, runs and fine-tuning results already in the store are reused). Mean ± standard deviation over seeds. Lower AP and AP+ are better.`, '')
+lines.push(
+  `Produced by \`npm run bench:lifelong -- --kinds ${kinds.join(',')} --seeds ${seeds.length} --first-steps ${values['first-steps']} --stage-steps ${values['stage-steps']} --frw-steps ${values['frw-steps']} --downstream-seeds ${values['downstream-seeds']} --finetune-steps ${values['finetune-steps']}\``
+)
+lines.push(
+  `on ${new Date().toISOString().slice(0, 10)}: ${methods.length} methods × ${kinds.length} model kinds × ${seeds.length} seeds on the six default domains, tiny models (1 layer, 2 heads of 16 at the start; ELLE grows to 4 layers and 5 heads), wasm backend; training wall time summed over all runs ${(trainingWallS / 60).toFixed(0)} min (this invocation: ${((Date.now() - started) / 60000).toFixed(0)} min, runs and fine-tuning results already in the store are reused). Mean ± standard deviation over seeds. Lower AP and AP+ are better.`,
+  ''
+)
 for (const kind of kinds) {
   lines.push(`## ${kind.toUpperCase()}`, '')
-  lines.push('| method | final AP | final AP+ | geometric AP | training wall s | FLOPs (×10¹²) | final params | ELLE wall to reach its AP | ELLE FLOPs to reach its AP | downstream acc. (mean of 6 tasks) | downstream macro-F1 |')
+  lines.push(
+    '| method | final AP | final AP+ | geometric AP | training wall s | FLOPs (×10¹²) | final params | ELLE wall to reach its AP | ELLE FLOPs to reach its AP | downstream acc. (mean of 6 tasks) | downstream macro-F1 |'
+  )
   lines.push('|---|---|---|---|---|---|---|---|---|---|---|')
   for (const method of methods) {
     const ds = seeds.map((s) => downstream.get(`${method}/${kind}/${s}/${promptOf(method)}`) ?? null)
     lines.push(
-      `| ${method} | ${pm(finalOf(kind, method, (r) => r.final.ap))} | ${pm(finalOf(kind, method, (r) => r.final.apPlus))} | ${pm(finalOf(kind, method, (r) => r.final.apGeo))} | ${pm(finalOf(kind, method, (r) => r.totals.wallS), 0)} | ${pm(finalOf(kind, method, (r) => r.totals.flops / 1e12), 2)} | ${pm(finalOf(kind, method, (r) => r.totals.params), 0)} | ${method === 'elle' ? '–' : reachPct(kind, method, (c) => c.wallFraction)} | ${method === 'elle' ? '–' : reachPct(kind, method, (c) => c.flopsFraction)} | ${pm(ds.map((d) => d?.accuracy ?? null), 3)} | ${pm(ds.map((d) => d?.macroF1 ?? null), 3)} |`
+      `| ${method} | ${pm(finalOf(kind, method, (r) => r.final.ap))} | ${pm(finalOf(kind, method, (r) => r.final.apPlus))} | ${pm(finalOf(kind, method, (r) => r.final.apGeo))} | ${pm(
+        finalOf(kind, method, (r) => r.totals.wallS),
+        0
+      )} | ${pm(
+        finalOf(kind, method, (r) => r.totals.flops / 1e12),
+        2
+      )} | ${pm(
+        finalOf(kind, method, (r) => r.totals.params),
+        0
+      )} | ${method === 'elle' ? '–' : reachPct(kind, method, (c) => c.wallFraction)} | ${method === 'elle' ? '–' : reachPct(kind, method, (c) => c.flopsFraction)} | ${pm(
+        ds.map((d) => d?.accuracy ?? null),
+        3
+      )} | ${pm(
+        ds.map((d) => d?.macroF1 ?? null),
+        3
+      )} |`
     )
   }
   // Equal compute the other way round: the from-scratch model's AP when it had spent ELLE's total FLOPs.
@@ -240,10 +283,23 @@ for (const kind of kinds) {
       const scratch = c.runs.find((r) => r.id === runs.get(`scratch/${kind}/${seed}`)!.id)!
       return apAt(scratch.ap, elle.totals.flops)
     })
-    lines.push('', `With ELLE's total training FLOPs, the from-scratch model (final size, all domains mixed) had an AP of ${pm(at)}; ELLE ended at ${pm(finalOf(kind, 'elle', (r) => r.final.ap))}.`)
+    lines.push(
+      '',
+      `With ELLE's total training FLOPs, the from-scratch model (final size, all domains mixed) had an AP of ${pm(at)}; ELLE ended at ${pm(finalOf(kind, 'elle', (r) => r.final.ap))}.`
+    )
   }
   const off = seeds.map((s) => downstream.get(`elle/${kind}/${s}/off`) ?? null)
-  lines.push('', `ELLE fine-tuned without its prompt: accuracy ${pm(off.map((d) => d?.accuracy ?? null), 3)}, macro-F1 ${pm(off.map((d) => d?.macroF1 ?? null), 3)} (with it: see the elle row).`, '')
+  lines.push(
+    '',
+    `ELLE fine-tuned without its prompt: accuracy ${pm(
+      off.map((d) => d?.accuracy ?? null),
+      3
+    )}, macro-F1 ${pm(
+      off.map((d) => d?.macroF1 ?? null),
+      3
+    )} (with it: see the elle row).`,
+    ''
+  )
   if (taskNames.length > 0) {
     // Per task: every method's final checkpoint, ELLE without its prompt at fine-tuning, and the floors.
     const rows: Array<{ label: string; key: (seed: number) => string }> = [
@@ -252,27 +308,50 @@ for (const kind of kinds) {
       { label: 'untrained model (no pre-training)', key: (s: number) => `untrained/${kind}/${s}/off` }
     ]
     for (const metric of ['accuracy', 'macroF1'] as const) {
-      lines.push(`Downstream ${metric === 'accuracy' ? 'accuracy' : 'macro-F1'} per task (final checkpoint, ${values['finetune-steps']} fine-tuning steps, mean ± sd over pre-training seeds):`, '')
+      lines.push(
+        `Downstream ${metric === 'accuracy' ? 'accuracy' : 'macro-F1'} per task (final checkpoint, ${values['finetune-steps']} fine-tuning steps, mean ± sd over pre-training seeds):`,
+        ''
+      )
       lines.push(`| | ${taskNames.join(' | ')} | mean |`, `|---|${taskNames.map(() => '---|').join('')}---|`)
       for (const row of rows) {
-        const per = taskNames.map((_, t) => pm(seeds.map((s) => downstream.get(row.key(s))?.tasks[t]?.[metric] ?? null), 3))
-        lines.push(`| ${row.label} | ${per.join(' | ')} | ${pm(seeds.map((s) => downstream.get(row.key(s))?.[metric] ?? null), 3)} |`)
+        const per = taskNames.map((_, t) =>
+          pm(
+            seeds.map((s) => downstream.get(row.key(s))?.tasks[t]?.[metric] ?? null),
+            3
+          )
+        )
+        lines.push(
+          `| ${row.label} | ${per.join(' | ')} | ${pm(
+            seeds.map((s) => downstream.get(row.key(s))?.[metric] ?? null),
+            3
+          )} |`
+        )
       }
-      lines.push(`| majority label | ${taskNames.map((t) => majority.get(t)?.[metric].toFixed(3) ?? '–').join(' | ')} | ${(avg(taskNames.map((t) => majority.get(t)?.[metric] ?? NaN))).toFixed(3)} |`, '')
+      lines.push(
+        `| majority label | ${taskNames.map((t) => majority.get(t)?.[metric].toFixed(3) ?? '–').join(' | ')} | ${avg(taskNames.map((t) => majority.get(t)?.[metric] ?? NaN)).toFixed(3)} |`,
+        ''
+      )
     }
   }
   // AP against wall time and FLOPs, seed 0, all methods
   const c0 = comparisons.get(`${kind}/0`)!
   const methodOfRun = (id: number): string => methods.find((m) => runs.get(`${m}/${kind}/0`)?.id === id) ?? `run ${id}`
   for (const axis of ['seconds', 'flops'] as const) {
-    const svg = standaloneSvg(lineChartSvg({
-      title: `${kind.toUpperCase()}: AP against training ${axis === 'seconds' ? 'wall time' : 'FLOPs'} (seed 0)`,
-      xLabel: axis === 'seconds' ? 'training wall seconds' : 'training FLOPs',
-      yLabel: 'AP',
-      xKind: axis,
-      legend: 'right',
-      series: c0.runs.map((r, i) => ({ label: methodOfRun(r.id), color: RUN_COLORS[i % RUN_COLORS.length]!, dashed: !r.elle, points: r.ap.map((p) => [axis === 'seconds' ? p.wallS : p.flops, p.value] as const) }))
-    }))
+    const svg = standaloneSvg(
+      lineChartSvg({
+        title: `${kind.toUpperCase()}: AP against training ${axis === 'seconds' ? 'wall time' : 'FLOPs'} (seed 0)`,
+        xLabel: axis === 'seconds' ? 'training wall seconds' : 'training FLOPs',
+        yLabel: 'AP',
+        xKind: axis,
+        legend: 'right',
+        series: c0.runs.map((r, i) => ({
+          label: methodOfRun(r.id),
+          color: RUN_COLORS[i % RUN_COLORS.length]!,
+          dashed: !r.elle,
+          points: r.ap.map((p) => [axis === 'seconds' ? p.wallS : p.flops, p.value] as const)
+        }))
+      })
+    )
     const file = `lifelong-${kind}-ap-${axis === 'seconds' ? 'wall' : 'flops'}.svg`
     fs.writeFileSync(path.join(imgDir, file), svg)
     lines.push(`![${kind} AP against ${axis}](img/${file})`, '')

@@ -20,7 +20,16 @@ function pointsFor(runId: number, from: number, count: number): MetricPoint[] {
   const points: MetricPoint[] = []
   for (let i = from; i < from + count; i++) {
     const step = Math.floor(i / NAMES.length)
-    points.push({ runId, phase: { kind: 'train', stage: step < 5000 ? 0 : 1, domain: null }, step, tokensSeen: step * 4096, wallS: step * 0.25, flops: step * 1.2e12, name: NAMES[i % NAMES.length]!, value: Math.random() })
+    points.push({
+      runId,
+      phase: { kind: 'train', stage: step < 5000 ? 0 : 1, domain: null },
+      step,
+      tokensSeen: step * 4096,
+      wallS: step * 0.25,
+      flops: step * 1.2e12,
+      name: NAMES[i % NAMES.length]!,
+      value: Math.random()
+    })
   }
   return points
 }

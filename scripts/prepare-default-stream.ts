@@ -26,7 +26,9 @@ async function main(): Promise<void> {
     log: (msg) => console.log(`[prepare] ${msg}`)
   })
   console.log(`\nstream prepared in ${((Date.now() - t0) / 1000).toFixed(1)} s at ${m.dataDir}`)
-  console.log(`tokenizer: ${m.tokenizer.file} vocab=${m.tokenizer.vocabSize} promptSlots=${m.tokenizer.promptSlots} trainedOn=${m.tokenizer.trainedOn} sha256=${m.tokenizer.hash.slice(0, 16)}`)
+  console.log(
+    `tokenizer: ${m.tokenizer.file} vocab=${m.tokenizer.vocabSize} promptSlots=${m.tokenizer.promptSlots} trainedOn=${m.tokenizer.trainedOn} sha256=${m.tokenizer.hash.slice(0, 16)}`
+  )
   console.log('\n| domain | slot | split | documents | tokens | bytes | bytes/token |')
   console.log('|---|---|---|---|---|---|---|')
   for (const d of m.domains) {

@@ -392,7 +392,13 @@ export const jobParams = {
     })
     .strict(),
   'runs.forgetting': z
-    .object({ runId: z.number().int().positive(), seeds: Seeds.optional(), prompt: PromptChoice.optional(), backwardOnly: z.boolean().optional(), steps: z.number().int().min(1).max(1_000_000).optional() })
+    .object({
+      runId: z.number().int().positive(),
+      seeds: Seeds.optional(),
+      prompt: PromptChoice.optional(),
+      backwardOnly: z.boolean().optional(),
+      steps: z.number().int().min(1).max(1_000_000).optional()
+    })
     .strict(),
   'checkpoints.grow': z
     .object({
@@ -403,7 +409,12 @@ export const jobParams = {
       mode: z.enum(['exact', 'elle']),
       noise: z.number().nonnegative().optional(),
       globalNoise: z.boolean().optional(),
-      seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+      seed: z
+        .number()
+        .int()
+        .min(0)
+        .max(2 ** 31 - 1)
+        .optional(),
       rampSteps: z.number().int().min(1).max(100_000_000).optional(),
       optimizer: z.enum(['drop', 'grow']).optional(),
       /** default: a new folder under the data directory's grown/ */
@@ -441,7 +452,9 @@ export const contract = {
   'runs.cancel': { params: RunId, result: RunSummary },
   'runs.progress': { params: RunId, result: z.object({ progress: RunProgress.nullable() }) },
   'runs.metrics': {
-    params: z.object({ id: z.number().int().positive(), names: z.array(z.string().min(1)).max(200).optional(), maxPoints: z.number().int().min(2).max(100_000).optional() }).strict(),
+    params: z
+      .object({ id: z.number().int().positive(), names: z.array(z.string().min(1)).max(200).optional(), maxPoints: z.number().int().min(2).max(100_000).optional() })
+      .strict(),
     result: z.object({ series: z.array(MetricSeries) })
   },
   'runs.compare': {
@@ -494,7 +507,6 @@ export const METHODS = Object.keys(contract) as Method[]
 export function isMethod(value: unknown): value is Method {
   return typeof value === 'string' && Object.prototype.hasOwnProperty.call(contract, value)
 }
-
 
 // Events the engine pushes to every connected client.
 export const ApiEvent = z.discriminatedUnion('type', [

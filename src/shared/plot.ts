@@ -34,7 +34,13 @@ export function viridis(t: number): string {
   const a = hex(VIRIDIS[i]!)
   const b = hex(VIRIDIS[i + 1]!)
   const f = x - i
-  return `#${a.map((v, k) => Math.round(v + f * (b[k]! - v)).toString(16).padStart(2, '0')).join('')}`
+  return `#${a
+    .map((v, k) =>
+      Math.round(v + f * (b[k]! - v))
+        .toString(16)
+        .padStart(2, '0')
+    )
+    .join('')}`
 }
 
 /** Position of a perplexity on a shared log colour scale. */

@@ -30,11 +30,19 @@ export const TrainingSettings = z
     warmupFraction: z.number().min(0).max(1).default(0.08).describe("share of each stage's steps spent warming the learning rate up (then linear decay to 0)"),
     weightDecay: z.number().min(0).max(1).default(0.01),
     clipNorm: z.number().min(0).default(1).describe('global gradient-norm clip; 0 disables'),
-    seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .default(0),
     validateEvery: z.number().int().min(1).default(50).describe('validate every seen domain every K updates (and at the end of each stage)'),
     validationSequences: z.number().int().min(1).max(100_000).default(64).describe('sequences per domain in each validation (fixed, from the validation split)'),
     checkpointEvery: z.number().int().min(1).default(200).describe('write a checkpoint every M updates (and at the end of each stage)'),
-    prompts: z.enum(['own', 'off', 'wrong']).default('own').describe(`domain prompt token in every sample: the domain's own, none, or another domain's (the "wrong prompt" ablation)`)
+    prompts: z
+      .enum(['own', 'off', 'wrong'])
+      .default('own')
+      .describe(`domain prompt token in every sample: the domain's own, none, or another domain's (the "wrong prompt" ablation)`)
   })
   .strict()
 export type TrainingSettings = z.infer<typeof TrainingSettings>
@@ -73,7 +81,10 @@ export const GrowthSettings = z
     globalNoise: z.boolean().default(false).describe("also add noise to every weight after growth (the reference's BERT runs)"),
     optimizer: z.enum(['reset', 'grow']).default('reset').describe('reset Adam at growth (the reference) or grow its moments with the weights'),
     rampSteps: z.number().int().min(1).default(100).describe('steps over which masks on new units ramp from 0 to 1 (exact mode, non-integer ratios and post-LN depth)'),
-    frwSchedule: z.enum(['next-stage', 'own']).default('next-stage').describe("learning rate of the warm-up: the start of the next stage's schedule (the reference) or a schedule of its own")
+    frwSchedule: z
+      .enum(['next-stage', 'own'])
+      .default('next-stage')
+      .describe("learning rate of the warm-up: the start of the next stage's schedule (the reference) or a schedule of its own")
   })
   .strict()
 export type GrowthSettings = z.infer<typeof GrowthSettings>
@@ -119,7 +130,12 @@ export const LogitKdSettings = z
     name: z.literal('logit-kd'),
     alpha: unit().default(0.5).describe('weight of the distillation term: loss = (1 - alpha) * LM + alpha * KD'),
     temperature: z.number().gt(0, 'must be > 0').max(100, 'must be <= 100').default(2).describe('softmax temperature of teacher and student (the reference: 2)'),
-    decaySteps: z.number().int('must be an integer').min(0, 'must be >= 0').default(0).describe("alpha decays linearly to 0 over this many updates of each stage (the reference's max(0, 1 - t/T)); 0 keeps it constant")
+    decaySteps: z
+      .number()
+      .int('must be an integer')
+      .min(0, 'must be >= 0')
+      .default(0)
+      .describe("alpha decays linearly to 0 over this many updates of each stage (the reference's max(0, 1 - t/T)); 0 keeps it constant")
   })
   .strict()
 
@@ -191,7 +207,6 @@ export const RunConfig = RunConfigObject.superRefine(crossFieldRules)
 export type RunConfig = z.infer<typeof RunConfig>
 export type RunConfigInput = z.input<typeof RunConfig>
 
-
 /** Growth that changes the model (an increment of zeros, or only a `hidden` check, does not). */
 export const hasGrowth = (grow: GrowthIncrement | undefined): boolean => !!grow && (grow.layers > 0 || grow.heads > 0 || (grow.ffn ?? 0) > 0)
 /** Replays memory somewhere: the run's ratio or a stage's. */
@@ -219,7 +234,10 @@ function crossFieldRules(config: RunConfigShape, ctx: z.RefinementCtx): void {
     if (stage.grow) {
       heads += stage.grow.heads
       if (stage.grow.hidden !== undefined && stage.grow.hidden !== heads * model.headSize) {
-        fail(['stages', i, 'grow', 'hidden'], `${stage.grow.hidden} does not match ${heads} heads x head size ${model.headSize} = ${heads * model.headSize}; width grows by whole heads`)
+        fail(
+          ['stages', i, 'grow', 'hidden'],
+          `${stage.grow.hidden} does not match ${heads} heads x head size ${model.headSize} = ${heads * model.headSize}; width grows by whole heads`
+        )
       }
     }
   })
@@ -227,7 +245,8 @@ function crossFieldRules(config: RunConfigShape, ctx: z.RefinementCtx): void {
   if (!method) return
   const name = method.name
   config.stages.forEach((stage, i) => {
-    if (FIXED_SIZE_METHODS.includes(name) && hasGrowth(stage.grow)) fail(['stages', i, 'grow'], `method "${name}" trains at a fixed size; growth belongs to "elle" (remove it, or use method "elle")`)
+    if (FIXED_SIZE_METHODS.includes(name) && hasGrowth(stage.grow))
+      fail(['stages', i, 'grow'], `method "${name}" trains at a fixed size; growth belongs to "elle" (remove it, or use method "elle")`)
     if (name !== 'elle' && stage.frwSteps > 0) fail(['stages', i, 'frwSteps'], `the function-recovering warm-up belongs to "elle", not method "${name}"`)
   })
   const replayPath = config.replay.ratio > 0 ? ['replay', 'ratio'] : ['stages', config.stages.findIndex((s) => (s.replay?.ratio ?? 0) > 0), 'replay', 'ratio']
@@ -243,6 +262,7 @@ export function runConfigJsonSchema(): Record<string, unknown> {
   return {
     ...z.toJSONSchema(RunConfig, { io: 'input', target: 'draft-2020-12' }),
     title: 'ELLE Workbench run config',
-    description: 'What `elle run CONFIG.json` reads and the runs.start API method takes. Generated from src/shared/run-config.ts by `npm run schema`; rules between fields (first stage cannot grow, hidden = heads x head size, a method agrees with replay and growth) are checked by the workbench, not by this schema.'
+    description:
+      'What `elle run CONFIG.json` reads and the runs.start API method takes. Generated from src/shared/run-config.ts by `npm run schema`; rules between fields (first stage cannot grow, hidden = heads x head size, a method agrees with replay and growth) are checked by the workbench, not by this schema.'
   }
 }

@@ -89,7 +89,9 @@ describe('a store another process holds locked', () => {
     const before = engine.store.listExperiments().length
     other.prepare('BEGIN IMMEDIATE').run()
     try {
-      const error = await rejection(handle('runs.start', { config: { name: 'locked-out', model: { kind: 'gpt', layers: 1, heads: 2, headSize: 16 }, stages: [{ domain: 'press', steps: 5 }] } }))
+      const error = await rejection(
+        handle('runs.start', { config: { name: 'locked-out', model: { kind: 'gpt', layers: 1, heads: 2, headSize: 16 }, stages: [{ domain: 'press', steps: 5 }] } })
+      )
       expect(error.code).toBe('unavailable')
       expect(error.message).toMatch(/^the experiment store is locked by another process .*nothing was changed/)
     } finally {

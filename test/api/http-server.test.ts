@@ -62,9 +62,9 @@ function rawGet(pathname: string, headers: Record<string, string>): Promise<numb
 describe('browser-mode server', () => {
   it('listens on loopback only', async () => {
     expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/)
-    await expect(
-      startBrowserServer({ handler: createApiHandler(engine, 'browser'), events: engine.events, rendererDir: rendererDir(), host: '0.0.0.0', port: 0 })
-    ).rejects.toThrow(/loopback only.*0\.0\.0\.0/)
+    await expect(startBrowserServer({ handler: createApiHandler(engine, 'browser'), events: engine.events, rendererDir: rendererDir(), host: '0.0.0.0', port: 0 })).rejects.toThrow(
+      /loopback only.*0\.0\.0\.0/
+    )
   })
 
   it('refuses API calls, pages and assets without the token', async () => {
@@ -155,7 +155,12 @@ describe('browser-mode server', () => {
     expect(declared).toEqual({ status: 413, json: { error: { code: 'bad_request', message } } })
     const chunks = Array.from({ length: 10 }, () => new Uint8Array(1 << 20).fill(0x20))
     const body = new ReadableStream<Uint8Array>({ pull: (controller) => void (chunks.length ? controller.enqueue(chunks.pop()!) : controller.close()) })
-    const streamed = await fetch(`${server.url}api/rpc/runs.list`, { method: 'POST', headers: { ...auth(), 'Content-Type': 'application/json' }, body, duplex: 'half' } as RequestInit)
+    const streamed = await fetch(`${server.url}api/rpc/runs.list`, {
+      method: 'POST',
+      headers: { ...auth(), 'Content-Type': 'application/json' },
+      body,
+      duplex: 'half'
+    } as RequestInit)
     expect({ status: streamed.status, json: await streamed.json() }).toEqual({ status: 413, json: { error: { code: 'bad_request', message } } })
     expect((await rpc('runs.list', {})).status).toBe(200)
   })

@@ -83,7 +83,11 @@ export function rawExchange(port: number, bytes: Buffer | string, boundMs?: numb
 export const statusOf = (text: string): number => Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0)
 
 /** A client WebSocket frame (masked, as clients must send): FIN set unless `fin` is false. */
-export function frame(opcode: number, payload: Buffer, { fin = true, rsv = 0, mask = true, length }: { fin?: boolean; rsv?: number; mask?: boolean; length?: bigint } = {}): Buffer {
+export function frame(
+  opcode: number,
+  payload: Buffer,
+  { fin = true, rsv = 0, mask = true, length }: { fin?: boolean; rsv?: number; mask?: boolean; length?: bigint } = {}
+): Buffer {
   const declared = length ?? BigInt(payload.length)
   const head = [(fin ? 0x80 : 0) | (rsv << 4) | opcode]
   let extended = Buffer.alloc(0)

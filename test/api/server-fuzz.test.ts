@@ -37,13 +37,67 @@ function cases(port: number, token: string): Array<{ name: string; bytes: Buffer
   const cookies = [null, `elle_token_${port}=${token}`, `elle_token_${port}=`, `=;;;=${token}`, `elle_token_${port}=${token}; elle_token_${port}=x`]
   const origins = [null, `http://${ownHost}`, 'http://evil.example', 'null', `http://localhost:${port + 1}`]
   const targets = [
-    '/', '/?token=', `/?token=${token}`, '/?token=%', '/index.html', '/%E0%A4%A', '/%', '/%00', '/%2e%2e/%2e%2e/package.json', '/..%2F..%2Fpackage.json', '/assets/../../../etc/passwd',
-    '//', '//evil.example/', '///', '/\\evil', '*', 'http://evil.example/', `http://${ownHost}/`, '/api/', '/api/rpc/', '/api/rpc/runs.list', '/api/rpc/runs.get', '/api/rpc/system.info',
-    '/api/rpc/%ZZ', '/api/rpc/__proto__', '/api/rpc/constructor', '/api/rpc/runs.list?x=%', '/api/events', `/${'a'.repeat(9000)}`, '/favicon.svg', '/%F0%9F%92%A9', ''
+    '/',
+    '/?token=',
+    `/?token=${token}`,
+    '/?token=%',
+    '/index.html',
+    '/%E0%A4%A',
+    '/%',
+    '/%00',
+    '/%2e%2e/%2e%2e/package.json',
+    '/..%2F..%2Fpackage.json',
+    '/assets/../../../etc/passwd',
+    '//',
+    '//evil.example/',
+    '///',
+    '/\\evil',
+    '*',
+    'http://evil.example/',
+    `http://${ownHost}/`,
+    '/api/',
+    '/api/rpc/',
+    '/api/rpc/runs.list',
+    '/api/rpc/runs.get',
+    '/api/rpc/system.info',
+    '/api/rpc/%ZZ',
+    '/api/rpc/__proto__',
+    '/api/rpc/constructor',
+    '/api/rpc/runs.list?x=%',
+    '/api/events',
+    `/${'a'.repeat(9000)}`,
+    '/favicon.svg',
+    '/%F0%9F%92%A9',
+    ''
   ]
   const methods = ['GET', 'GET', 'POST', 'POST', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'CONNECT', 'BREW', 'G ET', 'get', '']
-  const types = ['application/json', 'application/json; charset=utf-8', 'application/jsonx', 'application/json; charset=latin1', 'APPLICATION/JSON', 'text/plain', '', ';;;', 'application/json;charset="utf-8"', null]
-  const bodies = ['', '{}', '{"status": ', 'null', '[]', '"x"', '{"id": 1e999}', '{"id": -3}', '{"__proto__": {"x": 1}}', '\u0000', '['.repeat(5000), '{"ids": [1, 2, 3]}', 'x'.repeat(70_000)]
+  const types = [
+    'application/json',
+    'application/json; charset=utf-8',
+    'application/jsonx',
+    'application/json; charset=latin1',
+    'APPLICATION/JSON',
+    'text/plain',
+    '',
+    ';;;',
+    'application/json;charset="utf-8"',
+    null
+  ]
+  const bodies = [
+    '',
+    '{}',
+    '{"status": ',
+    'null',
+    '[]',
+    '"x"',
+    '{"id": 1e999}',
+    '{"id": -3}',
+    '{"__proto__": {"x": 1}}',
+    '\u0000',
+    '['.repeat(5000),
+    '{"ids": [1, 2, 3]}',
+    'x'.repeat(70_000)
+  ]
 
   const header = (name: string, value: string | null): string => (value === null ? '' : `${name}: ${value}\r\n`)
   // mostly the right Host and token, so that most requests get past the checks to the paths behind them
@@ -57,9 +111,12 @@ function cases(port: number, token: string): Array<{ name: string; bytes: Buffer
     const target = framed && g.int(3) > 0 ? g.pick(targets.filter((t) => t.startsWith('/api/rpc/'))) : g.pick(targets)
     const body = g.int(4) === 0 ? g.bytes(g.int(200)).toString('latin1') : g.pick(bodies)
     const framing = framed ? g.pick(['length', 'chunked'] as const) : g.pick(['length', 'none', 'chunked', 'bad-chunked', 'lies-long', 'lies-short', 'both', 'nonsense'] as const)
-    const checks = framed ? `Host: ${ownHost}\r\nAuthorization: Bearer ${token}\r\n` : `${header('Host', host())}${header('Authorization', auth())}${header('Cookie', g.pick(cookies))}${header('Origin', origin())}`
+    const checks = framed
+      ? `Host: ${ownHost}\r\nAuthorization: Bearer ${token}\r\n`
+      : `${header('Host', host())}${header('Authorization', auth())}${header('Cookie', g.pick(cookies))}${header('Origin', origin())}`
     let head = `${method} ${target} HTTP/1.1\r\n${checks}${header('Content-Type', g.pick(types))}`
-    if (!framed && g.int(4) === 0) head += g.pick(['X-Folded: a\r\n b\r\n', 'No colon here\r\n', `Host: ${ownHost}\r\n`, ':\r\n', 'X-Bin: \u0001\u007f\r\n', 'X-Many: 1\r\n'.repeat(3000)])
+    if (!framed && g.int(4) === 0)
+      head += g.pick(['X-Folded: a\r\n b\r\n', 'No colon here\r\n', `Host: ${ownHost}\r\n`, ':\r\n', 'X-Bin: \u0001\u007f\r\n', 'X-Many: 1\r\n'.repeat(3000)])
     const length = Buffer.byteLength(body, 'latin1')
     let rest: string
     if (framing === 'length') rest = `Content-Length: ${length}\r\n\r\n${body}`

@@ -11,7 +11,11 @@ import { config, createRun, simulateRun } from '../engine/compare/fixtures'
 const BIN = path.resolve('bin/elle.mjs')
 
 function elle(args: string[], env: NodeJS.ProcessEnv = {}): { code: number; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, ELLE_BACKEND: '', ELLE_DATA_DIR: inject('dataDir'), ...env }, timeout: 60_000 })
+  const result = spawnSync(process.execPath, [BIN, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ELLE_BACKEND: '', ELLE_DATA_DIR: inject('dataDir'), ...env },
+    timeout: 60_000
+  })
   return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr }
 }
 

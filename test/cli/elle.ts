@@ -15,7 +15,10 @@ export interface ElleResult {
 /** `elle ARGS`; a child still running after timeoutMs is killed (code -1), so a hang fails instead of blocking. */
 export function elle(args: readonly string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 30_000): Promise<ElleResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ELLE_BACKEND: '', ELLE_DATA_DIR: inject('dataDir'), ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, ELLE_BACKEND: '', ELLE_DATA_DIR: inject('dataDir'), ...env },
+      stdio: ['ignore', 'pipe', 'pipe']
+    })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (chunk: Buffer) => void (stdout += chunk.toString()))

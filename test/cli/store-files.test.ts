@@ -12,7 +12,11 @@ import { sha256File, tempDir } from '../helpers/tmp'
 const BIN = path.resolve('bin/elle.mjs')
 
 function elle(args: string[], env: NodeJS.ProcessEnv = {}): { code: number; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, ELLE_BACKEND: '', ELLE_DB: '', ELLE_DATA_DIR: inject('dataDir'), ...env }, timeout: 60_000 })
+  const result = spawnSync(process.execPath, [BIN, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ELLE_BACKEND: '', ELLE_DB: '', ELLE_DATA_DIR: inject('dataDir'), ...env },
+    timeout: 60_000
+  })
   return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr }
 }
 
@@ -23,7 +27,10 @@ describe('another application’s database', () => {
     db.exec("CREATE TABLE contacts (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO contacts (name) VALUES ('Ada')")
     db.close()
     const before = sha256File(file)
-    for (const args of [['runs', '--db', file], ['domains', 'add', 'x', file, '--db', file]]) {
+    for (const args of [
+      ['runs', '--db', file],
+      ['domains', 'add', 'x', file, '--db', file]
+    ]) {
       const { code, stderr } = elle(args)
       expect(code, args.join(' ')).toBe(1)
       expect(stderr.trim()).toBe(`elle ${args[0]}: ${file} is not an ELLE store (it holds contacts, with no ELLE schema version); it was left untouched`)

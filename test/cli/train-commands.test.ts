@@ -64,7 +64,10 @@ describe('elle run and elle eval', () => {
     const cases: Array<[string, RegExp]> = [
       [write('broken.json', '{"name": "x", '), /broken\.json is not valid JSON/],
       [write('shape.json', JSON.stringify({ name: 'x', model: { kind: 'gpt', layers: 2, heads: 0, headSize: 16 }, stages: [{ domain: 'press', steps: 5 }] })), /model\.heads/],
-      [write('domain.json', JSON.stringify({ name: 'x', model: { kind: 'gpt', layers: 1, heads: 2, headSize: 16 }, stages: [{ domain: 'atlantis', steps: 5 }] })), /stages\.0\.domain: unknown domain "atlantis"/],
+      [
+        write('domain.json', JSON.stringify({ name: 'x', model: { kind: 'gpt', layers: 1, heads: 2, headSize: 16 }, stages: [{ domain: 'atlantis', steps: 5 }] })),
+        /stages\.0\.domain: unknown domain "atlantis"/
+      ],
       [write('extra.json', JSON.stringify({ name: 'x', model: { kind: 'gpt', layers: 1, heads: 2, headSize: 16 }, stages: [{ domain: 'press', steps: 5 }], lr: 3 })), /lr/],
       [path.join(dir, 'missing.json'), /cannot read .*missing\.json: ENOENT/]
     ]
@@ -72,7 +75,13 @@ describe('elle run and elle eval', () => {
       const { code, stderr } = elle(['run', file], db)
       expect(code, file).toBe(1)
       // one line for the error; the first config that reaches the store also announces the new store
-      expect(stderr.trim().split('\n').filter((line) => !line.startsWith('created new store at')), file).toHaveLength(1)
+      expect(
+        stderr
+          .trim()
+          .split('\n')
+          .filter((line) => !line.startsWith('created new store at')),
+        file
+      ).toHaveLength(1)
       expect(stderr, file).toMatch(message)
     }
     const store = storeAt(db)
@@ -101,7 +110,8 @@ describe('elle domains', () => {
 
     const corpus = path.join(dir, 'recipes')
     fs.mkdirSync(corpus)
-    for (let i = 0; i < 6; i++) fs.writeFileSync(path.join(corpus, `r${i}.txt`), `Recipe ${i}: whisk two eggs with flour, add milk slowly and bake for ${20 + i} minutes. `.repeat(20))
+    for (let i = 0; i < 6; i++)
+      fs.writeFileSync(path.join(corpus, `r${i}.txt`), `Recipe ${i}: whisk two eggs with flour, add milk slowly and bake for ${20 + i} minutes. `.repeat(20))
     const added = elle(['domains', 'add', 'recipes', corpus, '--json'], db)
     expect(added.code, added.stderr).toBe(0)
     expect(JSON.parse(added.stdout)).toMatchObject({ name: 'recipes', promptSlot: 6, documents: 6 })

@@ -63,7 +63,9 @@ describe('every command', () => {
     }
     expect(cases.map((c) => c[0])).toEqual(expect.arrayContaining(['runs', 'backend', 'serve', 'start', 'run', 'compare', 'export', 'import', 'eval', 'grow', 'finetune']))
     const results = await inBatches(cases, 3, (args) => elle(args, { ELLE_DB: db, DISPLAY: '', WAYLAND_DISPLAY: '' }, 20_000))
-    cases.forEach((args, i) => expect(usageLine(results[i]!, args.join(' '))).toMatch(new RegExp(`^elle ${args[0]}: takes (no positional arguments|one [A-Z_.a-z]+|at most (one|\\d+) [A-Z_.a-z]+), got `)))
+    cases.forEach((args, i) =>
+      expect(usageLine(results[i]!, args.join(' '))).toMatch(new RegExp(`^elle ${args[0]}: takes (no positional arguments|one [A-Z_.a-z]+|at most (one|\\d+) [A-Z_.a-z]+), got `))
+    )
     expect(fs.existsSync(db)).toBe(false)
   })
 })
@@ -101,17 +103,22 @@ describe('negative numbers', () => {
       [['serve', '--port', '-1'], 'elle serve: --port must be an integer from 0 to 65535, got "-1"'],
       [['compare', '3', '-1'], 'elle compare: run ids are positive integers, got "-1"'],
       [['finetune', '--run', '-2'], 'elle finetune: --run must be an integer from 1 to 9007199254740991, got "-2"'],
-      [['grow', path.join(dir, 'ckpt'), '--out', path.join(dir, 'out'), '--mode', 'exact', '--add-layers', '-2'], /^elle grow: --add-layers must be an integer from 0 to \d+, got "-2"$/]
+      [
+        ['grow', path.join(dir, 'ckpt'), '--out', path.join(dir, 'out'), '--mode', 'exact', '--add-layers', '-2'],
+        /^elle grow: --add-layers must be an integer from 0 to \d+, got "-2"$/
+      ]
     ]
     const results = await inBatches(cases, 3, ([args]) => elle(args, { ELLE_DB: db }))
-    cases.forEach(([args, line], i) => expect(usageLine(results[i]!, args.join(' '))).toMatch(typeof line === 'string' ? new RegExp(`^${line.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) : line))
+    cases.forEach(([args, line], i) =>
+      expect(usageLine(results[i]!, args.join(' '))).toMatch(typeof line === 'string' ? new RegExp(`^${line.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) : line)
+    )
     expect(fs.existsSync(db)).toBe(false)
     expect(fs.existsSync(path.join(dir, 'out'))).toBe(false)
   })
 })
 
 describe('limits', () => {
-  it('are the API\'s: runs --limit, compare RUN_IDs, domains add NAME and --description', async () => {
+  it("are the API's: runs --limit, compare RUN_IDs, domains add NAME and --description", async () => {
     const dir = tempDir()
     const db = path.join(dir, 'never.sqlite')
     const corpus = path.join(dir, 'notes.txt')
@@ -120,7 +127,10 @@ describe('limits', () => {
     const cases: Array<[string[], string]> = [
       [['runs', '--limit', String(RUNS_LIST_MAX + 1)], `elle runs: --limit must be an integer from 1 to ${RUNS_LIST_MAX}, got "${RUNS_LIST_MAX + 1}"`],
       [['compare', ...ids], `elle compare: takes at most ${COMPARE_MAX_RUNS} RUN_IDs, got ${ids.length}`],
-      [['domains', 'add', 'notes', corpus, '--description', 'x'.repeat(DOMAIN_DESCRIPTION_MAX + 1)], `elle domains: --description must be at most ${DOMAIN_DESCRIPTION_MAX} characters, got ${DOMAIN_DESCRIPTION_MAX + 1}`],
+      [
+        ['domains', 'add', 'notes', corpus, '--description', 'x'.repeat(DOMAIN_DESCRIPTION_MAX + 1)],
+        `elle domains: --description must be at most ${DOMAIN_DESCRIPTION_MAX} characters, got ${DOMAIN_DESCRIPTION_MAX + 1}`
+      ],
       [['domains', 'add', 'n'.repeat(DOMAIN_NAME_MAX + 1), corpus], `elle domains: the domain name must be at most ${DOMAIN_NAME_MAX} characters, got ${DOMAIN_NAME_MAX + 1}`],
       [['domains', 'add', 'notes', corpus, '--text-field', ''], 'elle domains: --text-field must not be empty']
     ]

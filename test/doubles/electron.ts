@@ -17,7 +17,10 @@ class Emitter {
     return this.on(event, wrapped)
   }
   removeListener(event: string, listener: Listener): this {
-    this.listeners.set(event, (this.listeners.get(event) ?? []).filter((l) => l !== listener))
+    this.listeners.set(
+      event,
+      (this.listeners.get(event) ?? []).filter((l) => l !== listener)
+    )
     return this
   }
   emit(event: string, ...args: unknown[]): boolean {

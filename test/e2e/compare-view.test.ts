@@ -62,7 +62,10 @@ describe('Compare view in a real browser', () => {
 
     // a run of another stream: the engine's refusal, naming the field, in the view
     await page.getByTestId(`compare-pick-${other.id}`).check()
-    await page.getByTestId('compare-error').filter({ hasText: `runs ${elle.id} and ${other.id} have different streams: stages.1.domain is "humanities" vs "learned"` }).waitFor()
+    await page
+      .getByTestId('compare-error')
+      .filter({ hasText: `runs ${elle.id} and ${other.id} have different streams: stages.1.domain is "humanities" vs "learned"` })
+      .waitFor()
     expect(await page.getByTestId('compute-saved').count()).toBe(0)
     await page.getByTestId(`compare-pick-${other.id}`).uncheck()
     await page.getByTestId('compute-saved').waitFor()

@@ -26,7 +26,15 @@ describe('standalone SVG charts', () => {
         yLabel: 'AP',
         xKind: 'flops',
         legend: 'right',
-        series: labels.map((label, i) => ({ label, color: RUN_COLORS[i % RUN_COLORS.length]!, dashed: i > 1, points: [[0, 2000 - i * 10], [1e11 * (i + 1), 900 + i * 40]] as const }))
+        series: labels.map((label, i) => ({
+          label,
+          color: RUN_COLORS[i % RUN_COLORS.length]!,
+          dashed: i > 1,
+          points: [
+            [0, 2000 - i * 10],
+            [1e11 * (i + 1), 900 + i * 40]
+          ] as const
+        }))
       })
     )
     const file = path.join(tempDir('elle-svg-'), 'chart.svg')

@@ -13,7 +13,16 @@ import { createMainWindow, forwardEvents, pageUrl as pageUrlOf, registerIpc, Run
 import { rendererDir } from '../../src/main/app-root'
 import { tempEngine } from '../helpers/engine'
 import { tempDir } from '../helpers/tmp'
-import type { app as AppDouble, BrowserWindow as WindowDouble, ipcMain as IpcMainDouble, ipcRenderer as IpcRendererDouble, contextBridge as BridgeDouble, Notification as NotificationDouble, powerSaveBlocker as BlockerDouble, session as SessionDouble } from '../doubles/electron'
+import type {
+  app as AppDouble,
+  BrowserWindow as WindowDouble,
+  ipcMain as IpcMainDouble,
+  ipcRenderer as IpcRendererDouble,
+  contextBridge as BridgeDouble,
+  Notification as NotificationDouble,
+  powerSaveBlocker as BlockerDouble,
+  session as SessionDouble
+} from '../doubles/electron'
 
 const double = electron as unknown as {
   app: typeof AppDouble
@@ -93,8 +102,14 @@ describe('IPC through the preload', () => {
     expect(await bridge.invoke('runs.get', { id: 'x' })).toEqual({ ok: false, error: { code: 'bad_request', message: expect.stringMatching(/^runs\.get: id: /) } })
     expect(await bridge.invoke('fs.readFile', { path: '/etc/passwd' })).toEqual({ ok: false, error: { code: 'bad_request', message: expect.stringContaining('unknown method') } })
     // a compromised page bypassing the preload's own check still meets the main-process validation
-    expect(await double.ipcMain.invokeFrom(pageUrl, 'elle:rpc', { method: 'runs.get' })).toEqual({ ok: false, error: { code: 'bad_request', message: expect.stringContaining('id') } })
-    expect(await double.ipcMain.invokeFrom(pageUrl, 'elle:rpc', 'not an envelope')).toEqual({ ok: false, error: { code: 'bad_request', message: 'IPC request must be {method, params}' } })
+    expect(await double.ipcMain.invokeFrom(pageUrl, 'elle:rpc', { method: 'runs.get' })).toEqual({
+      ok: false,
+      error: { code: 'bad_request', message: expect.stringContaining('id') }
+    })
+    expect(await double.ipcMain.invokeFrom(pageUrl, 'elle:rpc', 'not an envelope')).toEqual({
+      ok: false,
+      error: { code: 'bad_request', message: 'IPC request must be {method, params}' }
+    })
   })
 
   it('refuses calls from any frame other than the app page', async () => {

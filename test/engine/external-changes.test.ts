@@ -38,8 +38,22 @@ describe('changes made by another process', () => {
     expect(events.some((e) => e.type === 'run.updated' && e.run.status === 'running')).toBe(true)
 
     const progress: RunProgress = {
-      runId: run.id, stage: 0, stages: 2, phase: 'train', domain: 'press', step: 7, totalSteps: 20, stepInStage: 7, stageSteps: 10,
-      loss: 5.2, lr: 0.001, tokensPerS: 4000, tokensSeen: 7000, wallS: 2, etaS: 3, validation: null
+      runId: run.id,
+      stage: 0,
+      stages: 2,
+      phase: 'train',
+      domain: 'press',
+      step: 7,
+      totalSteps: 20,
+      stepInStage: 7,
+      stageSteps: 10,
+      loss: 5.2,
+      lr: 0.001,
+      tokensPerS: 4000,
+      tokensSeen: 7000,
+      wallS: 2,
+      etaS: 3,
+      validation: null
     }
     other.heartbeat(run.id, 'a-terminal', progress)
     await waitFor(() => events.some((e) => e.type === 'run.progress' && e.progress.runId === run.id))
@@ -58,6 +72,11 @@ describe('domains and streams changed by another process', () => {
     const next = events.length
     other.createStream({ name: 'terminal stream', domains: ['from-a-terminal'] })
     await waitFor(() => events.slice(next).some((e) => e.type === 'streams.changed'))
-    expect(events.slice(next).filter((e) => e.type !== 'run.progress').map((e) => e.type)).toEqual(['streams.changed'])
+    expect(
+      events
+        .slice(next)
+        .filter((e) => e.type !== 'run.progress')
+        .map((e) => e.type)
+    ).toEqual(['streams.changed'])
   })
 })

@@ -46,7 +46,10 @@ describe('streams in the store', () => {
 
     expect(refusal(() => store.createStream({ name: 'x', domains: ['press', 'nope'] }))).toMatchObject({ code: 'invalid', message: 'domains.1: unknown domain "nope"' })
     expect(refusal(() => store.createStream({ name: 'x', domains: ['press', 'press'] })).message).toContain('listed twice')
-    expect(refusal(() => store.createStream({ name: 'renamed', domains: ['press'] }))).toMatchObject({ code: 'conflict', message: expect.stringContaining('"renamed" already exists') })
+    expect(refusal(() => store.createStream({ name: 'renamed', domains: ['press'] }))).toMatchObject({
+      code: 'conflict',
+      message: expect.stringContaining('"renamed" already exists')
+    })
     const other = store.createStream({ name: 'other', domains: ['email'] })
     expect(refusal(() => store.updateStream(other.id, { name: 'renamed' })).code).toBe('conflict')
     expect(refusal(() => store.updateStream(s.id, { domains: ['ghost'] })).code).toBe('invalid')
@@ -76,7 +79,12 @@ describe('streams in the store', () => {
     store.createStream({ name: 'with spare', domains: ['spare'] })
     expect(refusal(() => store.deleteDomain('spare')).message).toContain('part of stream "with spare"')
     expect(refusal(() => store.deleteDomain('ghost')).code).toBe('not_found')
-    expect(store.listDomains().map((d) => d.name).sort()).toEqual(['email', 'fiction', 'press', 'spare'])
+    expect(
+      store
+        .listDomains()
+        .map((d) => d.name)
+        .sort()
+    ).toEqual(['email', 'fiction', 'press', 'spare'])
 
     const builtin = store.ensureBuiltinStream('default', ['press', 'fiction', 'email'])
     expect(builtin).toMatchObject({ builtin: true, name: 'default', domains: ['press', 'fiction', 'email'] })
@@ -149,7 +157,10 @@ describe('streams through the API', () => {
     expect((await start({ config: config('named', ['press', 'fiction']), stream: 'pair', fresh: true })).streamId).toBe(pair.id)
     expect((await start({ config: config('none', ['fiction', 'press']) })).streamId).toBeNull()
     expect(started.map((r) => engine.store.getRun(r.id).streamId)).toEqual([pair.id, pair.id, null])
-    expect(await rejection(handle('streams.delete', { id: pair.id }))).toMatchObject({ code: 'conflict', message: expect.stringContaining(`runs ${started[0]!.id}, ${started[1]!.id} ran on it`) })
+    expect(await rejection(handle('streams.delete', { id: pair.id }))).toMatchObject({
+      code: 'conflict',
+      message: expect.stringContaining(`runs ${started[0]!.id}, ${started[1]!.id} ran on it`)
+    })
     expect(events.some((e) => e.type === 'domains.changed')).toBe(true)
   })
 })

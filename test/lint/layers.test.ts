@@ -64,16 +64,22 @@ beforeAll(() => {
 
 describe('the layer rules', () => {
   it('fail the lint with one error per broken import', () => {
-    expect(result.status).toBe(Object.values(injected).flat().filter(([, rule]) => rule).length)
+    expect(result.status).toBe(
+      Object.values(injected)
+        .flat()
+        .filter(([, rule]) => rule).length
+    )
   })
 
   it('name the rule each injected import breaks, and nothing else about those files', () => {
     const found = result.violations.filter((v) => v.split(' ')[0]! in injected)
     const expected = Object.entries(injected).flatMap(([file, imports]) =>
-      imports.filter(([, rule]) => rule).map(([spec, rule]) => {
-        const target = spec.startsWith('.') ? resolveIn(file, spec) : spec
-        return `${file} -> ${target}: ${rule} (error)`
-      })
+      imports
+        .filter(([, rule]) => rule)
+        .map(([spec, rule]) => {
+          const target = spec.startsWith('.') ? resolveIn(file, spec) : spec
+          return `${file} -> ${target}: ${rule} (error)`
+        })
     )
     expect(found.map(normalise).sort()).toEqual(expected.map(normalise).sort())
   })

@@ -52,7 +52,16 @@ describe('the shared run-config schema', () => {
   })
 
   it('accepts growth by whole heads and every preset, filling defaults', () => {
-    expect(issues(base({ stages: [{ domain: 'press', steps: 5 }, { domain: 'hobbies', steps: 5, grow: { heads: 1, hidden: 24 }, frwSteps: 2 }] }))).toEqual([])
+    expect(
+      issues(
+        base({
+          stages: [
+            { domain: 'press', steps: 5 },
+            { domain: 'hobbies', steps: 5, grow: { heads: 1, hidden: 24 }, frwSteps: 2 }
+          ]
+        })
+      )
+    ).toEqual([])
     for (const p of PRESETS) expect(issues(p.config), p.name).toEqual([])
     expect(RunConfig.parse(base()).training.seqLen).toBe(64)
   })
@@ -68,7 +77,12 @@ describe('runs.start and presets.list carry the shared schema', () => {
   afterAll(() => engine.close())
 
   it('a config breaking a rule between fields is a bad_request naming the field, and nothing is stored', async () => {
-    const config = base({ stages: [{ domain: 'press', steps: 5 }, { domain: 'hobbies', steps: 5, grow: { heads: 2, hidden: 64 } }] })
+    const config = base({
+      stages: [
+        { domain: 'press', steps: 5 },
+        { domain: 'hobbies', steps: 5, grow: { heads: 2, hidden: 64 } }
+      ]
+    })
     const error = await rejection(handle('runs.start', { config }))
     expect(error.code).toBe('bad_request')
     expect(error.message).toBe('runs.start: config.stages.1.grow.hidden: 64 does not match 4 heads x head size 8 = 32; width grows by whole heads')

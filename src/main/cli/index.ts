@@ -14,7 +14,20 @@ import { serveCommand } from './commands/serve'
 import { startCommand } from './commands/start'
 import { helpText, parseCommandArgs, UsageError, type Command } from './args'
 
-export const COMMANDS: readonly Command[] = [startCommand, serveCommand, backendCommand, domainsCommand, runCommand, runsCommand, evalCommand, finetuneCommand, growCommand, compareCommand, exportCommand, importCommand]
+export const COMMANDS: readonly Command[] = [
+  startCommand,
+  serveCommand,
+  backendCommand,
+  domainsCommand,
+  runCommand,
+  runsCommand,
+  evalCommand,
+  finetuneCommand,
+  growCommand,
+  compareCommand,
+  exportCommand,
+  importCommand
+]
 
 function overview(): string {
   return [

@@ -108,7 +108,15 @@ export class Engine {
     const store = ExperimentStore.open(options.dbPath)
     const busyTimeoutMs = options.training?.busy?.busyTimeoutMs
     if (busyTimeoutMs !== undefined) store.db.pragma(`busy_timeout = ${Math.round(busyTimeoutMs)}`)
-    const engine = new Engine(store, backend, path.resolve(options.dataDir ?? defaultDataDir()), { ...backendRequest, flag: backend.active }, options.log, options.training, options.memoryBudget)
+    const engine = new Engine(
+      store,
+      backend,
+      path.resolve(options.dataDir ?? defaultDataDir()),
+      { ...backendRequest, flag: backend.active },
+      options.log,
+      options.training,
+      options.memoryBudget
+    )
     if (options.recoverOrphans ?? true) {
       engine.host.recoverOrphans()
       engine.jobs.recoverOrphans()

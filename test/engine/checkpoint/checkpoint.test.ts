@@ -3,14 +3,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import { beforeAll, describe, expect, it } from 'vitest'
-import {
-  CHECKPOINT_FILES,
-  checkpointSha256,
-  listCheckpointFiles,
-  loadCheckpoint,
-  saveCheckpoint,
-  verifyCheckpoint
-} from '../../../src/main/engine/checkpoint/checkpoint'
+import { CHECKPOINT_FILES, checkpointSha256, listCheckpointFiles, loadCheckpoint, saveCheckpoint, verifyCheckpoint } from '../../../src/main/engine/checkpoint/checkpoint'
 import { CheckpointError } from '../../../src/main/engine/checkpoint/errors'
 import type { Tokenizer } from '../../../src/main/engine/data/tokenizer'
 import { TransformerModel } from '../../../src/main/engine/model/model'
@@ -69,7 +62,10 @@ describe('saveCheckpoint / loadCheckpoint', () => {
 
   it('keeps the state’s tensors in plugins.safetensors, hashed last, and none without them', async () => {
     const dir = fresh()
-    const pluginTensors = { 'ewc/importance/embed.token': { shape: [2, 3], data: Float32Array.from([1, 2, 3, 4, 5, 6e-30]) }, 'pnn/column0.laterals/x': { shape: [0], data: new Float32Array(0) } }
+    const pluginTensors = {
+      'ewc/importance/embed.token': { shape: [2, 3], data: Float32Array.from([1, 2, 3, 4, 5, 6e-30]) },
+      'pnn/column0.laterals/x': { shape: [0], data: new Float32Array(0) }
+    }
     const saved = await saveCheckpoint(dir, checkpointInput(tinyConfig('gpt'), tok, { pluginTensors }))
     const names = ['config.json', 'model.safetensors', 'optimizer.safetensors', 'tokenizer.json', 'state.json', 'plugins.safetensors']
     expect(saved.files.map((f) => f.name)).toEqual(names)
@@ -85,7 +81,9 @@ describe('saveCheckpoint / loadCheckpoint', () => {
     expect((await loadCheckpoint(plain)).pluginTensors).toEqual({})
     // a tensor whose data does not fill its shape is refused before anything is written
     const bad = fresh()
-    await expect(saveCheckpoint(bad, checkpointInput(tinyConfig('gpt'), tok, { pluginTensors: { x: { shape: [4], data: new Float32Array(3) } } }))).rejects.toThrow(/pluginTensors\["x"\] holds 3 values for shape \[4\]/)
+    await expect(saveCheckpoint(bad, checkpointInput(tinyConfig('gpt'), tok, { pluginTensors: { x: { shape: [4], data: new Float32Array(3) } } }))).rejects.toThrow(
+      /pluginTensors\["x"\] holds 3 values for shape \[4\]/
+    )
     expect(fs.existsSync(bad)).toBe(false)
   })
 
@@ -118,7 +116,13 @@ describe('saveCheckpoint / loadCheckpoint', () => {
   it('resumes training exactly: the step after a reload equals the step without one', async () => {
     await tf.setBackend('cpu')
     const cfg = tinyConfig('gpt', { vocabSize: tok.vocabSize })
-    const batch = { inputIds: tf.tensor2d(Int32Array.from({ length: 2 * 8 }, (_, i) => (i * 37) % 250), [2, 8], 'int32') }
+    const batch = {
+      inputIds: tf.tensor2d(
+        Int32Array.from({ length: 2 * 8 }, (_, i) => (i * 37) % 250),
+        [2, 8],
+        'int32'
+      )
+    }
     const opts = { schedule: { peak: 1e-2, warmupSteps: 1, totalSteps: 10 } }
     const a = new TransformerModel(cfg, { seed: 3 })
     const ta = new Trainer(a, opts)
@@ -225,7 +229,11 @@ describe('bad input on save fails before anything is written', () => {
       },
       /weights has tensor "head\.bias" that the model config does not have/
     ],
-    ['a tokenizer of another vocabulary size', (t) => checkpointInput(tinyConfig('gpt', { vocabSize: 310 }), t, { weights: randomWeights(tinyConfig('gpt', { vocabSize: 310 })), optimizerState: undefined }), /tokenizer has 300 tokens but config model\.vocabSize is 310/],
+    [
+      'a tokenizer of another vocabulary size',
+      (t) => checkpointInput(tinyConfig('gpt', { vocabSize: 310 }), t, { weights: randomWeights(tinyConfig('gpt', { vocabSize: 310 })), optimizerState: undefined }),
+      /tokenizer has 300 tokens but config model\.vocabSize is 310/
+    ],
     ['an invalid config', (t) => checkpointInput(tinyConfig('gpt'), t, { config: { ...tinyConfig('gpt'), hidden: 33 } }), /config\.hidden: 33 is not divisible by heads/],
     ['a state that JSON would change', (t) => checkpointInput(tinyConfig('gpt'), t, { state: { step: 1, loss: NaN } }), /state\.loss: NaN is not representable in JSON/],
     [

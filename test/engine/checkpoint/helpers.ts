@@ -43,7 +43,16 @@ export function checkpointInput(cfg: ModelConfig, tokenizer: Tokenizer, over: Pa
     weights: randomWeights(cfg),
     optimizerState: randomAdam(cfg),
     tokenizer,
-    state: { step: 7, stage: 1, stepInStage: 3, tokensSeen: 7168, wallSeconds: 12.5, flops: 1.5e12, rng: { dropout: 42, masking: [1, 2, 3] }, iterator: { epoch: 0, position: 96 } },
+    state: {
+      step: 7,
+      stage: 1,
+      stepInStage: 3,
+      tokensSeen: 7168,
+      wallSeconds: 12.5,
+      flops: 1.5e12,
+      rng: { dropout: 42, masking: [1, 2, 3] },
+      iterator: { epoch: 0, position: 96 }
+    },
     training: { lr: 3e-4, batch: 8 },
     experiment: { name: 'tiny', seed: 1 },
     ...over

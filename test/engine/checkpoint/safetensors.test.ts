@@ -110,11 +110,7 @@ describe('safetensors validation', () => {
   })
 
   it('refuses overlapping offsets, naming both tensors', async () => {
-    const file = rawFile(
-      'overlap.safetensors',
-      { a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } },
-      f32(3)
-    )
+    const file = rawFile('overlap.safetensors', { a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, f32(3))
     await expect(read(file)).rejects.toThrow(/overlap\.safetensors: tensor "b": data_offsets \[4, 12\] overlap tensor "a"/)
   })
 
@@ -141,9 +137,7 @@ describe('safetensors validation', () => {
 
   it('refuses a header that is not JSON, or bad metadata', async () => {
     await expect(read(rawFile('json.safetensors', '{"a": ', new Uint8Array(0)))).rejects.toThrow(/json\.safetensors: header is not valid UTF-8 JSON/)
-    await expect(read(rawFile('meta.safetensors', { __metadata__: { step: 3 } }, new Uint8Array(0)))).rejects.toThrow(
-      /meta\.safetensors: __metadata__\.step must be a string/
-    )
+    await expect(read(rawFile('meta.safetensors', { __metadata__: { step: 3 } }, new Uint8Array(0)))).rejects.toThrow(/meta\.safetensors: __metadata__\.step must be a string/)
     await expect(read(rawFile('shape.safetensors', { a: { dtype: 'F32', shape: [-1], data_offsets: [0, 0] } }, new Uint8Array(0)))).rejects.toThrow(
       /shape\.safetensors: tensor "a": shape \[-1\]/
     )

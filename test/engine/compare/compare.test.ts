@@ -51,7 +51,7 @@ describe('firstReach (interpolation along an AP curve)', () => {
 })
 
 describe('compute saved', () => {
-  it('ELLE reaching the other run\'s final AP at half its wall time and FLOPs saves 50%', () => {
+  it("ELLE reaching the other run's final AP at half its wall time and FLOPs saves 50%", () => {
     const { other, elle } = handMade(60)
     const c = RunComparison.parse(compareRuns(store, [elle, other]))
     expect(c.computeSaved).toHaveLength(1)
@@ -108,7 +108,11 @@ describe('compareRuns', () => {
     expect(b).toMatchObject({ id: er, method: 'er', elle: false })
     expect(a!.matrix).toHaveLength(14) // 4 validations per stage, 1 after each warm-up
     expect(a!.matrix[0]!.ppl).toEqual([500, null, null]) // 900 - (900 - 100) x sqrt(1/4)
-    expect(a!.matrix.filter((r) => r.stageEnd).map((r) => [r.kind, r.stage, r.domain])).toEqual([['train', 0, 'press'], ['train', 1, 'humanities'], ['train', 2, 'fiction']])
+    expect(a!.matrix.filter((r) => r.stageEnd).map((r) => [r.kind, r.stage, r.domain])).toEqual([
+      ['train', 0, 'press'],
+      ['train', 1, 'humanities'],
+      ['train', 2, 'fiction']
+    ])
     expect(a!.final.domainsSeen).toBe(3)
     expect(a!.final.ap).toBeCloseTo(a!.matrix.at(-1)!.ppl.reduce((s, v) => s! + v!, 0)! / 3, 9)
     expect(a!.ap).toHaveLength(14)
@@ -125,7 +129,19 @@ describe('compareRuns', () => {
     expect(a!.phases[4]!.flops).toBeCloseTo(100 * 3e9, 0)
     expect(a!.totals).toMatchObject({ params: 3e5, steps: 320 })
     expect(a!.totals.wallS).toBeCloseTo(65, 9)
-    expect(a!.downstream).toEqual([{ task: 'spam', domain: 'fiction', metric: 'macro_f1', checkpointId: null, checkpointStep: null, finetuneSteps: null, mean: expect.closeTo(0.8, 12), std: expect.closeTo(0.1, 12), seeds: 3 }])
+    expect(a!.downstream).toEqual([
+      {
+        task: 'spam',
+        domain: 'fiction',
+        metric: 'macro_f1',
+        checkpointId: null,
+        checkpointStep: null,
+        finetuneSteps: null,
+        mean: expect.closeTo(0.8, 12),
+        std: expect.closeTo(0.1, 12),
+        seeds: 3
+      }
+    ])
     expect(b!.downstream).toEqual([
       expect.objectContaining({ mean: 0.65, std: null, seeds: 1, finetuneSteps: null }),
       expect.objectContaining({ mean: 0.2, std: 0, seeds: 2, finetuneSteps: 60 })

@@ -42,9 +42,24 @@ export interface Row {
 }
 
 /** Write validation rows (ppl/*, ap, ap_geo, ap_plus) and phase starts (params). */
-export function writeRows(store: ExperimentStore, runId: number, stream: readonly string[], rows: readonly Row[], params: ReadonlyArray<{ phase: PhaseRef; step: number; wallS: number; flops: number; value: number }> = []): void {
+export function writeRows(
+  store: ExperimentStore,
+  runId: number,
+  stream: readonly string[],
+  rows: readonly Row[],
+  params: ReadonlyArray<{ phase: PhaseRef; step: number; wallS: number; flops: number; value: number }> = []
+): void {
   const points: MetricPoint[] = []
-  const at = (r: { phase: PhaseRef; step: number; wallS: number; flops: number }, name: string, value: number): MetricPoint => ({ runId, phase: r.phase, step: r.step, tokensSeen: r.step * 1024, wallS: r.wallS, flops: r.flops, name, value })
+  const at = (r: { phase: PhaseRef; step: number; wallS: number; flops: number }, name: string, value: number): MetricPoint => ({
+    runId,
+    phase: r.phase,
+    step: r.step,
+    tokensSeen: r.step * 1024,
+    wallS: r.wallS,
+    flops: r.flops,
+    name,
+    value
+  })
   for (const r of rows) {
     r.ppl.forEach((v, j) => {
       points.push(at(r, `ppl/${stream[j]}`, v))
@@ -63,7 +78,12 @@ export function writeRows(store: ExperimentStore, runId: number, stream: readonl
  * A realistic run over `stream`: `perStage` validations per stage, perplexities falling on the current domain
  * and drifting up (forgetting) on earlier ones, `secondsPerStep[stage]` and `flopsPerStep[stage]` per step.
  */
-export function simulateRun(store: ExperimentStore, runId: number, stream: readonly string[], options: { steps?: number; perStage?: number; start?: number; floor?: number; forget?: number; secondsPerStep: number[]; flopsPerStep: number[]; params: number[]; frw?: number }): void {
+export function simulateRun(
+  store: ExperimentStore,
+  runId: number,
+  stream: readonly string[],
+  options: { steps?: number; perStage?: number; start?: number; floor?: number; forget?: number; secondsPerStep: number[]; flopsPerStep: number[]; params: number[]; frw?: number }
+): void {
   const steps = options.steps ?? 100
   const perStage = options.perStage ?? 4
   const start = options.start ?? 900
@@ -91,7 +111,9 @@ export function simulateRun(store: ExperimentStore, runId: number, stream: reado
       wall += (steps / perStage) * options.secondsPerStep[stage]!
       flops += (steps / perStage) * options.flopsPerStep[stage]!
       const progress = v / perStage
-      const ppl = stream.slice(0, stage + 1).map((_, j) => (j === stage ? start - (start - floor - 10 * j) * Math.sqrt(progress) : endPpl[j]! + (options.forget ?? 20) * (stage - j - 1 + progress)))
+      const ppl = stream
+        .slice(0, stage + 1)
+        .map((_, j) => (j === stage ? start - (start - floor - 10 * j) * Math.sqrt(progress) : endPpl[j]! + (options.forget ?? 20) * (stage - j - 1 + progress)))
       const apPlus = stage === 0 ? undefined : ppl.slice(0, stage).reduce((a, p, j) => a + p - endPpl[j]!, 0) / stage
       rows.push({ step, wallS: wall, flops, phase, ppl, apPlus })
       if (v === perStage) endPpl[stage] = ppl[stage]!

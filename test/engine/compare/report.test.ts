@@ -25,11 +25,16 @@ function threeRuns() {
   simulateRun(store, er, STREAM, { secondsPerStep: [0.2, 0.2, 0.2, 0.2], flopsPerStep: [4e10, 4e10, 4e10, 4e10], params: [8e5, 8e5, 8e5, 8e5], floor: 120, forget: 15 })
   const naive = createRun(store, config('naive-gpt', STREAM))
   simulateRun(store, naive, STREAM, { secondsPerStep: [0.2, 0.2, 0.2, 0.2], flopsPerStep: [4e10, 4e10, 4e10, 4e10], params: [8e5, 8e5, 8e5, 8e5], floor: 115, forget: 40 })
-  for (const [run, base] of [[elle, 0.82], [er, 0.74]] as const) {
-    store.addEvaluations([0, 1, 2].flatMap((seed) => [
-      { runId: run, task: 'spam-detection', domain: 'spam', metric: 'macro_f1', value: base + 0.02 * (seed - 1), seed },
-      { runId: run, task: 'genre', domain: 'learned', metric: 'accuracy', value: base - 0.1 + 0.01 * seed, seed }
-    ]))
+  for (const [run, base] of [
+    [elle, 0.82],
+    [er, 0.74]
+  ] as const) {
+    store.addEvaluations(
+      [0, 1, 2].flatMap((seed) => [
+        { runId: run, task: 'spam-detection', domain: 'spam', metric: 'macro_f1', value: base + 0.02 * (seed - 1), seed },
+        { runId: run, task: 'genre', domain: 'learned', metric: 'accuracy', value: base - 0.1 + 0.01 * seed, seed }
+      ])
+    )
   }
   return { elle, er, naive }
 }
@@ -117,7 +122,9 @@ describe('elle compare (command)', () => {
     store.close()
     const file = store.path
     store = undefined
-    await expect(compareCommand.run({ values: { db: file }, positionals: [String(a), String(b)] })).rejects.toThrow(`runs ${a} and ${b} have different streams: stages.1.domain is "fiction" vs "learned"`)
+    await expect(compareCommand.run({ values: { db: file }, positionals: [String(a), String(b)] })).rejects.toThrow(
+      `runs ${a} and ${b} have different streams: stages.1.domain is "fiction" vs "learned"`
+    )
     await expect(compareCommand.run({ values: { db: file }, positionals: [String(a), '77'] })).rejects.toThrow('no run with id 77')
   })
 })

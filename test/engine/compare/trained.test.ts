@@ -98,7 +98,13 @@ describe('runs.compare on trained runs', () => {
       [11, 'train-1:humanities', false, [true, true]],
       [14, 'train-1:humanities', true, [true, true]]
     ])
-    expect(rows(n).map((r) => [r[0], r[2]])).toEqual([[3, false], [6, true], [9, false], [12, false], [14, true]])
+    expect(rows(n).map((r) => [r[0], r[2]])).toEqual([
+      [3, false],
+      [6, true],
+      [9, false],
+      [12, false],
+      [14, true]
+    ])
 
     // AP+: what the trainer recorded equals the rise of press over its perplexity at the end of its stage
     // (step 6, not the warm-up's step 8), only once a later domain trains

@@ -54,7 +54,9 @@ describe('a corpus too small for one training batch is refused when it is added'
     expect((e as DataError).code).toBe('TOO_SMALL')
     const need = DEFAULT_SHAPE_SEQ_LEN + 1
     expect(e.message).toMatch(
-      new RegExp(`^corpus ${dir} has \\d+ tokens; at least ${2 * need} are needed for one training batch of the default shape \\(seqLen ${DEFAULT_SHAPE_SEQ_LEN}: ${need} tokens for a training sequence and ${need} for a validation sequence\\)$`)
+      new RegExp(
+        `^corpus ${dir} has \\d+ tokens; at least ${2 * need} are needed for one training batch of the default shape \\(seqLen ${DEFAULT_SHAPE_SEQ_LEN}: ${need} tokens for a training sequence and ${need} for a validation sequence\\)$`
+      )
     )
     expect(Number(/has (\d+) tokens/.exec(e.message)?.[1])).toBeLessThan(2 * need)
     expect(store.findDomain('tiny')).toBeNull()
@@ -65,7 +67,9 @@ describe('a corpus too small for one training batch is refused when it is added'
     const dir = corpus(1, 2000)
     const e = await refusal(addUserDomain(store, inject('dataDir'), { name: 'one-doc', source: { paths: [dir] } }))
     expect((e as DataError).code).toBe('TOO_SMALL')
-    expect(e.message).toMatch(/^corpus .* has [\d,]+ tokens, but its validation split has 0 \(0 of 1 documents\); at least 65 are needed for one validation sequence of the default shape \(seqLen 64\)/)
+    expect(e.message).toMatch(
+      /^corpus .* has [\d,]+ tokens, but its validation split has 0 \(0 of 1 documents\); at least 65 are needed for one validation sequence of the default shape \(seqLen 64\)/
+    )
     expect(store.findDomain('one-doc')).toBeNull()
   })
 
@@ -95,7 +99,8 @@ describe('a run that needs more than a domain has is refused while its data load
       for (const docs of [1, 3]) {
         const need = tokensNeeded(shape, docs)
         const lens = (total: number): number[] => Array.from({ length: docs }, (_, i) => Math.floor(total / docs) + (i < total % docs ? 1 : 0))
-        const make = (total: number) => new BlockBatcher(split(lens(total)), ids, { style: shape.kind, seqLen: shape.seqLen, promptSlot: 0, prompt: shape.prompts === 'off' ? 'off' : 'own' })
+        const make = (total: number) =>
+          new BlockBatcher(split(lens(total)), ids, { style: shape.kind, seqLen: shape.seqLen, promptSlot: 0, prompt: shape.prompts === 'off' ? 'off' : 'own' })
         expect(make(need).numBlocks).toBeGreaterThanOrEqual(1)
         if (need - 1 >= docs) expect(() => make(need - 1)).toThrow(/too few for one block/)
       }
@@ -108,7 +113,9 @@ describe('a run that needs more than a domain has is refused while its data load
     const shape: RunShape = { kind: 'gpt', seqLen: 4096, prompts: 'own' }
     const e = await refusal(loadRunData(store, inject('dataDir'), ['press', 'smallish'], undefined, shape))
     expect((e as DataError).code).toBe('TOO_SMALL')
-    expect(e.message).toMatch(/^domain "smallish" has \d+ tokens in its train split \(\d documents\); at least \d+ are needed for one training sequence of this run's shape \(gpt, seqLen 4096, prompts own\)$/)
+    expect(e.message).toMatch(
+      /^domain "smallish" has \d+ tokens in its train split \(\d documents\); at least \d+ are needed for one training sequence of this run's shape \(gpt, seqLen 4096, prompts own\)$/
+    )
     const ok = await loadRunData(store, inject('dataDir'), ['press', 'smallish'], undefined, { kind: 'gpt', seqLen: 32, prompts: 'off' })
     expect([...ok.domains.keys()]).toEqual(['press', 'smallish'])
   })

@@ -101,7 +101,10 @@ describe('BlockBatcher', () => {
   it('validation batches are the first N blocks in order, the same every time', () => {
     const b = new BlockBatcher(sp, ids, { style: 'gpt', seqLen: 8, promptSlot: 0, seed: 5 })
     const v1 = b.validationBatches(4, 6)
-    expect(v1.map((x) => x.blocks)).toEqual([[0, 1, 2, 3], [4, 5]])
+    expect(v1.map((x) => x.blocks)).toEqual([
+      [0, 1, 2, 3],
+      [4, 5]
+    ])
     const v2 = new BlockBatcher(sp, ids, { style: 'gpt', seqLen: 8, promptSlot: 0, seed: 77 }).validationBatches(4, 6)
     expect(v2.map((x) => Array.from(x.input))).toEqual(v1.map((x) => Array.from(x.input)))
   })

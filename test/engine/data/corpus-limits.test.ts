@@ -169,7 +169,7 @@ describe('size caps', () => {
   it('a large file is read in chunks: text, validation and hash are the same as a whole-file read', () => {
     const d = caseDir()
     // 3 MiB with multi-byte characters straddling the 1 MiB chunk edges.
-    const text = 'é€😀 line of text\n'.repeat(3 * 2 ** 20 / 22)
+    const text = 'é€😀 line of text\n'.repeat((3 * 2 ** 20) / 22)
     fs.writeFileSync(path.join(d, 'big.txt'), `\uFEFF${text}`)
     const c = readCorpus({ paths: [path.join(d, 'big.txt')] })
     expect(c.documents[0]?.text).toBe(text)
@@ -189,7 +189,10 @@ describe('document keys are relative to each root', () => {
   it('two folders that both contain same.txt give two documents', () => {
     const a = path.join(caseDir(), 'a')
     const b = path.join(path.dirname(a), 'b')
-    for (const [dir, text] of [[a, 'first copy'], [b, 'second copy']] as const) {
+    for (const [dir, text] of [
+      [a, 'first copy'],
+      [b, 'second copy']
+    ] as const) {
       fs.mkdirSync(path.join(dir, 'sub'), { recursive: true })
       fs.writeFileSync(path.join(dir, 'same.txt'), text)
       fs.writeFileSync(path.join(dir, 'sub', `${path.basename(dir)}-only.txt`), `only in ${dir}`)

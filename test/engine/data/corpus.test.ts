@@ -37,7 +37,10 @@ describe('readCorpus: valid inputs', () => {
     expect(c.documents.map((d) => d.id)).toEqual(['a.txt', 'c.txt', 'notes', 'sub/b.md'])
     expect(c.skippedFiles.map((f) => path.basename(f))).toEqual(['image.png'])
     const j = readCorpus({ paths: [jl], textField: 'body', idField: 'id' })
-    expect(j.documents.map((d) => [d.id, d.text])).toEqual([['x1', 'fourth'], ['x2', 'fifth']])
+    expect(j.documents.map((d) => [d.id, d.text])).toEqual([
+      ['x1', 'fourth'],
+      ['x2', 'fifth']
+    ])
     expect(readCorpus({ paths: [jl], textField: 'body' }).documents[1]?.id).toBe('d.jsonl:3')
   })
 

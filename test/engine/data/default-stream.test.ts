@@ -4,15 +4,7 @@ import { beforeAll, describe, expect, it, vi } from 'vitest'
 import { BlockBatcher } from '../../../src/main/engine/data/batches'
 import { loadTokenizedDomain } from '../../../src/main/engine/data/cache'
 import { ensureDefaultStream, readStreamManifest, type StreamManifest } from '../../../src/main/engine/data/default-stream'
-import {
-  brownDir,
-  brownPlainText,
-  detokenize,
-  genreOf,
-  listBrownTexts,
-  readBrownText,
-  universalTag
-} from '../../../src/main/engine/data/default-stream/brown'
+import { brownDir, brownPlainText, detokenize, genreOf, listBrownTexts, readBrownText, universalTag } from '../../../src/main/engine/data/default-stream/brown'
 import { emailToText, readSpamAssassin, type EmailReadStats } from '../../../src/main/engine/data/default-stream/spam'
 import { SPLITS } from '../../../src/main/engine/data/split'
 import { readTaskSplit, type ClassificationExample, type TaggingExample } from '../../../src/main/engine/data/tasks'
@@ -30,11 +22,31 @@ beforeAll(async () => {
 describe('Brown corpus reading', () => {
   it('maps file names to genres consistently with the package cats.txt', () => {
     const cats = new Map(
-      fs.readFileSync(path.join(brownDir(), 'cats.txt'), 'utf8').trim().split('\n').map((l) => l.split(/\s+/) as [string, string])
+      fs
+        .readFileSync(path.join(brownDir(), 'cats.txt'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => l.split(/\s+/) as [string, string])
     )
     const ids = listBrownTexts()
     expect(ids.length).toBe(500)
-    const byGenre: Record<string, string> = { a: 'news', b: 'editorial', c: 'reviews', d: 'religion', e: 'hobbies', f: 'lore', g: 'belles_lettres', h: 'government', j: 'learned', k: 'fiction', l: 'mystery', m: 'science_fiction', n: 'adventure', p: 'romance', r: 'humor' }
+    const byGenre: Record<string, string> = {
+      a: 'news',
+      b: 'editorial',
+      c: 'reviews',
+      d: 'religion',
+      e: 'hobbies',
+      f: 'lore',
+      g: 'belles_lettres',
+      h: 'government',
+      j: 'learned',
+      k: 'fiction',
+      l: 'mystery',
+      m: 'science_fiction',
+      n: 'adventure',
+      p: 'romance',
+      r: 'humor'
+    }
     for (const id of ids) expect(cats.get(id)).toBe(byGenre[genreOf(id)])
   })
 
@@ -147,7 +159,10 @@ describe('ensureDefaultStream (press only, vocab 1000)', () => {
     expect(log.mock.calls.flat().join(' ')).not.toMatch(/training tokenizer/)
     expect(grown.tokenizer.hash).toBe(tokBefore.hash)
     expect(grown.tokenizer.vocabSize).toBe(1000)
-    expect(grown.domains.map((d) => [d.name, d.promptSlot])).toEqual([['press', 0], ['hobbies', 2]])
+    expect(grown.domains.map((d) => [d.name, d.promptSlot])).toEqual([
+      ['press', 0],
+      ['hobbies', 2]
+    ])
     expect(grown.domains[0]!.cacheDir).toBe(manifest.domains[0]!.cacheDir)
     expect(grown.domains[1]!.tasks[0]!.labels).toEqual(['hobbies', 'lore'])
     await expect(ensureDefaultStream(dataDir, { domains: ['press'], vocabSize: 2000 })).rejects.toMatchObject({ code: 'BAD_OPTION' })

@@ -14,7 +14,10 @@ let tok: Tokenizer
 let press: string[]
 
 beforeAll(async () => {
-  press = listBrownTexts().filter((id) => id.startsWith('ca')).slice(0, 20).map((id) => brownPlainText(readBrownText(id)))
+  press = listBrownTexts()
+    .filter((id) => id.startsWith('ca'))
+    .slice(0, 20)
+    .map((id) => brownPlainText(readBrownText(id)))
   tok = await trainTokenizer({ texts: press, vocabSize: 2000 })
 })
 
@@ -42,7 +45,10 @@ describe('tokenizer', () => {
 
   it('pure-TS encode/decode agree with the native HF tokenizer on real Brown and e-mail text', async () => {
     const emails = readSpamAssassin(undefined, 200).docs.map((d) => d.text)
-    const fiction = listBrownTexts().filter((id) => id.startsWith('ck')).slice(0, 5).map((id) => brownPlainText(readBrownText(id)))
+    const fiction = listBrownTexts()
+      .filter((id) => id.startsWith('ck'))
+      .slice(0, 5)
+      .map((id) => brownPlainText(readBrownText(id)))
     const texts = [...press.slice(0, 5), ...fiction, ...emails, 'x\u0085y \uFEFFz \u00a0 q', "it's   we'll\n\n\n end  "]
     const native = await tok.encodeBatch(texts)
     texts.forEach((t, i) => expect(Array.from(tok.encode(t))).toEqual(Array.from(native[i] as Int32Array)))

@@ -48,7 +48,12 @@ describe('POS labels on sub-tokens', () => {
   })
 
   it('labels the first sub-token of each word and ignores the others', () => {
-    const ex: TaggingExample = { id: 't#0', docId: 't', words: ['Emory', "University's", 'trustees', 'reconsidered', 'segregation', '.'], tags: ['NOUN', 'NOUN', 'NOUN', 'VERB', 'NOUN', '.'] }
+    const ex: TaggingExample = {
+      id: 't#0',
+      docId: 't',
+      words: ['Emory', "University's", 'trustees', 'reconsidered', 'segregation', '.'],
+      tags: ['NOUN', 'NOUN', 'NOUN', 'VERB', 'NOUN', '.']
+    }
     const enc = encodeTagging(tok, ex, TAGS, 100)
     // word by word, the ids are those of the running sentence (no two punctuation words touch here)
     expect([...enc.ids]).toEqual([...tok.encode(detokenize(ex.words))])

@@ -54,7 +54,16 @@ function pressOrEmail(): DownstreamTask {
   const write = (split: string, rows: ClassificationExample[]) => fs.writeFileSync(path.join(dir, `${split}.jsonl`), rows.map((r) => JSON.stringify(r)).join('\n') + '\n')
   write('train', [...pick('press-genre', 'train', 200, 'press'), ...pick('email-spam', 'train', 100, 'email')])
   write('test', [...pick('press-genre', 'test', 60, 'press'), ...pick('email-spam', 'test', 30, 'email')])
-  return { name: 'press-or-email', domain: 'press', task: 'source', kind: 'classification', labels: ['email', 'press'], promptSlot: 0, dir, trainLabelCounts: { press: 200, email: 100 } }
+  return {
+    name: 'press-or-email',
+    domain: 'press',
+    task: 'source',
+    kind: 'classification',
+    labels: ['email', 'press'],
+    promptSlot: 0,
+    dir,
+    trainLabelCounts: { press: 200, email: 100 }
+  }
 }
 
 describe('fine-tuning learns', () => {
@@ -120,7 +129,10 @@ describe('finetuneCheckpoint', () => {
     expect(off.promptToken).toBeNull()
     // the next domain of the run's stream (press -> email), as pre-training's "wrong" prompts do
     expect(wrong.promptToken).toBe('<p5>')
-    const metrics = run.store.listEvaluations(run.runId).slice(-4).map((r) => r.metric)
+    const metrics = run.store
+      .listEvaluations(run.runId)
+      .slice(-4)
+      .map((r) => r.metric)
     expect(metrics).toEqual(['accuracy/no-prompt', 'macro_f1/no-prompt', 'accuracy/wrong-prompt', 'macro_f1/wrong-prompt'])
   })
 
@@ -177,10 +189,16 @@ describe('bad input is refused before anything is trained or stored', () => {
 
   it('fewer than one seed, and other bad options', async () => {
     const snapshot = storeSnapshot(run.store, run.runId)
-    await expect(finetuneCheckpoint(afterEmail, { dataDir: run.dataDir, task: 'press-genre', seeds: 0, store: run.store })).rejects.toThrow(/seeds must be an integer from 1 to 100, got 0/)
+    await expect(finetuneCheckpoint(afterEmail, { dataDir: run.dataDir, task: 'press-genre', seeds: 0, store: run.store })).rejects.toThrow(
+      /seeds must be an integer from 1 to 100, got 0/
+    )
     await expect(finetuneCheckpoint(afterEmail, { dataDir: run.dataDir, task: 'press-genre', seeds: -2, store: run.store })).rejects.toThrow(/seeds/)
-    await expect(finetuneCheckpoint(afterEmail, { dataDir: run.dataDir, task: 'press-genre', prompt: 'sideways' as 'own', store: run.store })).rejects.toThrow(/prompt must be one of own, off, wrong/)
-    await expect(finetuneCheckpoint(afterEmail, { dataDir: run.dataDir, task: 'press-genre', settings: { steps: 0 }, store: run.store })).rejects.toThrow(/steps must be an integer of at least 1/)
+    await expect(finetuneCheckpoint(afterEmail, { dataDir: run.dataDir, task: 'press-genre', prompt: 'sideways' as 'own', store: run.store })).rejects.toThrow(
+      /prompt must be one of own, off, wrong/
+    )
+    await expect(finetuneCheckpoint(afterEmail, { dataDir: run.dataDir, task: 'press-genre', settings: { steps: 0 }, store: run.store })).rejects.toThrow(
+      /steps must be an integer of at least 1/
+    )
     expect(storeSnapshot(run.store, run.runId)).toEqual(snapshot)
   })
 })

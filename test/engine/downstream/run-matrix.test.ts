@@ -68,7 +68,10 @@ describe('evaluateRunDownstream', () => {
     const ids = report.stages.map((s) => s.checkpointId)
     const mean = (checkpointId: number | null, task: string, metric: string): number =>
       meanStd(rows.filter((r) => r.checkpointId === checkpointId && r.task === task && r.metric === metric).map((r) => r.value)).mean
-    for (const [metric, m] of [['accuracy', report.accuracy], ['macro_f1', report.macroF1]] as const) {
+    for (const [metric, m] of [
+      ['accuracy', report.accuracy],
+      ['macro_f1', report.macroF1]
+    ] as const) {
       const R = [
         [mean(ids[0]!, 'press-genre', metric), mean(ids[0]!, 'email-spam', metric)],
         [mean(ids[1]!, 'press-genre', metric), mean(ids[1]!, 'email-spam', metric)]

@@ -26,7 +26,14 @@ describe('seenDomains', () => {
   })
 
   it('a from-scratch run trains on the whole stream in one phase', () => {
-    const scratch: JsonObject = { ...experiment, method: { name: 'scratch' }, stages: [{ domain: 'press', steps: 10 }, { domain: 'hobbies', steps: 10 }] }
+    const scratch: JsonObject = {
+      ...experiment,
+      method: { name: 'scratch' },
+      stages: [
+        { domain: 'press', steps: 10 },
+        { domain: 'hobbies', steps: 10 }
+      ]
+    }
     expect(at(0, 1, scratch)).toEqual(['press', 'hobbies'])
   })
 

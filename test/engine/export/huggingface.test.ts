@@ -167,7 +167,13 @@ describe('exportHuggingFace: BERT as BertForMaskedLM', () => {
     const d = 32
     const q = src.weights['layers.1.attn.q.kernel']!.data
     const hq = t.get('bert.encoder.layer.1.attention.self.query.weight')!.data
-    for (const [i, o] of [[0, 1], [3, 17], [31, 0], [5, 5]] as const) expect(hq[o * d + i]).toBe(q[i * d + o])
+    for (const [i, o] of [
+      [0, 1],
+      [3, 17],
+      [31, 0],
+      [5, 5]
+    ] as const)
+      expect(hq[o * d + i]).toBe(q[i * d + o])
     const fin = src.weights['layers.0.ffn.in.kernel']!.data // [32, 128]
     const hin = t.get('bert.encoder.layer.0.intermediate.dense.weight')!.data // [128, 32]
     expect(hin[100 * d + 7]).toBe(fin[7 * 128 + 100])
@@ -194,11 +200,15 @@ describe('exportHuggingFace: BERT as BertForMaskedLM', () => {
       tie_word_embeddings: true
     })
     expect(c.elle).toMatchObject({ format: 'elle-checkpoint', version: 1, state: { step: 7 } })
-    expect(readJson(path.join(out, 'special_tokens_map.json'))).toMatchObject({ cls_token: '<cls>', mask_token: '<mask>', additional_special_tokens: ['<p0>', '<p1>', '<p2>', '<p3>'] })
+    expect(readJson(path.join(out, 'special_tokens_map.json'))).toMatchObject({
+      cls_token: '<cls>',
+      mask_token: '<mask>',
+      additional_special_tokens: ['<p0>', '<p1>', '<p2>', '<p3>']
+    })
     expect(readJson(path.join(out, 'tokenizer_config.json'))).toMatchObject({ tokenizer_class: 'PreTrainedTokenizerFast', model_max_length: 16 })
   })
 
-  it("the exported tokenizer wraps text in <cls> ... <sep>, as BERT blocks are in training", async () => {
+  it('the exported tokenizer wraps text in <cls> ... <sep>, as BERT blocks are in training', async () => {
     const { Tokenizer } = await import('../../../src/main/engine/data/tokenizer')
     const hfTok = Tokenizer.fromJSON(fs.readFileSync(path.join(out, 'tokenizer.json'), 'utf8'))
     const [enc] = await hfTok.nativeTokenizer().encodeBatch(['<p1> the quick fox'], { addSpecialTokens: true })
@@ -265,7 +275,12 @@ describe('exportHuggingFace: GPT as GPT2LMHeadModel', () => {
     for (const [j, m] of ['q', 'k', 'v'].entries()) {
       const kern = src.weights[`layers.0.attn.${m}.kernel`]!.data
       const bias = src.weights[`layers.0.attn.${m}.bias`]!.data
-      for (const [i, o] of [[0, 0], [4, 9], [31, 30]] as const) expect(w[i * 3 * d + j * d + o]).toBe(kern[i * d + o])
+      for (const [i, o] of [
+        [0, 0],
+        [4, 9],
+        [31, 30]
+      ] as const)
+        expect(w[i * 3 * d + j * d + o]).toBe(kern[i * d + o])
       expect(b[j * d + 5]).toBe(bias[5])
     }
   })
@@ -324,7 +339,10 @@ describe.skipIf(!torchOk && process.env.ELLE_REQUIRE_TORCH !== '1')('torch refer
 
 describe('refusals', () => {
   it('refuses a pre-LN BERT and a post-LN GPT, writing nothing', async () => {
-    for (const [kind, norm] of [['bert', 'pre'], ['gpt', 'post']] as const) {
+    for (const [kind, norm] of [
+      ['bert', 'pre'],
+      ['gpt', 'post']
+    ] as const) {
       const { dir } = await checkpoint(tinyConfig(kind, { norm }))
       const out = fresh()
       const err = await exportHuggingFace(dir, out).catch((e: unknown) => e)
@@ -361,11 +379,13 @@ describe('refusals', () => {
       edit(d)
       return d
     }
-    const editConfig = (f: (c: Record<string, any>) => void) => (d: string): void => {
-      const c = readJson(path.join(d, 'config.json'))
-      f(c)
-      fs.writeFileSync(path.join(d, 'config.json'), JSON.stringify(c))
-    }
+    const editConfig =
+      (f: (c: Record<string, any>) => void) =>
+      (d: string): void => {
+        const c = readJson(path.join(d, 'config.json'))
+        f(c)
+        fs.writeFileSync(path.join(d, 'config.json'), JSON.stringify(c))
+      }
     const cases: Array<[string, (d: string) => void, RegExp]> = [
       ['the erf GELU', editConfig((c) => (c.activation_function = 'gelu')), /activation_function is "gelu"; the workbench's model uses the tanh GELU/],
       ['another LayerNorm epsilon', editConfig((c) => (c.layer_norm_epsilon = 1e-12)), /layer_norm_epsilon is 1e-12; the workbench's LayerNorm uses 0\.00001/],
@@ -387,7 +407,10 @@ describe('refusals', () => {
     it('an untied output layer or an unknown tensor', async () => {
       for (const [name, change] of [
         ['lm_head.weight', (t: Map<string, { shape: number[]; data: Float32Array }>) => t.get('lm_head.weight')!.data.set([0.5], 3)],
-        ['transformer.h.0.attn.rotary.weight', (t: Map<string, { shape: number[]; data: Float32Array }>) => t.set('transformer.h.0.attn.rotary.weight', { shape: [1], data: new Float32Array(1) })]
+        [
+          'transformer.h.0.attn.rotary.weight',
+          (t: Map<string, { shape: number[]; data: Float32Array }>) => t.set('transformer.h.0.attn.rotary.weight', { shape: [1], data: new Float32Array(1) })
+        ]
       ] as const) {
         const d = fresh()
         fs.cpSync(hf, d, { recursive: true })

@@ -1,15 +1,7 @@
 // growModel's contract: spec validation, no-op growth, the optimizer moments, the serialisable state.
 import * as tf from '@tensorflow/tfjs'
 import { beforeAll, describe, expect, it } from 'vitest'
-import {
-  applyGrowthState,
-  growModel,
-  growOptimizerState,
-  growthStateToJson,
-  initialGrowthState,
-  parseGrowthState,
-  rampMasks
-} from '../../../src/main/engine/growth'
+import { applyGrowthState, growModel, growOptimizerState, growthStateToJson, initialGrowthState, parseGrowthState, rampMasks } from '../../../src/main/engine/growth'
 import { useBackend } from '../../../src/main/engine/model/backend'
 import { parameterShapes, TransformerModel } from '../../../src/main/engine/model/model'
 import { AdamW } from '../../../src/main/engine/model/optim'

@@ -17,7 +17,10 @@ afterAll(() => {
 })
 
 const cases: Array<{ what: string; addLayers: number; addHeads: number }> = []
-for (const [ratio, heads] of [['integer', 2], ['non-integer', 3]] as const) {
+for (const [ratio, heads] of [
+  ['integer', 2],
+  ['non-integer', 3]
+] as const) {
   const addHeads = ratio === 'integer' ? 2 : 1 // 2 -> 4 heads (x2), 3 -> 4 heads (x4/3)
   cases.push({ what: `width ${heads}->${heads + addHeads} heads`, addLayers: 0, addHeads })
   cases.push({ what: `depth +2 layers (${heads} heads)`, addLayers: 2, addHeads: 0 })

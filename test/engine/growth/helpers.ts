@@ -19,7 +19,13 @@ export function randomWeights(cfg: ModelConfig, seed: number): Weights {
   for (const [name, shape] of parameterShapes(cfg)) {
     const n = shape.reduce((a, b) => a * b, 1)
     const data = new Float32Array(n)
-    const [mean, std] = name.endsWith('.gamma') ? [1, 0.3] : name.endsWith('.beta') || name.endsWith('.bias') ? [0, 0.1] : name.startsWith('embed.') ? [0, 0.5] : [0, 1 / Math.sqrt(shape[0]!)]
+    const [mean, std] = name.endsWith('.gamma')
+      ? [1, 0.3]
+      : name.endsWith('.beta') || name.endsWith('.bias')
+        ? [0, 0.1]
+        : name.startsWith('embed.')
+          ? [0, 0.5]
+          : [0, 1 / Math.sqrt(shape[0]!)]
     for (let i = 0; i < n; i++) data[i] = mean + std * rng.normal()
     out[name] = { shape: [...shape], data }
   }
@@ -60,7 +66,7 @@ export function logitsOf(cfg: ModelConfig, weights: Weights, ids: tf.Tensor2D, m
 /** B sequences of the toy stream: arithmetic cycles with a random step and offset, a little noise. */
 export function toyIds(cfg: ModelConfig, B: number, rng: Rng): Int32Array {
   const T = cfg.maxLength
-  return Int32Array.from({ length: B * T }, (_, i) => 5 + ((i % T) * (1 + (Math.floor(i / T) % 3)) + Math.floor(i / T) + rng.int(2)) % (cfg.vocabSize - 6))
+  return Int32Array.from({ length: B * T }, (_, i) => 5 + (((i % T) * (1 + (Math.floor(i / T) % 3)) + Math.floor(i / T) + rng.int(2)) % (cfg.vocabSize - 6)))
 }
 
 /**

@@ -84,7 +84,11 @@ describe('growth masks in the model', () => {
     model.setWeights(grown.weights)
     const trainer = new Trainer(model, { schedule: { peak: 1e-3, warmupSteps: 1, totalSteps: 100 } })
     const ids = promptBatch(cfg)
-    const labels = tf.tensor2d(Int32Array.from({ length: 24 }, (_, i) => (i % 3 === 0 ? 5 + (i % 7) : -100)), [2, 12], 'int32')
+    const labels = tf.tensor2d(
+      Int32Array.from({ length: 24 }, (_, i) => (i % 3 === 0 ? 5 + (i % 7) : -100)),
+      [2, 12],
+      'int32'
+    )
     applyGrowthState(model, rampMasks(grown.state, 0.3))
     trainer.trainStep([{ inputIds: ids, labels }]) // first step creates the optimizer's lazily kept tensors, if any
     const before = tf.memory().numTensors

@@ -55,7 +55,13 @@ describe('checkpoints.list', () => {
       [16, 'stage-end', true, 1, 'email']
     ])
     const loaded = await loadCheckpoint(list[1]!.path, { optimizer: false })
-    expect(list[1]).toMatchObject({ sha256: loaded.sha256, bytes: loaded.bytes, model: { kind: 'gpt', layers: 1, heads: 2, hidden: 32 }, parameters: parameterCount(loaded.config), problem: null })
+    expect(list[1]).toMatchObject({
+      sha256: loaded.sha256,
+      bytes: loaded.bytes,
+      model: { kind: 'gpt', layers: 1, heads: 2, hidden: 32 },
+      parameters: parameterCount(loaded.config),
+      problem: null
+    })
     expect((await rejection(handle('checkpoints.list', { runId: 987654 }))).code).toBe('not_found')
   })
 })
@@ -206,7 +212,12 @@ describe('another process', () => {
   it("cancels a run this process trains when another engine on the store asks (through the owner's heartbeat)", async () => {
     const other = await Engine.open({ dbPath: engine.store.path, dataDir: inject('dataDir'), backend: { flag: 'wasm' } })
     try {
-      const run = engine.startRun({ name: 'jobs-cancel-elsewhere', model: { kind: 'gpt', layers: 1, heads: 2, headSize: 16 }, training: { seqLen: 32, batchSize: 8, validateEvery: 1000, validationSequences: 8, checkpointEvery: 1000 }, stages: [{ domain: 'press', steps: 100_000 }] })
+      const run = engine.startRun({
+        name: 'jobs-cancel-elsewhere',
+        model: { kind: 'gpt', layers: 1, heads: 2, headSize: 16 },
+        training: { seqLen: 32, batchSize: 8, validateEvery: 1000, validationSequences: 8, checkpointEvery: 1000 },
+        stages: [{ domain: 'press', steps: 100_000 }]
+      })
       await new Promise<void>((resolve) => {
         const stop = engine.events.subscribe((e) => {
           if (e.type === 'run.progress' && e.progress.runId === run.id && e.progress.step >= 2) {
@@ -279,7 +290,11 @@ describe('over HTTP (browser mode)', () => {
         }
       }
       const rpc = async (method: string, body: unknown): Promise<{ status: number; json: any }> => {
-        const response = await fetch(`${server.url}api/rpc/${method}`, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${server.token}` }, body: JSON.stringify(body) })
+        const response = await fetch(`${server.url}api/rpc/${method}`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${server.token}` },
+          body: JSON.stringify(body)
+        })
         const json = (await response.json()) as { result?: any }
         // a success is { result }, an error { error }
         return { status: response.status, json: json.result ?? json }

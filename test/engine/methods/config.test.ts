@@ -10,7 +10,10 @@ const base = (extra: Record<string, unknown> = {}): RunConfigInput =>
   ({
     name: 'method-config',
     model: { kind: 'gpt', layers: 1, heads: 2, headSize: 8 },
-    stages: [{ domain: 'press', steps: 5 }, { domain: 'hobbies', steps: 5 }],
+    stages: [
+      { domain: 'press', steps: 5 },
+      { domain: 'hobbies', steps: 5 }
+    ],
     ...extra
   }) as RunConfigInput
 
@@ -47,15 +50,39 @@ describe('method config', () => {
   it('a method must agree with the rest of the config', () => {
     expect(refusal(base({ method: { name: 'naive' }, replay: { ratio: 0.1 } }))).toBe('config: replay.ratio: must be 0: method "naive" has no memory (use "er" to replay)')
     expect(refusal(base({ method: { name: 'er' } }))).toBe('config: replay.ratio: method "er" replays memory: set a ratio above 0')
-    expect(refusal(base({ method: { name: 'pnn' }, stages: [{ domain: 'press', steps: 5 }, { domain: 'hobbies', steps: 5, replay: { ratio: 0.2 } }] }))).toMatch(
-      /^config: stages\.1\.replay\.ratio: must be 0: method "pnn"/
-    )
-    expect(refusal(base({ method: { name: 'ewc' }, stages: [{ domain: 'press', steps: 5 }, { domain: 'hobbies', steps: 5, grow: { layers: 1 } }] }))).toMatch(
-      /^config: stages\.1\.grow: method "ewc" trains at a fixed size/
-    )
-    expect(refusal(base({ method: { name: 'joint' }, stages: [{ domain: 'press', steps: 5 }, { domain: 'hobbies', steps: 5, frwSteps: 2 }] }))).toMatch(
-      /^config: stages\.1\.frwSteps: the function-recovering warm-up belongs to "elle"/
-    )
+    expect(
+      refusal(
+        base({
+          method: { name: 'pnn' },
+          stages: [
+            { domain: 'press', steps: 5 },
+            { domain: 'hobbies', steps: 5, replay: { ratio: 0.2 } }
+          ]
+        })
+      )
+    ).toMatch(/^config: stages\.1\.replay\.ratio: must be 0: method "pnn"/)
+    expect(
+      refusal(
+        base({
+          method: { name: 'ewc' },
+          stages: [
+            { domain: 'press', steps: 5 },
+            { domain: 'hobbies', steps: 5, grow: { layers: 1 } }
+          ]
+        })
+      )
+    ).toMatch(/^config: stages\.1\.grow: method "ewc" trains at a fixed size/)
+    expect(
+      refusal(
+        base({
+          method: { name: 'joint' },
+          stages: [
+            { domain: 'press', steps: 5 },
+            { domain: 'hobbies', steps: 5, frwSteps: 2 }
+          ]
+        })
+      )
+    ).toMatch(/^config: stages\.1\.frwSteps: the function-recovering warm-up belongs to "elle"/)
   })
 
   it('fills defaults, infers the method of configs without one, and computes the final size', () => {
@@ -64,7 +91,15 @@ describe('method config', () => {
     expect(parseRunConfig(base({ method: { name: 'logit-kd' } })).method).toEqual({ name: 'logit-kd', alpha: 0.5, temperature: 2, decaySteps: 0 })
     expect(methodOf(parseRunConfig(base()))).toEqual({ name: 'naive' })
     expect(methodOf(parseRunConfig(base({ replay: { ratio: 0.1 } })))).toEqual({ name: 'er' })
-    const grows = parseRunConfig(base({ stages: [{ domain: 'press', steps: 5 }, { domain: 'hobbies', steps: 5, grow: { layers: 1, heads: 1 } }, { domain: 'learned', steps: 5, grow: { heads: 1 } }] }))
+    const grows = parseRunConfig(
+      base({
+        stages: [
+          { domain: 'press', steps: 5 },
+          { domain: 'hobbies', steps: 5, grow: { layers: 1, heads: 1 } },
+          { domain: 'learned', steps: 5, grow: { heads: 1 } }
+        ]
+      })
+    )
     expect(methodOf(grows)).toEqual({ name: 'elle' })
     expect(finalModelShape(grows)).toMatchObject({ layers: 2, heads: 4, ffn: 4 * 4 * 8 })
   })

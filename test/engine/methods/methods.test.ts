@@ -39,7 +39,16 @@ class StageProbe implements TrainingPlugin {
 
 describe('A-GEM', () => {
   it('projects gradients that point against the memory gradient, leaving g·g_ref >= 0', async () => {
-    const config = methodConfig('gpt', { name: 'agem' }, { stages: [{ domain: 'alpha', steps: 40 }, { domain: 'beta', steps: 30 }] })
+    const config = methodConfig(
+      'gpt',
+      { name: 'agem' },
+      {
+        stages: [
+          { domain: 'alpha', steps: 40 },
+          { domain: 'beta', steps: 30 }
+        ]
+      }
+    )
     config.training.lr = 1e-2
     const run = await runMethod(data, config)
     const { stats } = pluginOf(run, AgemPlugin)
@@ -55,7 +64,10 @@ describe('logit distillation', () => {
   function klToTeacher(student: TransformerModel, teacher: TransformerModel, inputs: ReturnType<typeof toLossBatch>[]): number {
     let sum = 0
     for (const b of inputs) {
-      sum += tf.tidy(() => distillationLoss(student.logits(b.inputIds).reshape([-1, student.config.vocabSize]), teacher.logits(b.inputIds).reshape([-1, teacher.config.vocabSize]), 2).dataSync()[0]!)
+      sum += tf.tidy(
+        () =>
+          distillationLoss(student.logits(b.inputIds).reshape([-1, student.config.vocabSize]), teacher.logits(b.inputIds).reshape([-1, teacher.config.vocabSize]), 2).dataSync()[0]!
+      )
     }
     return sum / inputs.length
   }
@@ -78,7 +90,10 @@ describe('logit distillation', () => {
   }
 
   it('alpha = 0 is plain LM training; alpha = 1 keeps the student close to the teacher', async () => {
-    const stages = [{ domain: 'alpha', steps: 40 }, { domain: 'beta', steps: 30 }]
+    const stages = [
+      { domain: 'alpha', steps: 40 },
+      { domain: 'beta', steps: 30 }
+    ]
     const naive = await runMethod(data, methodConfig('gpt', { name: 'naive' }, { stages }))
     const offProbe = new KlProbe()
     const onProbe = new KlProbe()
@@ -91,8 +106,14 @@ describe('logit distillation', () => {
   })
 
   it('the distillation gradient is τ(p_S − p_T)/rows', () => {
-    const s = tf.tensor2d([[1, 2, 0.5], [0, -1, 2]])
-    const t = tf.tensor2d([[0.3, 1, 0], [2, 0, 1]])
+    const s = tf.tensor2d([
+      [1, 2, 0.5],
+      [0, -1, 2]
+    ])
+    const t = tf.tensor2d([
+      [0.3, 1, 0],
+      [2, 0, 1]
+    ])
     const g = tf.grad((x: tf.Tensor) => distillationLoss(x, t, 2))(s)
     const expected = tf.mul(tf.sub(tf.softmax(tf.div(s, 2)), tf.softmax(tf.div(t, 2))), 2 / 2)
     expect(Math.max(...tf.abs(tf.sub(g, expected)).dataSync())).toBeLessThan(1e-6)
@@ -106,7 +127,17 @@ describe('PNN', () => {
   for (const kind of ['gpt', 'bert'] as const) {
     it(`${kind}: freezes earlier columns, grows per domain and validates each domain on its own column`, async () => {
       const probe = new StageProbe()
-      const config = methodConfig(kind, { name: 'pnn' }, { stages: [{ domain: 'alpha', steps: 12 }, { domain: 'beta', steps: 12 }, { domain: 'alpha', steps: 6 }] })
+      const config = methodConfig(
+        kind,
+        { name: 'pnn' },
+        {
+          stages: [
+            { domain: 'alpha', steps: 12 },
+            { domain: 'beta', steps: 12 },
+            { domain: 'alpha', steps: 6 }
+          ]
+        }
+      )
       const run = await runMethod(data, config, [probe])
       const model = run.loop.model as PnnModel
       expect(model).toBeInstanceOf(PnnModel)
@@ -120,7 +151,10 @@ describe('PNN', () => {
       for (const [name, w] of Object.entries(column0)) expect(w.data, name).toEqual(probe.endWeights[0]![name]!.data)
       // beta's column is frozen during the third stage too: beta's loss does not move
       const betaLosses = run.recorder.validations.filter((v) => v.stage.stage === 2).map((v) => v.domains.find((d) => d.domain === 'beta')!.loss)
-      const betaAtEnd = run.recorder.validations.filter((v) => v.stage.stage === 1).at(-1)!.domains.find((d) => d.domain === 'beta')!.loss
+      const betaAtEnd = run.recorder.validations
+        .filter((v) => v.stage.stage === 1)
+        .at(-1)!
+        .domains.find((d) => d.domain === 'beta')!.loss
       expect(betaLosses.every((l) => Math.abs(l - betaAtEnd) < 1e-6)).toBe(true)
       expect((savePluginStates([pluginOf(run, PnnPlugin)]).json.pnn as { columns: Array<{ domain: string }> }).columns.map((c) => c.domain)).toEqual(['alpha', 'beta', 'alpha'])
       run.close()

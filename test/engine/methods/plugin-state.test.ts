@@ -23,7 +23,16 @@ async function damage(edit: (state: { plugins: Record<string, Record<string, unk
   const state = structuredClone(c.state) as unknown as { plugins: Record<string, Record<string, unknown>> }
   const tensors = { ...c.pluginTensors }
   edit(state, tensors)
-  await saveCheckpoint(dir, { config: c.config, weights: c.weights, optimizerState: c.optimizerState ?? undefined, tokenizer: c.tokenizer, state: state as never, pluginTensors: tensors as never, training: c.training, experiment: c.experiment })
+  await saveCheckpoint(dir, {
+    config: c.config,
+    weights: c.weights,
+    optimizerState: c.optimizerState ?? undefined,
+    tokenizer: c.tokenizer,
+    state: state as never,
+    pluginTensors: tensors as never,
+    training: c.training,
+    experiment: c.experiment
+  })
   return dir
 }
 
@@ -49,10 +58,17 @@ describe('plugin state on resume', () => {
   it('a plugin tensor missing from plugins.safetensors fails naming it', async () => {
     await damage((state, tensors) => {
       // repair the entry of the test before, then lose one anchor tensor
-      state.plugins.ewc!.importance = { tensors: 'importance', names: Object.keys(tensors).filter((n) => n.startsWith('ewc/importance/')).map((n) => n.slice('ewc/importance/'.length)) }
+      state.plugins.ewc!.importance = {
+        tensors: 'importance',
+        names: Object.keys(tensors)
+          .filter((n) => n.startsWith('ewc/importance/'))
+          .map((n) => n.slice('ewc/importance/'.length))
+      }
       delete tensors['ewc/anchor/embed.token']
     })
     const outcome = await resume()
-    expect(outcome.status === 'failed' && outcome.error).toMatch(/plugins\.ewc: tensor "ewc\/anchor\/embed\.token" of group "anchor" is not in the checkpoint's plugins\.safetensors/)
+    expect(outcome.status === 'failed' && outcome.error).toMatch(
+      /plugins\.ewc: tensor "ewc\/anchor\/embed\.token" of group "anchor" is not in the checkpoint's plugins\.safetensors/
+    )
   })
 })

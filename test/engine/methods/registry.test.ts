@@ -34,8 +34,16 @@ describe('method registry', () => {
     ]
     const phases = (name: 'naive' | 'joint' | 'scratch') =>
       planPhases(parseRunConfig({ name: 'p', model: { kind: 'gpt', layers: 1, heads: 1, headSize: 8 }, method: { name }, stages })).map((p) => [p.domains, p.steps])
-    expect(phases('naive')).toEqual([[['alpha'], 4], [['beta'], 6], [['gamma'], 5]])
-    expect(phases('joint')).toEqual([[['alpha'], 4], [['beta', 'alpha'], 6], [['gamma', 'alpha', 'beta'], 5]])
+    expect(phases('naive')).toEqual([
+      [['alpha'], 4],
+      [['beta'], 6],
+      [['gamma'], 5]
+    ])
+    expect(phases('joint')).toEqual([
+      [['alpha'], 4],
+      [['beta', 'alpha'], 6],
+      [['gamma', 'alpha', 'beta'], 5]
+    ])
     expect(phases('scratch')).toEqual([[['alpha', 'beta', 'gamma'], 15]])
   })
 })

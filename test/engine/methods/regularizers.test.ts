@@ -20,7 +20,12 @@ const stages = [
 
 async function alphaLossAfterBeta(method: MethodInput): Promise<{ alphaEnd1: number; alphaEnd2: number; penalties: number[] }> {
   // long enough, and fast enough, that plain sequential training forgets alpha clearly
-  const config = methodConfig('gpt', method, { stages: [{ domain: 'alpha', steps: 100 }, { domain: 'beta', steps: 60 }] })
+  const config = methodConfig('gpt', method, {
+    stages: [
+      { domain: 'alpha', steps: 100 },
+      { domain: 'beta', steps: 60 }
+    ]
+  })
   config.training.lr = 1e-2
   const run = await runMethod(data, config)
   const r = run.recorder

@@ -72,7 +72,10 @@ describe('resuming inside a stage', () => {
       const config = methodConfig('gpt', method)
       if (!expected.has(method.name)) {
         const straight = await runMethod(data, config)
-        expected.set(method.name, straight.recorder.steps.map((s) => s.loss))
+        expected.set(
+          method.name,
+          straight.recorder.steps.map((s) => s.loss)
+        )
         straight.close()
       }
 
@@ -88,7 +91,14 @@ describe('resuming inside a stage', () => {
       if (WITH_TENSORS.includes(method.name)) expect(Object.keys(saved.tensors).length).toBeGreaterThan(0)
       const state = JSON.parse(JSON.stringify({ loop: first.state, plugins: old ? inlineBase64(saved.json, saved.tensors) : saved.json }))
       const optimizerState = first.trainer!.optimizer.getState()
-      await saveCheckpoint(dir, { config: first.model.config, weights: first.model.getWeights(), optimizerState, tokenizer: data.tokenizer, state, pluginTensors: old ? undefined : saved.tensors })
+      await saveCheckpoint(dir, {
+        config: first.model.config,
+        weights: first.model.getWeights(),
+        optimizerState,
+        tokenizer: data.tokenizer,
+        state,
+        pluginTensors: old ? undefined : saved.tensors
+      })
       first.dispose()
       first.model.dispose()
       model.dispose()

@@ -21,7 +21,10 @@ const config = (name: string, method: Record<string, unknown>): RunConfigInput =
     training: { seqLen: 32, batchSize: 8, validateEvery: 10, validationSequences: 16, checkpointEvery: 4 },
     memory: { fraction: 0.05 },
     method,
-    stages: [{ domain: 'press', steps: 10 }, { domain: 'hobbies', steps: 10 }]
+    stages: [
+      { domain: 'press', steps: 10 },
+      { domain: 'hobbies', steps: 10 }
+    ]
   }) as RunConfigInput
 
 describe('methods in the runner', () => {

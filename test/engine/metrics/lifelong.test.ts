@@ -7,7 +7,7 @@ describe('AP and AP+ (elle-method §16)', () => {
     expect(geometricAveragePerplexity([Math.log(10), Math.log(1000)])).toBeCloseTo(100, 10)
   })
 
-  it('AP+ averages the increase over each previous domain\'s end-of-stage perplexity, excluding the current domain', () => {
+  it("AP+ averages the increase over each previous domain's end-of-stage perplexity, excluding the current domain", () => {
     const reference = new Map([
       ['press', 50],
       ['fiction', 80]

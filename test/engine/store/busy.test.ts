@@ -47,7 +47,9 @@ describe('a store locked by another process', () => {
     const started = Date.now()
     const write = whenStoreFree(store.path, policy, () => store.insertMetrics([point(1)]))
     await expect(write).rejects.toThrow(StoreLockedError)
-    await expect(write).rejects.toThrow(new RegExp(`the experiment store ${store.path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} stayed locked by another process for 0\\.\\d seconds`))
+    await expect(write).rejects.toThrow(
+      new RegExp(`the experiment store ${store.path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} stayed locked by another process for 0\\.\\d seconds`)
+    )
     expect(Date.now() - started).toBeGreaterThanOrEqual(policy.timeoutMs)
     holder.exec('ROLLBACK')
     expect(store.readMetrics(runId)).toEqual([])

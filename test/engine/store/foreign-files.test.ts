@@ -52,10 +52,14 @@ function unmarkedStore(file: string, version: number, extra?: (db: Database.Data
 
 describe('databases of other applications', () => {
   const cases: Array<[string, string, string]> = [
-    ['user tables and no schema version', 'CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO notes (body) VALUES (\'keep me\');', 'it holds notes'],
+    ['user tables and no schema version', "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO notes (body) VALUES ('keep me');", 'it holds notes'],
     ['their own application_id', `CREATE TABLE runs (id INTEGER PRIMARY KEY); PRAGMA application_id = ${0x6d73636d}; PRAGMA user_version = 2;`, 'application_id 0x6d73636d'],
     ['a schema version of their own', 'CREATE TABLE photos (id INTEGER PRIMARY KEY); PRAGMA user_version = 3;', "without ELLE's tables"],
-    ['a schema version above ours', `CREATE TABLE photos (id INTEGER PRIMARY KEY); PRAGMA user_version = ${LATEST_SCHEMA_VERSION + 40};`, `schema version ${LATEST_SCHEMA_VERSION + 40}`]
+    [
+      'a schema version above ours',
+      `CREATE TABLE photos (id INTEGER PRIMARY KEY); PRAGMA user_version = ${LATEST_SCHEMA_VERSION + 40};`,
+      `schema version ${LATEST_SCHEMA_VERSION + 40}`
+    ]
   ]
   for (const [what, setup, why] of cases) {
     it(`refuses one with ${what}, changing no byte and not its journal mode`, () => {

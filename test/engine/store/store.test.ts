@@ -75,7 +75,13 @@ describe('opening and migrating', () => {
         for (const [phase, step, value] of points) label.run(run.id, phase, step, 'loss', value)
       } else {
         // from v5 on the phase is stored as structure: write what v5's migration made of the labels
-        const parsed = [['train', 0, 'press'], ['frw', 12, 'my-domain:v2'], ['stage-0', null, null], ['Train-1:press', null, null], ['train-1a:press', null, null]]
+        const parsed = [
+          ['train', 0, 'press'],
+          ['frw', 12, 'my-domain:v2'],
+          ['stage-0', null, null],
+          ['Train-1:press', null, null],
+          ['train-1a:press', null, null]
+        ]
         const row = old.db.prepare('INSERT INTO metrics (run_id, kind, stage, domain, step, tokens_seen, wall_s, flops, name, value) VALUES (?, ?, ?, ?, ?, 64, 0.5, 1e9, ?, ?)')
         points.forEach(([, step, value], i) => row.run(run.id, parsed[i]![0], parsed[i]![1], parsed[i]![2], step, 'loss', value))
       }
@@ -216,7 +222,16 @@ describe('records', () => {
     const experiment = store.ensureExperiment('e', {})
     const [r1, r2] = [store.createRun(experiment.id), store.createRun(experiment.id)]
     const points = (runId: number, n: number): MetricPoint[] =>
-      Array.from({ length: n }, (_, i) => ({ runId, phase: { kind: 'train', stage: 0, domain: null }, step: n - i, tokensSeen: (n - i) * 10, wallS: i, flops: i * 1e6, name: i % 2 ? 'loss' : 'ppl', value: i }))
+      Array.from({ length: n }, (_, i) => ({
+        runId,
+        phase: { kind: 'train', stage: 0, domain: null },
+        step: n - i,
+        tokensSeen: (n - i) * 10,
+        wallS: i,
+        flops: i * 1e6,
+        name: i % 2 ? 'loss' : 'ppl',
+        value: i
+      }))
     store.insertMetrics(points(r1!.id, 500))
     store.insertMetrics(points(r2!.id, 7))
     const read = store.readMetrics(r1!.id)

@@ -81,7 +81,13 @@ describe('runs in a worker thread', () => {
 
   it('refuses a config naming an unknown domain before storing anything', () => {
     const before = engine.store.listExperiments().length
-    const bad = { ...config('bad', 5), stages: [{ domain: 'press', steps: 5 }, { domain: 'klingon-poetry', steps: 5 }] }
+    const bad = {
+      ...config('bad', 5),
+      stages: [
+        { domain: 'press', steps: 5 },
+        { domain: 'klingon-poetry', steps: 5 }
+      ]
+    }
     expect(() => engine.startRun(bad)).toThrow(ConfigError)
     expect(() => engine.startRun(bad)).toThrow(/stages\.1\.domain: unknown domain "klingon-poetry"/)
     expect(() => engine.startRun({ ...config('bad', 5), model: { kind: 'gpt', layers: 0, heads: 2, headSize: 16 } })).toThrow(/model\.layers/)

@@ -46,7 +46,12 @@ function makeLoop(config: RunConfig, plugins: TrainingPlugin[], extra: { state?:
 
 describe('training loop', () => {
   it('lowers validation perplexity of a tiny GPT and validates every seen domain with its prompt', async () => {
-    const config = tinyConfig('gpt', { stages: [{ domain: 'alpha', steps: 40 }, { domain: 'beta', steps: 20 }] })
+    const config = tinyConfig('gpt', {
+      stages: [
+        { domain: 'alpha', steps: 40 },
+        { domain: 'beta', steps: 20 }
+      ]
+    })
     const recorder = new Recorder()
     const { loop, model } = makeLoop(config, [recorder])
     expect(await loop.run()).toBe(true)

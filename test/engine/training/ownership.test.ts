@@ -52,7 +52,9 @@ describe('the lease on a run', () => {
       // A wakes up: its heartbeat, status changes and writes are refused, and nothing it tried is stored
       expect(store.heartbeat(run.id, 'A', null)).toBe(false)
       expect(() => store.setRunStatus(run.id, 'finished', { owner: 'A' })).toThrow(LeaseLostError)
-      expect(() => store.insertMetrics([{ runId: run.id, phase: { kind: 'train', stage: 0, domain: null }, step: 1, tokensSeen: 1, wallS: 0, flops: 0, name: 'loss', value: 1 }], 'A')).toThrow(LeaseLostError)
+      expect(() =>
+        store.insertMetrics([{ runId: run.id, phase: { kind: 'train', stage: 0, domain: null }, step: 1, tokensSeen: 1, wallS: 0, flops: 0, name: 'loss', value: 1 }], 'A')
+      ).toThrow(LeaseLostError)
       expect(() => store.addCheckpoint({ runId: run.id, step: 1, path: '/x', bytes: 1, sha256: 'ff' }, 'A')).toThrow(LeaseLostError)
       expect(() => store.addStage(run.id, { index: 0, kind: 'train' }, 'A')).toThrow(LeaseLostError)
       expect(store.readMetrics(run.id)).toEqual([])
@@ -75,7 +77,13 @@ describe('a stalled owner whose run was taken over', () => {
   beforeAll(async () => {
     dir = tempDir()
     // A renews its lease often, so it notices a takeover within a fraction of a second
-    a = await Engine.open({ dbPath: path.join(dir, 'split.sqlite'), dataDir: inject('dataDir'), backend: { flag: 'wasm' }, training: { heartbeatMs: 100 }, log: (_id, m) => logA.push(m) })
+    a = await Engine.open({
+      dbPath: path.join(dir, 'split.sqlite'),
+      dataDir: inject('dataDir'),
+      backend: { flag: 'wasm' },
+      training: { heartbeatMs: 100 },
+      log: (_id, m) => logA.push(m)
+    })
   })
   afterAll(async () => a.close())
 

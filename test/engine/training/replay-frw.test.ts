@@ -43,7 +43,14 @@ class Inspector implements TrainingPlugin {
 
 describe('phases', () => {
   it('puts a warm-up on the previous domain before each stage that asks for one', () => {
-    const phases = planPhases(tinyConfig('gpt', { stages: [{ domain: 'alpha', steps: 10 }, { domain: 'beta', steps: 20, frwSteps: 5, grow: { layers: 1, heads: 1 } }] }))
+    const phases = planPhases(
+      tinyConfig('gpt', {
+        stages: [
+          { domain: 'alpha', steps: 10 },
+          { domain: 'beta', steps: 20, frwSteps: 5, grow: { layers: 1, heads: 1 } }
+        ]
+      })
+    )
     expect(phases.map((p) => [p.kind, p.domain, p.steps, p.grow?.layers ?? 0])).toEqual([
       ['train', 'alpha', 10, 0],
       ['frw', 'alpha', 5, 1], // growth happens as the stage begins, i.e. before its warm-up
@@ -81,8 +88,14 @@ describe('domain prompts', () => {
     })
   }
 
-  it('gives every domain another domain\'s prompt in the wrong-prompt ablation', () => {
-    const config = tinyConfig('gpt', { stages: [{ domain: 'alpha', steps: 1 }, { domain: 'beta', steps: 1 }], training: { ...tinyConfig('gpt').training, prompts: 'wrong' } } as Partial<RunConfig>)
+  it("gives every domain another domain's prompt in the wrong-prompt ablation", () => {
+    const config = tinyConfig('gpt', {
+      stages: [
+        { domain: 'alpha', steps: 1 },
+        { domain: 'beta', steps: 1 }
+      ],
+      training: { ...tinyConfig('gpt').training, prompts: 'wrong' }
+    } as Partial<RunConfig>)
     const loop = loopFor(config, [])
     const slot = (d: string) => data.domains.get(d)!.promptSlot
     expect(loop.nextBatch('alpha').input[0]).toBe(data.tokenizer.promptId(slot('beta')))
@@ -104,7 +117,7 @@ describe('domain prompts', () => {
 })
 
 describe('memory and warm-up', () => {
-  it('the warm-up trains only on the previous domain\'s memory', async () => {
+  it("the warm-up trains only on the previous domain's memory", async () => {
     const config = twoStages('gpt', { replay: { ratio: 0, weights: 'uniform' } } as Partial<RunConfig>)
     const inspector = new Inspector()
     const loop = loopFor(config, [inspector])
@@ -130,7 +143,10 @@ describe('memory and warm-up', () => {
 describe('replay', () => {
   it('replays the configured share of micro-batches over many updates, only from earlier domains', () => {
     const config = tinyConfig('gpt', {
-      stages: [{ domain: 'alpha', steps: 1 }, { domain: 'beta', steps: 1 }],
+      stages: [
+        { domain: 'alpha', steps: 1 },
+        { domain: 'beta', steps: 1 }
+      ],
       training: { ...tinyConfig('gpt').training, accumulation: 4 },
       replay: { ratio: 0.3, weights: 'uniform' }
     } as Partial<RunConfig>)
@@ -160,7 +176,11 @@ describe('replay', () => {
 
   it('adaptive weights favour the domain whose validation loss falls most per replayed token', () => {
     const config = tinyConfig('gpt', {
-      stages: [{ domain: 'alpha', steps: 1 }, { domain: 'beta', steps: 1 }, { domain: 'gamma', steps: 100 }],
+      stages: [
+        { domain: 'alpha', steps: 1 },
+        { domain: 'beta', steps: 1 },
+        { domain: 'gamma', steps: 100 }
+      ],
       replay: { ratio: 1, weights: 'adaptive' }
     } as Partial<RunConfig>)
     const model = new TransformerModel(modelConfigFor(config, data.tokenizer.vocabSize), { seed: 1 })

@@ -57,17 +57,30 @@ describe('runs.start refuses what no machine can hold, before anything is stored
   it('96 layers x 128 heads x head size 512', async () => {
     const message = await refused(base({ model: { kind: 'gpt', layers: 96, heads: 128, headSize: 512 } }))
     expect(message).toMatch(/^config: model\.heads: each attention kernel would be one tensor of 4\.29e\+9 values \(hidden 65536 x 65536\); a tensor holds at most 2147483647/)
-    expect(message).toMatch(/stages\.0 \("press": 96 layers, 128 heads of 512 = hidden 65536, ffn 262144\) would need about [\d.]+ TB \([\d.]+ T parameters; activations [\d.]+ [TG]B at batch 16 x 64\)$/)
+    expect(message).toMatch(
+      /stages\.0 \("press": 96 layers, 128 heads of 512 = hidden 65536, ffn 262144\) would need about [\d.]+ TB \([\d.]+ T parameters; activations [\d.]+ [TG]B at batch 16 x 64\)$/
+    )
   })
 
   it('grow.layers: 100000000, instantly', async () => {
-    const message = await refused(base({ stages: [{ domain: 'press', steps: 10 }, { domain: 'fiction', steps: 10, grow: { layers: 100_000_000, heads: 0 } }] }))
-    expect(message).toMatch(/^config: stages\.1\.grow\.layers: the model would have 100000002 layers after this growth; at most 96 \(the range of model\.layers\); stages\.1 \("fiction", after growth: 100000002 layers.*would need about [\d.]+ PB \([\d.]+ T parameters/)
+    const message = await refused(
+      base({
+        stages: [
+          { domain: 'press', steps: 10 },
+          { domain: 'fiction', steps: 10, grow: { layers: 100_000_000, heads: 0 } }
+        ]
+      })
+    )
+    expect(message).toMatch(
+      /^config: stages\.1\.grow\.layers: the model would have 100000002 layers after this growth; at most 96 \(the range of model\.layers\); stages\.1 \("fiction", after growth: 100000002 layers.*would need about [\d.]+ PB \([\d.]+ T parameters/
+    )
   })
 
   it('batch 4096 x sequence 4096', async () => {
     const message = await refused(base({ training: { batchSize: 4096, seqLen: 4096 } }))
-    expect(message).toMatch(/^config: training\.batchSize: the attention scores would be one tensor of 1\.37e\+11 values \(batch 4096 x 2 heads x 4096 x 4096 positions\).*would need about [\d.]+ TB .*at batch 4096 x 4096\)$/)
+    expect(message).toMatch(
+      /^config: training\.batchSize: the attention scores would be one tensor of 1\.37e\+11 values \(batch 4096 x 2 heads x 4096 x 4096 positions\).*would need about [\d.]+ TB .*at batch 4096 x 4096\)$/
+    )
   })
 
   it('ffn: 1e12 names model.ffn, not a typed array', async () => {
@@ -182,9 +195,20 @@ describe('the estimate', () => {
     const trainer = new Trainer(model, { schedule: { peak: 1e-3, warmupSteps: 1, totalSteps: 10 }, padId: 0 })
     const B = config.training.batchSize
     const T = config.training.seqLen
-    const ids = tf.tensor2d(Int32Array.from({ length: B * T }, (_, i) => 10 + ((i * 7) % (vocab - 10))), [B, T], 'int32')
+    const ids = tf.tensor2d(
+      Int32Array.from({ length: B * T }, (_, i) => 10 + ((i * 7) % (vocab - 10))),
+      [B, T],
+      'int32'
+    )
     // BERT: about 15% of the positions labelled, as masking leaves them
-    const labels = kind === 'bert' ? tf.tensor2d(Int32Array.from({ length: B * T }, (_, i) => (i % 7 === 0 ? 10 + (i % 50) : -100)), [B, T], 'int32') : undefined
+    const labels =
+      kind === 'bert'
+        ? tf.tensor2d(
+            Int32Array.from({ length: B * T }, (_, i) => (i % 7 === 0 ? 10 + (i % 50) : -100)),
+            [B, T],
+            'int32'
+          )
+        : undefined
     try {
       trainer.trainStep([{ inputIds: ids, labels }])
       const profile = await tf.profile(() => void trainer.trainStep([{ inputIds: ids, labels }]))

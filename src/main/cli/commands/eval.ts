@@ -24,7 +24,12 @@ export const evalCommand: Command = {
     json: { type: 'boolean', description: 'print JSON' }
   },
   positionals: { name: 'CHECKPOINT', min: 1, max: 1, missing: 'give exactly one CHECKPOINT directory' },
-  exclusive: [[['domain', 'data-dir'], ['text', 'prompt']]],
+  exclusive: [
+    [
+      ['domain', 'data-dir'],
+      ['text', 'prompt']
+    ]
+  ],
   async run({ values, positionals }) {
     const [checkpointDir] = positionals
     if (!checkpointDir || positionals.length > 1) throw new UsageError('give exactly one CHECKPOINT directory')

@@ -23,7 +23,9 @@ export const exportCommand: Command = {
     const result = await exportHuggingFace(positionals[0] as string, out, { overwrite: values.force === true })
     if (values.json) console.log(JSON.stringify(result, null, 2))
     else {
-      console.log(`exported ${result.architecture} to ${result.path} (${result.files.length} files, ${formatBytes(result.bytes)}; checkpoint sha256 ${result.checkpointSha256.slice(0, 12)})`)
+      console.log(
+        `exported ${result.architecture} to ${result.path} (${result.files.length} files, ${formatBytes(result.bytes)}; checkpoint sha256 ${result.checkpointSha256.slice(0, 12)})`
+      )
     }
     return 0
   }

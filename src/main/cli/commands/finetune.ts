@@ -28,7 +28,14 @@ function describeSingle(r: FinetuneReport): string {
     `prompt ${r.prompt}${r.promptToken ? ` ${r.promptToken}` : ''} · ${r.seeds.length} seed${r.seeds.length === 1 ? '' : 's'} × ${r.settings.steps} updates of ${r.settings.batchSize} · inputs up to ${r.settings.maxLength} tokens`
   ]
   if (r.seenDomains === null) lines.push('note: the checkpoint records no stream, so whether it has seen this domain was not checked')
-  lines.push('', table(['seed', 'accuracy', 'macro-F1', 'train loss', 'seconds'], r.seeds.map((s) => [s.seed, f3(s.accuracy), f3(s.macroF1), f3(s.trainLoss), s.seconds.toFixed(1)])), '')
+  lines.push(
+    '',
+    table(
+      ['seed', 'accuracy', 'macro-F1', 'train loss', 'seconds'],
+      r.seeds.map((s) => [s.seed, f3(s.accuracy), f3(s.macroF1), f3(s.trainLoss), s.seconds.toFixed(1)])
+    ),
+    ''
+  )
   lines.push(`accuracy ${f3(r.accuracy.mean)} ± ${f3(r.accuracy.std)}   macro-F1 ${f3(r.macroF1.mean)} ± ${f3(r.macroF1.std)}`)
   lines.push(`majority class ("${r.majority.label}"): accuracy ${f3(r.majority.accuracy)}   macro-F1 ${f3(r.majority.macroF1)}`)
   if (r.kind === 'tagging' && (r.seeds[0]?.truncatedWords ?? 0) > 0) {
@@ -55,7 +62,8 @@ function describeMatrix(name: string, r: DownstreamMatrixReport, m: MetricMatrix
 export const finetuneCommand: Command = {
   name: 'finetune',
   summary: "Fine-tune a checkpoint on a domain's labelled task (accuracy, macro-F1 over seeds), or every stage of a run (forgetting matrix, BWT, FWT).",
-  usage: 'elle finetune CHECKPOINT --task NAME [--seeds K] [--prompt own|off|wrong] [--json]\n       elle finetune --run RUN_ID [--seeds K] [--prompt own|off|wrong] [--backward-only] [--json]',
+  usage:
+    'elle finetune CHECKPOINT --task NAME [--seeds K] [--prompt own|off|wrong] [--json]\n       elle finetune --run RUN_ID [--seeds K] [--prompt own|off|wrong] [--backward-only] [--json]',
   flags: {
     task: { type: 'string', description: `the task: ${DEFAULT_TASK_NAMES.join(', ')}` },
     run: { type: 'string', description: "fine-tune each end-of-stage checkpoint of this run on every seen domain's task" },
@@ -68,7 +76,12 @@ export const finetuneCommand: Command = {
     json: { type: 'boolean', description: 'print JSON' }
   },
   positionals: { name: 'CHECKPOINT', min: 0, max: 1 },
-  exclusive: [[['CHECKPOINT', 'task'], ['run', 'backward-only']]],
+  exclusive: [
+    [
+      ['CHECKPOINT', 'task'],
+      ['run', 'backward-only']
+    ]
+  ],
   async run({ values, positionals }) {
     const runFlag = stringFlag(values.run)
     const task = stringFlag(values.task)

@@ -87,10 +87,10 @@ export const runCommand: Command = {
   async run({ values, positionals }) {
     const resumeId = intFlag(values.resume, 'resume', { min: 1, max: Number.MAX_SAFE_INTEGER })
     const out = stringFlag(values.out)
-    if (out && fs.existsSync(out) && (!fs.statSync(out).isDirectory() || fs.readdirSync(out).length > 0)) throw new UsageError(`--out ${out} exists and is not an empty directory; nothing was written`)
+    if (out && fs.existsSync(out) && (!fs.statSync(out).isDirectory() || fs.readdirSync(out).length > 0))
+      throw new UsageError(`--out ${out} exists and is not an empty directory; nothing was written`)
     const preset = stringFlag(values.preset)
-    const config =
-      resumeId !== undefined ? null : preset !== undefined ? findPresetOrUsage(preset).config : positionals[0] ? readConfigFile(positionals[0]) : quickConfig(values)
+    const config = resumeId !== undefined ? null : preset !== undefined ? findPresetOrUsage(preset).config : positionals[0] ? readConfigFile(positionals[0]) : quickConfig(values)
 
     const reporter = new ProgressReporter()
     const dataDir = stringFlag(values['data-dir'])

@@ -28,8 +28,7 @@ export const runsCommand: Command = {
         // With --json every run carries its perplexity matrix and AP / AP+ curves (elle-method §16).
         const detailed = runs.map((r) => ({ ...r, lifelong: lifelongSummary(store.readMetrics(r.id)) }))
         console.log(JSON.stringify({ store: store.path, runs: detailed }, null, 2))
-      }
-      else if (runs.length === 0) console.log(`no runs yet in ${store.path}`)
+      } else if (runs.length === 0) console.log(`no runs yet in ${store.path}`)
       else {
         const rows = runs.map((r) => {
           const final = lifelongSummary(store.readMetrics(r.id, { name: SERIES.ap }).concat(store.readMetrics(r.id, { name: SERIES.apPlus }))).final

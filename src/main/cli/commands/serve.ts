@@ -38,7 +38,9 @@ export async function serve(options: ServeOptions): Promise<number> {
     throw error
   }
   if (options.json) {
-    console.log(JSON.stringify({ url: server.openUrl, port: server.port, store: engine.store.path, backend: engine.backend.active, fallbackReason: options.fallbackReason ?? null }))
+    console.log(
+      JSON.stringify({ url: server.openUrl, port: server.port, store: engine.store.path, backend: engine.backend.active, fallbackReason: options.fallbackReason ?? null })
+    )
   } else {
     if (options.fallbackReason) console.log(`Electron was not used: ${options.fallbackReason}\nServing the workbench in browser mode instead.\n`)
     console.log(`ELLE Workbench (browser mode): open ${server.openUrl}`)

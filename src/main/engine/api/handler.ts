@@ -86,7 +86,11 @@ export function toApiError(error: unknown): ApiError {
     if (error.code === 'invalid') return new ApiError('bad_request', error.message)
   }
   // the store's condition, not the request's: said plainly, nothing was written
-  if (isBusyError(error)) return new ApiError('unavailable', `the experiment store is locked by another process (an sqlite3 shell, a backup tool, a second workbench); nothing was changed, try again when it is free`)
+  if (isBusyError(error))
+    return new ApiError(
+      'unavailable',
+      `the experiment store is locked by another process (an sqlite3 shell, a backup tool, a second workbench); nothing was changed, try again when it is free`
+    )
   if (isDiskFullError(error)) return new ApiError('unavailable', `disk full: the experiment store could not be written; nothing was changed, free some space and try again`)
   return new ApiError('internal', error instanceof Error ? error.message : String(error))
 }

@@ -145,7 +145,10 @@ function checkTensorSet(
     const name = pre + (missing[0] as string)
     throw new CheckpointError(
       'SHAPE_MISMATCH',
-      `${where}${what.label} lacks ${missing.length === 1 ? 'tensor' : `${missing.length} tensors:`} ${missing.slice(0, 5).map((n) => `"${pre}${n}"`).join(', ')}${missing.length > 5 ? ', ...' : ''} that ${what.against} needs`,
+      `${where}${what.label} lacks ${missing.length === 1 ? 'tensor' : `${missing.length} tensors:`} ${missing
+        .slice(0, 5)
+        .map((n) => `"${pre}${n}"`)
+        .join(', ')}${missing.length > 5 ? ', ...' : ''} that ${what.against} needs`,
       { file: what.file, field: name }
     )
   }
@@ -154,7 +157,10 @@ function checkTensorSet(
   if (unknown.length > 0) {
     throw new CheckpointError(
       'SHAPE_MISMATCH',
-      `${where}${what.label} has ${unknown.length === 1 ? 'tensor' : `${unknown.length} tensors`} ${unknown.slice(0, 5).map((n) => `"${n}"`).join(', ')}${unknown.length > 5 ? ', ...' : ''} that ${what.against} does not have`,
+      `${where}${what.label} has ${unknown.length === 1 ? 'tensor' : `${unknown.length} tensors`} ${unknown
+        .slice(0, 5)
+        .map((n) => `"${n}"`)
+        .join(', ')}${unknown.length > 5 ? ', ...' : ''} that ${what.against} does not have`,
       { file: what.file, field: unknown[0] }
     )
   }
@@ -189,11 +195,10 @@ function weightShapes(w: Weights, field: string): Map<string, { shape: number[];
 
 function checkVocab(tokVocab: number, cfg: ModelConfig, tokFile: string | undefined, cfgWhere: string): void {
   if (tokVocab !== cfg.vocabSize) {
-    throw new CheckpointError(
-      'TOKENIZER_MISMATCH',
-      `${tokFile ? `${tokFile}: ` : ''}tokenizer has ${tokVocab} tokens but ${cfgWhere} model.vocabSize is ${cfg.vocabSize}`,
-      { file: tokFile, field: 'model.vocabSize' }
-    )
+    throw new CheckpointError('TOKENIZER_MISMATCH', `${tokFile ? `${tokFile}: ` : ''}tokenizer has ${tokVocab} tokens but ${cfgWhere} model.vocabSize is ${cfg.vocabSize}`, {
+      file: tokFile,
+      field: 'model.vocabSize'
+    })
   }
 }
 
@@ -242,7 +247,8 @@ export async function saveCheckpoint(dir: string, input: SaveCheckpointInput, op
   const pluginTensors = input.pluginTensors && Object.keys(input.pluginTensors).length > 0 ? input.pluginTensors : null
   if (pluginTensors) {
     for (const [n, t] of weightShapes(pluginTensors, 'pluginTensors')) {
-      if (t.length !== numel(t.shape)) throw new CheckpointError('BAD_INPUT', `pluginTensors["${n}"] holds ${t.length} values for shape ${fmt(t.shape)}`, { field: `pluginTensors["${n}"]` })
+      if (t.length !== numel(t.shape))
+        throw new CheckpointError('BAD_INPUT', `pluginTensors["${n}"] holds ${t.length} values for shape ${fmt(t.shape)}`, { field: `pluginTensors["${n}"]` })
     }
   }
   const training = input.training ?? {}
@@ -334,11 +340,10 @@ function parseConfigFile(raw: unknown, file: string): CheckpointConfigFile {
     throw new CheckpointError('FORMAT', `${file}: format is ${JSON.stringify(c.format)}, expected "${CHECKPOINT_FORMAT}"`, { file, field: 'format' })
   }
   if (c.version !== CHECKPOINT_VERSION) {
-    throw new CheckpointError(
-      'FORMAT_VERSION',
-      `${file}: format version ${JSON.stringify(c.version)} is not supported (this workbench reads version ${CHECKPOINT_VERSION})`,
-      { file, field: 'version' }
-    )
+    throw new CheckpointError('FORMAT_VERSION', `${file}: format version ${JSON.stringify(c.version)} is not supported (this workbench reads version ${CHECKPOINT_VERSION})`, {
+      file,
+      field: 'version'
+    })
   }
   const model = checkConfig(c.model, file, 'model')
   const opt = c.optimizer
@@ -407,14 +412,12 @@ export async function loadCheckpoint(dir: string, opts: LoadCheckpointOptions = 
     checkTensorSet(shapes, vOnly, { file: optPath, label: CHECKPOINT_FILES.optimizer, against, prefix: 'v/' })
     const step = Number(opt.metadata.step)
     if (String(step) !== opt.metadata.step || step !== cfgFile.optimizer.step) {
-      throw new CheckpointError(
-        'FORMAT',
-        `${optPath}: metadata step ${JSON.stringify(opt.metadata.step)} differs from config.json optimizer.step ${cfgFile.optimizer.step}`,
-        { file: optPath, field: 'optimizer.step' }
-      )
+      throw new CheckpointError('FORMAT', `${optPath}: metadata step ${JSON.stringify(opt.metadata.step)} differs from config.json optimizer.step ${cfgFile.optimizer.step}`, {
+        file: optPath,
+        field: 'optimizer.step'
+      })
     }
-    const pick = (prefix: string): Weights =>
-      tensorsToWeights(new Map([...opt.tensors].filter(([n]) => n.startsWith(prefix))), optPath, prefix)
+    const pick = (prefix: string): Weights => tensorsToWeights(new Map([...opt.tensors].filter(([n]) => n.startsWith(prefix))), optPath, prefix)
     optimizerState = { step, m: pick('m/'), v: pick('v/') }
   } else if (hasOptFile) hashes.set(CHECKPOINT_FILES.optimizer, await hashFile(optPath))
 

@@ -321,11 +321,7 @@ function encodeTensor(name: string, t: TensorInput, file: string): { dtype: DTyp
 }
 
 /** Header bytes (with the 8-byte length) and the tensors' bytes in data order. */
-function layout(
-  tensors: Iterable<[string, TensorInput]>,
-  metadata: Record<string, string> | undefined,
-  file: string
-): { head: Uint8Array; chunks: Uint8Array[]; bytes: number } {
+function layout(tensors: Iterable<[string, TensorInput]>, metadata: Record<string, string> | undefined, file: string): { head: Uint8Array; chunks: Uint8Array[]; bytes: number } {
   const header: Record<string, unknown> = {}
   if (metadata && Object.keys(metadata).length > 0) {
     for (const [k, v] of Object.entries(metadata)) if (typeof v !== 'string') fail(file, `__metadata__.${k} must be a string`)
@@ -375,11 +371,7 @@ export interface WriteResult {
 }
 
 /** Writes the file tensor by tensor and fsyncs it; returns its size and sha256. */
-export async function writeSafetensors(
-  file: string,
-  tensors: Record<string, TensorInput> | Map<string, TensorInput>,
-  metadata?: Record<string, string>
-): Promise<WriteResult> {
+export async function writeSafetensors(file: string, tensors: Record<string, TensorInput> | Map<string, TensorInput>, metadata?: Record<string, string>): Promise<WriteResult> {
   const { head, chunks, bytes } = layout(entries(tensors), metadata, file)
   const hash = createHash('sha256')
   const fh = await fs.open(file, 'w')

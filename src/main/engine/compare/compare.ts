@@ -82,11 +82,18 @@ export function firstReach(curve: readonly CurvePoint[], target: number): Reach 
 }
 
 function phasesOf(points: readonly MetricPoint[]): ComparedRun['phases'] {
-  const byPhase = new Map<string, { phase: PhaseRef; first: number; startStep: number; endStep: number; maxWall: number; maxFlops: number; minWall: number; minFlops: number; params: number | null }>()
+  const byPhase = new Map<
+    string,
+    { phase: PhaseRef; first: number; startStep: number; endStep: number; maxWall: number; maxFlops: number; minWall: number; minFlops: number; params: number | null }
+  >()
   points.forEach((p, i) => {
     const key = phaseKey(p.phase)
     let g = byPhase.get(key)
-    if (!g) byPhase.set(key, (g = { phase: p.phase, first: i, startStep: p.step, endStep: p.step, maxWall: p.wallS, maxFlops: p.flops, minWall: p.wallS, minFlops: p.flops, params: null }))
+    if (!g)
+      byPhase.set(
+        key,
+        (g = { phase: p.phase, first: i, startStep: p.step, endStep: p.step, maxWall: p.wallS, maxFlops: p.flops, minWall: p.wallS, minFlops: p.flops, params: null })
+      )
     g.startStep = Math.min(g.startStep, p.step)
     g.endStep = Math.max(g.endStep, p.step)
     g.maxWall = Math.max(g.maxWall, p.wallS)
@@ -151,7 +158,11 @@ function downstreamOf(rows: ReadonlyArray<EvaluationInput>, checkpointSteps: Rea
     const key = JSON.stringify([e.task, e.domain, e.metric, e.checkpointId ?? null, settingsKey(e.settings)])
     let g = groups.get(key)
     const steps = e.settings?.steps
-    if (!g) groups.set(key, (g = { task: e.task, domain: e.domain, metric: e.metric, checkpointId: e.checkpointId ?? null, finetuneSteps: typeof steps === 'number' ? steps : null, values: [] }))
+    if (!g)
+      groups.set(
+        key,
+        (g = { task: e.task, domain: e.domain, metric: e.metric, checkpointId: e.checkpointId ?? null, finetuneSteps: typeof steps === 'number' ? steps : null, values: [] })
+      )
     g.values.push(e.value)
   }
   return [...groups.values()].map((g) => {
@@ -222,8 +233,7 @@ export function computeSaved(elle: ComparedRun, other: ComparedRun): ComputeSave
   }
   const wallFraction = other.totals.wallS > 0 ? reach.wallS! / other.totals.wallS : null
   const flopsFraction = other.totals.flops > 0 ? reach.flops! / other.totals.flops : null
-  const share = (f: number | null, what: string, total: string) =>
-    f === null ? `${what} (the other run recorded none)` : `${formatPct(f)} of its ${what} (${total})`
+  const share = (f: number | null, what: string, total: string) => (f === null ? `${what} (the other run recorded none)` : `${formatPct(f)} of its ${what} (${total})`)
   const saving = (f: number | null) => (f === null ? '–' : f <= 1 ? `saves ${formatPct(1 - f)}` : `needs ${formatPct(f - 1)} more`)
   return {
     ...base,

@@ -97,7 +97,8 @@ export function downstreamTable(c: RunComparison): string {
   for (const r of c.runs) {
     for (const d of r.downstream) {
       const key = downstreamKey(d)
-      if (!keys.some((k) => k.key === key)) keys.push({ key, task: d.task, domain: d.domain, metric: downstreamMetricLabel(d), checkpointId: d.checkpointId, checkpointStep: d.checkpointStep })
+      if (!keys.some((k) => k.key === key))
+        keys.push({ key, task: d.task, domain: d.domain, metric: downstreamMetricLabel(d), checkpointId: d.checkpointId, checkpointStep: d.checkpointStep })
     }
   }
   if (keys.length === 0) return '<p class="muted" id="downstream-empty">No downstream results are stored for these runs.</p>'
@@ -117,9 +118,7 @@ export function downstreamTable(c: RunComparison): string {
 }
 
 function markers(c: RunComparison, axis: 'wallS' | 'flops'): Marker[] {
-  return c.computeSaved
-    .filter((s) => s.reached && s.target !== null)
-    .map((s) => ({ x: s[axis]!, y: s.target!, color: colorOf(c, s.otherRunId), label: s.sentence }))
+  return c.computeSaved.filter((s) => s.reached && s.target !== null).map((s) => ({ x: s[axis]!, y: s.target!, color: colorOf(c, s.otherRunId), label: s.sentence }))
 }
 
 export function renderReport(c: RunComparison, options: { generatedAt?: Date } = {}): string {
@@ -136,7 +135,10 @@ export function renderReport(c: RunComparison, options: { generatedAt?: Date } =
     c.computeSaved.length === 0
       ? `<p class="saved miss">No ELLE run among these runs (a run whose config grows the model, or names method "elle"), so no compute saved is computed.</p>`
       : c.computeSaved.map((s) => `<p class="saved${s.reached ? '' : ' miss'}">${escapeHtml(s.sentence)}</p>`).join('')
-  const when = (options.generatedAt ?? new Date()).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')
+  const when = (options.generatedAt ?? new Date())
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, ' UTC')
   return `<!doctype html>
 <html lang="en">
 <head>

@@ -55,7 +55,17 @@ const fx = (n: number) => n.toFixed(1)
 
 /** A multi-series line chart; the y axis goes logarithmic when the values span more than 20x. */
 /** Many series read better with the legend in a column on the right (`legend: 'right'`) than in the top row. */
-export function lineChartSvg(options: { title: string; series: LineSeries[]; xLabel: string; yLabel: string; xKind: 'seconds' | 'flops'; markers?: Marker[]; width?: number; height?: number; legend?: 'top' | 'right' }): string {
+export function lineChartSvg(options: {
+  title: string
+  series: LineSeries[]
+  xLabel: string
+  yLabel: string
+  xKind: 'seconds' | 'flops'
+  markers?: Marker[]
+  width?: number
+  height?: number
+  legend?: 'top' | 'right'
+}): string {
   const legendRight = options.legend === 'right'
   const legendWidth = legendRight ? 28 + Math.max(0, ...options.series.map((s) => s.label.length)) * 6.4 : 0
   const W = options.width ?? 640 + legendWidth
@@ -83,8 +93,14 @@ export function lineChartSvg(options: { title: string; series: LineSeries[]; xLa
   const yt = logY ? logTicks(y0, y1) : niceTicks(y0, y1, 5)
   const fmtX = (v: number) => (options.xKind === 'flops' ? formatFlops(v) : formatSeconds(v).replace(' min ', 'm').replace(' s', 's'))
   const grid = [
-    ...yt.map((t) => `<line x1="${P.left}" x2="${W - P.right}" y1="${fx(sy(t))}" y2="${fx(sy(t))}" class="grid"/><text x="${P.left - 6}" y="${fx(sy(t) + 4)}" text-anchor="end" class="tick">${formatValue(t, t < 10 ? 1 : 0)}</text>`),
-    ...xt.map((t) => `<line x1="${fx(sx(t))}" x2="${fx(sx(t))}" y1="${P.top}" y2="${H - P.bottom}" class="grid"/><text x="${fx(sx(t))}" y="${H - P.bottom + 16}" text-anchor="middle" class="tick">${escapeHtml(fmtX(t))}</text>`)
+    ...yt.map(
+      (t) =>
+        `<line x1="${P.left}" x2="${W - P.right}" y1="${fx(sy(t))}" y2="${fx(sy(t))}" class="grid"/><text x="${P.left - 6}" y="${fx(sy(t) + 4)}" text-anchor="end" class="tick">${formatValue(t, t < 10 ? 1 : 0)}</text>`
+    ),
+    ...xt.map(
+      (t) =>
+        `<line x1="${fx(sx(t))}" x2="${fx(sx(t))}" y1="${P.top}" y2="${H - P.bottom}" class="grid"/><text x="${fx(sx(t))}" y="${H - P.bottom + 16}" text-anchor="middle" class="tick">${escapeHtml(fmtX(t))}</text>`
+    )
   ].join('')
   const axes =
     `<line x1="${P.left}" x2="${W - P.right}" y1="${H - P.bottom}" y2="${H - P.bottom}" class="axis"/>` +
@@ -157,9 +173,16 @@ export function heatmapSvg(options: { title: string; rowLabels: string[]; column
     )
     .join('')
   const colLabels = options.columns.map((c, j) => `<text x="${left + j * cw + cw / 2}" y="${top - 8}" text-anchor="middle" class="tick">${escapeHtml(c)}</text>`).join('')
-  const rowLabels = showText || options.rowLabels.length <= 40
-    ? options.rowLabels.map((r, i) => (showText || i % Math.ceil(options.rowLabels.length / 20) === 0 ? `<text x="${left - 8}" y="${top + i * ch + ch / 2 + 4}" text-anchor="end" class="tick">${escapeHtml(r)}</text>` : '')).join('')
-    : ''
+  const rowLabels =
+    showText || options.rowLabels.length <= 40
+      ? options.rowLabels
+          .map((r, i) =>
+            showText || i % Math.ceil(options.rowLabels.length / 20) === 0
+              ? `<text x="${left - 8}" y="${top + i * ch + ch / 2 + 4}" text-anchor="end" class="tick">${escapeHtml(r)}</text>`
+              : ''
+          )
+          .join('')
+      : ''
   const id = `g${Math.abs(hashString(options.title))}`
   const gw = Math.min(260, W - left - 16)
   const ly = top + ch * options.rowLabels.length + 14

@@ -105,10 +105,7 @@ export class BlockBatcher {
       this.numBlocks = Math.ceil(stream.length / this.contentLength)
     }
     if (this.numBlocks === 0) {
-      throw new DataError(
-        'BAD_OPTION',
-        `${split.domain}/${split.split} has ${stream.length} tokens, too few for one block of seqLen ${seqLen}`
-      )
+      throw new DataError('BAD_OPTION', `${split.domain}/${split.split} has ${stream.length} tokens, too few for one block of seqLen ${seqLen}`)
     }
   }
 

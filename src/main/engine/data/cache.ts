@@ -75,12 +75,7 @@ export function cacheKey(corpusHash: string, tokenizerHash: string, split: Cache
 }
 
 /** Tokenize (or load from cache) every split of a domain. */
-export async function tokenizeDomain(
-  domain: DomainSpec,
-  tokenizer: Tokenizer,
-  cacheDir: string,
-  opts: TokenizeDomainOptions = {}
-): Promise<TokenizedDomain> {
+export async function tokenizeDomain(domain: DomainSpec, tokenizer: Tokenizer, cacheDir: string, opts: TokenizeDomainOptions = {}): Promise<TokenizedDomain> {
   const split: CacheHeader['split'] = {
     ratios: [...(opts.split?.ratios ?? DEFAULT_SPLIT_RATIOS)] as [number, number, number],
     seed: opts.split?.seed ?? DEFAULT_SPLIT_SEED,

@@ -320,8 +320,7 @@ function resolveFiles(src: CorpusSource, limits: CorpusLimits): { files: Resolve
   if (!src.paths.length) throw new DataError('BAD_OPTION', 'corpus has no paths')
   const files: Array<ResolvedFile & { root: number }> = []
   const skipped: SkippedFile[] = []
-  const isJsonl = (f: string): boolean =>
-    src.format === 'jsonl' || (src.format !== 'text' && JSONL_EXTS.has(path.extname(f).toLowerCase()))
+  const isJsonl = (f: string): boolean => src.format === 'jsonl' || (src.format !== 'text' && JSONL_EXTS.has(path.extname(f).toLowerCase()))
   src.paths.forEach((p, root) => {
     const st = statPath(p) // follows a link given directly: to a file or folder it is read, to anything else refused
     if (st.isDirectory()) {
@@ -385,12 +384,10 @@ function readJsonl(f: ResolvedFile, src: CorpusSource, docs: Document[], maxByte
     const rec = obj as Record<string, unknown>
     const value = rec[textField]
     if (typeof value !== 'string') {
-      throw new DataError(
-        'JSONL_FIELD',
-        `${f.file}:${lineNo}: missing string field "${textField}"` +
-          (value === undefined ? '' : ` (found ${typeof value})`),
-        { file: f.file, line: lineNo }
-      )
+      throw new DataError('JSONL_FIELD', `${f.file}:${lineNo}: missing string field "${textField}"` + (value === undefined ? '' : ` (found ${typeof value})`), {
+        file: f.file,
+        line: lineNo
+      })
     }
     if (value.trim() === '') return // an empty record carries nothing to learn; not worth failing on
     const id = src.idField !== undefined && rec[src.idField] !== undefined ? String(rec[src.idField]) : `${f.rel}:${lineNo}`
@@ -430,7 +427,11 @@ export interface CorpusFingerprint {
 /** Hash a corpus without parsing it: enough to decide whether a cache is still valid. */
 export function fingerprintCorpus(src: CorpusSource): CorpusFingerprint {
   const r = resolveFiles(src, corpusLimits(src))
-  return fingerprint(src, r, r.files.map((f) => hashFile(f.file)))
+  return fingerprint(
+    src,
+    r,
+    r.files.map((f) => hashFile(f.file))
+  )
 }
 
 function fingerprint(src: CorpusSource, r: { files: ResolvedFile[]; skipped: SkippedFile[] }, sha256s: readonly string[]): CorpusFingerprint {
@@ -482,5 +483,14 @@ export function readCorpus(src: CorpusSource): Corpus {
     if (first !== undefined) throw new DataError('BAD_OPTION', `duplicate document id "${d.id}" (${first} and ${d.source})`, { file: d.source })
     seen.set(d.id, d.source)
   }
-  return { documents: docs, ...fingerprint(src, resolved, fileInfo.map((i) => i.sha256)), fileInfo, skipped: resolved.skipped }
+  return {
+    documents: docs,
+    ...fingerprint(
+      src,
+      resolved,
+      fileInfo.map((i) => i.sha256)
+    ),
+    fileInfo,
+    skipped: resolved.skipped
+  }
 }

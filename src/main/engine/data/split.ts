@@ -28,11 +28,7 @@ export interface SplitAssignment {
  * is split on its own, so small classes appear in validation and test too.
  * Guarantee: a group of >= 3 documents puts at least one in validation and one in test.
  */
-export function splitDocuments<T extends { id: string }>(
-  docs: readonly T[],
-  opts: SplitOptions = {},
-  groupOf?: (doc: T) => string
-): SplitAssignment {
+export function splitDocuments<T extends { id: string }>(docs: readonly T[], opts: SplitOptions = {}, groupOf?: (doc: T) => string): SplitAssignment {
   const ratios = opts.ratios ?? DEFAULT_SPLIT_RATIOS
   const seed = opts.seed ?? DEFAULT_SPLIT_SEED
   if (ratios.length !== 3 || ratios.some((r) => !(r >= 0)) || ratios[0] <= 0) {

@@ -105,8 +105,7 @@ const CHAR_TO_BYTE = new Map<string, number>(BYTE_TO_CHAR.map((c, b) => [c, b]))
 
 // GPT-2 pre-tokenisation pattern as used by HF ByteLevel(use_regex=true). \s is spelled as the
 // Unicode White_Space property because that is what Oniguruma's \s means for UTF-8 text.
-const PRETOKENIZE =
-  /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\p{White_Space}\p{L}\p{N}]+|\p{White_Space}+(?!\P{White_Space})|\p{White_Space}+/gu
+const PRETOKENIZE = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\p{White_Space}\p{L}\p{N}]+|\p{White_Space}+(?!\P{White_Space})|\p{White_Space}+/gu
 
 const utf8 = new TextEncoder()
 
@@ -339,10 +338,7 @@ export async function trainTokenizer(opts: TrainTokenizerOptions): Promise<Token
   const specials = [...Object.values(SPECIAL_TOKENS), ...Array.from({ length: promptSlots }, (_, i) => promptToken(i))]
   const minVocab = specials.length + 256 + 1
   if (!Number.isInteger(vocabSize) || vocabSize < minVocab || vocabSize > MAX_TRAINED_VOCAB + specials.length) {
-    throw new DataError(
-      'BAD_OPTION',
-      `vocabSize must be an integer in ${minVocab}..${MAX_TRAINED_VOCAB + specials.length}, got ${vocabSize}`
-    )
+    throw new DataError('BAD_OPTION', `vocabSize must be an integer in ${minVocab}..${MAX_TRAINED_VOCAB + specials.length}, got ${vocabSize}`)
   }
   if (!Number.isInteger(promptSlots) || promptSlots < 1 || promptSlots > 256) {
     throw new DataError('BAD_OPTION', `promptSlots must be an integer in 1..256, got ${promptSlots}`)
@@ -382,7 +378,7 @@ export async function trainTokenizer(opts: TrainTokenizerOptions): Promise<Token
       const [a, b] = typeof m === 'string' ? (m.split(' ') as [string, string]) : m
       if (!(a in vocab) || !(b in vocab)) continue
       merges.push([a, b])
-      if (!((a + b) in vocab)) vocab[a + b] = next++
+      if (!(a + b in vocab)) vocab[a + b] = next++
     }
     // A small corpus can run out of merges: fill with unused special tokens so the size is as configured.
     const added = specials.map((content, id) => addedToken(id, content))

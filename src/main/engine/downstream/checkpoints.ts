@@ -36,10 +36,7 @@ function phasesOf(experiment: JsonObject): Array<{ kind: string; domains: string
   }
   const stages = experimentStages(experiment)
   if (!stages) return null
-  return stages.flatMap((s, i) => [
-    ...(s.frwSteps > 0 && i > 0 ? [{ kind: 'frw', domains: [stages[i - 1]!.domain] }] : []),
-    { kind: 'train', domains: [s.domain] }
-  ])
+  return stages.flatMap((s, i) => [...(s.frwSteps > 0 && i > 0 ? [{ kind: 'frw', domains: [stages[i - 1]!.domain] }] : []), { kind: 'train', domains: [s.domain] }])
 }
 
 /**
@@ -68,13 +65,7 @@ export function seenDomains(checkpoint: { experiment: JsonObject; state: JsonObj
  * as pre-training's `prompts: "wrong"` does (training/loop.ts promptFor). The order is the checkpoint's
  * stream, or the default stream's when it records none.
  */
-export function wrongPromptSlot(
-  domain: string,
-  ownSlot: number,
-  order: readonly string[] | null,
-  slotOf: (name: string) => number | null,
-  promptSlots: number
-): number {
+export function wrongPromptSlot(domain: string, ownSlot: number, order: readonly string[] | null, slotOf: (name: string) => number | null, promptSlots: number): number {
   const stream = order && order.length > 0 ? [...new Set(order)] : [...DEFAULT_DOMAINS]
   const at = stream.indexOf(domain)
   if (stream.length > 1 && at >= 0) {
@@ -92,7 +83,11 @@ export function slotLookup(manifest: StreamManifest, store: ExperimentStore | nu
 /** The store's row for a checkpoint directory: first in the run its config names, else in any run. */
 export function findStoredCheckpoint(store: ExperimentStore, dir: string, runHint: unknown): CheckpointRecord | null {
   const want = path.resolve(dir)
-  const match = (runId: number): CheckpointRecord | null => store.listCheckpoints(runId).filter((c) => path.resolve(c.path) === want).at(-1) ?? null
+  const match = (runId: number): CheckpointRecord | null =>
+    store
+      .listCheckpoints(runId)
+      .filter((c) => path.resolve(c.path) === want)
+      .at(-1) ?? null
   if (typeof runHint === 'number') {
     try {
       const hit = match(runHint)

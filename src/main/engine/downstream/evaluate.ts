@@ -60,19 +60,21 @@ function checkTokenizer(tokenizer: Tokenizer, manifest: StreamManifest, what: st
 }
 
 /** The prompt token a task's inputs carry under `prompt`, or null. */
-function promptIdFor(
-  task: DownstreamTask,
-  prompt: PromptChoice,
-  tokenizer: Tokenizer,
-  order: readonly string[] | null,
-  slotOf: (name: string) => number | null
-): number | null {
+function promptIdFor(task: DownstreamTask, prompt: PromptChoice, tokenizer: Tokenizer, order: readonly string[] | null, slotOf: (name: string) => number | null): number | null {
   if (prompt === 'off') return null
   if (prompt === 'own') return tokenizer.promptId(task.promptSlot)
   return tokenizer.promptId(wrongPromptSlot(task.domain, task.promptSlot, order, slotOf, tokenizer.promptSlots))
 }
 
-function scoreRows(runId: number, checkpointId: number | null, task: DownstreamTask, prompt: PromptChoice, init: boolean, settings: FinetuneSettings, scores: readonly SeedScore[]): EvaluationInput[] {
+function scoreRows(
+  runId: number,
+  checkpointId: number | null,
+  task: DownstreamTask,
+  prompt: PromptChoice,
+  init: boolean,
+  settings: FinetuneSettings,
+  scores: readonly SeedScore[]
+): EvaluationInput[] {
   const stored = { ...settings }
   return scores.flatMap((s) => [
     { runId, checkpointId, task: task.name, domain: task.domain, metric: metricName('accuracy', prompt, init), value: s.accuracy, seed: s.seed, settings: stored },
@@ -144,7 +146,15 @@ export async function finetuneCheckpoint(checkpointDir: string, opts: FinetuneOp
   const order = experimentStages(checkpoint.experiment)?.map((s) => s.domain) ?? null
   const promptId = promptIdFor(task, prompt, checkpoint.tokenizer, order, slotLookup(manifest, store))
 
-  const outcomes = runSeeds(checkpoint, task, promptId, seeds, settings, (o) => log(`${task.name} seed ${o.seed}: accuracy ${fmt(o.accuracy)}  macro-F1 ${fmt(o.macroF1)}  (${o.seconds.toFixed(1)} s)`), opts.onUpdate)
+  const outcomes = runSeeds(
+    checkpoint,
+    task,
+    promptId,
+    seeds,
+    settings,
+    (o) => log(`${task.name} seed ${o.seed}: accuracy ${fmt(o.accuracy)}  macro-F1 ${fmt(o.macroF1)}  (${o.seconds.toFixed(1)} s)`),
+    opts.onUpdate
+  )
   let storedInfo: FinetuneReport['stored'] = null
   if (store && stored) {
     const rows = scoreRows(stored.runId, stored.id, task, prompt, false, settings, outcomes)
@@ -157,7 +167,7 @@ export async function finetuneCheckpoint(checkpointDir: string, opts: FinetuneOp
     domain: task.domain,
     kind: task.kind,
     prompt,
-    promptToken: promptId === null ? null : checkpoint.tokenizer.idToToken(promptId) ?? null,
+    promptToken: promptId === null ? null : (checkpoint.tokenizer.idToToken(promptId) ?? null),
     seenDomains: seen,
     settings: { ...settings, maxLength: Math.min(checkpoint.config.maxLength, settings.maxLength ?? 128) },
     seeds: outcomes.map(({ seed, accuracy, macroF1, trainLoss, seconds, scored, truncatedWords }) => ({ seed, accuracy, macroF1, trainLoss, seconds, scored, truncatedWords })),
@@ -182,7 +192,9 @@ export async function finetuneUntrained(
   const manifest = await ensureDefaultStream(defaultStreamDir(opts.dataDir), { log })
   const task = findTask(manifest, opts.task)
   const tokenizer = loadTokenizer(manifest.tokenizer.file)
-  const outcomes = runSeeds(initialModel(config, tokenizer), task, null, seeds, settings, (o) => log(`untrained on ${task.name} seed ${o.seed}: accuracy ${fmt(o.accuracy)}  macro-F1 ${fmt(o.macroF1)}`))
+  const outcomes = runSeeds(initialModel(config, tokenizer), task, null, seeds, settings, (o) =>
+    log(`untrained on ${task.name} seed ${o.seed}: accuracy ${fmt(o.accuracy)}  macro-F1 ${fmt(o.macroF1)}`)
+  )
   return {
     task: task.name,
     accuracy: meanStd(outcomes.map((o) => o.accuracy)),
@@ -316,8 +328,14 @@ export async function evaluateRunDownstream(store: ExperimentStore, runId: numbe
     const reused = seeds.filter((s) => known(s) !== null)
     const todo = seeds.filter((s) => known(s) === null)
     const what = init ? 'initial model' : `stage ${stage} (${ends.find((e) => e.stage === stage)!.domain}, step ${ends.find((e) => e.stage === stage)!.endStep})`
-    const fresh = runSeeds(source, task, promptIdFor(task, prompt, tokenizer, columns, slotOf), todo, settings, (o) =>
-      log(`${what} on ${task.name}, seed ${o.seed}: accuracy ${fmt(o.accuracy)}  macro-F1 ${fmt(o.macroF1)}  (${o.seconds.toFixed(1)} s)`), opts.onUpdate
+    const fresh = runSeeds(
+      source,
+      task,
+      promptIdFor(task, prompt, tokenizer, columns, slotOf),
+      todo,
+      settings,
+      (o) => log(`${what} on ${task.name}, seed ${o.seed}: accuracy ${fmt(o.accuracy)}  macro-F1 ${fmt(o.macroF1)}  (${o.seconds.toFixed(1)} s)`),
+      opts.onUpdate
     )
     if (fresh.length > 0) {
       const rows = scoreRows(runId, checkpointId, task, prompt, init, settings, fresh)
@@ -326,7 +344,15 @@ export async function evaluateRunDownstream(store: ExperimentStore, runId: numbe
       for (const r of rows) existing.set(key(checkpointId, r.task, r.metric, r.seed), r.value)
     }
     const scores = seeds.map((s) => fresh.find((o) => o.seed === s) ?? known(s)!)
-    cells.push({ stage, taskStage, task: task.name, checkpointId, forward: forwardCell, seeds: scores.map(({ seed, accuracy, macroF1, trainLoss, seconds }) => ({ seed, accuracy, macroF1, trainLoss, seconds })), reused })
+    cells.push({
+      stage,
+      taskStage,
+      task: task.name,
+      checkpointId,
+      forward: forwardCell,
+      seeds: scores.map(({ seed, accuracy, macroF1, trainLoss, seconds }) => ({ seed, accuracy, macroF1, trainLoss, seconds })),
+      reused
+    })
   }
 
   for (const end of ends) {

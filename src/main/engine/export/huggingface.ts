@@ -49,10 +49,7 @@ export const HF_FILES = {
  * tokenType: BERT segment embeddings [2, d], all zero on export; on import row 0 is folded into the
  *            position embeddings, which is exact for token_type_ids = 0 (HF's default)
  */
-type Rule =
-  | { hf: string; op: 'same' | 'transpose' | 'tied'; ours: string }
-  | { hf: string; op: 'concat'; ours: [string, string, string] }
-  | { hf: string; op: 'tokenType' }
+type Rule = { hf: string; op: 'same' | 'transpose' | 'tied'; ours: string } | { hf: string; op: 'concat'; ours: [string, string, string] } | { hf: string; op: 'tokenType' }
 
 export function hfRules(cfg: ModelConfig): Rule[] {
   const r: Rule[] = []
@@ -267,7 +264,10 @@ export function fromHuggingFaceTensors(cfg: ModelConfig, tensors: Map<string, { 
   if (unknown.length > 0) {
     throw new CheckpointError(
       'UNSUPPORTED',
-      `${file}: tensor${unknown.length > 1 ? 's' : ''} ${unknown.slice(0, 5).map((n) => `"${n}"`).join(', ')}${unknown.length > 5 ? ', ...' : ''} ha${unknown.length > 1 ? 've' : 's'} no counterpart in the workbench's ${cfg.kind.toUpperCase()} model`,
+      `${file}: tensor${unknown.length > 1 ? 's' : ''} ${unknown
+        .slice(0, 5)
+        .map((n) => `"${n}"`)
+        .join(', ')}${unknown.length > 5 ? ', ...' : ''} ha${unknown.length > 1 ? 've' : 's'} no counterpart in the workbench's ${cfg.kind.toUpperCase()} model`,
       { file, field: unknown[0] }
     )
   }
@@ -347,7 +347,8 @@ export function modelConfigFromHuggingFace(raw: unknown, file: string): { config
   }
   const int = (field: string): number => {
     const v = c[field]
-    if (!Number.isSafeInteger(v) || (v as number) <= 0) throw new CheckpointError('BAD_CONFIG', `${file}: ${field} must be a positive integer, got ${JSON.stringify(v)}`, { file, field })
+    if (!Number.isSafeInteger(v) || (v as number) <= 0)
+      throw new CheckpointError('BAD_CONFIG', `${file}: ${field} must be a positive integer, got ${JSON.stringify(v)}`, { file, field })
     return v as number
   }
   const num = (field: string, fallback: number): number => {
@@ -529,9 +530,13 @@ export async function exportHuggingFace(checkpointDir: string, outDir: string, o
   assertExportable(cfg)
   // Masked units (a growth ramp still under way) have no Hugging Face equivalent.
   if (ckpt.state.growth != null && parseGrowthState(ckpt.state.growth, cfg).ramp !== null) {
-    throw new CheckpointError('UNSUPPORTED', `${checkpointDir} is in the middle of a growth ramp (masks on new units are below 1); Hugging Face models cannot represent them: export a checkpoint taken after the ramp`, {
-      field: 'state.growth'
-    })
+    throw new CheckpointError(
+      'UNSUPPORTED',
+      `${checkpointDir} is in the middle of a growth ramp (masks on new units are below 1); Hugging Face models cannot represent them: export a checkpoint taken after the ramp`,
+      {
+        field: 'state.growth'
+      }
+    )
   }
   const tensors = toHuggingFaceTensors(cfg, ckpt.weights)
   const elle: JsonObject = {
@@ -588,7 +593,8 @@ export async function importHuggingFace(dir: string, outCheckpointDir: string, o
   const missing: string[] = []
   for (const n of [HF_FILES.config, HF_FILES.model, HF_FILES.tokenizer]) if (!(await exists(path.join(abs, n)))) missing.push(n)
   if (missing.length > 0) {
-    const hint = missing.includes(HF_FILES.model) && (await exists(path.join(abs, 'pytorch_model.bin'))) ? ' (pytorch_model.bin is not read; save with safe_serialization=True)' : ''
+    const hint =
+      missing.includes(HF_FILES.model) && (await exists(path.join(abs, 'pytorch_model.bin'))) ? ' (pytorch_model.bin is not read; save with safe_serialization=True)' : ''
     throw new CheckpointError('MISSING_FILE', `${abs}: missing ${missing.join(', ')}${hint}`, { file: path.join(abs, missing[0] as string) })
   }
   const cfgPath = path.join(abs, HF_FILES.config)

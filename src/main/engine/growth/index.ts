@@ -1,13 +1,5 @@
 // Model growth (ELLE width/depth expansion, exact and faithful modes): see docs/elle.md.
-export {
-  growModel,
-  growOptimizerState,
-  DEFAULT_ELLE_NOISE,
-  DEFAULT_RAMP_STEPS,
-  type GrowthSpec,
-  type GrowthMaps,
-  type GrowResult
-} from './grow'
+export { growModel, growOptimizerState, DEFAULT_ELLE_NOISE, DEFAULT_RAMP_STEPS, type GrowthSpec, type GrowthMaps, type GrowResult } from './grow'
 export {
   initialGrowthState,
   growthMasks,

@@ -151,8 +151,11 @@ const seedFraction = (seedIndex: number, seeds: number, update: number, updates:
 
 export const JOB_BODIES: Record<JobKind, JobBody> = {
   evaluate: async (p, ctx) =>
-    evaluateCheckpoint(ctx.store, ctx.dataDir, { checkpoint: str(p.checkpointPath)!, domain: str(p.domain), textPath: str(p.textPath), prompt: str(p.prompt), maxSequences: num(p.maxSequences) }, (f, m) =>
-      ctx.progress(f, m)
+    evaluateCheckpoint(
+      ctx.store,
+      ctx.dataDir,
+      { checkpoint: str(p.checkpointPath)!, domain: str(p.domain), textPath: str(p.textPath), prompt: str(p.prompt), maxSequences: num(p.maxSequences) },
+      (f, m) => ctx.progress(f, m)
     ),
   finetune: async (p, ctx) => {
     const report = await finetuneCheckpoint(str(p.checkpointPath)!, {

@@ -71,7 +71,9 @@ export class JobHost {
   recoverOrphans(): JobSummary[] {
     const { store } = this.options
     const orphans = [...store.listJobs({ status: 'running' }), ...store.listJobs({ status: 'queued' })].filter((j) => ownerIsDead(j.owner))
-    return orphans.map((j) => this.ended(store.endJob(j.id, { status: 'failed', error: `interrupted: the process running it (${j.owner}) stopped before it ended; start it again` })))
+    return orphans.map((j) =>
+      this.ended(store.endJob(j.id, { status: 'failed', error: `interrupted: the process running it (${j.owner}) stopped before it ended; start it again` }))
+    )
   }
 
   /**
@@ -172,7 +174,13 @@ export class JobHost {
     })
     worker.on('error', (error) => {
       const outOfMemory = (error as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY'
-      outcome ??= { type: 'failed', error: outOfMemory ? `the job worker ran out of memory (its JavaScript heap is limited to ${limits.maxOldGenerationSizeMb} MB)` : `the job worker crashed: ${error.message}`, input: false }
+      outcome ??= {
+        type: 'failed',
+        error: outOfMemory
+          ? `the job worker ran out of memory (its JavaScript heap is limited to ${limits.maxOldGenerationSizeMb} MB)`
+          : `the job worker crashed: ${error.message}`,
+        input: false
+      }
     })
     worker.on('exit', (code) => {
       this.active.delete(next.id)
@@ -187,7 +195,10 @@ export class JobHost {
       if (job.status === 'finished' && (next.kind === 'domain.add' || next.kind === 'stream.prepare')) this.options.events.publish({ type: 'domains.changed' })
       this.pump()
     })
-    worker.postMessage({ type: 'start', work: { jobId: next.id, kind: next.kind, params: next.work, dbPath: this.options.dbPath, dataDir: this.options.dataDir, backend: this.options.backend, cancel } } satisfies HostToJobWorker)
+    worker.postMessage({
+      type: 'start',
+      work: { jobId: next.id, kind: next.kind, params: next.work, dbPath: this.options.dbPath, dataDir: this.options.dataDir, backend: this.options.backend, cancel }
+    } satisfies HostToJobWorker)
   }
 
   private progress(id: number, active: ActiveJob, fraction: number | null, message: string): void {
@@ -196,7 +207,12 @@ export class JobHost {
     // the first report always goes out; after that a few a second, and the last one
     if (active.lastEvent !== 0 && now - active.lastEvent < EVENT_INTERVAL_MS && !done) return
     active.lastEvent = now
-    const progress: JobProgress = { jobId: id, fraction: fraction === null ? null : Math.min(1, Math.max(0, fraction)), etaS: etaSeconds(fraction, (now - active.startedAt) / 1000), message }
+    const progress: JobProgress = {
+      jobId: id,
+      fraction: fraction === null ? null : Math.min(1, Math.max(0, fraction)),
+      etaS: etaSeconds(fraction, (now - active.startedAt) / 1000),
+      message
+    }
     if (now - active.lastStored >= STORE_INTERVAL_MS || done) {
       active.lastStored = now
       try {

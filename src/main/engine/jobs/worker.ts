@@ -34,7 +34,8 @@ port.once('message', (message: HostToJobWorker) => {
       post(cancelled() ? { type: 'cancelled' } : { type: 'done', result })
     } catch (error) {
       if (error instanceof JobCancelledError || cancelled()) return post({ type: 'cancelled' })
-      const input = error instanceof JobInputError || error instanceof DownstreamError || error instanceof CheckpointError || error instanceof DataError || error instanceof RangeError
+      const input =
+        error instanceof JobInputError || error instanceof DownstreamError || error instanceof CheckpointError || error instanceof DataError || error instanceof RangeError
       post({ type: 'failed', error: error instanceof Error ? error.message : String(error), input })
     } finally {
       store?.close()

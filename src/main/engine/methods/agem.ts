@@ -20,8 +20,7 @@ export interface AgemStats {
   minDotAfter: number
 }
 
-const dot = (a: Map<string, tf.Tensor>, b: Map<string, tf.Tensor>): number =>
-  tf.tidy(() => tf.addN([...a].map(([role, t]) => tf.sum(tf.mul(t, b.get(role)!)))).dataSync()[0]!)
+const dot = (a: Map<string, tf.Tensor>, b: Map<string, tf.Tensor>): number => tf.tidy(() => tf.addN([...a].map(([role, t]) => tf.sum(tf.mul(t, b.get(role)!)))).dataSync()[0]!)
 
 export class AgemPlugin implements TrainingPlugin {
   readonly name = 'agem'
@@ -49,7 +48,10 @@ export class AgemPlugin implements TrainingPlugin {
       }
       const k = g / refNorm
       for (const [role, t] of grads) {
-        grads.set(role, tf.tidy(() => tf.sub(t, tf.mul(ref.get(role)!, k))))
+        grads.set(
+          role,
+          tf.tidy(() => tf.sub(t, tf.mul(ref.get(role)!, k)))
+        )
         t.dispose()
       }
       this.stats.projected += 1

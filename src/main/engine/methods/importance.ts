@@ -48,7 +48,11 @@ export abstract class ImportancePlugin implements TrainingPlugin {
     if (this.importance) {
       for (const [role, t] of next) {
         const prev = this.importance.get(role)
-        if (prev) next.set(role, tf.tidy(() => tf.keep(this.combine(prev, t))))
+        if (prev)
+          next.set(
+            role,
+            tf.tidy(() => tf.keep(this.combine(prev, t)))
+          )
         if (prev) t.dispose()
       }
       disposeMap(this.importance)
@@ -76,7 +80,10 @@ export abstract class ImportancePlugin implements TrainingPlugin {
   protected accumulateMean(into: TensorMap, grads: Map<string, tf.Tensor>, transform: (g: tf.Tensor) => tf.Tensor, count: number): void {
     for (const [role, g] of grads) {
       const prev = into.get(role)
-      into.set(role, tf.tidy(() => (prev ? tf.add(prev, tf.div(transform(g), count)) : tf.div(transform(g), count))))
+      into.set(
+        role,
+        tf.tidy(() => (prev ? tf.add(prev, tf.div(transform(g), count)) : tf.div(transform(g), count)))
+      )
       prev?.dispose()
       g.dispose()
     }

@@ -93,7 +93,8 @@ export class PnnModel extends TransformerModel implements AuxiliaryParams {
   /** Sets the newest column's laterals (a resumed run); names and shapes must match. */
   setLateralWeights(weights: Weights): void {
     const names = Object.keys(weights).sort().join()
-    if (names !== [...this.auxiliaryParams.keys()].sort().join()) throw new Error(`PnnModel: laterals [${Object.keys(weights).join(', ')}] do not match [${[...this.auxiliaryParams.keys()].join(', ')}]`)
+    if (names !== [...this.auxiliaryParams.keys()].sort().join())
+      throw new Error(`PnnModel: laterals [${Object.keys(weights).join(', ')}] do not match [${[...this.auxiliaryParams.keys()].join(', ')}]`)
     for (const [name, v] of this.auxiliaryParams) {
       const w = weights[name]!
       if (w.shape.join() !== v.shape.join()) throw new Error(`PnnModel: lateral ${name} has shape [${w.shape}], expected [${v.shape}]`)
@@ -219,13 +220,26 @@ export class PnnModel extends TransformerModel implements AuxiliaryParams {
     const { heads: H, headSize: hd, hidden: d } = this.config
     const proj = (m: string, t: Tensor): Tensor => ops.linear(t, this.w(k, `layers.${l}.attn.${m}.kernel`), this.w(k, `layers.${l}.attn.${m}.bias`))
     const q = tf.mul(proj('q', x), 1 / Math.sqrt(hd))
-    const qh = q.reshape([B, T, H, hd]).transpose([0, 2, 1, 3]).reshape([B * H, T, hd])
-    const kt = proj('k', x).reshape([B, T, H, hd]).transpose([0, 2, 3, 1]).reshape([B * H, hd, T])
-    const vh = proj('v', x).reshape([B, T, H, hd]).transpose([0, 2, 1, 3]).reshape([B * H, T, hd])
+    const qh = q
+      .reshape([B, T, H, hd])
+      .transpose([0, 2, 1, 3])
+      .reshape([B * H, T, hd])
+    const kt = proj('k', x)
+      .reshape([B, T, H, hd])
+      .transpose([0, 2, 3, 1])
+      .reshape([B * H, hd, T])
+    const vh = proj('v', x)
+      .reshape([B, T, H, hd])
+      .transpose([0, 2, 1, 3])
+      .reshape([B * H, T, hd])
     let scores = ops.matmul(qh, kt)
     if (mask) scores = tf.add(scores.reshape([B, H, T, T]), mask).reshape([B * H, T, T])
     const probs = drop(tf.softmax(scores))
-    const ctx = ops.matmul(probs, vh).reshape([B, H, T, hd]).transpose([0, 2, 1, 3]).reshape([B * T, d])
+    const ctx = ops
+      .matmul(probs, vh)
+      .reshape([B, H, T, hd])
+      .transpose([0, 2, 1, 3])
+      .reshape([B * T, d])
     return proj('o', ctx)
   }
 

@@ -19,7 +19,10 @@ const PnnState = z
     current: z
       .object({
         laterals: StoredTensorsSchema,
-        optimizer: z.object({ step: z.number().int().min(0), m: StoredTensorsSchema, v: StoredTensorsSchema }).strict().nullable()
+        optimizer: z
+          .object({ step: z.number().int().min(0), m: StoredTensorsSchema, v: StoredTensorsSchema })
+          .strict()
+          .nullable()
       })
       .strict()
       .nullable()

@@ -63,7 +63,10 @@ export function lifelongSummary(points: readonly Point[]): LifelongSummary {
   const domains: string[] = []
   const byStep = new Map<number, Map<string, number>>()
   const curve = (name: string): CurvePoint[] =>
-    points.filter((p) => p.name === name).map((p) => ({ step: p.step, value: p.value, wallS: p.wallS, flops: p.flops })).sort((a, b) => a.step - b.step)
+    points
+      .filter((p) => p.name === name)
+      .map((p) => ({ step: p.step, value: p.value, wallS: p.wallS, flops: p.flops }))
+      .sort((a, b) => a.step - b.step)
   for (const p of [...points].sort((a, b) => a.step - b.step)) {
     const domain = pplDomain(p.name)
     if (domain === null) continue

@@ -1,138 +1,144 @@
 // AdamW over named tf.Variables, a warm-up + linear-decay schedule and global-norm clipping.
-import * as tf from '@tensorflow/tfjs';
-import type { Weights } from './model';
+import * as tf from '@tensorflow/tfjs'
+import type { Weights } from './model'
 
 export interface LrSchedule {
-  peak: number;
-  warmupSteps: number;
+  peak: number
+  warmupSteps: number
   /** Step at which the rate reaches `end` (and stays there). */
-  totalSteps: number;
-  end?: number;
+  totalSteps: number
+  end?: number
 }
 
 /** Learning rate for update number `step` (0-based): linear warm-up to peak, then linear decay. */
 export function learningRate(step: number, s: LrSchedule): number {
-  const end = s.end ?? 0;
-  if (step < s.warmupSteps) return (s.peak * (step + 1)) / s.warmupSteps;
-  if (step >= s.totalSteps) return end;
-  const frac = (step - s.warmupSteps) / Math.max(1, s.totalSteps - s.warmupSteps);
-  return s.peak + (end - s.peak) * frac;
+  const end = s.end ?? 0
+  if (step < s.warmupSteps) return (s.peak * (step + 1)) / s.warmupSteps
+  if (step >= s.totalSteps) return end
+  const frac = (step - s.warmupSteps) / Math.max(1, s.totalSteps - s.warmupSteps)
+  return s.peak + (end - s.peak) * frac
 }
 
 export interface AdamWOptions {
-  beta1?: number;
-  beta2?: number;
-  eps?: number;
-  weightDecay?: number;
+  beta1?: number
+  beta2?: number
+  eps?: number
+  weightDecay?: number
   /** Names that get weight decay (default: all). */
-  decay?: (name: string) => boolean;
+  decay?: (name: string) => boolean
 }
 
 export interface AdamWState {
-  step: number;
-  m: Weights;
-  v: Weights;
+  step: number
+  m: Weights
+  v: Weights
 }
 
-let optCounter = 0;
+let optCounter = 0
 
 /** Adam with decoupled weight decay; moments are variables keyed by the parameter's role name. */
 export class AdamW {
-  readonly m = new Map<string, tf.Variable>();
-  readonly v = new Map<string, tf.Variable>();
+  readonly m = new Map<string, tf.Variable>()
+  readonly v = new Map<string, tf.Variable>()
   /** Number of updates applied so far. */
-  step = 0;
-  private readonly beta1: number;
-  private readonly beta2: number;
-  private readonly eps: number;
-  private readonly weightDecay: number;
-  private readonly decay: (name: string) => boolean;
-  private readonly prefix = `adamw${optCounter++}/`;
+  step = 0
+  private readonly beta1: number
+  private readonly beta2: number
+  private readonly eps: number
+  private readonly weightDecay: number
+  private readonly decay: (name: string) => boolean
+  private readonly prefix = `adamw${optCounter++}/`
 
   constructor(
     private readonly params: Map<string, tf.Variable>,
-    opts: AdamWOptions = {},
+    opts: AdamWOptions = {}
   ) {
-    this.beta1 = opts.beta1 ?? 0.9;
-    this.beta2 = opts.beta2 ?? 0.98;
-    this.eps = opts.eps ?? 1e-6;
-    this.weightDecay = opts.weightDecay ?? 0.01;
-    this.decay = opts.decay ?? (() => true);
+    this.beta1 = opts.beta1 ?? 0.9
+    this.beta2 = opts.beta2 ?? 0.98
+    this.eps = opts.eps ?? 1e-6
+    this.weightDecay = opts.weightDecay ?? 0.01
+    this.decay = opts.decay ?? (() => true)
     for (const [name, p] of params) {
       // tidy: the zerosLike handles would otherwise outlive the variables made from them (a leak per AdamW).
       tf.tidy(() => {
-        this.m.set(name, tf.variable(tf.zerosLike(p), false, `${this.prefix}m/${name}`));
-        this.v.set(name, tf.variable(tf.zerosLike(p), false, `${this.prefix}v/${name}`));
-      });
+        this.m.set(name, tf.variable(tf.zerosLike(p), false, `${this.prefix}m/${name}`))
+        this.v.set(name, tf.variable(tf.zerosLike(p), false, `${this.prefix}v/${name}`))
+      })
     }
   }
 
   /** One update with learning rate `lr` from gradients keyed by parameter name, each scaled by `gradScale`. */
   apply(grads: Map<string, tf.Tensor>, lr: number, gradScale = 1): void {
-    this.step++;
-    const t = this.step;
-    const bc1 = 1 - this.beta1 ** t;
-    const bc2 = 1 - this.beta2 ** t;
+    this.step++
+    const t = this.step
+    const bc1 = 1 - this.beta1 ** t
+    const bc2 = 1 - this.beta2 ** t
     for (const [name, p] of this.params) {
-      const grad = grads.get(name);
-      if (!grad) continue;
-      const m = this.m.get(name)!;
-      const v = this.v.get(name)!;
+      const grad = grads.get(name)
+      if (!grad) continue
+      const m = this.m.get(name)!
+      const v = this.v.get(name)!
       tf.tidy(() => {
-        const g = gradScale !== 1 ? tf.mul(grad, gradScale) : grad;
-        const m1 = tf.add(tf.mul(m, this.beta1), tf.mul(g, 1 - this.beta1));
-        const v1 = tf.add(tf.mul(v, this.beta2), tf.mul(tf.square(g), 1 - this.beta2));
-        const upd = tf.div(tf.div(m1, bc1), tf.add(tf.sqrt(tf.div(v1, bc2)), this.eps));
-        const wd = this.decay(name) ? this.weightDecay : 0;
+        const g = gradScale !== 1 ? tf.mul(grad, gradScale) : grad
+        const m1 = tf.add(tf.mul(m, this.beta1), tf.mul(g, 1 - this.beta1))
+        const v1 = tf.add(tf.mul(v, this.beta2), tf.mul(tf.square(g), 1 - this.beta2))
+        const upd = tf.div(tf.div(m1, bc1), tf.add(tf.sqrt(tf.div(v1, bc2)), this.eps))
+        const wd = this.decay(name) ? this.weightDecay : 0
         // Decoupled decay: p <- p - lr * (update + wd * p)
-        const base = wd > 0 ? tf.mul(p, 1 - lr * wd) : p;
-        p.assign(tf.sub(base, tf.mul(upd, lr)));
-        m.assign(m1);
-        v.assign(v1);
-      });
+        const base = wd > 0 ? tf.mul(p, 1 - lr * wd) : p
+        p.assign(tf.sub(base, tf.mul(upd, lr)))
+        m.assign(m1)
+        v.assign(v1)
+      })
     }
   }
 
   getState(): AdamWState {
     const read = (vars: Map<string, tf.Variable>): Weights => {
-      const out: Weights = {};
-      for (const [n, x] of vars) out[n] = { shape: [...x.shape], data: x.dataSync() as Float32Array };
-      return out;
-    };
-    return { step: this.step, m: read(this.m), v: read(this.v) };
+      const out: Weights = {}
+      for (const [n, x] of vars) out[n] = { shape: [...x.shape], data: x.dataSync() as Float32Array }
+      return out
+    }
+    return { step: this.step, m: read(this.m), v: read(this.v) }
   }
 
   /** Restores moments; names and shapes must match the parameters. */
   setState(state: AdamWState): void {
-    for (const [which, vars] of [['m', this.m], ['v', this.v]] as const) {
-      const src = state[which];
+    for (const [which, vars] of [
+      ['m', this.m],
+      ['v', this.v]
+    ] as const) {
+      const src = state[which]
       for (const [name, x] of vars) {
-        const w = src[name];
-        if (!w) throw new Error(`AdamW.setState: ${which} has no entry for ${name}`);
+        const w = src[name]
+        if (!w) throw new Error(`AdamW.setState: ${which} has no entry for ${name}`)
         if (w.shape.join() !== x.shape.join() || w.data.length !== x.size) {
-          throw new Error(`AdamW.setState: ${which}.${name} has shape [${w.shape}], expected [${x.shape}]`);
+          throw new Error(`AdamW.setState: ${which}.${name} has shape [${w.shape}], expected [${x.shape}]`)
         }
       }
-      const unknown = Object.keys(src).filter((n) => !vars.has(n));
-      if (unknown.length) throw new Error(`AdamW.setState: unknown ${which} entries [${unknown.join(', ')}]`);
+      const unknown = Object.keys(src).filter((n) => !vars.has(n))
+      if (unknown.length) throw new Error(`AdamW.setState: unknown ${which} entries [${unknown.join(', ')}]`)
     }
-    for (const [which, vars] of [['m', this.m], ['v', this.v]] as const) {
-      for (const [name, x] of vars) tf.tidy(() => x.assign(tf.tensor(state[which][name]!.data, x.shape, 'float32')));
+    for (const [which, vars] of [
+      ['m', this.m],
+      ['v', this.v]
+    ] as const) {
+      for (const [name, x] of vars) tf.tidy(() => x.assign(tf.tensor(state[which][name]!.data, x.shape, 'float32')))
     }
-    this.step = state.step;
+    this.step = state.step
   }
 
   dispose(): void {
-    for (const x of [...this.m.values(), ...this.v.values()]) x.dispose();
-    this.m.clear();
-    this.v.clear();
+    for (const x of [...this.m.values(), ...this.v.values()]) x.dispose()
+    this.m.clear()
+    this.v.clear()
   }
 }
 
 /** Global L2 norm of a set of gradients (a scalar tensor). */
 export function globalNorm(grads: Iterable<tf.Tensor>): tf.Scalar {
   return tf.tidy(() => {
-    const sq = [...grads].map((g) => tf.sum(tf.square(g)));
-    return tf.sqrt(tf.addN(sq)) as tf.Scalar;
-  });
+    const sq = [...grads].map((g) => tf.sum(tf.square(g)))
+    return tf.sqrt(tf.addN(sq)) as tf.Scalar
+  })
 }

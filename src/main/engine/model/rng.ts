@@ -1,2 +1,2 @@
 // Seeded randomness lives in one place: ../util/random.ts.
-export { hashSeed, Rng } from '../util/random';
+export { hashSeed, Rng } from '../util/random'

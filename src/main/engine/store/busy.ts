@@ -36,7 +36,9 @@ export class StoreLockedError extends Error {
     readonly file: string,
     readonly waitedMs: number
   ) {
-    super(`the experiment store ${file} stayed locked by another process for ${describeMs(waitedMs)} (an sqlite3 shell or backup tool inside a transaction?); nothing was lost up to the last checkpoint`)
+    super(
+      `the experiment store ${file} stayed locked by another process for ${describeMs(waitedMs)} (an sqlite3 shell or backup tool inside a transaction?); nothing was lost up to the last checkpoint`
+    )
     this.name = 'StoreLockedError'
   }
 }

@@ -5,17 +5,7 @@ import path from 'node:path'
 import Database from 'better-sqlite3'
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from './migrations'
 
-export type StoreErrorCode =
-  | 'unreadable'
-  | 'not_sqlite'
-  | 'corrupt'
-  | 'newer_schema'
-  | 'migration_failed'
-  | 'conflict'
-  | 'not_found'
-  | 'invalid'
-  | 'foreign'
-  | 'read_only'
+export type StoreErrorCode = 'unreadable' | 'not_sqlite' | 'corrupt' | 'newer_schema' | 'migration_failed' | 'conflict' | 'not_found' | 'invalid' | 'foreign' | 'read_only'
 
 export class StoreError extends Error {
   constructor(
@@ -150,7 +140,10 @@ function connectReadonly(file: string): Database.Database {
 function readonlySnapshot(file: string, cause: unknown): Database.Database {
   const wal = `${file}-wal`
   if ((statStoreFile(wal) ?? 0) > 0) {
-    throw new StoreError('read_only', `cannot read store ${file}: its folder is read-only and ${wal} holds changes not yet written into it; open it once where its folder is writable`)
+    throw new StoreError(
+      'read_only',
+      `cannot read store ${file}: its folder is read-only and ${wal} holds changes not yet written into it; open it once where its folder is writable`
+    )
   }
   // Our own descriptor is safe here: with the index uncreatable, no connection of this process holds the file.
   const image = fs.readFileSync(file)
@@ -198,7 +191,10 @@ function openReadonly(file: string): Database.Database {
     const { kind, version } = inspect(db, file)
     if (kind === 'empty') throw new StoreError('read_only', `${file} is an empty database, not yet an ELLE store; it needs a writable open to become one`)
     if (version < LATEST_SCHEMA_VERSION) {
-      throw new StoreError('read_only', `${file} has schema version ${version} and needs migrating to ${LATEST_SCHEMA_VERSION}, which a read-only open does not do; open it once with a command that writes`)
+      throw new StoreError(
+        'read_only',
+        `${file} has schema version ${version} and needs migrating to ${LATEST_SCHEMA_VERSION}, which a read-only open does not do; open it once with a command that writes`
+      )
     }
     db.pragma('foreign_keys = ON')
     db.pragma('busy_timeout = 5000')

@@ -2,7 +2,19 @@
 // checkpoints and evaluations. All SQL lives here; callers get typed rows.
 import { createHash } from 'node:crypto'
 import type Database from 'better-sqlite3'
-import type { DomainSummary, ExperimentSummary, JobKind, JobProgress, JobStatus, JobSummary, RunDetail, RunStatus, RunSummary, StageSummary, StreamSummary } from '../../../shared/contract'
+import type {
+  DomainSummary,
+  ExperimentSummary,
+  JobKind,
+  JobProgress,
+  JobStatus,
+  JobSummary,
+  RunDetail,
+  RunStatus,
+  RunSummary,
+  StageSummary,
+  StreamSummary
+} from '../../../shared/contract'
 import type { PhaseRef } from '../../../shared/metrics'
 import { openDatabase, StoreError, type OpenOptions } from './open'
 
@@ -90,9 +102,7 @@ const RUN_TRANSITIONS: Record<RunStatus, readonly RunStatus[]> = {
 /** Canonical JSON (sorted keys) so that equal configs hash equally whatever their key order. */
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
-      : v
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b))) : v
   )
 }
 
@@ -240,9 +250,7 @@ export class ExperimentStore {
       const { lastInsertRowid } = this.db
         .prepare('INSERT INTO domains (name, description, source_json, prompt_slot, builtin) VALUES (?, ?, ?, ?, ?)')
         .run(input.name, input.description ?? null, input.source === undefined ? null : JSON.stringify(input.source), slot, input.builtin ? 1 : 0)
-      const insertFile = this.db.prepare(
-        'INSERT INTO corpus_files (domain_id, path, sha256, bytes, documents, tokens) VALUES (?, ?, ?, ?, ?, ?)'
-      )
+      const insertFile = this.db.prepare('INSERT INTO corpus_files (domain_id, path, sha256, bytes, documents, tokens) VALUES (?, ?, ?, ?, ?, ?)')
       for (const f of input.files) insertFile.run(lastInsertRowid, f.path, f.sha256, f.bytes, f.documents ?? null, f.tokens ?? null)
       return Number(lastInsertRowid)
     })
@@ -281,7 +289,17 @@ export class ExperimentStore {
          FROM domains d LEFT JOIN corpus_files f ON f.domain_id = d.id
          GROUP BY d.id ORDER BY d.builtin DESC, COALESCE(d.prompt_slot, 1e9), d.id`
       )
-      .all() as Array<{ id: number; name: string; description: string | null; created_at: string; prompt_slot: number | null; builtin: number; files: number; bytes: number; tokens: number | null }>
+      .all() as Array<{
+      id: number
+      name: string
+      description: string | null
+      created_at: string
+      prompt_slot: number | null
+      builtin: number
+      files: number
+      bytes: number
+      tokens: number | null
+    }>
     return rows.map((r) => ({
       id: r.id,
       name: r.name,
@@ -318,7 +336,11 @@ export class ExperimentStore {
           .prepare('SELECT DISTINCT s.name FROM streams s JOIN stream_domains sd ON sd.stream_id = s.id WHERE sd.domain_id = ? ORDER BY s.name')
           .pluck()
           .all(domain.id) as string[]
-        if (streams.length > 0) throw new StoreError('conflict', `domain "${domain.name}" cannot be deleted: it is part of stream${streams.length === 1 ? '' : 's'} ${streams.map((n) => `"${n}"`).join(', ')}`)
+        if (streams.length > 0)
+          throw new StoreError(
+            'conflict',
+            `domain "${domain.name}" cannot be deleted: it is part of stream${streams.length === 1 ? '' : 's'} ${streams.map((n) => `"${n}"`).join(', ')}`
+          )
         this.db.prepare('DELETE FROM domains WHERE id = ?').run(domain.id)
         return domain
       })
@@ -413,7 +435,8 @@ export class ExperimentStore {
           const domainIds = this.streamDomainIds(changes.domains)
           const same = changes.domains.length === stream.domains.length && changes.domains.every((d, i) => d === stream.domains[i])
           const runs = this.streamRuns(id)
-          if (!same && runs.length > 0) throw new StoreError('conflict', `the domains of stream "${stream.name}" cannot change: ${namedRuns(runs)} ran on it; create a new stream instead`)
+          if (!same && runs.length > 0)
+            throw new StoreError('conflict', `the domains of stream "${stream.name}" cannot change: ${namedRuns(runs)} ran on it; create a new stream instead`)
           this.writeStreamDomains(id, domainIds)
         }
       })
@@ -448,9 +471,10 @@ export class ExperimentStore {
         for (let n = 2; this.db.prepare('SELECT 1 FROM streams WHERE name = ?').get(streamName); n++) streamName = `${name} (built-in ${n})`
         const streamId = Number(this.db.prepare('INSERT INTO streams (name, builtin) VALUES (?, 1)').run(streamName).lastInsertRowid)
         this.writeStreamDomains(streamId, this.streamDomainIds(domains))
-        const unrecorded = this.db
-          .prepare('SELECT r.id, e.config_json FROM runs r JOIN experiments e ON e.id = r.experiment_id WHERE r.stream_id IS NULL')
-          .all() as Array<{ id: number; config_json: string }>
+        const unrecorded = this.db.prepare('SELECT r.id, e.config_json FROM runs r JOIN experiments e ON e.id = r.experiment_id WHERE r.stream_id IS NULL').all() as Array<{
+          id: number
+          config_json: string
+        }>
         const setStream = this.db.prepare('UPDATE runs SET stream_id = ? WHERE id = ?')
         for (const run of unrecorded) {
           const stages = (JSON.parse(run.config_json) as { stages?: unknown }).stages
@@ -547,7 +571,17 @@ export class ExperimentStore {
                owner = CASE WHEN ? THEN NULL ELSE owner END
              WHERE id = ?`
           )
-          .run(status, status, terminal ? 1 : 0, status, status === 'failed' || status === 'cancelled' ? 1 : 0, details.error ?? null, details.backend ?? null, terminal ? 1 : 0, id)
+          .run(
+            status,
+            status,
+            terminal ? 1 : 0,
+            status,
+            status === 'failed' || status === 'cancelled' ? 1 : 0,
+            details.error ?? null,
+            details.backend ?? null,
+            terminal ? 1 : 0,
+            id
+          )
         return this.getRun(id)
       })
       .immediate()
@@ -560,15 +594,14 @@ export class ExperimentStore {
   claimRun(id: number, owner: string, runDir: string | null, leaseSeconds = LEASE_SECONDS): void {
     this.db
       .transaction(() => {
-        const row = this.db.prepare(`SELECT status, owner, ${LEASE_EXPIRED} AS expired FROM runs WHERE id = ?`).get(leaseSeconds, id) as { status: RunStatus; owner: string | null; expired: number } | undefined
+        const row = this.db.prepare(`SELECT status, owner, ${LEASE_EXPIRED} AS expired FROM runs WHERE id = ?`).get(leaseSeconds, id) as
+          { status: RunStatus; owner: string | null; expired: number } | undefined
         if (!row) throw new StoreError('not_found', `no run with id ${id}`)
         if (row.owner !== null && row.owner !== owner && row.expired === 0) {
           throw new LeaseLostError(`run ${id} is being trained by another process (${row.owner}); it was not started here`)
         }
         if (row.status !== 'queued') throw new StoreError('invalid', `run ${id} is ${row.status}; only a queued run can be started`)
-        this.db
-          .prepare("UPDATE runs SET owner = ?, heartbeat_at = strftime('%Y-%m-%dT%H:%M:%fZ','now'), run_dir = COALESCE(?, run_dir) WHERE id = ?")
-          .run(owner, runDir, id)
+        this.db.prepare("UPDATE runs SET owner = ?, heartbeat_at = strftime('%Y-%m-%dT%H:%M:%fZ','now'), run_dir = COALESCE(?, run_dir) WHERE id = ?").run(owner, runDir, id)
       })
       .immediate()
   }
@@ -639,9 +672,7 @@ export class ExperimentStore {
 
   /** Earlier runs of this experiment that stopped before finishing (candidates for resume). */
   unfinishedRuns(experimentId: number): RunSummary[] {
-    const rows = this.db
-      .prepare(`${RUN_SELECT} WHERE r.experiment_id = ? AND r.status IN ('failed', 'cancelled', 'paused') ORDER BY r.id DESC`)
-      .all(experimentId) as RunRow[]
+    const rows = this.db.prepare(`${RUN_SELECT} WHERE r.experiment_id = ? AND r.status IN ('failed', 'cancelled', 'paused') ORDER BY r.id DESC`).all(experimentId) as RunRow[]
     return rows.map(toRunSummary)
   }
 
@@ -687,9 +718,15 @@ export class ExperimentStore {
   }
 
   listStages(runId: number): StageSummary[] {
-    const rows = this.db
-      .prepare('SELECT id, idx, kind, domain, status, started_at, ended_at FROM stages WHERE run_id = ? ORDER BY idx')
-      .all(runId) as Array<{ id: number; idx: number; kind: string; domain: string | null; status: string; started_at: string | null; ended_at: string | null }>
+    const rows = this.db.prepare('SELECT id, idx, kind, domain, status, started_at, ended_at FROM stages WHERE run_id = ? ORDER BY idx').all(runId) as Array<{
+      id: number
+      idx: number
+      kind: string
+      domain: string | null
+      status: string
+      started_at: string | null
+      ended_at: string | null
+    }>
     return rows.map((r) => ({ id: r.id, index: r.idx, kind: r.kind, domain: r.domain, status: r.status, startedAt: r.started_at, endedAt: r.ended_at }))
   }
 
@@ -709,8 +746,20 @@ export class ExperimentStore {
     const sql = `SELECT run_id, kind, stage, domain, step, tokens_seen, wall_s, flops, name, value FROM metrics
                  WHERE run_id = ? ${options.name ? 'AND name = ?' : ''} ORDER BY name, step`
     const args = options.name ? [runId, options.name] : [runId]
-    const rows = this.db.prepare(sql).raw().all(...args) as Array<[number, string, number | null, string | null, number, number, number, number, string, number]>
-    return rows.map(([run, kind, stage, domain, step, tokensSeen, wallS, flops, name, value]) => ({ runId: run, phase: { kind, stage, domain }, step, tokensSeen, wallS, flops, name, value }))
+    const rows = this.db
+      .prepare(sql)
+      .raw()
+      .all(...args) as Array<[number, string, number | null, string | null, number, number, number, number, string, number]>
+    return rows.map(([run, kind, stage, domain, step, tokensSeen, wallS, flops, name, value]) => ({
+      runId: run,
+      phase: { kind, stage, domain },
+      step,
+      tokensSeen,
+      wallS,
+      flops,
+      name,
+      value
+    }))
   }
 
   // ---- checkpoints and evaluations -----------------------------------------------------------
@@ -740,9 +789,16 @@ export class ExperimentStore {
   }
 
   listCheckpoints(runId: number): CheckpointRecord[] {
-    const rows = this.db
-      .prepare('SELECT id, run_id, stage_id, step, path, bytes, sha256, created_at FROM checkpoints WHERE run_id = ? ORDER BY step, id')
-      .all(runId) as Array<{ id: number; run_id: number; stage_id: number | null; step: number; path: string; bytes: number; sha256: string; created_at: string }>
+    const rows = this.db.prepare('SELECT id, run_id, stage_id, step, path, bytes, sha256, created_at FROM checkpoints WHERE run_id = ? ORDER BY step, id').all(runId) as Array<{
+      id: number
+      run_id: number
+      stage_id: number | null
+      step: number
+      path: string
+      bytes: number
+      sha256: string
+      created_at: string
+    }>
     return rows.map((r) => ({ id: r.id, runId: r.run_id, stageId: r.stage_id, step: r.step, path: r.path, bytes: r.bytes, sha256: r.sha256, createdAt: r.created_at }))
   }
 
@@ -791,7 +847,10 @@ export class ExperimentStore {
 
   /** queued -> running; false when the job is no longer queued (cancelled meanwhile). */
   startJob(id: number, owner: string): boolean {
-    return this.db.prepare("UPDATE jobs SET status = 'running', owner = ?, started_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ? AND status = 'queued'").run(owner, id).changes > 0
+    return (
+      this.db.prepare("UPDATE jobs SET status = 'running', owner = ?, started_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ? AND status = 'queued'").run(owner, id)
+        .changes > 0
+    )
   }
 
   setJobProgress(id: number, progress: JobProgress): void {
@@ -819,9 +878,7 @@ export class ExperimentStore {
   }
 
   addEvaluations(rows: readonly EvaluationInput[]): void {
-    const insert = this.db.prepare(
-      'INSERT INTO evaluations (run_id, checkpoint_id, task, domain, metric, value, seed, settings_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'
-    )
+    const insert = this.db.prepare('INSERT INTO evaluations (run_id, checkpoint_id, task, domain, metric, value, seed, settings_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
     this.db.transaction(() => {
       for (const e of rows) insert.run(e.runId, e.checkpointId ?? null, e.task, e.domain, e.metric, e.value, e.seed, settingsKey(e.settings))
     })()
@@ -830,7 +887,17 @@ export class ExperimentStore {
   listEvaluations(runId: number): Array<EvaluationInput & { id: number; settings: EvaluationSettings | null }> {
     const rows = this.db
       .prepare('SELECT id, run_id, checkpoint_id, task, domain, metric, value, seed, settings_json FROM evaluations WHERE run_id = ? ORDER BY id')
-      .all(runId) as Array<{ id: number; run_id: number; checkpoint_id: number | null; task: string; domain: string; metric: string; value: number; seed: number; settings_json: string | null }>
+      .all(runId) as Array<{
+      id: number
+      run_id: number
+      checkpoint_id: number | null
+      task: string
+      domain: string
+      metric: string
+      value: number
+      seed: number
+      settings_json: string | null
+    }>
     return rows.map((r) => ({
       id: r.id,
       runId: r.run_id,

@@ -76,7 +76,10 @@ export async function ensureDefaultDomains(store: ExperimentStore, dataDir: stri
       if (!(e instanceof StoreError && e.code === 'conflict' && store.findDomain(domain.name))) throw e
     }
   }
-  store.ensureBuiltinStream(BUILTIN_STREAM_NAME, manifest.domains.map((d) => d.name))
+  store.ensureBuiltinStream(
+    BUILTIN_STREAM_NAME,
+    manifest.domains.map((d) => d.name)
+  )
   return manifest
 }
 
@@ -114,7 +117,10 @@ export function domainSizeProblem(
   if (total < 2 * need) {
     return `${label} has ${total.toLocaleString('en')} tokens; at least ${2 * need} are needed for one training batch of ${shape} (seqLen ${seqLen}: ${need} tokens for a training sequence and ${need} for a validation sequence)`
   }
-  for (const [split, what] of [['train', 'training'], ['validation', 'validation']] as const) {
+  for (const [split, what] of [
+    ['train', 'training'],
+    ['validation', 'validation']
+  ] as const) {
     const s = splits[split]
     if (s.tokens >= need) continue
     return (
@@ -127,11 +133,7 @@ export function domainSizeProblem(
 }
 
 /** Add a user domain: validate and tokenize its corpus now, so problems surface before any run. */
-export async function addUserDomain(
-  store: ExperimentStore,
-  dataDir: string,
-  input: { name: string; source: CorpusSource; description?: string }
-): Promise<AddedDomain> {
+export async function addUserDomain(store: ExperimentStore, dataDir: string, input: { name: string; source: CorpusSource; description?: string }): Promise<AddedDomain> {
   if (!/^[a-z0-9][a-z0-9_-]{0,63}$/i.test(input.name)) {
     throw new Error(`domain name "${input.name}" must be 1-64 letters, digits, "-" or "_", starting with a letter or digit`)
   }
@@ -187,7 +189,10 @@ export function tokensNeeded(shape: RunShape, documents: number): number {
 
 /** Why a domain cannot give this run one training and one validation sequence, or null when it can. */
 export function runShapeProblem(name: string, splits: Record<'train' | 'validation', { tokens: number; documents: number }>, shape: RunShape): string | null {
-  for (const [split, what] of [['train', 'training'], ['validation', 'validation']] as const) {
+  for (const [split, what] of [
+    ['train', 'training'],
+    ['validation', 'validation']
+  ] as const) {
     const { tokens, documents } = splits[split]
     const need = tokensNeeded(shape, documents)
     if (tokens >= need) continue
@@ -201,13 +206,7 @@ export function runShapeProblem(name: string, splits: Record<'train' | 'validati
  * With the run's `shape`, a domain too small for one training or validation sequence is refused, naming
  * its numbers, before any model is built.
  */
-export async function loadRunData(
-  store: ExperimentStore,
-  dataDir: string,
-  names: readonly string[],
-  log?: (message: string) => void,
-  shape?: RunShape
-): Promise<RunData> {
+export async function loadRunData(store: ExperimentStore, dataDir: string, names: readonly string[], log?: (message: string) => void, shape?: RunShape): Promise<RunData> {
   const manifest = await ensureDefaultDomains(store, dataDir, log)
   const tokenizer = loadTokenizer(manifest.tokenizer.file)
   const domains = new Map<string, DomainData>()
@@ -220,7 +219,11 @@ export async function loadRunData(
       data = { name, promptSlot: builtin.promptSlot, train: t.splits.train, validation: t.splits.validation, test: t.splits.test }
     } else {
       const stored = store.findDomain(name)
-      if (!stored || stored.promptSlot === null) throw new UnknownDomainError(name, store.listDomains().map((d) => d.name))
+      if (!stored || stored.promptSlot === null)
+        throw new UnknownDomainError(
+          name,
+          store.listDomains().map((d) => d.name)
+        )
       const t = await tokenizeDomain({ name, corpus: stored.source as CorpusSource }, tokenizer, userCacheDir(dataDir))
       data = { name, promptSlot: stored.promptSlot, train: t.splits.train, validation: t.splits.validation, test: t.splits.test }
     }

@@ -54,7 +54,12 @@ export interface EvaluationSetOptions {
 }
 
 /** The fixed evaluation inputs of a split: the first sequences, with seeded masks for BERT. */
-export function evaluationSet(model: TransformerModel, tokenizer: Tokenizer, split: Pick<TokenizedSplit, 'tokens' | 'offsets' | 'domain' | 'split'>, o: EvaluationSetOptions): LossInput[] {
+export function evaluationSet(
+  model: TransformerModel,
+  tokenizer: Tokenizer,
+  split: Pick<TokenizedSplit, 'tokens' | 'offsets' | 'domain' | 'split'>,
+  o: EvaluationSetOptions
+): LossInput[] {
   const batcher = new BlockBatcher(split, tokenizer, { style: model.config.kind, seqLen: o.seqLen, promptSlot: o.promptSlot, prompt: o.prompt })
   return batcher
     .validationBatches(o.batchSize, o.maxSequences)

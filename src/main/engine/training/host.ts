@@ -275,7 +275,8 @@ export class TrainerHost {
         // Locked by another process: try again with backoff (the run stays queued), up to the stated timeout.
         const busy = this.startBusy?.runId === runId ? this.startBusy : { runId, since: Date.now(), delay: this.busy.initialDelayMs, timer: null }
         if (Date.now() - busy.since < this.busy.timeoutMs) {
-          if (busy.delay === this.busy.initialDelayMs) this.options.log?.(runId, `the experiment store ${store.path} is locked by another process; run ${runId} starts when it is free`)
+          if (busy.delay === this.busy.initialDelayMs)
+            this.options.log?.(runId, `the experiment store ${store.path} is locked by another process; run ${runId} starts when it is free`)
           this.queue.unshift(runId)
           busy.timer = setTimeout(() => {
             busy.timer = null
@@ -403,7 +404,8 @@ export class TrainerHost {
         this.options.log?.(id, active.lost)
       } catch (error) {
         if (isBusyError(error)) {
-          if (active.busySince === null) this.options.log?.(id, `the experiment store ${this.options.store.path} is locked by another process; waiting (metrics are kept in memory)`)
+          if (active.busySince === null)
+            this.options.log?.(id, `the experiment store ${this.options.store.path} is locked by another process; waiting (metrics are kept in memory)`)
           active.busySince ??= Date.now()
         } else this.options.log?.(id, `heartbeat failed: ${error instanceof Error ? error.message : String(error)}`)
       }
@@ -417,7 +419,10 @@ export class TrainerHost {
  */
 class DiskReserve {
   private readonly file: string
-  constructor(dbPath: string, private readonly bytes = 1 << 20) {
+  constructor(
+    dbPath: string,
+    private readonly bytes = 1 << 20
+  ) {
     this.file = `${path.resolve(dbPath)}-reserve`
   }
 

@@ -12,7 +12,17 @@ import type { RunConfig } from './config'
 import type { DomainData, RunData } from './data'
 import { evaluate, lossInput, toLossBatch, type LossInput } from './evaluate'
 import type { DomainMemory } from './memory'
-import { initialLoopState, type DomainValidation, type LoopState, type MicroBatch, type StagePlan, type StepRecord, type TrainingContext, type TrainingPlugin, type ValidationReport } from './plugin-api'
+import {
+  initialLoopState,
+  type DomainValidation,
+  type LoopState,
+  type MicroBatch,
+  type StagePlan,
+  type StepRecord,
+  type TrainingContext,
+  type TrainingPlugin,
+  type ValidationReport
+} from './plugin-api'
 import { RunDataAccess } from './run-data'
 
 // The plugin API, for plugins that import it from the loop

@@ -89,7 +89,8 @@ function decodeBase64(encoded: Record<string, { shape: number[]; base64: string 
   for (const [name, e] of Object.entries(encoded)) {
     const bytes = Buffer.from(e.base64, 'base64')
     const values = e.shape.reduce((n, d) => n * d, 1)
-    if (bytes.byteLength !== values * 4) throw new PluginStateError(`${where}: tensor "${name}" holds ${bytes.byteLength} bytes for shape [${e.shape.join(', ')}] (${values * 4} expected)`)
+    if (bytes.byteLength !== values * 4)
+      throw new PluginStateError(`${where}: tensor "${name}" holds ${bytes.byteLength} bytes for shape [${e.shape.join(', ')}] (${values * 4} expected)`)
     // copy into a fresh, aligned buffer (a Buffer may sit at any offset of a shared pool)
     const data = new Float32Array(values)
     new Uint8Array(data.buffer).set(bytes)

@@ -64,7 +64,15 @@ const toJson = (value: object): JsonObject => JSON.parse(JSON.stringify(value)) 
  * numbers its runs from 1, so the folder is keyed by the store as well as the run.
  */
 export const runDirOf = (dataDir: string, dbPath: string, runId: number): string =>
-  path.join(dataDir, 'runs', `${path.basename(dbPath).replace(/\.[^.]*$/, '').replace(/[^\w-]/g, '_')}-${createHash('sha256').update(path.resolve(dbPath)).digest('hex').slice(0, 8)}`, String(runId))
+  path.join(
+    dataDir,
+    'runs',
+    `${path
+      .basename(dbPath)
+      .replace(/\.[^.]*$/, '')
+      .replace(/[^\w-]/g, '_')}-${createHash('sha256').update(path.resolve(dbPath)).digest('hex').slice(0, 8)}`,
+    String(runId)
+  )
 
 /** The run's initial model config: its model shape at the run's sequence length. */
 export function modelConfigFor(config: RunConfig, vocabSize: number): ModelConfig {
@@ -104,7 +112,13 @@ export class RunController {
       callbacks.log('preparing data')
       // refuses a domain too small for this run's shape by name, instead of failing inside the batcher
       const shape = { kind: config.model.kind, seqLen: config.training.seqLen, prompts: config.training.prompts }
-      const data = await loadRunData(store, job.dataDir, config.stages.map((s) => s.domain), callbacks.log, shape)
+      const data = await loadRunData(
+        store,
+        job.dataDir,
+        config.stages.map((s) => s.domain),
+        callbacks.log,
+        shape
+      )
       // Resume from the newest checkpoint of this run, if any; its model may have grown since the start.
       let model: TransformerModel
       let state: LoopState | undefined
@@ -140,7 +154,8 @@ export class RunController {
         // Everything up to this step must be in the store before a checkpoint says the step is done.
         await metrics.flushNow()
         // Never write into the run's folder once another process trains it (it writes the same folders).
-        if (this.lost || (owner !== undefined && !store.ownsRun(job.runId, owner))) throw new LeaseLostError(`run ${job.runId} is no longer owned by this process; no checkpoint was written`)
+        if (this.lost || (owner !== undefined && !store.ownsRun(job.runId, owner)))
+          throw new LeaseLostError(`run ${job.runId} is no longer owned by this process; no checkpoint was written`)
         const dir = path.join(runDir, 'checkpoints', `step-${String(step).padStart(8, '0')}`)
         const { json: pluginJson, tensors } = savePluginStates(methods)
         const { growth, ...plugins } = pluginJson
@@ -157,7 +172,9 @@ export class RunController {
           training: { reason, runId: job.runId }
         })
         const stageIndex = Math.min(reason === 'stage-end' ? ctx.state.stageIndex - 1 : ctx.state.stageIndex, ctx.stages.length - 1)
-        const row = await write(() => store.addCheckpoint({ runId: job.runId, stageId: stages.stageId(stageIndex), step, path: written.path, bytes: written.bytes, sha256: written.sha256 }, owner))
+        const row = await write(() =>
+          store.addCheckpoint({ runId: job.runId, stageId: stages.stageId(stageIndex), step, path: written.path, bytes: written.bytes, sha256: written.sha256 }, owner)
+        )
         return { id: row.id, path: written.path, step }
       }
       checkpoints = new CheckpointPlugin(save, (c) => write(() => store.deleteCheckpoint(c.id, owner)), config.training.checkpointEvery, latest, resumedFromPeriodic)
@@ -186,7 +203,8 @@ export class RunController {
       const last = checkpoints?.latest ? `; last good checkpoint: ${checkpoints.latest.path} (step ${checkpoints.latest.step})` : '; no checkpoint was written yet'
       if (error instanceof NonFiniteLossError) return { status: 'failed', error: `${error.message}${last}`, checkpoint: checkpoints?.latest?.path ?? null }
       if (isDiskFullError(error)) {
-        const where = (error as { code?: string }).code === 'SQLITE_FULL' ? `the experiment store ${store.path}` : `the run's checkpoints in ${runDirOf(job.dataDir, job.dbPath, job.runId)}`
+        const where =
+          (error as { code?: string }).code === 'SQLITE_FULL' ? `the experiment store ${store.path}` : `the run's checkpoints in ${runDirOf(job.dataDir, job.dbPath, job.runId)}`
         return { status: 'failed', error: `${new DiskFullError(where, job.runId).message}${last}`, checkpoint: checkpoints?.latest?.path ?? null }
       }
       return { status: 'failed', error: `${error instanceof Error ? error.message : String(error)}${last}`, checkpoint: checkpoints?.latest?.path ?? null }

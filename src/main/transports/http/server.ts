@@ -87,8 +87,12 @@ function jsonContentTypeProblem(header: string | undefined): string | null {
   if (type.trim().toLowerCase() !== 'application/json') return `Content-Type must be application/json, not ${JSON.stringify(clip(header ?? ''))}`
   for (const parameter of parameters) {
     const [name = '', value = ''] = parameter.split('=')
-    const charset = value.trim().replace(/^"(.*)"$/, '$1').toLowerCase()
-    if (name.trim().toLowerCase() === 'charset' && charset !== 'utf-8' && charset !== 'utf8') return `request bodies are read as UTF-8; charset ${JSON.stringify(clip(charset))} is not supported`
+    const charset = value
+      .trim()
+      .replace(/^"(.*)"$/, '$1')
+      .toLowerCase()
+    if (name.trim().toLowerCase() === 'charset' && charset !== 'utf-8' && charset !== 'utf8')
+      return `request bodies are read as UTF-8; charset ${JSON.stringify(clip(charset))} is not supported`
   }
   return null
 }
@@ -227,10 +231,13 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
     }
     if (relative === 'index.html') {
       // The page's own CSP (a meta tag, shared with Electron) allows connections to 'self' only; name this server's socket in it.
-      return void fs.promises.readFile(file, 'utf8').then((html) => {
-        res.writeHead(200, { ...securityHeaders(port), 'Content-Type': MIME['.html']!, 'Cache-Control': 'no-store' })
-        res.end(html.replace("connect-src 'self';", `connect-src 'self' ${socketSources(port)};`))
-      }, (error: unknown) => failed(res, error))
+      return void fs.promises.readFile(file, 'utf8').then(
+        (html) => {
+          res.writeHead(200, { ...securityHeaders(port), 'Content-Type': MIME['.html']!, 'Cache-Control': 'no-store' })
+          res.end(html.replace("connect-src 'self';", `connect-src 'self' ${socketSources(port)};`))
+        },
+        (error: unknown) => failed(res, error)
+      )
     }
     res.writeHead(200, { ...securityHeaders(port), 'Content-Type': MIME[path.extname(file)] ?? 'application/octet-stream', 'Cache-Control': 'private, max-age=3600' })
     // pipeline, not pipe: a read error ends this response instead of surfacing as an unhandled 'error'.

@@ -78,5 +78,17 @@ export const useRunsStore = defineStore('runs', () => {
     if (state === 'connected') void load()
   })
 
-  return { runs, progress, loading, error, selectedId, detail, metrics, load, select, cancel: (id: number) => act('runs.cancel', id), resume: (id: number) => act('runs.resume', id) }
+  return {
+    runs,
+    progress,
+    loading,
+    error,
+    selectedId,
+    detail,
+    metrics,
+    load,
+    select,
+    cancel: (id: number) => act('runs.cancel', id),
+    resume: (id: number) => act('runs.resume', id)
+  }
 })

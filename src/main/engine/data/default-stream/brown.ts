@@ -65,7 +65,10 @@ export function brownDir(): string {
 
 /** All 500 text ids (ca01..cr09), sorted. */
 export function listBrownTexts(dir = brownDir()): string[] {
-  const ids = fs.readdirSync(dir).filter((f) => /^c[a-r]\d\d$/.test(f)).sort()
+  const ids = fs
+    .readdirSync(dir)
+    .filter((f) => /^c[a-r]\d\d$/.test(f))
+    .sort()
   if (ids.length === 0) throw new DataError('NOT_FOUND', `no Brown texts (c[a-r]NN) found in ${dir}`, { file: dir })
   return ids
 }

@@ -16,28 +16,9 @@ import type { CorpusSource } from '../corpus'
 import { DataError } from '../errors'
 import { sha256 } from '../hash'
 import { SPLITS, type SplitAssignment, type SplitName } from '../split'
-import {
-  assertNoLeakage,
-  buildClassificationTask,
-  buildTaggingTask,
-  DEFAULT_MAX_PASSAGES,
-  DEFAULT_PASSAGE_WORDS,
-  writeTask,
-  type TaskManifest
-} from '../tasks'
+import { assertNoLeakage, buildClassificationTask, buildTaggingTask, DEFAULT_MAX_PASSAGES, DEFAULT_PASSAGE_WORDS, writeTask, type TaskManifest } from '../tasks'
 import { DEFAULT_PROMPT_SLOTS, DEFAULT_VOCAB_SIZE, loadTokenizer, trainTokenizer, TOKENIZER_FILE, type Tokenizer } from '../tokenizer'
-import {
-  BROWN_DOMAINS,
-  BROWN_GENRES,
-  brownDir,
-  brownPlainText,
-  listBrownTexts,
-  readBrownText,
-  universalTag,
-  UNIVERSAL_TAGS,
-  type BrownDomainName,
-  type BrownGenre
-} from './brown'
+import { BROWN_DOMAINS, BROWN_GENRES, brownDir, brownPlainText, listBrownTexts, readBrownText, universalTag, UNIVERSAL_TAGS, type BrownDomainName, type BrownGenre } from './brown'
 import { readSpamAssassin, type EmailReadStats } from './spam'
 
 export type DefaultDomainName = BrownDomainName | 'email'
@@ -173,9 +154,7 @@ function stillThere(m: StreamManifest): boolean {
     fs.existsSync(m.tokenizer.file) &&
     m.domains.every(
       (d) =>
-        d.corpus.paths.every((p) => fs.existsSync(p)) &&
-        fs.existsSync(path.join(d.cacheDir, 'header.json')) &&
-        d.tasks.every((t) => fs.existsSync(path.join(t.dir, 'task.json')))
+        d.corpus.paths.every((p) => fs.existsSync(p)) && fs.existsSync(path.join(d.cacheDir, 'header.json')) && d.tasks.every((t) => fs.existsSync(path.join(t.dir, 'task.json')))
     )
   )
 }
@@ -259,13 +238,7 @@ async function ensureTokenizer(dataDir: string, firstCorpus: string, trainedOn: 
   return tok
 }
 
-function buildTasks(
-  dataDir: string,
-  name: DefaultDomainName,
-  records: readonly CorpusRecord[],
-  splits: SplitAssignment,
-  o: ReturnType<typeof normalise>
-): StreamTask[] {
+function buildTasks(dataDir: string, name: DefaultDomainName, records: readonly CorpusRecord[], splits: SplitAssignment, o: ReturnType<typeof normalise>): StreamTask[] {
   const tasks: StreamTask[] = []
   const base = path.join(dataDir, 'tasks', name)
   if (name !== 'learned') {

@@ -167,8 +167,7 @@ function decodeEncodedWords(header: string, stats: EmailReadStats): string {
       const m = /^=\?([^?]+)\?([QqBb])\?([^?]*)\?=$/.exec(p) as RegExpExecArray
       const charset = m[1] as string
       const text = m[3] as string
-      const binary =
-        (m[2] as string).toUpperCase() === 'B' ? decodeTransfer(text, 'base64') : decodeTransfer(text.replace(/_/g, ' '), 'quoted-printable')
+      const binary = (m[2] as string).toUpperCase() === 'B' ? decodeTransfer(text, 'base64') : decodeTransfer(text.replace(/_/g, ' '), 'quoted-printable')
       return decodeCharset(binary, charset, stats)
     })
     .join('')
@@ -176,7 +175,11 @@ function decodeEncodedWords(header: string, stats: EmailReadStats): string {
 
 /** Subject + readable body of one raw message given as bytes. */
 export function emailToText(bytes: Uint8Array, stats: EmailReadStats): { text: string; fromHtml: boolean } {
-  const msg = splitHeaders(Buffer.from(bytes).toString('latin1').replace(/^From .*\r?\n/, ''))
+  const msg = splitHeaders(
+    Buffer.from(bytes)
+      .toString('latin1')
+      .replace(/^From .*\r?\n/, '')
+  )
   const { plain, html } = textParts(msg, stats)
   const fromHtml = plain.length === 0 && html.length > 0
   const body = tidy((fromHtml ? html : plain).join('\n\n'))

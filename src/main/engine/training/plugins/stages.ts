@@ -21,7 +21,9 @@ export class StagesPlugin implements TrainingPlugin {
   async ensure(stages: readonly StagePlan[]): Promise<void> {
     for (const s of stages) {
       if (this.ids.has(s.index)) continue
-      const row = await this.write(() => this.store.addStage(this.runId, { index: s.index, kind: s.kind, domain: s.domain, params: { stage: s.stage, steps: s.steps, grow: s.grow, replay: s.replay } }, this.owner))
+      const row = await this.write(() =>
+        this.store.addStage(this.runId, { index: s.index, kind: s.kind, domain: s.domain, params: { stage: s.stage, steps: s.steps, grow: s.grow, replay: s.replay } }, this.owner)
+      )
       this.ids.set(s.index, row.id)
     }
   }

@@ -2,6 +2,7 @@
 // worker gets (checkpoint and run ids resolved, output folders defaulted). Unknown ids are refused here,
 // before anything is stored.
 import path from 'node:path'
+import { storeFolderName } from '../training/run'
 import type { z } from 'zod'
 import type { JobKind, jobParams } from '../../../shared/contract'
 import type { ExperimentStore } from '../store/store'
@@ -37,9 +38,11 @@ export function jobRequest<M extends JobMethod>(store: ExperimentStore, dataDir:
     params,
     work: (jobId) => {
       const work: Record<string, unknown> = { ...params, checkpointPath }
-      // a grown or imported checkpoint needs a folder: a new one per job under the data directory
-      if (kind === 'grow' && work.outDir === undefined) work.outDir = path.join(dataDir, 'grown', `checkpoint-${String(params.checkpointId)}-job-${jobId}`)
-      if (kind === 'import' && work.outDir === undefined) work.outDir = path.join(dataDir, 'imported', `job-${jobId}`)
+      // a grown or imported checkpoint needs a folder: a new one per job under the data directory, keyed by
+      // the store too (stores sharing a data directory each number their jobs from 1)
+      const own = storeFolderName(store.path)
+      if (kind === 'grow' && work.outDir === undefined) work.outDir = path.join(dataDir, 'grown', own, `checkpoint-${String(params.checkpointId)}-job-${jobId}`)
+      if (kind === 'import' && work.outDir === undefined) work.outDir = path.join(dataDir, 'imported', own, `job-${jobId}`)
       return work
     }
   }

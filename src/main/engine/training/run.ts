@@ -59,20 +59,16 @@ interface SavedRunState {
 /** Plain data (numbers, strings, arrays, objects) as the checkpoint's JSON type. */
 const toJson = (value: object): JsonObject => JSON.parse(JSON.stringify(value)) as JsonObject
 
-/**
- * Where a run's checkpoints live. Several stores may share one data directory (`--db`, tests), and each
- * numbers its runs from 1, so the folder is keyed by the store as well as the run.
- */
-export const runDirOf = (dataDir: string, dbPath: string, runId: number): string =>
-  path.join(
-    dataDir,
-    'runs',
-    `${path
-      .basename(dbPath)
-      .replace(/\.[^.]*$/, '')
-      .replace(/[^\w-]/g, '_')}-${createHash('sha256').update(path.resolve(dbPath)).digest('hex').slice(0, 8)}`,
-    String(runId)
-  )
+/** A store's own folder name under the data directory: several stores may share one data directory
+ *  (`--db`, tests), and each numbers its runs and jobs from 1. */
+export const storeFolderName = (dbPath: string): string =>
+  `${path
+    .basename(dbPath)
+    .replace(/\.[^.]*$/, '')
+    .replace(/[^\w-]/g, '_')}-${createHash('sha256').update(path.resolve(dbPath)).digest('hex').slice(0, 8)}`
+
+/** Where a run's checkpoints live, keyed by the store as well as the run. */
+export const runDirOf = (dataDir: string, dbPath: string, runId: number): string => path.join(dataDir, 'runs', storeFolderName(dbPath), String(runId))
 
 /** The run's initial model config: its model shape at the run's sequence length. */
 export function modelConfigFor(config: RunConfig, vocabSize: number): ModelConfig {

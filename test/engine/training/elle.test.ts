@@ -159,6 +159,42 @@ describe('optimizer: grow carries Adam across phases, and each phase keeps its o
   })
 })
 
+describe('global noise follows the reference by default: on for BERT, off for GPT', () => {
+  /** The token embedding at the end of the first stage and right after growth. */
+  class EmbeddingProbe implements TrainingPlugin {
+    readonly name = 'embedding-probe'
+    before: { shape: number[]; data: Float32Array } | null = null
+    after: { shape: number[]; data: Float32Array } | null = null
+    afterStage(ctx: TrainingContext, stage: StagePlan): void {
+      if (stage.index === 0) this.before = ctx.model.getWeights()['embed.token']!
+    }
+    optimizerReady(ctx: TrainingContext, stage: StagePlan): void {
+      if (stage.index === 1) this.after = ctx.model.getWeights()['embed.token']!
+    }
+  }
+
+  for (const kind of ['bert', 'gpt'] as const) {
+    it(`${kind}: the original embedding units ${kind === 'bert' ? 'get' : 'keep'} noise at growth when the config leaves globalNoise unset`, async () => {
+      const config = elleConfig(kind, 2, { growth: { mode: 'elle', noise: 0.01, optimizer: 'reset', rampSteps: 10 } } as Partial<RunConfig>)
+      expect(config.growth.globalNoise).toBeUndefined()
+      const model = new TransformerModel(modelConfigFor(config, data.tokenizer.vocabSize), { seed: 2 })
+      const probe = new EmbeddingProbe()
+      const loop = new TrainingLoop({ config, model, data, plugins: [...methodPlugins(config), probe] })
+      expect(await loop.run()).toBe(true)
+      const [vocab, d] = probe.before!.shape as [number, number]
+      const D = probe.after!.shape[1]!
+      expect(D).toBe(2 * d)
+      // the embedding is copied, not split, so only global noise moves its original columns
+      let maxDiff = 0
+      for (let v = 0; v < vocab; v++) for (let j = 0; j < d; j++) maxDiff = Math.max(maxDiff, Math.abs(probe.after!.data[v * D + j]! - probe.before!.data[v * d + j]!))
+      if (kind === 'bert') expect(maxDiff).toBeGreaterThan(1e-3)
+      else expect(maxDiff).toBe(0)
+      loop.dispose()
+      loop.model.dispose()
+    })
+  }
+})
+
 describe('resuming inside a stage from an optimizer state without a schedule counter (older checkpoints)', () => {
   it('reads the learning rate at the step in the stage, not at the carried bias-correction count', async () => {
     const config = tinyConfig('gpt', { stages: [{ domain: 'alpha', steps: 20 }] })

@@ -78,7 +78,10 @@ export const GrowthSettings = z
   .object({
     mode: z.enum(['exact', 'elle']).default('elle').describe("exact: function preserving to float32 tolerance; elle: the reference's random maps and noise"),
     noise: z.number().min(0).max(1).default(0.01).describe('std of the per-duplicate noise (elle mode)'),
-    globalNoise: z.boolean().default(false).describe("also add noise to every weight after growth (the reference's BERT runs)"),
+    globalNoise: z
+      .boolean()
+      .optional()
+      .describe('also add noise to every weight after growth (elle mode); default as in the reference: on for BERT (FPI_new.py), off for GPT (FPI_gpt.py)'),
     optimizer: z.enum(['reset', 'grow']).default('reset').describe('reset Adam at growth (the reference) or grow its moments with the weights'),
     rampSteps: z.number().int().min(1).default(100).describe('steps over which masks on new units ramp from 0 to 1 (exact mode, non-integer ratios and post-LN depth)'),
     frwSchedule: z

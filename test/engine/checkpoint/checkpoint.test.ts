@@ -356,3 +356,26 @@ describe('loading validates and never changes the files', () => {
     expect(await verifyCheckpoint(path.join(root, 'absent'))).toMatchObject({ ok: false, code: 'NOT_FOUND' })
   })
 })
+
+describe('the optimizer carries two counters: bias correction and the phase schedule', () => {
+  it('saves and loads both; a checkpoint written before the schedule counter existed still loads (without it)', async () => {
+    const dir = fresh()
+    const input = checkpointInput(tinyConfig('gpt'), tok)
+    input.optimizerState = { ...input.optimizerState!, step: 30, scheduleStep: 4 }
+    await saveCheckpoint(dir, input)
+    const loaded = await loadCheckpoint(dir)
+    expect(loaded.optimizerState).toMatchObject({ step: 30, scheduleStep: 4 })
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')).optimizer).toEqual({ type: 'adamw', step: 30, scheduleStep: 4 })
+    // an older checkpoint: config.json has only the step
+    const cfgPath = path.join(dir, 'config.json')
+    const cfg = JSON.parse(fs.readFileSync(cfgPath, 'utf8'))
+    delete cfg.optimizer.scheduleStep
+    fs.writeFileSync(cfgPath, JSON.stringify(cfg))
+    const old = await loadCheckpoint(dir)
+    expect(old.optimizerState!.step).toBe(30)
+    expect(old.optimizerState!.scheduleStep).toBeUndefined()
+    cfg.optimizer.scheduleStep = -1
+    fs.writeFileSync(cfgPath, JSON.stringify(cfg))
+    await expect(loadCheckpoint(dir)).rejects.toMatchObject({ field: 'optimizer.scheduleStep' })
+  })
+})

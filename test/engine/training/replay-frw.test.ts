@@ -219,3 +219,68 @@ describe('replay', () => {
     model.dispose()
   })
 })
+
+describe('adaptive replay restarts its history per training phase, as the reference does', () => {
+  it('a new training phase starts from uniform weights and no loss history; a warm-up keeps the history of the phase before it', () => {
+    const config = tinyConfig('gpt', {
+      stages: [
+        { domain: 'alpha', steps: 1 },
+        { domain: 'beta', steps: 1 },
+        { domain: 'gamma', steps: 100 },
+        { domain: 'delta', steps: 100, frwSteps: 10 }
+      ],
+      replay: { ratio: 1, weights: 'adaptive' }
+    } as Partial<RunConfig>)
+    const model = new TransformerModel(modelConfigFor(config, data.tokenizer.vocabSize), { seed: 1 })
+    const copy = (name: string, slot: number) => [name, { ...data.domains.get('beta')!, name, promptSlot: slot }] as const
+    const more: RunData = { ...data, domains: new Map([...data.domains, copy('gamma', 2), copy('delta', 3)]) }
+    const loop = new TrainingLoop({ config, model, data: more, plugins: [] })
+    const replay = new ReplayPlugin(3)
+    const [gamma, frw, delta] = ['gamma', 'frw', 'delta'].map((k) => loop.stages.find((s) => s.domain === k || (k === 'frw' && s.kind === 'frw'))!)
+    expect(frw!.domain).toBe('gamma')
+    const report = (stage: StagePlan, losses: Record<string, number>) => ({
+      stage,
+      step: loop.state.globalStep,
+      endOfStage: false,
+      domains: Object.entries(losses).map(([domain, loss]) => ({ domain, loss, ppl: Math.exp(loss), tokens: 100 }))
+    })
+    const replayTokens = (stage: StagePlan, n: number) => {
+      for (let step = 0; step < n; step++) {
+        loop.state.globalStep = step
+        replay.composeUpdate(loop, stage, [{ domain: stage.domain, batch: loop.nextBatch('beta') }])
+      }
+    }
+    loop.state.stageIndex = gamma!.index
+    replay.beforeStage?.(loop, gamma!, false)
+    replay.afterValidation(loop, report(gamma!, { alpha: 4, beta: 4, gamma: 3 }))
+    replayTokens(gamma!, 200)
+    replay.afterValidation(loop, report(gamma!, { alpha: 3, beta: 3.9, gamma: 3 }))
+    expect(replay.weightOf('alpha')).toBeGreaterThan(5 * replay.weightOf('beta'))
+
+    // the warm-up replays alpha and beta (it recovers on gamma's memory) and keeps the history
+    loop.state.stageIndex = frw!.index
+    replay.beforeStage?.(loop, frw!, false)
+    expect(replay.weightOf('alpha')).toBeGreaterThan(5 * replay.weightOf('beta'))
+    replayTokens(frw!, 200)
+    replay.afterValidation(loop, report(frw!, { alpha: 2.5, beta: 3.8, gamma: 3 })) // a decrease against the last phase's losses
+    // weights from loss decreases per token (a reset history would give 1 to every domain)
+    for (const d of ['alpha', 'beta']) expect(replay.weightOf(d)).toBeLessThan(0.01)
+
+    // the next training phase starts again: uniform weights, and its first validation only records losses
+    loop.state.stageIndex = delta!.index
+    replay.beforeStage?.(loop, delta!, false)
+    for (const d of ['alpha', 'beta', 'gamma']) expect(replay.weightOf(d)).toBe(1)
+    replayTokens(delta!, 200)
+    replay.afterValidation(loop, report(delta!, { alpha: 1, beta: 3.8, gamma: 2.9, delta: 3 }))
+    for (const d of ['alpha', 'beta', 'gamma']) expect(replay.weightOf(d)).toBe(1)
+    // a resumed training phase keeps what it had
+    replayTokens(delta!, 200)
+    replay.afterValidation(loop, report(delta!, { alpha: 0.5, beta: 3.7, gamma: 2.8, delta: 3 }))
+    const kept = replay.weightOf('alpha')
+    expect(kept).toBeGreaterThan(2 * replay.weightOf('beta'))
+    replay.beforeStage?.(loop, delta!, true)
+    expect(replay.weightOf('alpha')).toBe(kept)
+    loop.dispose()
+    model.dispose()
+  })
+})

@@ -44,7 +44,8 @@ export interface CheckpointConfigFile {
   format: typeof CHECKPOINT_FORMAT
   version: number
   model: ModelConfig
-  optimizer: { type: 'adamw'; step: number } | null
+  /** `step`: Adam's bias-correction count; `scheduleStep`: updates in the phase's LR schedule (absent in older checkpoints) */
+  optimizer: { type: 'adamw'; step: number; scheduleStep?: number } | null
   tokenizer: { vocabSize: number; sha256: string }
   training: JsonObject
   experiment: JsonObject
@@ -206,6 +207,9 @@ function checkOptimizerState(s: AdamWState, cfg: ModelConfig): void {
   if (!Number.isSafeInteger(s.step) || s.step < 0) {
     throw new CheckpointError('BAD_INPUT', `optimizerState.step must be a non-negative integer, got ${s.step}`, { field: 'optimizerState.step' })
   }
+  if (s.scheduleStep !== undefined && (!Number.isSafeInteger(s.scheduleStep) || s.scheduleStep < 0)) {
+    throw new CheckpointError('BAD_INPUT', `optimizerState.scheduleStep must be a non-negative integer, got ${s.scheduleStep}`, { field: 'optimizerState.scheduleStep' })
+  }
   const shapes = parameterShapes(cfg)
   for (const which of ['m', 'v'] as const) {
     checkTensorSet(shapes, weightShapes(s[which], `optimizerState.${which}`), { label: `optimizerState.${which}`, against: 'the model config' })
@@ -260,7 +264,9 @@ export async function saveCheckpoint(dir: string, input: SaveCheckpointInput, op
     format: CHECKPOINT_FORMAT,
     version: CHECKPOINT_VERSION,
     model: cfg,
-    optimizer: input.optimizerState ? { type: 'adamw', step: input.optimizerState.step } : null,
+    optimizer: input.optimizerState
+      ? { type: 'adamw', step: input.optimizerState.step, ...(input.optimizerState.scheduleStep !== undefined ? { scheduleStep: input.optimizerState.scheduleStep } : {}) }
+      : null,
     tokenizer: { vocabSize: input.tokenizer.vocabSize, sha256: createHash('sha256').update(input.tokenizer.json).digest('hex') },
     training,
     experiment
@@ -350,6 +356,13 @@ function parseConfigFile(raw: unknown, file: string): CheckpointConfigFile {
   if (opt !== null && (typeof opt !== 'object' || !Number.isSafeInteger((opt as { step?: unknown }).step))) {
     throw new CheckpointError('FORMAT', `${file}: optimizer must be null or {type, step}`, { file, field: 'optimizer' })
   }
+  const scheduleStep = opt === null ? undefined : (opt as { scheduleStep?: unknown }).scheduleStep
+  if (scheduleStep !== undefined && (!Number.isSafeInteger(scheduleStep) || (scheduleStep as number) < 0)) {
+    throw new CheckpointError('FORMAT', `${file}: optimizer.scheduleStep must be a non-negative integer, got ${JSON.stringify(scheduleStep)}`, {
+      file,
+      field: 'optimizer.scheduleStep'
+    })
+  }
   for (const k of ['training', 'experiment'] as const) assertJsonObject(c[k], k, file)
   return { ...(c as unknown as CheckpointConfigFile), model }
 }
@@ -418,7 +431,8 @@ export async function loadCheckpoint(dir: string, opts: LoadCheckpointOptions = 
       })
     }
     const pick = (prefix: string): Weights => tensorsToWeights(new Map([...opt.tensors].filter(([n]) => n.startsWith(prefix))), optPath, prefix)
-    optimizerState = { step, m: pick('m/'), v: pick('v/') }
+    const scheduleStep = cfgFile.optimizer.scheduleStep
+    optimizerState = { step, ...(scheduleStep !== undefined ? { scheduleStep } : {}), m: pick('m/'), v: pick('v/') }
   } else if (hasOptFile) hashes.set(CHECKPOINT_FILES.optimizer, await hashFile(optPath))
 
   const tokPath = p(CHECKPOINT_FILES.tokenizer)

@@ -2,6 +2,9 @@
 // domains' memories, r = floor(ratio x K + u) with u uniform, so on average `ratio` of the micro-batches
 // are replayed. The domain of each replayed micro-batch is drawn uniformly or by the reference's adaptive
 // rule: weight by validation-loss decrease per replayed token, so replay goes where it helps most.
+// As in the reference (train.py, `train`: `if cur > 0 and len(args.last_ppl) < cur: last_ppl = [0]*cur;
+// ppl_decreased = [1]*cur`), each training phase starts from uniform weights and an empty loss history;
+// a warm-up (FRW) continues the history of the training phase before it, whose domains it replays.
 import { unitHash } from '../data'
 import { z } from 'zod'
 import type { MicroBatch, StagePlan, TrainingContext, TrainingPlugin, ValidationReport } from '../training/plugin-api'
@@ -25,6 +28,11 @@ export class ReplayPlugin implements TrainingPlugin {
     const unique = [...new Set(earlier)]
     // a warm-up recovers on the previous domain and replays the ones before it
     return unique.filter((d) => d !== stage.domain)
+  }
+
+  /** A new training phase (not a resumed one, not a warm-up) forgets the loss history and weights of the last. */
+  beforeStage(_ctx: TrainingContext, stage: StagePlan, resumed: boolean): void {
+    if (stage.kind === 'train' && !resumed) this.state = { weights: {}, lastLoss: {}, tokensSince: {} }
   }
 
   weightOf(domain: string): number {

@@ -29,7 +29,13 @@ export interface AdamWOptions {
 }
 
 export interface AdamWState {
+  /** updates the moments have seen (Adam's bias correction); carried across phases when the optimizer grows */
   step: number
+  /**
+   * updates taken in the current phase's learning-rate schedule (restarts at 0 each phase). Absent in
+   * checkpoints written before the two counters were separated: the loop then uses its step in the stage.
+   */
+  scheduleStep?: number
   m: Weights
   v: Weights
 }
@@ -40,8 +46,10 @@ let optCounter = 0
 export class AdamW {
   readonly m = new Map<string, tf.Variable>()
   readonly v = new Map<string, tf.Variable>()
-  /** Number of updates applied so far. */
+  /** Number of updates applied to the moments so far (bias correction); grows across phases with optimizer 'grow'. */
   step = 0
+  /** Updates taken in the current phase's schedule; the learning rate is read at this index, never at `step`. */
+  scheduleStep = 0
   private readonly beta1: number
   private readonly beta2: number
   private readonly eps: number
@@ -70,6 +78,7 @@ export class AdamW {
   /** One update with learning rate `lr` from gradients keyed by parameter name, each scaled by `gradScale`. */
   apply(grads: Map<string, tf.Tensor>, lr: number, gradScale = 1): void {
     this.step++
+    this.scheduleStep++
     const t = this.step
     const bc1 = 1 - this.beta1 ** t
     const bc2 = 1 - this.beta2 ** t
@@ -99,10 +108,13 @@ export class AdamW {
       for (const [n, x] of vars) out[n] = { shape: [...x.shape], data: x.dataSync() as Float32Array }
       return out
     }
-    return { step: this.step, m: read(this.m), v: read(this.v) }
+    return { step: this.step, scheduleStep: this.scheduleStep, m: read(this.m), v: read(this.v) }
   }
 
-  /** Restores moments; names and shapes must match the parameters. */
+  /**
+   * Restores moments and both counters; names and shapes must match the parameters. A state without a
+   * schedule step (an older checkpoint) restarts the schedule at 0 unless the caller sets `scheduleStep`.
+   */
   setState(state: AdamWState): void {
     for (const [which, vars] of [
       ['m', this.m],
@@ -126,6 +138,7 @@ export class AdamW {
       for (const [name, x] of vars) tf.tidy(() => x.assign(tf.tensor(state[which][name]!.data, x.shape, 'float32')))
     }
     this.step = state.step
+    this.scheduleStep = state.scheduleStep ?? 0
   }
 
   dispose(): void {

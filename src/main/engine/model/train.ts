@@ -55,7 +55,7 @@ export interface StepResult {
   /** Global norm of the averaged gradient, before clipping. */
   gradNorm: number
   lr: number
-  /** Updates done so far (after this one). */
+  /** Updates done so far in this phase's schedule (after this one). */
   step: number
 }
 
@@ -80,7 +80,9 @@ export class Trainer {
   trainStep(microBatches: LossBatch[], hooks: StepHooks = {}): StepResult {
     const K = microBatches.length
     if (K === 0) throw new Error('trainStep: no micro-batches')
-    const step = this.optimizer.step
+    // The schedule's own counter: with a carried (grown) optimizer, `optimizer.step` keeps counting across
+    // phases for Adam's bias correction, while each phase's schedule starts again at 0.
+    const step = this.optimizer.scheduleStep
     const acc = new Map<string, tf.Tensor>()
     let lossSum = 0
     let penalty = 0
@@ -119,7 +121,7 @@ export class Trainer {
     this.optimizer.apply(acc, lr, scale)
     this.auxiliaryOptimizer?.apply(acc, lr, scale)
     for (const g of acc.values()) g.dispose()
-    return { loss: lossSum / K, penalty, gradNorm, lr, step: this.optimizer.step }
+    return { loss: lossSum / K, penalty, gradNorm, lr, step: this.optimizer.scheduleStep }
   }
 
   /** Gradients of the model's loss on one batch, keyed by role; no update (A-GEM's reference, Fisher, MAS). */

@@ -72,6 +72,11 @@ export class TrainingLoop implements TrainingContext {
     this.state = options.state ? structuredClone(options.state) : initialLoopState()
     this.data = new RunDataAccess(options.config, options.data, this.state.iterators)
     this.optimizerState = options.optimizerState ?? null
+    // Resumed at a stage boundary with a growing optimizer: the finished stage's moments are what the next stage grows from.
+    if (this.state.stepInStage === 0 && this.config.growth.optimizer === 'grow' && this.optimizerState) {
+      this.previousOptimizerState = this.optimizerState
+      this.optimizerState = null
+    }
     this.totalSteps = this.stages.reduce((n, s) => n + s.steps, 0)
   }
 
@@ -184,8 +189,16 @@ export class TrainingLoop implements TrainingContext {
       padId: this.tokenizer.specialIds.pad
     })
     const resumed = this.state.stepInStage > 0
-    if (this.optimizerState && resumed) this.trainer.optimizer.setState(this.optimizerState)
-    else if (this.carriedOptimizerState) this.trainer.optimizer.setState(this.carriedOptimizerState)
+    const optimizer = this.trainer.optimizer
+    if (this.optimizerState && resumed) {
+      optimizer.setState(this.optimizerState)
+      // checkpoints written before the schedule had its own counter: the schedule step is the step in the stage
+      optimizer.scheduleStep = this.optimizerState.scheduleStep ?? this.state.stepInStage
+    } else if (this.carriedOptimizerState) {
+      // moments (and Adam's bias-correction count) carry over; the new phase's schedule starts at its beginning
+      optimizer.setState(this.carriedOptimizerState)
+      optimizer.scheduleStep = 0
+    }
     this.optimizerState = null
     this.carriedOptimizerState = null
     this.previousOptimizerState = null

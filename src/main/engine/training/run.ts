@@ -159,8 +159,9 @@ export class RunController {
         const written = await saveCheckpoint(dir, {
           config: ctx.model.config,
           weights: ctx.model.getWeights(),
-          // a new stage starts with a fresh optimizer, so only a mid-stage stop needs the moments
-          optimizerState: reason === 'stage-end' ? undefined : ctx.trainer?.optimizer.getState(),
+          // a new stage starts with a fresh optimizer, so only a mid-stage stop needs the moments, unless the
+          // optimizer grows with the model: then the next stage starts from the finished stage's moments
+          optimizerState: reason === 'stage-end' && config.growth.optimizer !== 'grow' ? undefined : ctx.trainer?.optimizer.getState(),
           tokenizer: ctx.tokenizer,
           state: toJson(runState),
           pluginTensors: tensors,

@@ -23,10 +23,10 @@ class Probe implements TrainingPlugin {
   lastReport: ValidationReport | null = null
   atGrowth: Array<{ before: number; after: number; params: number; masks: boolean }> = []
   masksAt = new Map<number, boolean>()
-  beforeStage(ctx: TrainingContext, stage: StagePlan): void {
+  async beforeStage(ctx: TrainingContext, stage: StagePlan): Promise<void> {
     if (!stage.grow || !this.lastReport) return
     const before = this.lastReport.domains.find((d) => d.domain === 'alpha')!.loss
-    const after = (ctx as TrainingLoop).evaluateDomain('alpha').loss
+    const after = (await (ctx as TrainingLoop).evaluateDomain('alpha')).loss
     this.atGrowth.push({ before, after, params: ctx.model.paramCount(), masks: ctx.model.getGrowthMasks() !== null })
   }
   afterStep(ctx: TrainingContext, r: { step: number }): void {

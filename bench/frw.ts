@@ -37,13 +37,13 @@ class Curve implements TrainingPlugin {
   afterValidation(_ctx: TrainingContext, report: { stage: StagePlan; endOfStage: boolean; domains: Array<{ domain: string; ppl: number }> }): void {
     if (report.endOfStage && report.stage.index === 0) this.beforeGrowthPpl = report.domains.find((d) => d.domain === this.domain)!.ppl
   }
-  beforeStage(ctx: TrainingContext, stage: StagePlan): void {
+  async beforeStage(ctx: TrainingContext, stage: StagePlan): Promise<void> {
     this.inFrw = stage.kind === 'frw' || (stage.index === 1 && stage.kind === 'train')
-    if (stage.index === 1) this.points.push({ frwStep: 0, ppl: (ctx as TrainingLoop).evaluateDomain(this.domain).ppl })
+    if (stage.index === 1) this.points.push({ frwStep: 0, ppl: (await (ctx as TrainingLoop).evaluateDomain(this.domain)).ppl })
   }
-  afterStep(ctx: TrainingContext, r: StepRecord): void {
+  async afterStep(ctx: TrainingContext, r: StepRecord): Promise<void> {
     if (!this.inFrw || r.stage.index !== 1) return
-    if (r.stepInStage % every === 0) this.points.push({ frwStep: r.stepInStage, ppl: (ctx as TrainingLoop).evaluateDomain(this.domain).ppl })
+    if (r.stepInStage % every === 0) this.points.push({ frwStep: r.stepInStage, ppl: (await (ctx as TrainingLoop).evaluateDomain(this.domain)).ppl })
     // The curve is the phase right after growth; the rest of the run is not needed.
     if (r.stepInStage >= frwSteps) ctx.requestStop()
   }

@@ -41,7 +41,7 @@ for (const kind of ['bert', 'gpt'] as ModelKind[]) {
     ['non-integer', 3, 1]
   ] as const) {
     const cfg = makeModelConfig(kind, { layers: 4, heads, headSize: 16, vocabSize: 64, maxLength: 16 })
-    const weights = trainedWeights(cfg, trainSteps)
+    const weights = await trainedWeights(cfg, trainSteps)
     const ids = evalBatch(cfg)
     const before = logitsOf(cfg, weights, ids)
     for (const { growth, addLayers } of growths) {

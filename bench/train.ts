@@ -67,9 +67,13 @@ for (const kind of kinds) {
   const perMicro = batch / micro
   const makeBatch = (s: number): LossBatch => {
     const ids = new Int32Array(perMicro * seq).map(() => 5 + rng.int(vocab - 5))
-    if (kind === 'gpt') return { inputIds: tf.tensor2d(ids, [perMicro, seq], 'int32') }
+    if (kind === 'gpt') return { inputIds: tf.tensor2d(ids, [perMicro, seq], 'int32'), host: { inputIds: ids } }
     const m = maskTokens(ids, { maskId: 4, vocabSize: vocab, protectedIds: [0, 1, 2, 3], seed: s, seqLen: seq })
-    return { inputIds: tf.tensor2d(m.inputIds, [perMicro, seq], 'int32'), labels: tf.tensor2d(m.labels, [perMicro, seq], 'int32') }
+    return {
+      inputIds: tf.tensor2d(m.inputIds, [perMicro, seq], 'int32'),
+      labels: tf.tensor2d(m.labels, [perMicro, seq], 'int32'),
+      host: { inputIds: m.inputIds, labels: m.labels }
+    }
   }
   // A few fixed batches, so data generation stays out of the timing.
   const pool = Array.from({ length: 4 * micro }, (_, i) => makeBatch(i))
@@ -80,7 +84,7 @@ for (const kind of kinds) {
   for (let s = 0; s < warmup + steps; s++) {
     const mbs = Array.from({ length: micro }, (_, k) => pool[(s * micro + k) % pool.length]!)
     const t0 = performance.now()
-    last = trainer.trainStep(mbs)
+    last = await trainer.trainStep(mbs)
     const ms = performance.now() - t0
     if (s >= warmup) times.push(ms)
     if (s + 1 === 10) tensorsAt10 = tf.memory().numTensors

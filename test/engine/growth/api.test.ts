@@ -55,15 +55,15 @@ describe('growModel spec', () => {
 })
 
 describe('growOptimizerState', () => {
-  it('grows m and v to the new shapes, zero where the weights start at zero; AdamW accepts the result', () => {
+  it('grows m and v to the new shapes, zero where the weights start at zero; AdamW accepts the result', async () => {
     const cfg = smallConfig('gpt', 3)
     const model = new TransformerModel(cfg)
     model.setWeights(randomWeights(cfg, 3))
     const opt = new AdamW(model.params)
-    const state = opt.getState()
+    const state = await opt.readState()
     for (const x of [...Object.values(state.m), ...Object.values(state.v)]) x.data.fill(0.5)
     state.step = 17
-    const g = growModel(cfg, model.getWeights(), { addLayers: 2, addHeads: 1, mode: 'exact', seed: 5 })
+    const g = growModel(cfg, await model.readWeights(), { addLayers: 2, addHeads: 1, mode: 'exact', seed: 5 })
     const grown = growOptimizerState(state, g.maps)
     expect(grown.step).toBe(17)
     for (const [name, shape] of parameterShapes(g.config)) {

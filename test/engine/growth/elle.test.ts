@@ -18,9 +18,9 @@ describe.each(['bert', 'gpt'] as ModelKind[])('elle growth, %s', (kind) => {
   let cfg: ModelConfig
   let weights: Weights
   let before: Float32Array
-  beforeAll(() => {
+  beforeAll(async () => {
     cfg = smallConfig(kind, 3, 4)
-    weights = trainedWeights(cfg, 80)
+    weights = await trainedWeights(cfg, 80)
     const ids = promptBatch(cfg)
     before = logitsOf(cfg, weights, ids)
     ids.dispose()

@@ -74,9 +74,9 @@ export function toyIds(cfg: ModelConfig, B: number, rng: Rng): Int32Array {
  * from a perturbed init so LayerNorm parameters and biases are non-trivial: closer to a real
  * checkpoint than random weights, for the KL measurements.
  */
-export function trainedWeights(cfg: ModelConfig, steps: number, seed = 1): Weights {
+export async function trainedWeights(cfg: ModelConfig, steps: number, seed = 1): Promise<Weights> {
   const model = new TransformerModel(cfg, { seed })
-  const init = model.getWeights()
+  const init = await model.readWeights()
   const prng = new Rng(seed + 1000)
   for (const [name, w] of Object.entries(init)) {
     if (/(gamma|beta|bias)$/.test(name)) for (let i = 0; i < w.data.length; i++) w.data[i]! += 0.1 * prng.normal()
@@ -96,10 +96,10 @@ export function trainedWeights(cfg: ModelConfig, steps: number, seed = 1): Weigh
         batch.inputIds = tf.tensor2d(m.inputIds, [B, T], 'int32')
         batch.labels = tf.tensor2d(m.labels, [B, T], 'int32')
       }
-      trainer.trainStep([batch])
+      await trainer.trainStep([batch])
       tf.dispose([batch.inputIds, ...(batch.labels ? [batch.labels] : [])])
     }
-    return model.getWeights()
+    return await model.readWeights()
   } finally {
     trainer.dispose()
     model.dispose()

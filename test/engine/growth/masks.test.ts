@@ -79,7 +79,7 @@ describe('growth masks in the model', () => {
     model.dispose()
   })
 
-  it('a training step with masks on updates the new units and leaks no tensors', () => {
+  it('a training step with masks on updates the new units and leaks no tensors', async () => {
     const model = new TransformerModel(grown.config)
     model.setWeights(grown.weights)
     const trainer = new Trainer(model, { schedule: { peak: 1e-3, warmupSteps: 1, totalSteps: 100 } })
@@ -90,16 +90,16 @@ describe('growth masks in the model', () => {
       'int32'
     )
     applyGrowthState(model, rampMasks(grown.state, 0.3))
-    trainer.trainStep([{ inputIds: ids, labels }]) // first step creates the optimizer's lazily kept tensors, if any
+    await trainer.trainStep([{ inputIds: ids, labels }]) // first step creates the optimizer's lazily kept tensors, if any
     const before = tf.memory().numTensors
     for (let s = 0; s < 3; s++) {
       applyGrowthState(model, advanceRamp(rampMasks(grown.state, 0.3), s + 1))
-      const r = trainer.trainStep([{ inputIds: ids, labels }])
+      const r = await trainer.trainStep([{ inputIds: ids, labels }])
       expect(Number.isFinite(r.loss)).toBe(true)
     }
     expect(tf.memory().numTensors).toBe(before)
     // New input rows started at zero and moved: gradients reach the new units through the mask.
-    const q = model.getWeights()['layers.0.attn.q.kernel']!
+    const q = (await model.readWeights())['layers.0.attn.q.kernel']!
     const d = grown.config.hidden
     const newRow = q.data.subarray(30 * d, 31 * d)
     expect(newRow.some((v) => v !== 0)).toBe(true)

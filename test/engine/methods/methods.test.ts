@@ -32,8 +32,8 @@ class StageProbe implements TrainingPlugin {
     this.params.push(ctx.model.paramCount())
     this.models.push(`${ctx.model.config.layers}x${ctx.model.config.heads}`)
   }
-  afterStage(ctx: TrainingContext, _stage: StagePlan): void {
-    this.endWeights.push(ctx.model.getWeights())
+  async afterStage(ctx: TrainingContext, _stage: StagePlan): Promise<void> {
+    this.endWeights.push(await ctx.model.readWeights())
   }
 }
 
@@ -147,7 +147,7 @@ describe('PNN', () => {
       expect(probe.params[2]!).toBeGreaterThan(probe.params[1]! + probe.params[0]!)
       expect(model.paramCount()).toBe(probe.params[2]!)
       // column 0 after the later stages is exactly column 0 at the end of its own stage
-      const column0 = model.frozenColumns()[0]!.weights
+      const column0 = (await model.frozenColumns())[0]!.weights
       for (const [name, w] of Object.entries(column0)) expect(w.data, name).toEqual(probe.endWeights[0]![name]!.data)
       // beta's column is frozen during the third stage too: beta's loss does not move
       const betaLosses = run.recorder.validations.filter((v) => v.stage.stage === 2).map((v) => v.domains.find((d) => d.domain === 'beta')!.loss)
@@ -156,7 +156,11 @@ describe('PNN', () => {
         .at(-1)!
         .domains.find((d) => d.domain === 'beta')!.loss
       expect(betaLosses.every((l) => Math.abs(l - betaAtEnd) < 1e-6)).toBe(true)
-      expect((savePluginStates([pluginOf(run, PnnPlugin)]).json.pnn as { columns: Array<{ domain: string }> }).columns.map((c) => c.domain)).toEqual(['alpha', 'beta', 'alpha'])
+      expect(((await savePluginStates([pluginOf(run, PnnPlugin)])).json.pnn as { columns: Array<{ domain: string }> }).columns.map((c) => c.domain)).toEqual([
+        'alpha',
+        'beta',
+        'alpha'
+      ])
       run.close()
     })
   }
@@ -164,7 +168,7 @@ describe('PNN', () => {
   it('the laterals train: a new column reads the frozen ones', async () => {
     const run = await runMethod(data, methodConfig('gpt', { name: 'pnn' }))
     const model = run.loop.model as PnnModel
-    const before = model.newestColumn().laterals
+    const before = (await model.newestColumn()).laterals
     expect(Object.keys(before).sort()).toEqual(['lateral.0.from0.bias', 'lateral.0.from0.kernel', 'lateral.1.from0.bias', 'lateral.1.from0.kernel'])
     // biases start at 0; after 12 updates they moved
     expect(Math.max(...before['lateral.0.from0.bias']!.data.map(Math.abs))).toBeGreaterThan(0)

@@ -86,14 +86,14 @@ describe('resuming inside a stage', () => {
       const first = new TrainingLoop({ config, model, data, plugins: [...plugins, stop] })
       expect(await first.run()).toBe(false)
       const dir = path.join(tempDir(), 'ckpt')
-      const saved = savePluginStates(plugins)
+      const saved = await savePluginStates(plugins)
       const old = format === 'base64'
       if (WITH_TENSORS.includes(method.name)) expect(Object.keys(saved.tensors).length).toBeGreaterThan(0)
       const state = JSON.parse(JSON.stringify({ loop: first.state, plugins: old ? inlineBase64(saved.json, saved.tensors) : saved.json }))
-      const optimizerState = first.trainer!.optimizer.getState()
+      const optimizerState = await first.trainer!.optimizer.readState()
       await saveCheckpoint(dir, {
         config: first.model.config,
-        weights: first.model.getWeights(),
+        weights: await first.model.readWeights(),
         optimizerState,
         tokenizer: data.tokenizer,
         state,

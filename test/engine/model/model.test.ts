@@ -54,10 +54,10 @@ describe('parameters', () => {
     expect(m.paramCount()).toBe(n)
   })
 
-  it('init is deterministic from the seed: N(0, 0.02) kernels, zero biases, unit gammas', () => {
-    const a = make(tinyConfig('gpt'), { seed: 3 }).getWeights()
-    const b = make(tinyConfig('gpt'), { seed: 3 }).getWeights()
-    const c = make(tinyConfig('gpt'), { seed: 4 }).getWeights()
+  it('init is deterministic from the seed: N(0, 0.02) kernels, zero biases, unit gammas', async () => {
+    const a = await make(tinyConfig('gpt'), { seed: 3 }).readWeights()
+    const b = await make(tinyConfig('gpt'), { seed: 3 }).readWeights()
+    const c = await make(tinyConfig('gpt'), { seed: 4 }).readWeights()
     expect(a['layers.0.attn.q.kernel']!.data).toEqual(b['layers.0.attn.q.kernel']!.data)
     expect(a['layers.0.attn.q.kernel']!.data).not.toEqual(c['layers.0.attn.q.kernel']!.data)
     const e = a['embed.token']!.data
@@ -68,18 +68,18 @@ describe('parameters', () => {
     expect(a['final.ln.gamma']!.data.every((v) => v === 1)).toBe(true)
   })
 
-  it('setWeights copies a model exactly and rejects a wrong shape, naming the tensor', () => {
+  it('setWeights copies a model exactly and rejects a wrong shape, naming the tensor', async () => {
     const a = make(tinyConfig('bert'), { seed: 1 })
     const b = make(tinyConfig('bert'), { seed: 2 })
     const x = ids2d([5, 6, 7, 8, 9, 10], 2)
-    b.setWeights(a.getWeights())
+    b.setWeights(await a.readWeights())
     const la = a.logits(x)
     const lb = b.logits(x)
     expect(maxAbsDiff(la, lb)).toBe(0)
-    const w = a.getWeights()
+    const w = await a.readWeights()
     w['layers.1.ffn.out.kernel'] = { shape: [32, 128], data: new Float32Array(32 * 128) }
     expect(() => b.setWeights(w)).toThrow(/layers\.1\.ffn\.out\.kernel has shape \[32,128\].*expected \[128,32\]/)
-    const w2 = a.getWeights()
+    const w2 = await a.readWeights()
     delete w2['head.bias']
     expect(() => b.setWeights(w2)).toThrow(/missing \[head\.bias\]/)
     tf.dispose([x, la, lb])

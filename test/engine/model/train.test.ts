@@ -38,13 +38,13 @@ describe('learningRate', () => {
 
 describe('Trainer', () => {
   for (const kind of ['gpt', 'bert'] as const) {
-    it(`${kind}: loss falls on a learnable toy sequence`, () => {
+    it(`${kind}: loss falls on a learnable toy sequence`, async () => {
       const model = new TransformerModel(tinyConfig(kind), { seed: 1 })
       const trainer = new Trainer(model, { schedule })
       const losses: number[] = []
       for (let s = 0; s < 60; s++) {
         const b = kind === 'gpt' ? gptBatch() : bertBatch(s)
-        losses.push(trainer.trainStep([b]).loss)
+        losses.push((await trainer.trainStep([b])).loss)
         disposeBatch(b)
       }
       const first = losses.slice(0, 3).reduce((a, b) => a + b) / 3
@@ -56,14 +56,14 @@ describe('Trainer', () => {
     })
   }
 
-  it('is reproducible: same seeds give identical losses (with dropout)', () => {
-    const run = (): number[] => {
+  it('is reproducible: same seeds give identical losses (with dropout)', async () => {
+    const run = async (): Promise<number[]> => {
       const model = new TransformerModel(tinyConfig('bert', { dropout: 0.1 }), { seed: 4 })
       const trainer = new Trainer(model, { schedule, seed: 11 })
       const out: number[] = []
       for (let s = 0; s < 6; s++) {
         const b = bertBatch(s)
-        const r = trainer.trainStep([b])
+        const r = await trainer.trainStep([b])
         out.push(r.loss, r.gradNorm)
         disposeBatch(b)
       }
@@ -71,11 +71,11 @@ describe('Trainer', () => {
       model.dispose()
       return out
     }
-    const a = run()
-    expect(run()).toEqual(a)
+    const a = await run()
+    expect(await run()).toEqual(a)
   })
 
-  it('accumulating two micro-batches equals one step on their union', () => {
+  it('accumulating two micro-batches equals one step on their union', async () => {
     const ids = toy(4)
     const whole = ids2d(ids, 4)
     const halves = [ids2d(ids.slice(0, 32), 2), ids2d(ids.slice(32), 2)]
@@ -83,12 +83,12 @@ describe('Trainer', () => {
     const b = new TransformerModel(tinyConfig('gpt'), { seed: 2 })
     const ta = new Trainer(a, { schedule })
     const tb = new Trainer(b, { schedule })
-    const ra = ta.trainStep([{ inputIds: whole }])
-    const rb = tb.trainStep(halves.map((inputIds) => ({ inputIds })))
+    const ra = await ta.trainStep([{ inputIds: whole }])
+    const rb = await tb.trainStep(halves.map((inputIds) => ({ inputIds })))
     expect(rb.loss).toBeCloseTo(ra.loss, 5)
     expect(rb.gradNorm).toBeCloseTo(ra.gradNorm, 4)
-    const wa = a.getWeights()
-    const wb = b.getWeights()
+    const wa = await a.readWeights()
+    const wb = await b.readWeights()
     for (const name of Object.keys(wa)) {
       const x = wa[name]!.data
       const y = wb[name]!.data
@@ -101,26 +101,26 @@ describe('Trainer', () => {
     ;[a, b].forEach((m) => m.dispose())
   })
 
-  it('reports the pre-clip global gradient norm', () => {
+  it('reports the pre-clip global gradient norm', async () => {
     const model = new TransformerModel(tinyConfig('gpt'), { seed: 2 })
     const b = gptBatch()
     const { grads } = tf.variableGrads(() => model.loss(b), [...model.params.values()])
     const expected = Math.sqrt(Object.values(grads).reduce((s, g) => s + tf.sum(tf.square(g)).dataSync()[0]!, 0))
     tf.dispose(Object.values(grads))
-    const r = new Trainer(model, { schedule, clipNorm: 1e-3 }).trainStep([b])
+    const r = await new Trainer(model, { schedule, clipNorm: 1e-3 }).trainStep([b])
     expect(r.gradNorm).toBeCloseTo(expected, 4)
     expect(r.lr).toBeCloseTo(learningRate(0, schedule))
     disposeBatch(b)
     model.dispose()
   })
 
-  it('leaks no tensors: the count after step 10 equals the count after step 200', () => {
+  it('leaks no tensors: the count after step 10 equals the count after step 200', async () => {
     const model = new TransformerModel(tinyConfig('bert'), { seed: 1 })
     const trainer = new Trainer(model, { schedule, padId: 0 })
     const b = bertBatch(0)
     let at10 = 0
     for (let s = 1; s <= 200; s++) {
-      trainer.trainStep([b, b])
+      await trainer.trainStep([b, b])
       if (s === 10) at10 = tf.memory().numTensors
     }
     expect(tf.memory().numTensors).toBe(at10)
@@ -131,13 +131,13 @@ describe('Trainer', () => {
 })
 
 describe('AdamW', () => {
-  it('decays kernels but not LayerNorm parameters or biases', () => {
+  it('decays kernels but not LayerNorm parameters or biases', async () => {
     const model = new TransformerModel(tinyConfig('bert'), { seed: 1 })
     const opt = new AdamW(model.params, { weightDecay: 0.5, decay: isDecayed })
-    const before = model.getWeights()
+    const before = await model.readWeights()
     const zeros = new Map([...model.params].map(([n, v]) => [n, tf.zerosLike(v)]))
     opt.apply(zeros, 0.1)
-    const after = model.getWeights()
+    const after = await model.readWeights()
     expect(after['layers.0.attn.q.kernel']!.data[0]).toBeCloseTo(before['layers.0.attn.q.kernel']!.data[0]! * 0.95, 6)
     expect(after['embed.token']!.data[3]).toBeCloseTo(before['embed.token']!.data[3]! * 0.95, 6)
     expect(after['layers.0.ln1.gamma']!.data).toEqual(before['layers.0.ln1.gamma']!.data)
@@ -147,24 +147,24 @@ describe('AdamW', () => {
     model.dispose()
   })
 
-  it('getState/setState restore the moments and step exactly', () => {
+  it('getState/setState restore the moments and step exactly', async () => {
     const make = (): [TransformerModel, Trainer] => {
       const m = new TransformerModel(tinyConfig('gpt'), { seed: 5 })
       return [m, new Trainer(m, { schedule })]
     }
     const [m1, t1] = make()
     const b = gptBatch()
-    t1.trainStep([b])
-    t1.trainStep([b])
+    await t1.trainStep([b])
+    await t1.trainStep([b])
     const [m2, t2] = make()
-    m2.setWeights(m1.getWeights())
-    t2.optimizer.setState(t1.optimizer.getState())
+    m2.setWeights(await m1.readWeights())
+    t2.optimizer.setState(await t1.optimizer.readState())
     expect(t2.optimizer.step).toBe(2)
-    const r1 = t1.trainStep([b])
-    const r2 = t2.trainStep([b])
+    const r1 = await t1.trainStep([b])
+    const r2 = await t2.trainStep([b])
     expect(r2.loss).toBe(r1.loss)
-    expect(m2.getWeights()['layers.1.ffn.out.kernel']!.data).toEqual(m1.getWeights()['layers.1.ffn.out.kernel']!.data)
-    const bad = t1.optimizer.getState()
+    expect((await m2.readWeights())['layers.1.ffn.out.kernel']!.data).toEqual((await m1.readWeights())['layers.1.ffn.out.kernel']!.data)
+    const bad = await t1.optimizer.readState()
     bad.m['embed.token'] = { shape: [2, 2], data: new Float32Array(4) }
     expect(() => t2.optimizer.setState(bad)).toThrow(/m\.embed\.token has shape \[2,2\]/)
     disposeBatch(b)
@@ -184,13 +184,13 @@ it('toy BERT batches mix targets and ignored positions', () => {
 
 describe('backends', () => {
   it('the same training code gives the same losses on cpu and wasm', async () => {
-    const run = (kind: 'gpt' | 'bert'): number[] => {
+    const run = async (kind: 'gpt' | 'bert'): Promise<number[]> => {
       const model = new TransformerModel(tinyConfig(kind), { seed: 3 })
       const trainer = new Trainer(model, { schedule })
       const out: number[] = []
       for (let s = 0; s < 3; s++) {
         const b = kind === 'gpt' ? gptBatch() : bertBatch(s)
-        out.push(trainer.trainStep([b]).loss)
+        out.push((await trainer.trainStep([b])).loss)
         disposeBatch(b)
       }
       trainer.dispose()
@@ -199,9 +199,9 @@ describe('backends', () => {
     }
     try {
       await backend('cpu')
-      const cpu = [...run('gpt'), ...run('bert')]
+      const cpu = [...(await run('gpt')), ...(await run('bert'))]
       await backend('wasm')
-      const wasm = [...run('gpt'), ...run('bert')]
+      const wasm = [...(await run('gpt')), ...(await run('bert'))]
       wasm.forEach((l, i) => expect(l).toBeCloseTo(cpu[i]!, 4))
       expect(cpu[2]).toBeLessThan(cpu[0]!)
     } finally {

@@ -31,10 +31,10 @@ class Probe implements TrainingPlugin {
   lastReport: ValidationReport | null = null
   atGrowth: Array<{ before: number; after: number; params: number; masks: boolean }> = []
   masksAt = new Map<number, boolean>()
-  beforeStage(ctx: TrainingContext, stage: StagePlan): void {
+  async beforeStage(ctx: TrainingContext, stage: StagePlan): Promise<void> {
     if (!stage.grow || !this.lastReport) return
     const before = this.lastReport.domains.find((d) => d.domain === 'alpha')!.loss
-    const after = (ctx as TrainingLoop).evaluateDomain('alpha').loss
+    const after = (await (ctx as TrainingLoop).evaluateDomain('alpha')).loss
     this.atGrowth.push({ before, after, params: ctx.model.paramCount(), masks: ctx.model.getGrowthMasks() !== null })
   }
   afterStep(ctx: TrainingContext, r: { step: number }): void {
@@ -116,23 +116,23 @@ class PhaseProbe implements TrainingPlugin {
   readonly lrs = new Map<number, number[]>()
   readonly atStart = new Map<number, { weights: Float32Array; loss: number }>()
   readonly atEnd = new Map<number, { weights: Float32Array; loss: number }>()
-  private snapshot(ctx: TrainingContext, domain: string): { weights: Float32Array; loss: number } {
-    const w = ctx.model.getWeights()
+  private async snapshot(ctx: TrainingContext, domain: string): Promise<{ weights: Float32Array; loss: number }> {
+    const w = await ctx.model.readWeights()
     const weights = Float32Array.from(
       Object.keys(w)
         .sort()
         .flatMap((n) => [...w[n]!.data])
     )
-    return { weights, loss: (ctx as TrainingLoop).evaluateDomain(domain).loss }
+    return { weights, loss: (await (ctx as TrainingLoop).evaluateDomain(domain)).loss }
   }
-  optimizerReady(ctx: TrainingContext, stage: StagePlan): void {
-    this.atStart.set(stage.index, this.snapshot(ctx, stage.domain))
+  async optimizerReady(ctx: TrainingContext, stage: StagePlan): Promise<void> {
+    this.atStart.set(stage.index, await this.snapshot(ctx, stage.domain))
   }
   afterStep(_ctx: TrainingContext, r: StepRecord): void {
     this.lrs.set(r.stage.index, [...(this.lrs.get(r.stage.index) ?? []), r.lr])
   }
-  afterStage(ctx: TrainingContext, stage: StagePlan): void {
-    this.atEnd.set(stage.index, this.snapshot(ctx, stage.domain))
+  async afterStage(ctx: TrainingContext, stage: StagePlan): Promise<void> {
+    this.atEnd.set(stage.index, await this.snapshot(ctx, stage.domain))
   }
 }
 
@@ -165,11 +165,11 @@ describe('global noise follows the reference by default: on for BERT, off for GP
     readonly name = 'embedding-probe'
     before: { shape: number[]; data: Float32Array } | null = null
     after: { shape: number[]; data: Float32Array } | null = null
-    afterStage(ctx: TrainingContext, stage: StagePlan): void {
-      if (stage.index === 0) this.before = ctx.model.getWeights()['embed.token']!
+    async afterStage(ctx: TrainingContext, stage: StagePlan): Promise<void> {
+      if (stage.index === 0) this.before = (await ctx.model.readWeights())['embed.token']!
     }
-    optimizerReady(ctx: TrainingContext, stage: StagePlan): void {
-      if (stage.index === 1) this.after = ctx.model.getWeights()['embed.token']!
+    async optimizerReady(ctx: TrainingContext, stage: StagePlan): Promise<void> {
+      if (stage.index === 1) this.after = (await ctx.model.readWeights())['embed.token']!
     }
   }
 
@@ -200,7 +200,7 @@ describe('resuming inside a stage from an optimizer state without a schedule cou
     const config = tinyConfig('gpt', { stages: [{ domain: 'alpha', steps: 20 }] })
     const model = new TransformerModel(modelConfigFor(config, data.tokenizer.vocabSize), { seed: 2 })
     const adam = new AdamW(model.params)
-    const saved = adam.getState()
+    const saved = await adam.readState()
     adam.dispose()
     delete saved.scheduleStep
     saved.step = 45 // a grown optimizer's count from earlier phases: past this stage's 20 steps

@@ -117,8 +117,8 @@ describe('training loop', () => {
     const dir = path.join(tempDir(), 'ckpt')
     await saveCheckpoint(dir, {
       config: a.model.config,
-      weights: a.model.getWeights(),
-      optimizerState: a.loop.trainer!.optimizer.getState(),
+      weights: await a.model.readWeights(),
+      optimizerState: await a.loop.trainer!.optimizer.readState(),
       tokenizer: data.tokenizer,
       state: JSON.parse(JSON.stringify(a.loop.state))
     })
@@ -140,7 +140,7 @@ describe('training loop', () => {
   it('stops with the step named when the loss is not finite', async () => {
     const config = tinyConfig('gpt')
     const { loop, model } = makeLoop(config, [])
-    const weights = model.getWeights()
+    const weights = await model.readWeights()
     weights['embed.token']!.data.fill(Number.NaN)
     model.setWeights(weights)
     const error = await loop.run().catch((e: unknown) => e)

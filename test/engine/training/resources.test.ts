@@ -210,8 +210,8 @@ describe('the estimate', () => {
           )
         : undefined
     try {
-      trainer.trainStep([{ inputIds: ids, labels }])
-      const profile = await tf.profile(() => void trainer.trainStep([{ inputIds: ids, labels }]))
+      await trainer.trainStep([{ inputIds: ids, labels }])
+      const profile = await tf.profile(async () => void (await trainer.trainStep([{ inputIds: ids, labels }])))
       const ratio = estimate / profile.peakBytes
       expect(ratio).toBeGreaterThanOrEqual(1)
       expect(ratio).toBeLessThan(3)

@@ -77,7 +77,7 @@ export const evalCommand: Command = {
       }
       const inputs = evaluationSet(model, tokenizer, split as never, { seqLen, batchSize: 16, maxSequences, promptSlot, prompt, seed: 0 })
       if (inputs.length === 0) throw new Error(`the text is too short: it needs at least ${seqLen} tokens for one sequence`)
-      const result = evaluate(model, inputs, tokenizer.specialIds.pad)
+      const result = await evaluate(model, inputs, tokenizer.specialIds.pad)
       const report = { checkpoint: path.resolve(checkpointDir), on: domain ?? path.resolve(textFile!), backend: backend.active, ...result }
       if (values.json) console.log(JSON.stringify(report, null, 2))
       else console.log(`loss ${result.loss.toFixed(4)}  perplexity ${result.ppl.toFixed(3)}  tokens ${result.tokens.toLocaleString('en')}  sequences ${result.sequences}`)

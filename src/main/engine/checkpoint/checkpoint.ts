@@ -61,7 +61,7 @@ export interface SaveCheckpointInput {
   config: ModelConfig
   /** TransformerModel.getWeights(). */
   weights: Weights
-  /** AdamW.getState(); omit for weights-only checkpoints. */
+  /** AdamW.readState(); omit for weights-only checkpoints. */
   optimizerState?: AdamWState
   tokenizer: TokenizerSource
   /** Resumable run state; opaque to the checkpoint, must be plain JSON. */

@@ -82,7 +82,7 @@ export async function evaluateCheckpoint(
     progress(0.4, 'evaluating')
     const inputs = evaluationSet(model, tokenizer, split as never, { seqLen, batchSize: 16, maxSequences: o.maxSequences ?? 512, promptSlot, prompt, seed: 0 })
     if (inputs.length === 0) throw new JobInputError(`the text is too short: it needs at least ${seqLen} tokens for one sequence`)
-    const result = evaluate(model, inputs, tokenizer.specialIds.pad)
+    const result = await evaluate(model, inputs, tokenizer.specialIds.pad)
     return { checkpoint: path.resolve(o.checkpoint), on: o.domain ?? path.resolve(o.textPath!), ...result }
   } finally {
     model.dispose()

@@ -4,6 +4,7 @@
 // The projection runs on the summed gradient of the update (penalties included) before clipping.
 import * as tf from '@tensorflow/tfjs'
 import { unitHash } from '../data'
+import { ops } from '../model'
 import { hashSeed } from '../model/rng'
 import type { MethodOf } from '../training/config'
 import type { TrainingContext, TrainingPlugin } from '../training/plugin-api'
@@ -20,7 +21,15 @@ export interface AgemStats {
   minDotAfter: number
 }
 
-const dot = (a: Map<string, tf.Tensor>, b: Map<string, tf.Tensor>): number => tf.tidy(() => tf.addN([...a].map(([role, t]) => tf.sum(tf.mul(t, b.get(role)!)))).dataSync()[0]!)
+/** Σ_p sum(a_p · b_p), read asynchronously (no synchronous read on WebGPU; at most 7 tensors per addN there). */
+async function dot(a: Map<string, tf.Tensor>, b: Map<string, tf.Tensor>): Promise<number> {
+  const t = tf.tidy(() => ops.addMany([...a].map(([role, x]) => tf.sum(tf.mul(x, b.get(role)!)))))
+  try {
+    return (await t.data())[0]!
+  } finally {
+    t.dispose()
+  }
+}
 
 export class AgemPlugin implements TrainingPlugin {
   readonly name = 'agem'
@@ -31,17 +40,17 @@ export class AgemPlugin implements TrainingPlugin {
     private readonly seed: number
   ) {}
 
-  transformGradients(ctx: TrainingContext, grads: Map<string, tf.Tensor>): void {
+  async transformGradients(ctx: TrainingContext, grads: Map<string, tf.Tensor>): Promise<void> {
     const stage = ctx.stages[ctx.state.stageIndex]
     const sources = stage ? ReplayPlugin.sources(ctx, stage) : []
     if (sources.length === 0) return
     const ref = this.referenceGradient(ctx, sources)
     try {
-      const g = dot(grads, ref)
+      const g = await dot(grads, ref)
       this.stats.updates += 1
       this.stats.lastDot = g
       this.stats.lastDotAfter = g
-      const refNorm = dot(ref, ref)
+      const refNorm = await dot(ref, ref)
       if (g >= 0 || refNorm === 0) {
         if (refNorm > 0) this.stats.minDotAfter = Math.min(this.stats.minDotAfter, g / refNorm)
         return
@@ -55,7 +64,7 @@ export class AgemPlugin implements TrainingPlugin {
         t.dispose()
       }
       this.stats.projected += 1
-      this.stats.lastDotAfter = dot(grads, ref)
+      this.stats.lastDotAfter = await dot(grads, ref)
       this.stats.minDotAfter = Math.min(this.stats.minDotAfter, this.stats.lastDotAfter / refNorm)
     } finally {
       for (const t of ref.values()) t.dispose()

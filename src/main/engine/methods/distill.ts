@@ -80,7 +80,7 @@ export class DistillPlugin implements TrainingPlugin {
     if (stage.kind !== 'train' || ctx.state.stageIndex >= ctx.stages.length) return
     this.disposeTeacher()
     const copy = new TransformerModel(ctx.model.config)
-    copy.setWeights(ctx.model.getWeights())
+    copy.copyWeightsFrom(ctx.model)
     this.teacherModel = copy
   }
 
@@ -106,8 +106,8 @@ export class DistillPlugin implements TrainingPlugin {
 
   readonly stateSchema = DistillState
 
-  saveState(tensors: StateTensorWriter): z.infer<typeof DistillState> {
-    const teacher = this.teacherData()
+  async saveState(tensors: StateTensorWriter): Promise<z.infer<typeof DistillState>> {
+    const teacher = await this.teacherData()
     return teacher ? { config: teacher.config, weights: tensors.put('teacher', teacher.weights) } : null
   }
 
@@ -116,15 +116,15 @@ export class DistillPlugin implements TrainingPlugin {
     this.pending = state === null ? null : { config: validateModelConfig({ ...state.config }), weights: tensors.read(state.weights) }
   }
 
-  afterRun(): void {
+  async afterRun(): Promise<void> {
     // a cancelled run's checkpoint is written after this: keep the teacher as data, free its tensors
-    this.pending = this.teacherData()
+    this.pending = await this.teacherData()
     this.disposeTeacher()
   }
 
-  private teacherData(): Teacher | null {
+  private async teacherData(): Promise<Teacher | null> {
     const teacher = this.teacherModel
-    return teacher ? { config: teacher.config, weights: teacher.getWeights() } : this.pending
+    return teacher ? { config: teacher.config, weights: await teacher.readWeights() } : this.pending
   }
 
   private disposeTeacher(): void {

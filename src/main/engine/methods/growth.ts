@@ -20,12 +20,12 @@ export class GrowthPlugin implements TrainingPlugin {
     private readonly seed: number
   ) {}
 
-  beforeStage(ctx: TrainingContext, stage: StagePlan, resumed: boolean): void {
+  async beforeStage(ctx: TrainingContext, stage: StagePlan, resumed: boolean): Promise<void> {
     this.state ??= initialGrowthState(ctx.model.config)
     // A resumed phase already has its grown model (from the checkpoint); only a fresh phase grows.
     if (stage.grow && !resumed) {
       const before = ctx.model.paramCount()
-      const grown = growModel(ctx.model.config, ctx.model.getWeights(), {
+      const grown = growModel(ctx.model.config, await ctx.model.readWeights(), {
         addLayers: stage.grow.layers,
         addHeads: stage.grow.heads,
         addFfn: stage.grow.ffn,

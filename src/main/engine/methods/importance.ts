@@ -111,8 +111,8 @@ export abstract class ImportancePlugin implements TrainingPlugin {
 
   readonly stateSchema = ImportanceState
 
-  saveState(tensors: StateTensorWriter): z.infer<typeof ImportanceState> {
-    const now = this.importance && this.anchor ? { importance: readMap(this.importance), anchor: readMap(this.anchor) } : this.settled
+  async saveState(tensors: StateTensorWriter): Promise<z.infer<typeof ImportanceState>> {
+    const now = this.importance && this.anchor ? { importance: await readMap(this.importance), anchor: await readMap(this.anchor) } : this.settled
     return now ? { importance: tensors.put('importance', now.importance), anchor: tensors.put('anchor', now.anchor) } : null
   }
 
@@ -124,10 +124,9 @@ export abstract class ImportancePlugin implements TrainingPlugin {
     this.anchor = tensorMap(tensors.read(state.anchor))
   }
 
-  afterRun(): void {
-    // copies: the tensors are freed now, and a cancelled run's checkpoint is written after this
-    const copy = (w: Weights): Weights => Object.fromEntries(Object.entries(w).map(([n, t]) => [n, { shape: t.shape, data: t.data.slice() }]))
-    this.settled = this.importance && this.anchor ? { importance: copy(readMap(this.importance)), anchor: copy(readMap(this.anchor)) } : this.settled
+  async afterRun(): Promise<void> {
+    // the tensors are freed now, and a cancelled run's checkpoint is written after this (data() returns copies)
+    this.settled = this.importance && this.anchor ? { importance: await readMap(this.importance), anchor: await readMap(this.anchor) } : this.settled
     this.dispose()
   }
 

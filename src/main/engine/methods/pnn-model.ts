@@ -80,14 +80,12 @@ export class PnnModel extends TransformerModel implements AuxiliaryParams {
   }
 
   /** The newest column as a frozen column (what the next domain's model starts from). */
-  newestColumn(): PnnColumn {
-    return { weights: this.getWeights(), laterals: this.lateralWeights() }
+  async newestColumn(): Promise<PnnColumn> {
+    return { weights: await this.readWeights(), laterals: await this.lateralWeights() }
   }
 
-  lateralWeights(): Weights {
-    const out: Weights = {}
-    for (const [name, v] of this.auxiliaryParams) out[name] = { shape: [...v.shape], data: v.dataSync() as Float32Array }
-    return out
+  async lateralWeights(): Promise<Weights> {
+    return readMap(this.auxiliaryParams)
   }
 
   /** Sets the newest column's laterals (a resumed run); names and shapes must match. */
@@ -103,8 +101,8 @@ export class PnnModel extends TransformerModel implements AuxiliaryParams {
   }
 
   /** Every frozen column, as plain weights. */
-  frozenColumns(): PnnColumn[] {
-    return this.frozen.map((c) => ({ weights: readMap(c.params), laterals: readMap(c.laterals) }))
+  async frozenColumns(): Promise<PnnColumn[]> {
+    return Promise.all(this.frozen.map(async (c) => ({ weights: await readMap(c.params), laterals: await readMap(c.laterals) })))
   }
 
   override dispose(): void {
@@ -160,7 +158,7 @@ export class PnnModel extends TransformerModel implements AuxiliaryParams {
           const { kernel, bias } = this.lateral(k, i, j)
           return ops.linear(s[i]!, kernel, bias)
         })
-        return terms.length === 1 ? terms[0]! : tf.addN(terms)
+        return ops.addMany(terms)
       }
       const result = this.column(k, inputIds, B, T, mask, lateralInto, training ? cfg.dropout : 0, hashSeed(opts.seed ?? 0, `column${k}`))
       states.push(result.states)

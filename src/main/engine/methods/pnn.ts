@@ -53,7 +53,7 @@ export class PnnPlugin implements TrainingPlugin {
     if (this.frozen.length !== k) throw new Error(`pnn: stage ${k} needs ${k} frozen columns, the run state has ${this.frozen.length}`)
     const model = new PnnModel(ctx.model.config, this.frozen, { seed: hashSeed(this.seed, `column${k}`) })
     // Column 0 starts from the run's initial model; a resumed stage from its checkpointed column.
-    if (k === 0 || resumed) model.setWeights(ctx.model.getWeights())
+    if (k === 0 || resumed) model.copyWeightsFrom(ctx.model)
     if (resumed && k > 0) {
       if (!this.saved) throw new Error(`pnn: the checkpoint inside stage ${k} has no lateral state`)
       model.setLateralWeights(this.saved.laterals)
@@ -69,9 +69,9 @@ export class PnnPlugin implements TrainingPlugin {
     this.pendingOptimizer = null
   }
 
-  afterStage(ctx: TrainingContext, stage: StagePlan): void {
+  async afterStage(ctx: TrainingContext, stage: StagePlan): Promise<void> {
     if (stage.kind !== 'train' || !(ctx.model instanceof PnnModel)) return
-    this.frozen.push({ domain: stage.domain, ...ctx.model.newestColumn() })
+    this.frozen.push({ domain: stage.domain, ...(await ctx.model.newestColumn()) })
   }
 
   routeDomain(ctx: TrainingContext, domain: string | null): void {
@@ -82,18 +82,19 @@ export class PnnPlugin implements TrainingPlugin {
 
   readonly stateSchema = PnnState
 
-  saveState(tensors: StateTensorWriter): PnnState {
+  async saveState(tensors: StateTensorWriter): Promise<PnnState> {
     const model = this.ctx?.model
-    const aux = this.ctx?.trainer?.auxiliaryOptimizer?.getState() ?? null
+    const auxOptimizer = this.ctx?.trainer?.auxiliaryOptimizer
+    const aux = auxOptimizer ? await auxOptimizer.readState() : null
+    const laterals = model instanceof PnnModel && model.columns > this.frozen.length ? await model.lateralWeights() : null
     return {
       columns: this.frozen.map((c, k) => ({ domain: c.domain, weights: tensors.put(`column${k}.weights`, c.weights), laterals: tensors.put(`column${k}.laterals`, c.laterals) })),
-      current:
-        model instanceof PnnModel && model.columns > this.frozen.length
-          ? {
-              laterals: tensors.put('current.laterals', model.lateralWeights()),
-              optimizer: aux ? { step: aux.step, m: tensors.put('current.optimizer.m', aux.m), v: tensors.put('current.optimizer.v', aux.v) } : null
-            }
-          : null
+      current: laterals
+        ? {
+            laterals: tensors.put('current.laterals', laterals),
+            optimizer: aux ? { step: aux.step, m: tensors.put('current.optimizer.m', aux.m), v: tensors.put('current.optimizer.v', aux.v) } : null
+          }
+        : null
     }
   }
 

@@ -1,7 +1,7 @@
 // Small tensor bookkeeping shared by the regularisation and distillation methods: snapshots of a model's
 // parameters, maps of kept tensors and their plain-data form (what plugin state saves, training/plugin-state.ts).
 import * as tf from '@tensorflow/tfjs'
-import { IGNORE_INDEX, type LossBatch, type TransformerModel, type Weights } from '../model'
+import { IGNORE_INDEX, hostLabels, ops, readTensors, type LossBatch, type TransformerModel, type Weights } from '../model'
 import type { Batch } from '../data'
 import { lossInput, toLossBatch } from '../training/evaluate'
 import type { TrainingContext } from '../training/plugin-api'
@@ -19,10 +19,9 @@ export function disposeMap(map: TensorMap | null): void {
   if (map) for (const t of map.values()) t.dispose()
 }
 
-export function readMap(map: TensorMap): Weights {
-  const out: Weights = {}
-  for (const [name, t] of map) out[name] = { shape: [...t.shape], data: t.dataSync() as Float32Array }
-  return out
+/** The tensors' values, read asynchronously (WebGPU has no synchronous read). */
+export async function readMap(map: TensorMap): Promise<Weights> {
+  return readTensors(map)
 }
 
 export function tensorMap(weights: Weights): TensorMap {
@@ -41,7 +40,7 @@ export function weightedDistance(model: TransformerModel, weight: TensorMap, anc
     if (w.shape.join() !== v.shape.join()) throw new Error(`parameter ${role} has shape [${v.shape}] but its importance has [${w.shape}]; this method needs a fixed-size model`)
     terms.push(tf.sum(tf.mul(w, tf.square(tf.sub(v, a)))))
   }
-  return (terms.length > 0 ? tf.addN(terms) : tf.scalar(0)) as tf.Scalar
+  return (terms.length > 0 ? ops.addMany(terms) : tf.scalar(0)) as tf.Scalar
 }
 
 /** A memory or training batch as the model's loss input (GPT: next token; BERT: seeded masks). */
@@ -55,7 +54,8 @@ export function disposeBatch(batch: LossBatch): void {
 
 /** Row indices (into [B*T]) and targets of the labelled positions of a batch. */
 export function labelledRows(batch: LossBatch): { rows: Int32Array; targets: Int32Array } {
-  const labels = batch.labels!.dataSync() as Int32Array
+  const labels = hostLabels(batch)
+  if (!labels) throw new Error('the batch has no labels')
   const rows: number[] = []
   const targets: number[] = []
   labels.forEach((l, i) => {

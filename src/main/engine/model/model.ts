@@ -31,6 +31,21 @@ export interface LossBatch {
   inputIds: tf.Tensor2D
   /** [B, T] int32 targets, IGNORE_INDEX = no loss. MLM: required. LM: defaults to next token. */
   labels?: tf.Tensor2D
+  /**
+   * The same ids and labels as JS arrays (row-major [B*T]). The loss takes the labelled positions from
+   * these, not from the tensors: reading a tensor back is synchronous on wasm but impossible on WebGPU.
+   * Without them the tensors are read synchronously (wasm and cpu only).
+   */
+  host?: { inputIds: Int32Array; labels?: Int32Array }
+}
+
+/** Values of named tensors, read with one async read each (started together). */
+export async function readTensors(tensors: Map<string, tf.Tensor>): Promise<Weights> {
+  const entries = [...tensors]
+  const values = await Promise.all(entries.map(([, t]) => t.data()))
+  const out: Weights = {}
+  entries.forEach(([name, t], i) => (out[name] = { shape: [...t.shape], data: values[i] as Float32Array }))
+  return out
 }
 
 export interface ModelOptions {
@@ -140,10 +155,9 @@ export class TransformerModel {
     return n
   }
 
-  getWeights(): Weights {
-    const out: Weights = {}
-    for (const [name, v] of this.params) out[name] = { shape: [...v.shape], data: v.dataSync() as Float32Array }
-    return out
+  /** Every parameter's values, read asynchronously (WebGPU has no synchronous read). */
+  async readWeights(): Promise<Weights> {
+    return readTensors(this.params)
   }
 
   /** Replaces every parameter; names and shapes must match exactly (errors name the tensor). */
@@ -164,6 +178,18 @@ export class TransformerModel {
       const w = weights[name]!
       tf.tidy(() => v.assign(tf.tensor(w.data, w.shape, 'float32')))
     }
+  }
+
+  /** Copies every parameter of `source` on the device (no read back); names and shapes must match exactly. */
+  copyWeightsFrom(source: TransformerModel): void {
+    const missing = [...this.params.keys()].filter((n) => !source.params.has(n))
+    const unknown = [...source.params.keys()].filter((n) => !this.params.has(n))
+    if (missing.length || unknown.length) throw new Error(`copyWeightsFrom: missing [${missing.join(', ')}], unknown [${unknown.join(', ')}]`)
+    for (const [name, v] of this.params) {
+      const w = source.params.get(name)!
+      if (w.shape.join() !== v.shape.join()) throw new Error(`copyWeightsFrom: ${name} has shape [${w.shape}], expected [${v.shape}]`)
+    }
+    for (const [name, v] of this.params) tf.tidy(() => v.assign(source.params.get(name)!.clone()))
   }
 
   /** Sets (or with null clears) the growth masks used by every later forward pass. */
@@ -353,7 +379,7 @@ export class TransformerModel {
   mlmLoss(batch: LossBatch, opts: ForwardOptions = {}): tf.Scalar {
     if (!batch.labels) throw new Error('mlmLoss: batch.labels is required')
     checkSameShape(batch.inputIds, batch.labels)
-    const labels = batch.labels.dataSync() as Int32Array
+    const labels = hostLabels(batch)!
     return tf.tidy(() => this.labelledLoss(batch.inputIds, labels, opts))
   }
 
@@ -363,9 +389,10 @@ export class TransformerModel {
     let labels: Int32Array
     if (batch.labels) {
       checkSameShape(batch.inputIds, batch.labels)
-      labels = batch.labels.dataSync() as Int32Array
+      labels = hostLabels(batch)!
     } else {
-      const ids = batch.inputIds.dataSync() as Int32Array
+      const ids = batch.host?.inputIds ?? (batch.inputIds.dataSync() as Int32Array)
+      if (ids.length !== B * T) throw new Error(`host inputIds has ${ids.length} values, expected ${B * T}`)
       labels = new Int32Array(B * T).fill(IGNORE_INDEX)
       for (let b = 0; b < B; b++) for (let t = 0; t + 1 < T; t++) labels[b * T + t] = ids[b * T + t + 1]!
       if (opts.padId !== undefined) for (let i = 0; i < labels.length; i++) if (labels[i] === opts.padId) labels[i] = IGNORE_INDEX
@@ -385,6 +412,14 @@ type Dropper = (x: tf.Tensor) => tf.Tensor
 function makeDropper(rate: number, seed: number): Dropper {
   let site = 0
   return (x) => (rate > 0 ? dropout(x, rate, hashSeed(seed, `drop${site++}`)) : x)
+}
+
+/** The batch's labels as a JS array: its host copy, else read from the tensor (synchronous: not on WebGPU). */
+export function hostLabels(batch: LossBatch): Int32Array | null {
+  if (!batch.labels) return null
+  const labels = batch.host?.labels ?? (batch.labels.dataSync() as Int32Array)
+  if (labels.length !== batch.labels.size) throw new Error(`host labels has ${labels.length} values, expected ${batch.labels.size}`)
+  return labels
 }
 
 function checkSameShape(ids: tf.Tensor, labels: tf.Tensor): void {

@@ -289,18 +289,18 @@ export function gelu(x: Tensor): Tensor {
 export function crossEntropy(logits: Tensor, labels: Int32Array): tf.Scalar {
   const [n, v] = logits.shape as [number, number]
   if (labels.length !== n) throw new Error(`crossEntropy: ${labels.length} labels for ${n} rows`)
-  const flat = new Int32Array(n)
   const pairs = new Int32Array(2 * n)
   for (let i = 0; i < n; i++) {
     const l = labels[i]!
     if (!(l >= 0 && l < v)) throw new Error(`crossEntropy: label ${l} out of range [0, ${v})`)
-    flat[i] = i * v + l
     pairs[2 * i] = i
     pairs[2 * i + 1] = l
   }
   return customOp<T1, T2>(([z], save) => {
     const p = tf.softmax(z)
-    const pl = tf.gather(p.reshape([-1]), tf.tensor1d(flat, 'int32'))
+    // Row/column pairs, not a flat index into p: tfjs's gather computes its index in float32 on WebGPU (and
+    // WebGL), so a flat index above 2^24 (n * V: 4096 rows x 8000 tokens) reads the wrong probability.
+    const pl = tf.gatherND(p, tf.tensor2d(pairs, [n, 2], 'int32'))
     save([p, pl])
     return {
       value: tf.neg(tf.mean(tf.log(tf.maximum(pl, 1e-30)))),
@@ -311,6 +311,27 @@ export function crossEntropy(logits: Tensor, labels: Int32Array): tf.Scalar {
       }
     }
   })(logits) as tf.Scalar
+}
+
+/**
+ * The most tensors one `addN` may add: WebGPU's AddN kernel binds every input as a storage buffer, and
+ * a shader gets 8 (maxStorageBuffersPerShaderStage), one of them the output. More inputs give a wrong sum.
+ */
+export const MAX_ADDN_INPUTS = 7
+
+/** Sum of same-shape tensors, added at most MAX_ADDN_INPUTS at a time (the same result on every backend). */
+export function addMany(tensors: readonly Tensor[]): Tensor {
+  if (tensors.length === 0) throw new Error('addMany: no tensors')
+  let level: Tensor[] = [...tensors]
+  while (level.length > 1) {
+    const next: Tensor[] = []
+    for (let i = 0; i < level.length; i += MAX_ADDN_INPUTS) {
+      const chunk = level.slice(i, i + MAX_ADDN_INPUTS)
+      next.push(chunk.length === 1 ? chunk[0]! : tf.addN(chunk))
+    }
+    level = next
+  }
+  return level[0]!
 }
 
 /** Inverted dropout with an explicit seed (reproducible); identity when rate is 0. */

@@ -1,6 +1,7 @@
 // AdamW over named tf.Variables, a warm-up + linear-decay schedule and global-norm clipping.
 import * as tf from '@tensorflow/tfjs'
-import type { Weights } from './model'
+import { readTensors, type Weights } from './model'
+import { addMany } from './ops'
 
 export interface LrSchedule {
   peak: number
@@ -102,13 +103,12 @@ export class AdamW {
     }
   }
 
-  getState(): AdamWState {
-    const read = (vars: Map<string, tf.Variable>): Weights => {
-      const out: Weights = {}
-      for (const [n, x] of vars) out[n] = { shape: [...x.shape], data: x.dataSync() as Float32Array }
-      return out
-    }
-    return { step: this.step, scheduleStep: this.scheduleStep, m: read(this.m), v: read(this.v) }
+  /** The moments and step count, read asynchronously (WebGPU has no synchronous read). */
+  async readState(): Promise<AdamWState> {
+    const step = this.step
+    const scheduleStep = this.scheduleStep
+    const [m, v] = await Promise.all([readTensors(this.m), readTensors(this.v)])
+    return { step, scheduleStep, m, v }
   }
 
   /**
@@ -152,6 +152,7 @@ export class AdamW {
 export function globalNorm(grads: Iterable<tf.Tensor>): tf.Scalar {
   return tf.tidy(() => {
     const sq = [...grads].map((g) => tf.sum(tf.square(g)))
-    return tf.sqrt(tf.addN(sq)) as tf.Scalar
+    // at most 7 per addN: a larger addN gives a wrong sum on WebGPU (its storage-buffer limit)
+    return tf.sqrt(addMany(sq)) as tf.Scalar
   })
 }

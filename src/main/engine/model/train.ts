@@ -31,7 +31,7 @@ export interface StepHooks {
   penalty?: () => tf.Scalar
   objective?: MicroObjective
   /** Change the update's gradients (summed over micro-batches, keyed by role) before clipping (A-GEM). */
-  transformGradients?: (grads: Map<string, tf.Tensor>) => void
+  transformGradients?: (grads: Map<string, tf.Tensor>) => void | Promise<void>
 }
 
 /**
@@ -77,51 +77,64 @@ export class Trainer {
     for (const [role, v] of [...model.params, ...(aux ?? [])]) this.roleOf.set(v.name, role)
   }
 
-  trainStep(microBatches: LossBatch[], hooks: StepHooks = {}): StepResult {
+  /**
+   * One update. Async: the losses and the gradient norm are read back with `data()`, never `dataSync()`
+   * (WebGPU has no synchronous read); the norm is the one read the update waits for (clipping needs it).
+   */
+  async trainStep(microBatches: LossBatch[], hooks: StepHooks = {}): Promise<StepResult> {
     const K = microBatches.length
     if (K === 0) throw new Error('trainStep: no micro-batches')
     // The schedule's own counter: with a carried (grown) optimizer, `optimizer.step` keeps counting across
     // phases for Adam's bias correction, while each phase's schedule starts again at 0.
     const step = this.optimizer.scheduleStep
     const acc = new Map<string, tf.Tensor>()
-    let lossSum = 0
-    let penalty = 0
-    microBatches.forEach((mb, k) => {
-      const opts: ForwardOptions = { training: true, seed: hashSeed(this.opts.seed ?? 0, `step${step}/micro${k}`), padId: this.opts.padId }
-      let reported: tf.Scalar | null = null
-      let penaltyValue: tf.Scalar | null = null
-      const { value, grads } = tf.variableGrads(() => {
-        let objective: tf.Scalar
-        if (hooks.objective) {
-          const terms = hooks.objective(mb, opts)
-          reported = tf.keep(terms.loss)
-          objective = terms.objective
-        } else objective = this.model.loss(mb, opts)
-        // The penalty joins the first micro-batch's tape, x K: gradients are averaged over K later.
-        if (k === 0 && hooks.penalty) {
-          penaltyValue = tf.keep(hooks.penalty())
-          objective = tf.add(objective, tf.mul(penaltyValue, K))
-        }
-        return objective
-      }, this.vars)
-      lossSum += (reported ?? value).dataSync()[0]!
-      if (penaltyValue) penalty = (penaltyValue as tf.Scalar).dataSync()[0]!
-      tf.dispose([value, reported ?? [], penaltyValue ?? []])
-      this.accumulate(acc, grads)
-    })
+    const losses: tf.Scalar[] = []
+    let penaltyValue: tf.Scalar | null = null
+    try {
+      microBatches.forEach((mb, k) => {
+        const opts: ForwardOptions = { training: true, seed: hashSeed(this.opts.seed ?? 0, `step${step}/micro${k}`), padId: this.opts.padId }
+        let reported: tf.Scalar | null = null
+        const { value, grads } = tf.variableGrads(() => {
+          let objective: tf.Scalar
+          if (hooks.objective) {
+            const terms = hooks.objective(mb, opts)
+            reported = tf.keep(terms.loss)
+            objective = terms.objective
+          } else objective = this.model.loss(mb, opts)
+          // The penalty joins the first micro-batch's tape, x K: gradients are averaged over K later.
+          if (k === 0 && hooks.penalty) {
+            penaltyValue = tf.keep(hooks.penalty())
+            objective = tf.add(objective, tf.mul(penaltyValue, K))
+          }
+          return objective
+        }, this.vars)
+        if (reported) {
+          losses.push(reported)
+          value.dispose()
+        } else losses.push(value)
+        this.accumulate(acc, grads)
+      })
 
-    hooks.transformGradients?.(acc)
-    const normT = globalNorm(acc.values())
-    const gradNorm = normT.dataSync()[0]! / K
-    normT.dispose()
-    const clip = this.opts.clipNorm ?? 1
-    const scale = (clip > 0 && gradNorm > clip ? clip / gradNorm : 1) / K
-    const lr = learningRate(step, this.opts.schedule)
-    // each optimizer takes the gradients of its own parameters from the one (jointly clipped) map
-    this.optimizer.apply(acc, lr, scale)
-    this.auxiliaryOptimizer?.apply(acc, lr, scale)
-    for (const g of acc.values()) g.dispose()
-    return { loss: lossSum / K, penalty, gradNorm, lr, step: this.optimizer.scheduleStep }
+      await hooks.transformGradients?.(acc)
+      const normT = globalNorm(acc.values())
+      const [normValue, lossValues, penaltyValues] = await Promise.all([
+        normT.data(),
+        Promise.all(losses.map((l) => l.data())),
+        (penaltyValue as tf.Scalar | null)?.data() ?? Promise.resolve(null)
+      ])
+      normT.dispose()
+      const gradNorm = normValue[0]! / K
+      const clip = this.opts.clipNorm ?? 1
+      const scale = (clip > 0 && gradNorm > clip ? clip / gradNorm : 1) / K
+      const lr = learningRate(step, this.opts.schedule)
+      // each optimizer takes the gradients of its own parameters from the one (jointly clipped) map
+      this.optimizer.apply(acc, lr, scale)
+      this.auxiliaryOptimizer?.apply(acc, lr, scale)
+      const lossSum = lossValues.reduce((a, v) => a + v[0]!, 0)
+      return { loss: lossSum / K, penalty: penaltyValues ? penaltyValues[0]! : 0, gradNorm, lr, step: this.optimizer.scheduleStep }
+    } finally {
+      tf.dispose([...losses, ...acc.values(), ...(penaltyValue ? [penaltyValue] : [])])
+    }
   }
 
   /** Gradients of the model's loss on one batch, keyed by role; no update (A-GEM's reference, Fisher, MAS). */

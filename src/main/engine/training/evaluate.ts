@@ -20,7 +20,11 @@ export interface EvaluationResult {
 }
 
 export function toLossBatch(input: LossInput): LossBatch {
-  return { inputIds: tf.tensor2d(input.inputIds, input.shape, 'int32'), labels: tf.tensor2d(input.labels, input.shape, 'int32') }
+  return {
+    inputIds: tf.tensor2d(input.inputIds, input.shape, 'int32'),
+    labels: tf.tensor2d(input.labels, input.shape, 'int32'),
+    host: { inputIds: input.inputIds, labels: input.labels }
+  }
 }
 
 /** Tokens masking must never select: padding, specials and every prompt slot. */
@@ -66,19 +70,30 @@ export function evaluationSet(
     .map((b, i) => lossInput(model.config.kind, b, tokenizer, model.config.vocabSize, hashSeed(o.seed, `eval/${split.domain}/${i}`)))
 }
 
-/** Mean loss per labelled token over the inputs, and its perplexity. No gradients, no leaks. */
-export function evaluate(model: TransformerModel, inputs: readonly LossInput[], padId: number): EvaluationResult {
+/**
+ * Mean loss per labelled token over the inputs, and its perplexity. No gradients, no leaks.
+ * Async: every batch's loss is computed first, then all are read back at once (no synchronous read).
+ */
+export async function evaluate(model: TransformerModel, inputs: readonly LossInput[], padId: number): Promise<EvaluationResult> {
+  const pending: Array<{ loss: tf.Scalar; count: number }> = []
+  let values: Array<Float32Array | Int32Array | Uint8Array>
+  try {
+    for (const input of inputs) {
+      let count = 0
+      for (const label of input.labels) if (label >= 0) count++
+      if (count === 0) continue
+      pending.push({ loss: tf.tidy(() => model.loss(toLossBatch(input), { training: false, padId })), count })
+    }
+    values = await Promise.all(pending.map((p) => p.loss.data()))
+  } finally {
+    tf.dispose(pending.map((p) => p.loss))
+  }
   let weighted = 0
   let tokens = 0
-  for (const input of inputs) {
-    let count = 0
-    for (const label of input.labels) if (label >= 0) count++
-    if (count === 0) continue
-    const loss = tf.tidy(() => model.loss(toLossBatch(input), { training: false, padId }))
-    weighted += (loss.dataSync()[0] ?? NaN) * count
-    loss.dispose()
-    tokens += count
-  }
+  pending.forEach((p, i) => {
+    weighted += (values[i]![0] ?? NaN) * p.count
+    tokens += p.count
+  })
   const mean = tokens > 0 ? weighted / tokens : NaN
   return { loss: mean, ppl: Math.exp(mean), tokens, sequences: inputs.reduce((n, i) => n + i.shape[0], 0) }
 }

@@ -5,7 +5,7 @@
 // (batchers, memories, prompts, validation sets) is run-data.ts.
 import * as tf from '@tensorflow/tfjs'
 import type { Batch, BlockBatcher, Tokenizer } from '../data'
-import { Trainer, type AdamWState, type LrSchedule, type MicroObjective, type StepHooks, type TransformerModel } from '../model'
+import { ops, Trainer, type AdamWState, type LrSchedule, type MicroObjective, type StepHooks, type TransformerModel } from '../model'
 import { hashSeed } from '../model/rng'
 import { planPhases } from '../methods/registry'
 import type { RunConfig } from './config'
@@ -146,12 +146,12 @@ export class TrainingLoop implements TrainingContext {
         const resumed = this.state.stepInStage > 0
         // Plugins first: growth may replace the model, and the optimizer must be built on the final one.
         for (const p of this.plugins) await p.beforeStage?.(this, stage, resumed)
-        this.startStage(stage)
+        await this.startStage(stage)
         while (this.state.stepInStage < stage.steps) {
           if (this.stopRequested) return false
-          const record = this.step(stage)
+          const record = await this.step(stage)
           for (const p of this.plugins) await p.afterStep?.(this, record)
-          // Let messages in (a cancel request, a ping): one update is a synchronous block of tensor work.
+          // Let messages in (a cancel request, a ping): on wasm one update is a synchronous block of tensor work.
           await new Promise<void>((resolve) => setImmediate(resolve))
           const last = this.state.stepInStage === stage.steps
           // the end of a training phase is the reference point of AP+; a warm-up's end is not
@@ -161,7 +161,7 @@ export class TrainingLoop implements TrainingContext {
         this.state.stageIndex += 1
         this.state.stepInStage = 0
         for (const p of this.plugins) await p.afterStage?.(this, stage)
-        this.previousOptimizerState = this.config.growth.optimizer === 'grow' ? (this.trainer?.optimizer.getState() ?? null) : null
+        this.previousOptimizerState = this.config.growth.optimizer === 'grow' && this.trainer ? await this.trainer.optimizer.readState() : null
         this.trainer?.dispose()
         this.trainer = null
       }
@@ -172,7 +172,7 @@ export class TrainingLoop implements TrainingContext {
   }
 
   /** A fresh optimizer and learning-rate schedule per stage (restored when resuming inside it). */
-  private startStage(stage: StagePlan): void {
+  private async startStage(stage: StagePlan): Promise<void> {
     const t = this.config.training
     // A warm-up phase follows the reference (§5): the first steps of the next training phase's schedule,
     // so the grown model meets a rising, not a peak, learning rate. 'own' gives it a full schedule of its own.
@@ -202,10 +202,10 @@ export class TrainingLoop implements TrainingContext {
     this.optimizerState = null
     this.carriedOptimizerState = null
     this.previousOptimizerState = null
-    for (const p of this.plugins) p.optimizerReady?.(this, stage, resumed)
+    for (const p of this.plugins) await p.optimizerReady?.(this, stage, resumed)
   }
 
-  private step(stage: StagePlan): StepRecord {
+  private async step(stage: StagePlan): Promise<StepRecord> {
     const started = performance.now()
     let micro: MicroBatch[] = []
     for (let k = 0; k < this.config.training.accumulation; k++) {
@@ -220,7 +220,7 @@ export class TrainingLoop implements TrainingContext {
     const lossBatches = inputs.map(toLossBatch)
     let result
     try {
-      result = this.trainer!.trainStep(lossBatches, this.stepHooks())
+      result = await this.trainer!.trainStep(lossBatches, this.stepHooks())
     } finally {
       for (const b of lossBatches) tf.dispose([b.inputIds, b.labels!])
     }
@@ -251,7 +251,7 @@ export class TrainingLoop implements TrainingContext {
   /** What the methods contribute to this update's gradient: penalties add up, transforms run in plugin order. */
   private stepHooks(): StepHooks {
     const penalties: Array<() => tf.Scalar> = []
-    const transforms: Array<(grads: Map<string, tf.Tensor>) => void> = []
+    const transforms: Array<(grads: Map<string, tf.Tensor>) => void | Promise<void>> = []
     let objective: MicroObjective | undefined
     for (const p of this.plugins) {
       const penalty = p.lossPenalty?.(this)
@@ -262,25 +262,30 @@ export class TrainingLoop implements TrainingContext {
       if (p.transformGradients) transforms.push((grads) => p.transformGradients!(this, grads))
     }
     return {
-      penalty: penalties.length === 0 ? undefined : () => tf.addN(penalties.map((f) => f())) as tf.Scalar,
+      penalty: penalties.length === 0 ? undefined : () => ops.addMany(penalties.map((f) => f())) as tf.Scalar,
       objective,
-      transformGradients: transforms.length === 0 ? undefined : (grads) => transforms.forEach((f) => f(grads))
+      transformGradients:
+        transforms.length === 0
+          ? undefined
+          : async (grads) => {
+              for (const f of transforms) await f(grads)
+            }
     }
   }
 
   /** Perplexity on every seen domain's fixed validation sequences, each with its own prompt. */
   async validate(stage: StagePlan, endOfStage: boolean): Promise<ValidationReport> {
     const domains: DomainValidation[] = []
-    for (const name of this.seenDomains) domains.push(this.evaluateDomain(name))
+    for (const name of this.seenDomains) domains.push(await this.evaluateDomain(name))
     const report: ValidationReport = { stage, step: this.state.globalStep, domains, endOfStage }
     for (const p of this.plugins) await p.afterValidation?.(this, report)
     return report
   }
 
-  evaluateDomain(name: string): DomainValidation {
+  async evaluateDomain(name: string): Promise<DomainValidation> {
     for (const p of this.plugins) p.routeDomain?.(this, name)
     try {
-      const result = evaluate(this.model, this.validationInputs(name), this.tokenizer.specialIds.pad)
+      const result = await evaluate(this.model, this.validationInputs(name), this.tokenizer.specialIds.pad)
       return { domain: name, loss: result.loss, ppl: result.ppl, tokens: result.tokens }
     } finally {
       for (const p of this.plugins) p.routeDomain?.(this, null)

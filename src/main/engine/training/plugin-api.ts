@@ -108,8 +108,9 @@ export interface TrainingPlugin {
    * What this plugin must remember across a checkpoint: plain JSON, tensors through `tensors.put`; restored with
    * `loadState`. A plugin with state declares `stateSchema`, the zod schema of that JSON: a checkpoint's entry is
    * parsed with it before `loadState` sees it, so a malformed one is refused naming the plugin and field.
+   * Tensors are read with `data()` (async: WebGPU has no synchronous read), so it may return a promise.
    */
-  saveState?(tensors: StateTensorWriter): unknown
+  saveState?(tensors: StateTensorWriter): unknown | Promise<unknown>
   readonly stateSchema?: z.ZodType
   /** `state` has passed `stateSchema` (the plugin may declare its parameter as the schema's output type). */
   loadState?(state: unknown, tensors: StateTensorReader): void
@@ -117,7 +118,7 @@ export interface TrainingPlugin {
   beforeStage?(ctx: TrainingContext, stage: StagePlan, resumed: boolean): void | Promise<void>
   /** The phase's optimizer exists (fresh, or with the checkpoint's moments when resumed): restore optimizer state
    *  the trainer does not checkpoint itself (PNN: the laterals' Adam moments). Called once per phase, before its first update. */
-  optimizerReady?(ctx: TrainingContext, stage: StagePlan, resumed: boolean): void
+  optimizerReady?(ctx: TrainingContext, stage: StagePlan, resumed: boolean): void | Promise<void>
   /** Change the micro-batches of one update (replay mixes memory in here). */
   composeUpdate?(ctx: TrainingContext, stage: StagePlan, micro: MicroBatch[]): MicroBatch[]
   /** The learning-rate schedule of a phase, from the run's (re-warming sets its own peak and floor). */
@@ -127,7 +128,7 @@ export interface TrainingPlugin {
   /** This update's per-micro-batch objective in place of the LM loss (distillation); null: the LM loss. One plugin at most. */
   objective?(ctx: TrainingContext): MicroObjective | null
   /** Change the update's summed gradients, keyed by role, before clipping and the step (A-GEM). */
-  transformGradients?(ctx: TrainingContext, grads: Map<string, tf.Tensor>): void
+  transformGradients?(ctx: TrainingContext, grads: Map<string, tf.Tensor>): void | Promise<void>
   /** Point the model at what answers for a domain before it is evaluated (PNN: that domain's column); null restores it. */
   routeDomain?(ctx: TrainingContext, domain: string | null): void
   afterStep?(ctx: TrainingContext, record: StepRecord): void | Promise<void>

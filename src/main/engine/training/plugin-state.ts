@@ -31,7 +31,7 @@ export interface SavedPluginStates {
 
 const isRef = (stored: StoredTensors): stored is TensorRef => Array.isArray((stored as { names?: unknown }).names) && typeof stored.tensors === 'string'
 
-export function savePluginStates(plugins: readonly TrainingPlugin[]): SavedPluginStates {
+export async function savePluginStates(plugins: readonly TrainingPlugin[]): Promise<SavedPluginStates> {
   const json: Record<string, unknown> = {}
   const tensors: Weights = {}
   for (const p of plugins) {
@@ -45,7 +45,7 @@ export function savePluginStates(plugins: readonly TrainingPlugin[]): SavedPlugi
         return { tensors: group, names: Object.keys(weights) }
       }
     }
-    json[p.name] = p.saveState(writer)
+    json[p.name] = await p.saveState(writer)
   }
   return { json, tensors }
 }

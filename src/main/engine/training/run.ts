@@ -153,15 +153,15 @@ export class RunController {
         if (this.lost || (owner !== undefined && !store.ownsRun(job.runId, owner)))
           throw new LeaseLostError(`run ${job.runId} is no longer owned by this process; no checkpoint was written`)
         const dir = path.join(runDir, 'checkpoints', `step-${String(step).padStart(8, '0')}`)
-        const { json: pluginJson, tensors } = savePluginStates(methods)
+        const { json: pluginJson, tensors } = await savePluginStates(methods)
         const { growth, ...plugins } = pluginJson
         const runState: SavedRunState = { loop: ctx.state, apReference: metrics.reference, plugins, growth }
         const written = await saveCheckpoint(dir, {
           config: ctx.model.config,
-          weights: ctx.model.getWeights(),
+          weights: await ctx.model.readWeights(),
           // a new stage starts with a fresh optimizer, so only a mid-stage stop needs the moments, unless the
           // optimizer grows with the model: then the next stage starts from the finished stage's moments
-          optimizerState: reason === 'stage-end' && config.growth.optimizer !== 'grow' ? undefined : ctx.trainer?.optimizer.getState(),
+          optimizerState: !ctx.trainer || (reason === 'stage-end' && config.growth.optimizer !== 'grow') ? undefined : await ctx.trainer.optimizer.readState(),
           tokenizer: ctx.tokenizer,
           state: toJson(runState),
           pluginTensors: tensors,

@@ -94,6 +94,14 @@ module.exports = {
       to: { path: '^src/main/electron/' }
     },
     {
+      name: 'cli-only-facade',
+      severity: 'error',
+      comment:
+        'Every CLI command is a call of a contract operation: the CLI reaches the engine only through its public module (engine/api/facade.ts: the contract served in-process, and pure presentation helpers), never engine internals.',
+      from: { path: '^src/main/cli/' },
+      to: { path: '^src/main/engine/', pathNot: '^src/main/engine/api/facade\\.ts$' }
+    },
+    {
       name: 'electron-package-in-shell-only',
       severity: 'error',
       comment: 'Only the Electron adapter and the preload load Electron; `elle start` only asks the package for the binary path.',

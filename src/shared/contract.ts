@@ -93,7 +93,7 @@ export const SystemInfo = z.object({
   backend: BackendReport,
   store: z.object({ path: z.string(), schemaVersion: z.number().int() }),
   /** which transport serves this client: lets the UI say "browser mode" */
-  mode: z.enum(['electron', 'browser'])
+  mode: z.enum(['electron', 'browser', 'cli'])
 })
 export type SystemInfo = z.infer<typeof SystemInfo>
 
@@ -128,7 +128,9 @@ export const MetricSeries = z.object({
   value: z.array(z.number()),
   wallS: z.array(z.number()),
   flops: z.array(z.number()),
-  tokensSeen: z.array(z.number())
+  tokensSeen: z.array(z.number()),
+  /** the phase each point was recorded in (kind, configured stage, domain) */
+  phase: z.array(z.object({ kind: z.string(), stage: z.number().int().nullable(), domain: z.string().nullable() }))
 })
 export type MetricSeries = z.infer<typeof MetricSeries>
 
@@ -218,7 +220,7 @@ export const ComputeSaved = z.object({
 export type ComputeSaved = z.infer<typeof ComputeSaved>
 
 export const RunComparison = z.object({
-  /** the common stream: the ordered domains of the runs' experiment configs */
+  /** the common stream: the ordered domains of the stream the runs recorded (runs.stream_id; for runs from before streams, their configs' stages) */
   stream: z.array(z.string()),
   runs: z.array(ComparedRun),
   computeSaved: z.array(ComputeSaved)
@@ -360,7 +362,13 @@ export const CheckpointSummary = z.object({
 export type CheckpointSummary = z.infer<typeof CheckpointSummary>
 
 export const JOBS_LIST_MAX = 10_000
-const CheckpointRef = { checkpointId: z.number().int().positive() }
+/**
+ * The checkpoint a job reads: a stored one by id, or a checkpoint folder on the machine running the engine
+ * (what the CLI passes: `elle eval DIR`), exactly one of them.
+ */
+const CheckpointRef = { checkpointId: z.number().int().positive().optional(), checkpointPath: z.string().min(1).max(4096).optional() }
+const oneCheckpoint = { message: 'give exactly one of checkpointId or checkpointPath', path: ['checkpointId'] }
+const hasOneCheckpoint = (p: { checkpointId?: number; checkpointPath?: string }): boolean => (p.checkpointId === undefined) !== (p.checkpointPath === undefined)
 const Seeds = z.number().int().min(1).max(100)
 const PromptChoice = z.enum(['own', 'off', 'wrong'])
 const OutDir = z.string().min(1).max(4096)
@@ -379,6 +387,7 @@ export const jobParams = {
       maxSequences: z.number().int().min(1).max(1_000_000).optional()
     })
     .strict()
+    .refine(hasOneCheckpoint, oneCheckpoint)
     .refine((p) => (p.domain === undefined) !== (p.textPath === undefined), { message: 'give exactly one of domain or textPath', path: ['domain'] })
     .refine((p) => p.prompt === undefined || p.textPath !== undefined, { message: 'prompt applies to textPath only', path: ['prompt'] }),
   'checkpoints.finetune': z
@@ -390,7 +399,8 @@ export const jobParams = {
       /** fine-tuning updates per seed (default 150) */
       steps: z.number().int().min(1).max(1_000_000).optional()
     })
-    .strict(),
+    .strict()
+    .refine(hasOneCheckpoint, oneCheckpoint),
   'runs.forgetting': z
     .object({
       runId: z.number().int().positive(),
@@ -421,8 +431,12 @@ export const jobParams = {
       outDir: OutDir.optional(),
       overwrite: z.boolean().optional()
     })
-    .strict(),
-  'checkpoints.export': z.object({ ...CheckpointRef, format: z.literal('hf'), outDir: OutDir, overwrite: z.boolean().optional() }).strict(),
+    .strict()
+    .refine(hasOneCheckpoint, oneCheckpoint),
+  'checkpoints.export': z
+    .object({ ...CheckpointRef, format: z.literal('hf'), outDir: OutDir, overwrite: z.boolean().optional() })
+    .strict()
+    .refine(hasOneCheckpoint, oneCheckpoint),
   'checkpoints.import': z
     .object({
       /** a Hugging Face model folder (as elle export writes it) */
@@ -526,10 +540,17 @@ export type ErrorCode = (typeof ERROR_CODES)[number]
 export const ApiErrorBody = z.object({ error: z.object({ code: z.enum(ERROR_CODES), message: z.string() }) })
 export type ApiErrorBody = z.infer<typeof ApiErrorBody>
 
+/** Facts an error carries besides its message, for clients that act on them (in-process clients see them). */
+export interface ApiErrorDetails {
+  /** runs.start refused because this earlier run of the same experiment can be resumed */
+  resumable?: { runId: number; step: number; status: RunStatus }
+}
+
 export class ApiError extends Error {
   constructor(
     readonly code: ErrorCode,
-    message: string
+    message: string,
+    readonly details: ApiErrorDetails = {}
   ) {
     super(message)
     this.name = 'ApiError'

@@ -39,7 +39,12 @@ const injected: Record<string, Array<[string, string]>> = {
     ['electron', 'electron-package-in-shell-only']
   ],
   'src/main/electron/zz-layers.ts': [['../transports/http/server', 'electron-not-other-adapters']],
-  'src/main/cli/zz-layers.ts': [['../electron/app', 'cli-not-electron-adapter']]
+  'src/main/cli/zz-layers.ts': [
+    ['../electron/app', 'cli-not-electron-adapter'],
+    ['../engine/store/store', 'cli-only-facade'],
+    ['../engine/api/handler', 'cli-only-facade'],
+    ['../engine/api/facade', '']
+  ]
 }
 
 let result: { status: number | null; violations: string[] }

@@ -1,6 +1,6 @@
 // Command-line parsing shared by every `elle` command: strict flags, declared positionals and flag
 // conflicts, one-line errors, --help. Every problem with the arguments is a UsageError (exit code 2).
-import { BACKEND_NAMES } from '../../shared/contract'
+import { BACKEND_NAMES, type Method } from '../../shared/contract'
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -34,6 +34,11 @@ export interface PositionalSpec {
 export interface Command {
   name: string
   summary: string
+  /**
+   * The contract methods this command calls (its CliApi refuses any other); 'all' for the commands that
+   * serve the whole contract to the workbench (`elle serve`, `elle start`)
+   */
+  methods: readonly Method[] | 'all'
   usage: string
   flags: FlagSpec
   /** absent: the command takes no positional arguments */

@@ -1,6 +1,6 @@
 // Terminal progress for long commands: a redrawn bar with ETA and tokens/s on a terminal,
 // plain lines (every 10% and at each validation) when output goes to a file or pipe.
-import type { RunProgress } from '../../shared/contract'
+import type { JobProgress, RunProgress } from '../../shared/contract'
 
 export function formatDuration(seconds: number | null): string {
   if (seconds === null || !Number.isFinite(seconds)) return '--:--'
@@ -70,4 +70,46 @@ export function describePpl(ppl: Record<string, number>): string {
   return Object.entries(ppl)
     .map(([domain, value]) => `${domain} ppl ${value.toFixed(2)}`)
     .join(', ')
+}
+
+/** A job's progress (job.progress events): a redrawn line on a terminal; on a pipe, a line per new message or 10%. */
+export class JobProgressReporter {
+  private lastLine = ''
+  private lastDecile = -1
+  private drawn = false
+
+  constructor(
+    private readonly out: NodeJS.WriteStream = process.stderr,
+    private readonly interactive = Boolean(process.stderr.isTTY)
+  ) {}
+
+  update(p: JobProgress): void {
+    const percent = p.fraction === null ? '' : `${(p.fraction * 100).toFixed(0)}% `
+    const line = `job ${p.jobId}: ${percent}${p.message}${p.etaS === null ? '' : ` · ETA ${formatDuration(p.etaS)}`}`
+    if (this.interactive) {
+      this.out.write(`\r\x1b[2K${line.slice(0, (this.out.columns ?? 160) - 1)}`)
+      this.drawn = true
+      return
+    }
+    // measured progress: a line per tenth; unmeasured (a forgetting matrix): a line per new message
+    if (p.fraction !== null) {
+      const decile = Math.floor(p.fraction * 10)
+      if (decile === this.lastDecile) return
+      this.lastDecile = decile
+    } else {
+      if (p.message === this.lastLine) return
+      this.lastLine = p.message
+    }
+    this.out.write(`${line}\n`)
+  }
+
+  message(text: string): void {
+    this.clear()
+    this.out.write(`${text}\n`)
+  }
+
+  clear(): void {
+    if (this.interactive && this.drawn) this.out.write('\r\x1b[2K')
+    this.drawn = false
+  }
 }

@@ -4,9 +4,7 @@
 // the store read-only, so a store on read-only media can still be listed.
 import fs from 'node:fs'
 import path from 'node:path'
-import { DEFAULT_DOMAINS } from '../engine/data'
-import { locateDb } from '../engine/paths'
-import { ExperimentStore } from '../engine/store/store'
+import { DEFAULT_DOMAINS, locateDb } from '../engine/api/facade'
 import { UsageError } from './args'
 
 export interface CliStorePath {
@@ -51,28 +49,8 @@ export function announceNewStore(location: CliStorePath): void {
   if (location.given && location.isNew) console.error(`created new store at ${location.path}`)
 }
 
-export interface CliOpenOptions {
-  /** open read-only: no migration, no journal-mode change, works on read-only media */
-  readonly?: boolean
-  /** for a read-only open: the command must write after all (e.g. to register the built-in domains) */
-  writeIf?: (store: ExperimentStore) => boolean
-}
-
-export function openStoreForCli(flag: string | undefined, options: CliOpenOptions = {}): ExperimentStore {
-  const location = cliStorePath(flag)
-  // Reading a store that is not there: the default one is created as always (an empty list); a path the
-  // user gave is refused by the read-only open ("no store at …") unless the command writes anyway.
-  if (options.readonly && (!location.isNew || (location.given && !options.writeIf))) {
-    const store = ExperimentStore.open(location.path, { readonly: true })
-    if (!options.writeIf?.(store)) return store
-    store.close()
-  }
-  const store = ExperimentStore.open(location.path)
-  announceNewStore(location)
-  return store
-}
-
-/** The built-in default stream is registered in the store on first use (a write). */
-export function lacksBuiltinDomains(store: ExperimentStore): boolean {
-  return DEFAULT_DOMAINS.some((name) => !store.findDomain(name))
+/** The built-in default stream is registered in the store on first use (a write): true while it is not. */
+export async function lacksBuiltinDomains(api: { call(method: 'domains.list', params: Record<string, never>): Promise<{ domains: Array<{ name: string }> }> }): Promise<boolean> {
+  const { domains } = await api.call('domains.list', {})
+  return DEFAULT_DOMAINS.some((name) => !domains.some((d) => d.name === name))
 }

@@ -13,6 +13,7 @@ import { ConfigError, parseRunConfig, type RunConfig } from './training/config'
 import { checkRunResources, machineBudget, type MemoryBudget } from './resources'
 import { DomainInputError, TrainerHost, type TrainerHostOptions } from './training/host'
 import type { AddedDomain } from './training/data'
+import { jobResult } from '../../shared/jobs'
 import { listRunCheckpoints } from './jobs/checkpoints'
 import { JobHost } from './jobs/host'
 import { jobRequest, type JobMethod, type JobParams } from './jobs/start'
@@ -24,6 +25,11 @@ export interface EngineOptions {
   backend?: BackendRequest
   /** mark runs left running by a dead process as failed (off for read-only tools) */
   recoverOrphans?: boolean
+  /**
+   * open the store read-only (no migration, no journal-mode change, nothing recovered or registered): for
+   * clients that only read (`elle runs`, `elle compare`), which then work on read-only media too
+   */
+  readonly?: boolean
   /** prepare the built-in default stream in the background if the store does not list it yet (the app does) */
   prepareDefaultStream?: boolean
   log?: (runId: number, message: string) => void
@@ -105,7 +111,7 @@ export class Engine {
   static async open(options: EngineOptions): Promise<Engine> {
     const backendRequest = options.backend ?? {}
     const backend = await selectBackend(backendRequest)
-    const store = ExperimentStore.open(options.dbPath)
+    const store = ExperimentStore.open(options.dbPath, options.readonly ? { readonly: true } : {})
     const busyTimeoutMs = options.training?.busy?.busyTimeoutMs
     if (busyTimeoutMs !== undefined) store.db.pragma(`busy_timeout = ${Math.round(busyTimeoutMs)}`)
     const engine = new Engine(
@@ -117,6 +123,7 @@ export class Engine {
       options.training,
       options.memoryBudget
     )
+    if (options.readonly) return engine
     if (options.recoverOrphans ?? true) {
       engine.host.recoverOrphans()
       engine.jobs.recoverOrphans()
@@ -232,7 +239,7 @@ export class Engine {
   async addDomain(params: Params<'domains.add'>): Promise<AddedDomain> {
     const ended = await this.jobs.waitFor(this.addDomainJob(params).id)
     if (ended.status !== 'finished' || !ended.result) throw new DomainInputError(ended.error ?? `adding domain "${params.name}" was ${ended.status}`)
-    return ended.result as unknown as AddedDomain
+    return jobResult('domain.add', ended.result)
   }
 
   listCheckpoints(runId: number): CheckpointSummary[] {

@@ -2,12 +2,12 @@
 // as a table, JSON, or a standalone HTML report (docs/compare.md).
 import fs from 'node:fs'
 import path from 'node:path'
-import { compareRuns, formatFlops, formatParams, formatScore, formatSeconds, formatValue, renderReport } from '../../engine/compare'
+import { formatFlops, formatParams, formatScore, formatSeconds, formatValue, renderReport } from '../../engine/api/facade'
 import { downstreamKey, downstreamMetricLabel } from '../../../shared/downstream'
 import { COMPARE_MAX_RUNS } from '../../../shared/contract'
 import { stringFlag, UsageError, type Command } from '../args'
 import { table } from '../format'
-import { openStoreForCli } from '../store'
+import { openCliApi } from '../api'
 
 /** stat, or undefined when nothing is there (ENOTDIR too: a path through a file names nothing) */
 function statIfAny(file: string): fs.Stats | undefined {
@@ -60,6 +60,7 @@ export const compareCommand: Command = {
   name: 'compare',
   summary: 'Compare runs of one stream: AP, AP+, wall time, FLOPs, downstream, compute saved.',
   usage: 'elle compare RUN_ID... [--db FILE] [--json] [--report FILE.html]',
+  methods: ['runs.compare'],
   flags: {
     db: { type: 'string', description: 'experiment store (env: ELLE_DB; default: the data directory)' },
     json: { type: 'boolean', description: 'print the comparison as JSON' },
@@ -76,16 +77,16 @@ export const compareCommand: Command = {
     const reportFile = stringFlag(values.report)
     if (reportFile !== undefined && reportFile.trim() === '') throw new UsageError('--report needs a file name')
     const report = reportFile === undefined ? null : reportTarget(reportFile) // refused before any work
-    const store = openStoreForCli(stringFlag(values.db), { readonly: true })
+    const api = await openCliApi(compareCommand, { db: stringFlag(values.db), readonly: true })
     try {
-      const comparison = compareRuns(store, ids)
+      const comparison = await api.call('runs.compare', { ids })
       let written: string | null = null
       if (report !== null) {
         writeAtomically(report, renderReport(comparison))
         written = report
       }
       if (values.json) {
-        console.log(JSON.stringify({ store: store.path, report: written, ...comparison }, null, 2))
+        console.log(JSON.stringify({ store: api.storePath, report: written, ...comparison }, null, 2))
         return 0
       }
       console.log(`stream: ${comparison.stream.join(' → ')}`)
@@ -142,7 +143,7 @@ export const compareCommand: Command = {
       if (written) console.log(`\nreport written to ${written}`)
       return 0
     } finally {
-      store.close()
+      await api.close()
     }
   }
 }

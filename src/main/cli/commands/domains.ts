@@ -1,20 +1,19 @@
 import path from 'node:path'
 import { DOMAIN_DESCRIPTION_MAX, DOMAIN_NAME_MAX, DOMAIN_PATHS_MAX } from '../../../shared/contract'
-import type { CorpusSource } from '../../engine/data'
-import { defaultDataDir } from '../../engine/paths'
-import { addUserDomain, ensureDefaultDomains } from '../../engine/training/data'
 import { intFlag, stringFlag, UsageError, type Command } from '../args'
+import { openCliApi } from '../api'
 import { table } from '../format'
-import { lacksBuiltinDomains, openStoreForCli } from '../store'
+import { lacksBuiltinDomains } from '../store'
 
 // the positionals' name; the flags of `add` need them
 const ADD = 'add NAME PATH...'
 
-/** `elle domains` lists; `elle domains add NAME PATH...` adds a corpus as a new domain. */
+/** `elle domains` lists; `elle domains add NAME PATH...` adds a corpus as a new domain; `elle domains delete NAME` deletes one. */
 export const domainsCommand: Command = {
   name: 'domains',
-  summary: 'List the domains (the built-in default stream and yours), or add one: elle domains add NAME PATH...',
-  usage: 'elle domains [--json] | elle domains add NAME PATH... [--format auto|text|jsonl] [--text-field F] [--description TEXT]',
+  summary: 'List the domains (the built-in default stream and yours), add one (elle domains add NAME PATH...) or delete one (elle domains delete NAME).',
+  usage: 'elle domains [--json] | elle domains add NAME PATH... [--format auto|text|jsonl] [--text-field F] [--description TEXT] | elle domains delete NAME',
+  methods: ['domains.list', 'streams.prepareDefault', 'domains.addJob', 'domains.delete', 'jobs.cancel'],
   flags: {
     format: { type: 'string', description: 'corpus format: auto (by extension), text or jsonl', default: 'auto', requires: ADD },
     'text-field': { type: 'string', description: 'JSONL field holding the text', default: 'text', requires: ADD },
@@ -28,8 +27,12 @@ export const domainsCommand: Command = {
   positionals: { name: ADD, min: 0, max: Infinity },
   async run({ values, positionals }) {
     const [sub, name, ...paths] = positionals
-    if (sub !== undefined && sub !== 'add') throw new UsageError(`unknown subcommand "${sub}"; use "elle domains" or "elle domains add NAME PATH..."`)
+    if (sub !== undefined && sub !== 'add' && sub !== 'delete')
+      throw new UsageError(`unknown subcommand "${sub}"; use "elle domains", "elle domains add NAME PATH..." or "elle domains delete NAME"`)
     if (sub === 'add' && (!name || paths.length === 0)) throw new UsageError('usage: elle domains add NAME PATH... (files, folders or .jsonl)')
+    if (sub === 'delete' && (!name || paths.length > 0)) throw new UsageError('usage: elle domains delete NAME')
+    if (sub === 'delete' && Object.keys(values).some((k) => !['db', 'data-dir', 'json'].includes(k) && values[k] !== undefined))
+      throw new UsageError('elle domains delete takes only --db and --json')
     const format = stringFlag(values.format) ?? 'auto'
     if (!['auto', 'text', 'jsonl'].includes(format)) throw new UsageError(`--format must be auto, text or jsonl, got "${format}"`)
     // the limits of the API's domains.add, checked before the store is opened
@@ -44,13 +47,25 @@ export const domainsCommand: Command = {
     }
     const maxFileBytes = intFlag(values['max-file-bytes'], 'max-file-bytes', { min: 1, max: Number.MAX_SAFE_INTEGER })
     const maxDomainBytes = intFlag(values['max-domain-bytes'], 'max-domain-bytes', { min: 1, max: Number.MAX_SAFE_INTEGER })
-    const dataDir = path.resolve(stringFlag(values['data-dir']) ?? defaultDataDir())
+    const dataDir = stringFlag(values['data-dir'])
+    const db = stringFlag(values.db)
     // listing only reads, unless the built-in domains still have to be registered in the store
-    const store = openStoreForCli(stringFlag(values.db), sub === 'add' ? {} : { readonly: true, writeIf: lacksBuiltinDomains })
+    const api = await openCliApi(
+      domainsCommand,
+      sub === undefined ? { db, dataDir: dataDir && path.resolve(dataDir), readonly: true, writeIf: lacksBuiltinDomains } : { db, dataDir: dataDir && path.resolve(dataDir) }
+    )
     try {
       if (sub === 'add') {
-        const source: CorpusSource = { paths, format: format as CorpusSource['format'], textField, maxFileBytes, maxDomainBytes }
-        const added = await addUserDomain(store, dataDir, { name: name!, source, description })
+        const params = {
+          name: name!,
+          paths: paths.map((p) => path.resolve(p)),
+          format: format as 'auto' | 'text' | 'jsonl',
+          textField,
+          ...(description === undefined ? {} : { description }),
+          ...(maxFileBytes === undefined ? {} : { maxFileBytes }),
+          ...(maxDomainBytes === undefined ? {} : { maxDomainBytes })
+        }
+        const { result: added } = await api.runJob('domains.addJob', params, 'domain.add')
         if (values.json) console.log(JSON.stringify(added, null, 2))
         else {
           console.log(`added domain "${added.name}": ${added.documents} documents, ${added.tokens.toLocaleString('en')} tokens, prompt slot ${added.promptSlot}`)
@@ -58,8 +73,14 @@ export const domainsCommand: Command = {
         }
         return 0
       }
-      await ensureDefaultDomains(store, dataDir, (m) => console.error(m))
-      const domains = store.listDomains()
+      if (sub === 'delete') {
+        const deleted = await api.call('domains.delete', { name: name! })
+        if (values.json) console.log(JSON.stringify(deleted, null, 2))
+        else console.log(`deleted domain "${deleted.name}"`)
+        return 0
+      }
+      if (await lacksBuiltinDomains(api)) await api.runJob('streams.prepareDefault', {}, 'stream.prepare')
+      const { domains } = await api.call('domains.list', {})
       if (values.json) console.log(JSON.stringify({ domains }, null, 2))
       else
         console.log(
@@ -70,7 +91,7 @@ export const domainsCommand: Command = {
         )
       return 0
     } finally {
-      store.close()
+      await api.close()
     }
   }
 }

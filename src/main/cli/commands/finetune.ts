@@ -1,23 +1,14 @@
 import path from 'node:path'
-import { backendRequestFromEnv, selectBackend } from '../../engine/backend/select'
-import {
-  DEFAULT_FINETUNE,
-  DEFAULT_SEEDS,
-  DEFAULT_TASK_NAMES,
-  DownstreamError,
-  evaluateRunDownstream,
-  finetuneCheckpoint,
-  MAX_SEEDS,
-  PROMPT_CHOICES,
-  type DownstreamMatrixReport,
-  type FinetuneReport,
-  type MetricMatrix,
-  type PromptChoice
-} from '../../engine/downstream'
-import { defaultDataDir } from '../../engine/paths'
+import type { JobResult } from '../../../shared/jobs'
+import { DEFAULT_FINETUNE, DEFAULT_SEEDS, DEFAULT_TASK_NAMES, MAX_SEEDS, PROMPT_CHOICES } from '../../engine/api/facade'
 import { table } from '../format'
 import { BACKEND_FLAG, intFlag, stringFlag, UsageError, type Command } from '../args'
-import { openStoreForCli } from '../store'
+import { openCliApi } from '../api'
+
+type FinetuneReport = JobResult<'finetune'>
+type DownstreamMatrixReport = JobResult<'forgetting'>
+type MetricMatrix = DownstreamMatrixReport['accuracy']
+type PromptChoice = (typeof PROMPT_CHOICES)[number]
 
 const f3 = (x: number | null): string | null => (x === null || Number.isNaN(x) ? null : x.toFixed(3))
 const signed = (x: number | null): string => (x === null ? 'n/a' : `${x >= 0 ? '+' : ''}${x.toFixed(3)}`)
@@ -64,6 +55,7 @@ export const finetuneCommand: Command = {
   summary: "Fine-tune a checkpoint on a domain's labelled task (accuracy, macro-F1 over seeds), or every stage of a run (forgetting matrix, BWT, FWT).",
   usage:
     'elle finetune CHECKPOINT --task NAME [--seeds K] [--prompt own|off|wrong] [--json]\n       elle finetune --run RUN_ID [--seeds K] [--prompt own|off|wrong] [--backward-only] [--json]',
+  methods: ['checkpoints.finetune', 'runs.forgetting', 'jobs.cancel'],
   flags: {
     task: { type: 'string', description: `the task: ${DEFAULT_TASK_NAMES.join(', ')}` },
     run: { type: 'string', description: "fine-tune each end-of-stage checkpoint of this run on every seen domain's task" },
@@ -94,15 +86,18 @@ export const finetuneCommand: Command = {
     const prompt = stringFlag(values.prompt) ?? 'own'
     if (!(PROMPT_CHOICES as readonly string[]).includes(prompt)) throw new UsageError(`--prompt must be one of ${PROMPT_CHOICES.join(', ')}, got "${prompt}"`)
     const runId = runFlag === undefined ? undefined : intFlag(runFlag, 'run', { min: 1, max: Number.MAX_SAFE_INTEGER })
-    const dataDir = path.resolve(stringFlag(values['data-dir']) ?? defaultDataDir())
-    await selectBackend(backendRequestFromEnv(stringFlag(values.backend)))
-    const log = (message: string): void => console.error(message)
-
-    const store = openStoreForCli(stringFlag(values.db))
+    // an unknown task is a usage error (exit 2), refused before anything is started or stored
+    if (task !== undefined && !DEFAULT_TASK_NAMES.includes(task)) throw new UsageError(`unknown task "${task}"; known tasks: ${DEFAULT_TASK_NAMES.join(', ')}`)
+    const dataDir = stringFlag(values['data-dir'])
+    const api = await openCliApi(finetuneCommand, { db: stringFlag(values.db), dataDir: dataDir && path.resolve(dataDir), backend: stringFlag(values.backend) })
     try {
       if (runId !== undefined) {
-        log(`fine-tuning the end-of-stage checkpoints of run ${runId} (${seeds} seeds × ${DEFAULT_FINETUNE.steps} updates each)`)
-        const report = await evaluateRunDownstream(store, runId, { dataDir, seeds, prompt: prompt as PromptChoice, forward: !values['backward-only'], log })
+        console.error(`fine-tuning the end-of-stage checkpoints of run ${runId} (${seeds} seeds × ${DEFAULT_FINETUNE.steps} updates each)`)
+        const { result: report } = await api.runJob(
+          'runs.forgetting',
+          { runId, seeds, prompt: prompt as PromptChoice, backwardOnly: values['backward-only'] === true },
+          'forgetting'
+        )
         if (values.json) console.log(JSON.stringify(report, null, 2))
         else {
           console.log(`run ${runId}: downstream scores after each stage (rows) on each stage's task (columns), prompt ${report.prompt}`)
@@ -111,16 +106,16 @@ export const finetuneCommand: Command = {
         }
         return 0
       }
-      const report = await finetuneCheckpoint(positionals[0]!, { dataDir, task: task!, seeds, prompt: prompt as PromptChoice, store, log })
+      const { result: report } = await api.runJob(
+        'checkpoints.finetune',
+        { checkpointPath: path.resolve(positionals[0]!), task: task!, seeds, prompt: prompt as PromptChoice },
+        'finetune'
+      )
       if (values.json) console.log(JSON.stringify(report, null, 2))
       else console.log(describeSingle(report))
       return 0
-    } catch (error) {
-      // An unknown task or a bad option is a usage error (exit 2); an unseen domain is a refusal (exit 1).
-      if (error instanceof DownstreamError && (error.code === 'UNKNOWN_TASK' || error.code === 'BAD_OPTION')) throw new UsageError(error.message)
-      throw error
     } finally {
-      store.close()
+      await api.close()
     }
   }
 }

@@ -1,16 +1,21 @@
+import fs from 'node:fs'
 import path from 'node:path'
-import { isCheckpointDir, loadCheckpoint, saveCheckpoint } from '../../engine/checkpoint/checkpoint'
-import { exists } from '../../engine/checkpoint/atomic'
-import { DEFAULT_ELLE_NOISE, DEFAULT_RAMP_STEPS, growModel, growOptimizerState, growthStateToJson, parseGrowthState } from '../../engine/growth'
-import type { ModelConfig } from '../../engine/model/config'
-import { intFlag, stringFlag, UsageError, type Command } from '../args'
+import { DEFAULT_ELLE_NOISE, DEFAULT_RAMP_STEPS } from '../../engine/api/facade'
+import { BACKEND_FLAG, intFlag, stringFlag, UsageError, type Command } from '../args'
+import { openCliApi } from '../api'
 
-const shape = (c: ModelConfig): string => `L${c.layers} H${c.heads} d${c.hidden} ffn${c.ffn}`
+const shape = (c: { layers: number; heads: number; hidden: number; ffn: number }): string => `L${c.layers} H${c.heads} d${c.hidden} ffn${c.ffn}`
+
+/** A folder that holds a checkpoint (its config.json): replacing it needs --force. */
+function holdsCheckpoint(dir: string): boolean {
+  return fs.existsSync(path.join(dir, 'config.json'))
+}
 
 export const growCommand: Command = {
   name: 'grow',
   summary: 'Grow a checkpoint wider (heads, FFN) and deeper (layers), function preserving (exact) or as ELLE does (elle).',
   usage: 'elle grow CHECKPOINT --out DIR --mode exact|elle [--add-layers N] [--add-heads N] [--add-ffn N] [--noise SIGMA] [--seed S] [--json]',
+  methods: ['checkpoints.grow', 'jobs.cancel'],
   flags: {
     'add-layers': { type: 'string', description: 'layers to insert (each copy sits above its source)', default: '0' },
     'add-heads': { type: 'string', description: 'attention heads to add (hidden = heads * headSize grows with them)', default: '0' },
@@ -23,6 +28,8 @@ export const growCommand: Command = {
     optimizer: { type: 'string', description: 'drop (fresh Adam, as ELLE) or grow (carry the moments along the maps)', default: 'drop' },
     out: { type: 'string', short: 'o', description: 'directory for the grown checkpoint' },
     force: { type: 'boolean', description: 'replace DIR if it already holds a checkpoint' },
+    db: { type: 'string', description: 'experiment store that records the job (env: ELLE_DB)' },
+    backend: BACKEND_FLAG,
     json: { type: 'boolean', description: 'print JSON' }
   },
   positionals: { name: 'CHECKPOINT', min: 1, max: 1, missing: 'give exactly one CHECKPOINT directory' },
@@ -52,55 +59,37 @@ export const growCommand: Command = {
     const optimizer = stringFlag(values.optimizer) ?? 'drop'
     if (optimizer !== 'drop' && optimizer !== 'grow') throw new UsageError(`--optimizer must be drop or grow, got "${optimizer}"`)
     const outDir = path.resolve(out)
-    if ((await exists(outDir)) && (await isCheckpointDir(outDir)) && values.force !== true) {
-      throw new UsageError(`${outDir} already holds a checkpoint; add --force to replace it`)
-    }
+    if (holdsCheckpoint(outDir) && values.force !== true) throw new UsageError(`${outDir} already holds a checkpoint; add --force to replace it`)
 
-    const ckpt = await loadCheckpoint(path.resolve(source), { optimizer: optimizer === 'grow' })
-    const previous = ckpt.state.growth === undefined ? null : parseGrowthState(ckpt.state.growth, ckpt.config)
-    const grown = growModel(ckpt.config, ckpt.weights, {
-      addLayers,
-      addHeads,
-      addFfn,
-      mode,
-      noise: mode === 'elle' ? noise : 0,
-      globalNoise: globalText === undefined ? undefined : globalText === 'on',
-      seed,
-      state: previous,
-      rampSteps
-    })
-    const optimizerState = optimizer === 'grow' && ckpt.optimizerState ? growOptimizerState(ckpt.optimizerState, grown.maps) : undefined
-    const written = await saveCheckpoint(outDir, {
-      config: grown.config,
-      weights: grown.weights,
-      optimizerState,
-      tokenizer: ckpt.tokenizer,
-      state: { ...ckpt.state, growth: growthStateToJson(grown.state) },
-      // the state's method tensors travel with it, as the state did when they were base64 inside it
-      pluginTensors: ckpt.pluginTensors,
-      training: ckpt.training,
-      experiment: ckpt.experiment
-    })
-    const ramp = grown.state.ramp
-    const report = {
-      from: path.resolve(source),
-      to: written.path,
-      mode,
-      before: ckpt.config,
-      after: grown.config,
-      hiddenScheme: grown.maps.hiddenScheme,
-      depthInit: grown.maps.depthInit,
-      layerSources: grown.maps.layerSources,
-      ramp,
-      optimizer: optimizerState ? 'grown' : 'dropped',
-      sha256: written.sha256
+    const api = await openCliApi(growCommand, { db: stringFlag(values.db), backend: stringFlag(values.backend) })
+    try {
+      const { result: report } = await api.runJob(
+        'checkpoints.grow',
+        {
+          checkpointPath: path.resolve(source),
+          outDir,
+          mode,
+          addLayers,
+          addHeads,
+          ...(addFfn === undefined ? {} : { addFfn }),
+          ...(noise === undefined ? {} : { noise }),
+          ...(globalText === undefined ? {} : { globalNoise: globalText === 'on' }),
+          seed,
+          rampSteps,
+          optimizer,
+          overwrite: values.force === true
+        },
+        'grow'
+      )
+      if (values.json) console.log(JSON.stringify(report, null, 2))
+      else {
+        const how = mode === 'elle' ? 'elle' : `exact: hidden ${report.hiddenScheme}, inserted layers ${report.depthInit}`
+        const masks = report.ramp ? `; masks ramp to 1 over ${report.ramp.steps} steps` : ''
+        console.log(`grew ${shape(report.before)} -> ${shape(report.after)} (${how}${masks}; optimizer ${report.optimizer}) into ${report.to}`)
+      }
+      return 0
+    } finally {
+      await api.close()
     }
-    if (values.json) console.log(JSON.stringify(report, null, 2))
-    else {
-      const how = mode === 'elle' ? 'elle' : `exact: hidden ${grown.maps.hiddenScheme}, inserted layers ${grown.maps.depthInit}`
-      const masks = ramp ? `; masks ramp to 1 over ${ramp.steps} steps` : ''
-      console.log(`grew ${shape(ckpt.config)} -> ${shape(grown.config)} (${how}${masks}; optimizer ${report.optimizer}) into ${written.path}`)
-    }
-    return 0
   }
 }

@@ -1,15 +1,16 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import readline from 'node:readline/promises'
-import type { RunSummary } from '../../../shared/contract'
+import { ApiError, type RunSummary } from '../../../shared/contract'
 import { pplDomain, SERIES } from '../../../shared/metrics'
-import { backendRequestFromEnv } from '../../engine/backend/select'
-import { Engine, ResumableRunError } from '../../engine/engine'
-import { ConfigError, quickRunConfig, SIZES, StageConfig, TrainingSettings, type RunConfig, type SizeName } from '../../engine/training/config'
-import { findPreset, PRESETS, type Preset } from '../../engine/training/presets'
+import { StageConfig, TrainingSettings, type RunConfig } from '../../../shared/run-config'
+import { PRESETS, quickRunConfig, SIZES, type SizeName } from '../../engine/api/facade'
 import { BACKEND_FLAG, intFlag, stringFlag, UsageError, type Command } from '../args'
+import { openCliApi, type CliApi } from '../api'
 import { describePpl, formatDuration, ProgressReporter } from '../progress'
-import { announceNewStore, cliStorePath } from '../store'
+
+/** A config file that cannot be read or parsed (exit 1, like a config the engine refuses). */
+class ConfigFileError extends Error {}
 
 function readConfigFile(file: string): unknown {
   let text: string
@@ -17,12 +18,12 @@ function readConfigFile(file: string): unknown {
     // editors on Windows save UTF-8 with a byte-order mark, which JSON.parse refuses
     text = fs.readFileSync(file, 'utf8').replace(/^\uFEFF/, '')
   } catch (error) {
-    throw new ConfigError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`)
+    throw new ConfigFileError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`)
   }
   try {
     return JSON.parse(text) as unknown
   } catch (error) {
-    throw new ConfigError(`${file} is not valid JSON: ${(error as Error).message}`)
+    throw new ConfigFileError(`${file} is not valid JSON: ${(error as Error).message}`)
   }
 }
 
@@ -42,12 +43,21 @@ function quickConfig(values: Record<string, string | boolean | undefined>): RunC
   return quickRunConfig({ kind, size: size as SizeName, domain, steps, seed })
 }
 
-function findPresetOrUsage(name: string): Preset {
-  try {
-    return findPreset(name)
-  } catch (error) {
-    throw new UsageError((error as Error).message)
-  }
+async function presetConfig(api: CliApi, name: string): Promise<unknown> {
+  const { presets } = await api.call('presets.list', {})
+  const preset = presets.find((p) => p.name === name)
+  if (!preset) throw new UsageError(`unknown preset "${name}"; presets: ${presets.map((p) => p.name).join(', ')}`)
+  return preset.config
+}
+
+/** The run's end: resolves with the run once it is no longer queued or running (run.updated events). */
+function ended(api: CliApi, runId: number): { done: Promise<RunSummary>; stop: () => void } {
+  let settle: (run: RunSummary) => void = () => {}
+  const done = new Promise<RunSummary>((resolve) => (settle = resolve))
+  const stop = api.onEvent((event) => {
+    if (event.type === 'run.updated' && event.run.id === runId && event.run.status !== 'queued' && event.run.status !== 'running') settle(event.run)
+  })
+  return { done, stop }
 }
 
 async function askYesNo(question: string): Promise<boolean> {
@@ -64,6 +74,7 @@ export const runCommand: Command = {
   name: 'run',
   summary: 'Train: a run from a config file, a quick single-domain run, or resume a stopped run.',
   usage: 'elle run CONFIG.json [--fresh] | elle run --preset NAME | elle run --model gpt|bert --size tiny|small --domain NAME --steps N [--out DIR] | elle run --resume RUN_ID',
+  methods: ['presets.list', 'runs.start', 'runs.resume', 'runs.cancel', 'runs.metrics', 'checkpoints.list'],
   flags: {
     model: { type: 'string', description: 'quick run: gpt or bert' },
     size: { type: 'string', description: 'quick run: tiny or small', default: 'tiny' },
@@ -90,32 +101,50 @@ export const runCommand: Command = {
     if (out && fs.existsSync(out) && (!fs.statSync(out).isDirectory() || fs.readdirSync(out).length > 0))
       throw new UsageError(`--out ${out} exists and is not an empty directory; nothing was written`)
     const preset = stringFlag(values.preset)
-    const config = resumeId !== undefined ? null : preset !== undefined ? findPresetOrUsage(preset).config : positionals[0] ? readConfigFile(positionals[0]) : quickConfig(values)
+    const fromFile = resumeId === undefined && preset === undefined && positionals[0] ? readConfigFile(positionals[0]) : null
+    const quick = resumeId === undefined && preset === undefined && !positionals[0] ? quickConfig(values) : null
 
     const reporter = new ProgressReporter()
     const dataDir = stringFlag(values['data-dir'])
-    const storePath = cliStorePath(stringFlag(values.db))
-    const engine = await Engine.open({
-      dbPath: storePath.path,
+    const api = await openCliApi(runCommand, {
+      db: stringFlag(values.db),
       dataDir: dataDir ? path.resolve(dataDir) : undefined,
-      backend: backendRequestFromEnv(stringFlag(values.backend)),
+      backend: stringFlag(values.backend),
       log: (_id, message) => reporter.message(message)
     })
-    announceNewStore(storePath)
     try {
+      const config = resumeId !== undefined ? null : preset !== undefined ? await presetConfig(api, preset) : (fromFile ?? quick)
       let run: RunSummary
-      if (resumeId !== undefined) run = engine.resumeRun(resumeId)
-      else {
+      // subscribed before the run starts: a run.updated of a short run is not missed
+      let watch: ReturnType<typeof ended> | null = null
+      const start = async (call: () => Promise<RunSummary>): Promise<RunSummary> => {
+        const events: RunSummary[] = []
+        const buffer = api.onEvent((e) => void (e.type === 'run.updated' && events.push(e.run)))
         try {
-          run = engine.startRun(config, { fresh: values.fresh === true })
-        } catch (error) {
-          if (!(error instanceof ResumableRunError) || !process.stdin.isTTY || !process.stderr.isTTY) throw error
-          const resume = await askYesNo(`Run ${error.run.id} of this experiment stopped at step ${error.step} (${error.run.status}). Resume it?`)
-          run = resume ? engine.resumeRun(error.run.id) : engine.startRun(config, { fresh: true })
+          const started = await call()
+          watch = ended(api, started.id)
+          const over = events.filter((r) => r.id === started.id).find((r) => r.status !== 'queued' && r.status !== 'running')
+          if (over) watch = { done: Promise.resolve(over), stop: watch.stop }
+          return started
+        } finally {
+          buffer()
         }
       }
-      reporter.message(`run ${run.id} (${run.experimentName}) on ${engine.backend.active}; store ${engine.store.path}`)
-      const stopProgress = engine.events.subscribe((event) => {
+      if (resumeId !== undefined) run = await start(() => api.call('runs.resume', { id: resumeId }))
+      else {
+        try {
+          run = await start(() => api.call('runs.start', { config: config as RunConfig, fresh: values.fresh === true }))
+        } catch (error) {
+          const resumable = error instanceof ApiError ? error.details.resumable : undefined
+          if (!resumable || !process.stdin.isTTY || !process.stderr.isTTY) throw error
+          const resume = await askYesNo(`Run ${resumable.runId} of this experiment stopped at step ${resumable.step} (${resumable.status}). Resume it?`)
+          run = resume
+            ? await start(() => api.call('runs.resume', { id: resumable.runId }))
+            : await start(() => api.call('runs.start', { config: config as RunConfig, fresh: true }))
+        }
+      }
+      reporter.message(`run ${run.id} (${run.experimentName}) on ${api.backend.active}; store ${api.storePath}`)
+      const stopProgress = api.onEvent((event) => {
         if (event.type === 'run.progress' && event.progress.runId === run.id) reporter.update(event.progress)
       })
       let interrupts = 0
@@ -123,21 +152,29 @@ export const runCommand: Command = {
         interrupts += 1
         if (interrupts > 1) process.exit(130)
         reporter.message('cancelling: finishing the current update and writing a checkpoint (Ctrl+C again to quit at once)')
-        engine.cancelRun(run.id)
+        void api.call('runs.cancel', { id: run.id }).catch(() => process.exit(130))
       }
       process.on('SIGINT', onInterrupt)
-      const done = await engine.host.waitFor(run.id)
+      const w = watch as ReturnType<typeof ended> | null
+      const done = await w!.done
+      w!.stop()
       process.off('SIGINT', onInterrupt)
       stopProgress()
       reporter.clear()
 
-      const checkpoint = engine.store.listCheckpoints(run.id).at(-1) ?? null
-      const progress = engine.store.readMetrics(run.id, { name: SERIES.ap }).at(-1)
+      const checkpoint = (await api.call('checkpoints.list', { runId: run.id })).checkpoints.at(-1) ?? null
+      const { series } = await api.call('runs.metrics', { id: run.id, maxPoints: 100_000 })
+      const last = (name: string) => {
+        const s = series.find((x) => x.name === name)
+        return s && s.step.length > 0 ? { step: s.step.at(-1)!, value: s.value.at(-1)!, wallS: s.wallS.at(-1)! } : undefined
+      }
+      const progress = last(SERIES.ap)
       const finalPpl = Object.fromEntries(
-        engine.store
-          .readMetrics(run.id)
-          .filter((p) => pplDomain(p.name) !== null && p.step === progress?.step)
-          .map((p) => [pplDomain(p.name)!, p.value])
+        series.flatMap((s) => {
+          const domain = pplDomain(s.name)
+          const i = s.step.indexOf(progress?.step ?? NaN)
+          return domain !== null && i >= 0 ? [[domain, s.value[i]!] as const] : []
+        })
       )
       let copied: string | null = null
       if (done.status === 'finished' && out && checkpoint) {
@@ -147,7 +184,7 @@ export const runCommand: Command = {
       if (values.json) {
         console.log(JSON.stringify({ run: done, checkpoint: copied ?? checkpoint?.path ?? null, validation: finalPpl, ap: progress?.value ?? null }, null, 2))
       } else {
-        const wall = engine.store.readMetrics(run.id, { name: SERIES.loss }).at(-1)?.wallS ?? null
+        const wall = last(SERIES.loss)?.wallS ?? null
         console.log(`run ${done.id} ${done.status}${done.error ? `: ${done.error}` : ''}`)
         if (Object.keys(finalPpl).length > 0) console.log(`final validation: ${describePpl(finalPpl)}`)
         if (wall !== null) console.log(`training time: ${formatDuration(wall)}`)
@@ -156,7 +193,7 @@ export const runCommand: Command = {
       }
       return done.status === 'finished' ? 0 : done.status === 'cancelled' ? 130 : 1
     } finally {
-      await engine.close()
+      await api.close()
     }
   }
 }

@@ -1,6 +1,4 @@
-import { createApiHandler } from '../../engine/api/handler'
-import { backendRequestFromEnv } from '../../engine/backend/select'
-import { Engine } from '../../engine/engine'
+import { backendRequestFromEnv, openEngineApi } from '../../engine/api/facade'
 import { rendererDir } from '../../app-root'
 import { assertLoopback, startBrowserServer, type BrowserServer } from '../../transports/http/server'
 import { BACKEND_FLAG, intFlag, stringFlag, UsageError, type Command } from '../args'
@@ -21,31 +19,29 @@ export interface ServeOptions {
 export async function serve(options: ServeOptions): Promise<number> {
   assertLoopback(options.host) // before touching the store
   const storePath = cliStorePath(options.db)
-  const engine = await Engine.open({ dbPath: storePath.path, backend: backendRequestFromEnv(options.backend), prepareDefaultStream: true })
+  const api = await openEngineApi({ dbPath: storePath.path, backend: backendRequestFromEnv(options.backend), prepareDefaultStream: true, mode: 'browser' })
   announceNewStore(storePath)
-  engine.watchExternalChanges() // runs started from a terminal show up live too
+  api.watchExternalChanges() // runs started from a terminal show up live too
   let server: BrowserServer
   try {
     server = await startBrowserServer({
-      handler: createApiHandler(engine, 'browser'),
-      events: engine.events,
+      handler: api.handler,
+      events: api.events,
       rendererDir: rendererDir(),
       host: options.host,
       port: options.port
     })
   } catch (error) {
-    await engine.close()
+    await api.close()
     throw error
   }
   if (options.json) {
-    console.log(
-      JSON.stringify({ url: server.openUrl, port: server.port, store: engine.store.path, backend: engine.backend.active, fallbackReason: options.fallbackReason ?? null })
-    )
+    console.log(JSON.stringify({ url: server.openUrl, port: server.port, store: api.storePath, backend: api.backend.active, fallbackReason: options.fallbackReason ?? null }))
   } else {
     if (options.fallbackReason) console.log(`Electron was not used: ${options.fallbackReason}\nServing the workbench in browser mode instead.\n`)
     console.log(`ELLE Workbench (browser mode): open ${server.openUrl}`)
-    console.log(`store: ${engine.store.path}`)
-    console.log(describeBackend(engine.backend))
+    console.log(`store: ${api.storePath}`)
+    console.log(describeBackend(api.backend))
     console.log('Press Ctrl+C to stop.')
   }
   await new Promise<void>((resolve) => {
@@ -54,7 +50,7 @@ export async function serve(options: ServeOptions): Promise<number> {
     process.once('SIGTERM', stop)
   })
   await server.close()
-  await engine.close()
+  await api.close()
   return 0
 }
 
@@ -86,6 +82,8 @@ export const serveCommand: Command = {
   name: 'serve',
   summary: 'Serve the workbench in browser mode on a loopback address (no Electron needed).',
   usage: 'elle serve [--host 127.0.0.1] [--port N] [--db FILE] [--json]',
+  // serves the whole contract to the workbench page
+  methods: 'all',
   flags: serveFlags,
   run: ({ values }) => serve(serveOptionsFrom(values))
 }

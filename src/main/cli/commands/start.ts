@@ -42,6 +42,8 @@ export const startCommand: Command = {
   name: 'start',
   summary: 'Open the desktop workbench; where Electron cannot run, serve it in browser mode instead.',
   usage: 'elle start [--browser] [--port N] [--db FILE] [--backend NAME]',
+  // the workbench (Electron, or browser mode) serves the whole contract
+  methods: 'all',
   flags: { ...serveFlags, browser: { type: 'boolean', description: 'skip Electron and use browser mode' } },
   async run({ values }) {
     const options = serveOptionsFrom(values)

@@ -79,7 +79,7 @@ export function createApiHandler(engine: Engine, mode: SystemInfo['mode']): ApiH
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error
   if (error instanceof ConfigError || error instanceof DomainInputError) return new ApiError('bad_request', error.message)
-  if (error instanceof ResumableRunError) return new ApiError('conflict', error.message)
+  if (error instanceof ResumableRunError) return new ApiError('conflict', error.message, { resumable: { runId: error.run.id, step: error.step, status: error.run.status } })
   if (error instanceof StoreError) {
     if (error.code === 'not_found') return new ApiError('not_found', error.message)
     if (error.code === 'conflict') return new ApiError('conflict', error.message)
@@ -113,7 +113,8 @@ export function metricSeries(points: readonly MetricPoint[], names: readonly str
       value: kept.map((p) => p.value),
       wallS: kept.map((p) => p.wallS),
       flops: kept.map((p) => p.flops),
-      tokensSeen: kept.map((p) => p.tokensSeen)
+      tokensSeen: kept.map((p) => p.tokensSeen),
+      phase: kept.map((p) => p.phase)
     }
   })
 }

@@ -263,6 +263,9 @@ export function compareRuns(store: ExperimentStore, runIds: readonly number[]): 
   const facts = runIds.map((id) => {
     const run = store.getRun(id)
     const f = configFacts(store.getExperimentConfig(run.experimentId))
+    // the stream the run recorded (runs.stream_id, schema 5); runs from before, or of no stream, fall back to their config's stages
+    const recorded = run.streamId === null ? null : store.findStream(run.streamId)
+    if (recorded) return { ...f, stream: recorded.domains }
     if (f.stream === null || f.stream.length === 0) throw new CompareError(`run ${id} has no stream: its experiment config has no stages with domains`)
     return f
   })

@@ -1,6 +1,5 @@
-// What each kind of job does, in the job worker. Every body calls the engine function the CLI command
-// calls (or, for eval and grow, the same steps the command takes), so a job and its command give the same
-// result. Bodies report progress through `ctx.progress`, which throws JobCancelledError once the host asked
+// What each kind of job does, in the job worker. The CLI's commands start these same jobs (through the
+// contract, in-process), so a job started from the workbench and its command give the same result. Bodies report progress through `ctx.progress`, which throws JobCancelledError once the host asked
 // the job to stop: a cancel takes effect at the next progress point.
 import path from 'node:path'
 import type { JobKind } from '../../../shared/contract'
@@ -128,6 +127,8 @@ export async function growCheckpoint(o: {
     optimizerState,
     tokenizer: ckpt.tokenizer,
     state: { ...ckpt.state, growth: growthStateToJson(grown.state) },
+    // the state's method tensors travel with it, as the state did when they were base64 inside it
+    pluginTensors: ckpt.pluginTensors,
     training: ckpt.training,
     experiment: ckpt.experiment
   })

@@ -8,7 +8,8 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { Worker } from 'node:worker_threads'
-import type { JobKind, JobProgress, JobSummary } from '../../../shared/contract'
+import { describeZodError, type JobKind, type JobProgress, type JobSummary } from '../../../shared/contract'
+import { JOB_RESULTS } from '../../../shared/jobs'
 import { mainBundle } from '../install-paths'
 import type { BackendRequest } from '../backend/select'
 import type { EventBus } from '../events'
@@ -187,8 +188,13 @@ export class JobHost {
       const cancelled = Atomics.load(active.cancel, 0) === 1
       const end: JobWorkerToHost = outcome ?? (cancelled ? { type: 'cancelled' } : { type: 'failed', error: `the job worker exited unexpectedly (code ${code})`, input: false })
       let job: JobSummary
-      if (end.type === 'done') job = store.endJob(next.id, { status: 'finished', result: end.result })
-      else if (end.type === 'cancelled') job = store.endJob(next.id, { status: 'cancelled', error: null })
+      if (end.type === 'done') {
+        // stored as its kind's schema says (src/shared/jobs.ts), as JSON reads it back (NaN becomes null)
+        const checked = JOB_RESULTS[next.kind].safeParse(JSON.parse(JSON.stringify(end.result)))
+        job = checked.success
+          ? store.endJob(next.id, { status: 'finished', result: checked.data as Record<string, unknown> })
+          : store.endJob(next.id, { status: 'failed', error: `internal: the ${next.kind} job's result does not match its schema (${describeZodError('result', checked.error)})` })
+      } else if (end.type === 'cancelled') job = store.endJob(next.id, { status: 'cancelled', error: null })
       else if (end.type === 'failed') job = store.endJob(next.id, { status: 'failed', error: end.error })
       else job = store.getJob(next.id)
       this.ended(job)

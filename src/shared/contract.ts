@@ -9,7 +9,7 @@ export const RUN_STATUSES = ['queued', 'running', 'paused', 'finished', 'failed'
 export const RunStatus = z.enum(RUN_STATUSES)
 export type RunStatus = z.infer<typeof RunStatus>
 
-export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const
+export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'wasm-native', 'wasm', 'cpu'] as const
 export const BackendName = z.enum(BACKEND_NAMES)
 export type BackendName = z.infer<typeof BackendName>
 
@@ -23,12 +23,24 @@ export const BackendCandidate = z.object({
 })
 export type BackendCandidate = z.infer<typeof BackendCandidate>
 
+/** the code that multiplies matrices (most of a training step's FLOPs) */
+export const MATMUL_KERNELS = ['tensorflow', 'onnxruntime-mlas', 'xnnpack-wasm', 'tfjs-js'] as const
+export const MatmulKernel = z.object({
+  kernel: z.enum(MATMUL_KERNELS),
+  threads: z.number().int().positive(),
+  /** what it is, and why a faster kernel is not used (null: nothing faster was skipped) */
+  detail: z.string(),
+  skipped: z.string().nullable()
+})
+export type MatmulKernel = z.infer<typeof MatmulKernel>
+
 export const BackendReport = z.object({
   active: BackendName,
   /** how the choice was made: automatic order, a command-line flag or the ELLE_BACKEND variable */
   requestedBy: z.enum(['auto', 'flag', 'env']),
   candidates: z.array(BackendCandidate),
-  threads: z.number().int().positive()
+  threads: z.number().int().positive(),
+  matmul: MatmulKernel
 })
 export type BackendReport = z.infer<typeof BackendReport>
 

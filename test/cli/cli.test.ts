@@ -25,13 +25,27 @@ describe('elle backend', () => {
     expect(code).toBe(0)
     const report = BackendReport.parse(JSON.parse(stdout))
     const order = report.candidates.map((c) => c.name)
-    expect(order).toEqual(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'])
+    expect(order).toEqual(['tensorflow-gpu', 'tensorflow', 'wasm-native', 'wasm', 'cpu'])
     const activeIndex = report.candidates.findIndex((c) => c.status === 'active')
     expect(report.candidates[activeIndex]!.name).toBe(report.active)
     for (const better of report.candidates.slice(0, activeIndex)) {
       expect(better.status === 'skipped' || better.status === 'failed').toBe(true)
       expect(better.reason).toContain(better.package)
     }
+  })
+
+  it('uses onnxruntime for the wasm matmuls where it loads, says so, and falls back to wasm where it does not', () => {
+    const native = BackendReport.parse(JSON.parse(elle(['backend', '--json'], { ELLE_ORT_THREADS: '2' }).stdout))
+    expect(native).toMatchObject({ active: 'wasm-native', matmul: { kernel: 'onnxruntime-mlas', threads: 2, skipped: null } })
+    expect(elle(['backend']).stdout).toContain('matmul kernel: onnxruntime-mlas (onnxruntime-node 1.30.0 MLAS GEMM')
+    const hidden = elle(['backend', '--json'], { NODE_OPTIONS: `--require ${path.resolve('test/helpers/hide-ort.cjs')}` })
+    expect(hidden.code).toBe(0)
+    const report = BackendReport.parse(JSON.parse(hidden.stdout))
+    expect(report.active).toBe('wasm')
+    expect(report.candidates.find((c) => c.name === 'wasm-native')).toMatchObject({ status: 'failed', reason: expect.stringContaining('onnxruntime binding cannot be loaded') })
+    expect(report.matmul).toMatchObject({ kernel: 'xnnpack-wasm', skipped: expect.stringContaining('onnxruntime-mlas: onnxruntime-node failed to load') })
+    const bad = elle(['backend'], { ELLE_ORT_THREADS: 'many' })
+    expect(bad).toMatchObject({ code: 1, stderr: 'elle backend: ELLE_ORT_THREADS must be an integer from 1 to 256, got "many"\n' })
   })
 
   it('honours ELLE_BACKEND and --backend, flag first', () => {
@@ -43,10 +57,10 @@ describe('elle backend', () => {
   it('rejects an unknown backend with a one-line reason: a bad --backend is a usage error, a bad ELLE_BACKEND a failure', () => {
     const { code, stderr } = elle(['backend', '--backend', 'tpu'])
     expect(code).toBe(2)
-    expect(stderr).toBe('elle backend: --backend must be one of tensorflow-gpu, tensorflow, wasm, cpu, got "tpu"\n')
+    expect(stderr).toBe('elle backend: --backend must be one of tensorflow-gpu, tensorflow, wasm-native, wasm, cpu, got "tpu"\n')
     const env = elle(['backend'], { ELLE_BACKEND: 'tpu' })
     expect(env.code).toBe(1)
-    expect(env.stderr).toBe('elle backend: unknown backend "tpu" from ELLE_BACKEND; expected one of tensorflow-gpu, tensorflow, wasm, cpu\n')
+    expect(env.stderr).toBe('elle backend: unknown backend "tpu" from ELLE_BACKEND; expected one of tensorflow-gpu, tensorflow, wasm-native, wasm, cpu\n')
   })
 })
 

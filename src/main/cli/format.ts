@@ -19,5 +19,8 @@ export function describeBackend(report: BackendReport): string {
   for (const c of report.candidates) {
     lines.push(`  ${c.name.padEnd(15)}${c.status.padEnd(10)}${c.reason ?? c.package}`)
   }
+  const m = report.matmul
+  lines.push(`matmul kernel: ${m.kernel} (${m.detail})`)
+  if (m.skipped) lines.push(`  faster kernel skipped: ${m.skipped}`)
   return lines.join('\n')
 }

@@ -1,10 +1,12 @@
-// Choosing the tensor backend: tfjs-node-gpu, then tfjs-node, then wasm, then cpu.
+// Choosing the tensor backend: tfjs-node-gpu, then tfjs-node, then wasm with onnxruntime's native matmul
+// (wasm-native), then wasm, then cpu.
 // The first that loads wins unless a flag or ELLE_BACKEND asks for a specific one; the report says
 // why every better backend was skipped, so users know what installing it would give them.
 import os from 'node:os'
 import { createRequire } from 'node:module'
 import * as tf from '@tensorflow/tfjs'
-import { BACKEND_NAMES, type BackendCandidate, type BackendName, type BackendReport } from '../../../shared/contract'
+import { BACKEND_NAMES, type BackendCandidate, type BackendName, type BackendReport, type MatmulKernel } from '../../../shared/contract'
+import { installNativeMatmul, type NativeMatmulInfo } from './native-matmul'
 
 const require = createRequire(import.meta.url)
 
@@ -31,6 +33,18 @@ const SPECS: readonly BackendSpec[] = [
     tfName: 'tensorflow',
     load: async () => void (await import('@tensorflow/tfjs-node' as string)),
     missingHint: 'optional dependency not installed (it needs libtensorflow, downloaded at install time)'
+  },
+  {
+    name: 'wasm-native',
+    package: 'onnxruntime-node',
+    tfName: 'wasm',
+    load: async () => {
+      await import('@tensorflow/tfjs-backend-wasm')
+      if (!(await tf.setBackend('wasm'))) throw new Error('tfjs could not initialise the "wasm" backend')
+      await tf.ready()
+      native = installNativeMatmul(threadsForOrt)
+    },
+    missingHint: 'optional dependency not installed (its CPU libraries ship inside the package for Linux, macOS and Windows on x64 and arm64)'
   },
   {
     name: 'wasm',
@@ -71,11 +85,49 @@ function isInstalled(pkg: string): boolean {
 }
 
 function threadsFor(name: BackendName): number {
-  // tfjs-node uses all cores through TensorFlow's thread pool; the wasm backend runs one thread in Node.
+  // tfjs-node uses all cores through TensorFlow's thread pool; the wasm backend runs one thread in Node
+  // (wasm-native too: its matmuls use ELLE_ORT_THREADS, reported under matmul).
   return name === 'tensorflow' || name === 'tensorflow-gpu' ? os.cpus().length : 1
 }
 
+/** onnxruntime's intra-op threads per matmul: ELLE_ORT_THREADS, default 1 (one per training worker). */
+export function ortThreads(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.ELLE_ORT_THREADS
+  if (raw === undefined || raw === '') return 1
+  const n = Number(raw)
+  if (!Number.isInteger(n) || n < 1 || n > 256) throw new BackendError(`ELLE_ORT_THREADS must be an integer from 1 to 256, got "${raw}"`)
+  return n
+}
+
+let native: NativeMatmulInfo | undefined
+let threadsForOrt = 1
 let selected: BackendReport | undefined
+
+function matmulFor(active: BackendName, candidates: BackendCandidate[]): MatmulKernel {
+  const nativeSkip = candidates.find((c) => c.name === 'wasm-native' && (c.status === 'skipped' || c.status === 'failed'))
+  const skipped = nativeSkip ? `onnxruntime-mlas: ${nativeSkip.reason}` : null
+  switch (active) {
+    case 'tensorflow':
+    case 'tensorflow-gpu':
+      return {
+        kernel: 'tensorflow',
+        threads: threadsFor(active),
+        detail: `TensorFlow's own kernels (${active === 'tensorflow-gpu' ? 'CUDA' : 'Eigen, every core'})`,
+        skipped: null
+      }
+    case 'wasm-native':
+      return {
+        kernel: 'onnxruntime-mlas',
+        threads: native!.threads,
+        detail: `onnxruntime-node ${native!.version} MLAS GEMM on the wasm heap, ${native!.threads} thread${native!.threads === 1 ? '' : 's'} (ELLE_ORT_THREADS); other ops tfjs-wasm`,
+        skipped: null
+      }
+    case 'wasm':
+      return { kernel: 'xnnpack-wasm', threads: 1, detail: 'tfjs-wasm XNNPACK GEMM (SIMD128, one thread)', skipped }
+    case 'cpu':
+      return { kernel: 'tfjs-js', threads: 1, detail: "tfjs's plain JavaScript kernels", skipped }
+  }
+}
 
 /**
  * Activate the best available backend in this process's tfjs and report the choice.
@@ -85,6 +137,7 @@ export async function selectBackend(request: BackendRequest = {}): Promise<Backe
   if (selected) return selected
   const forced = request.flag ? parseName(request.flag, '--backend') : request.env ? parseName(request.env, 'ELLE_BACKEND') : undefined
   const requestedBy = request.flag ? 'flag' : request.env ? 'env' : 'auto'
+  threadsForOrt = ortThreads()
   const candidates: BackendCandidate[] = []
   let active: BackendName | undefined
 
@@ -115,7 +168,7 @@ export async function selectBackend(request: BackendRequest = {}): Promise<Backe
     const why = candidates.find((c) => c.name === forced)?.reason ?? 'no backend could be loaded'
     throw new BackendError(forced ? `backend "${forced}" was requested but is unusable: ${why}` : why)
   }
-  selected = { active, requestedBy, candidates, threads: threadsFor(active) }
+  selected = { active, requestedBy, candidates, threads: threadsFor(active), matmul: matmulFor(active, candidates) }
   return selected
 }
 

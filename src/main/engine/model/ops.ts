@@ -8,7 +8,8 @@
 //  - batched (rank-3) matmul: the wasm BatchMatMul kernel only uses XNNPACK for a single matrix; with a
 //    batch dimension it falls back to a naive loop (~3 GFLOP/s). On wasm we register a kernel that runs
 //    the fast 2-D path once per batch entry (~25 GFLOP/s). Slicing at the op level is no alternative:
-//    the wasm Slice kernel copies the whole input for every slice.
+//    the wasm Slice kernel copies the whole input for every slice. With onnxruntime's matmul on wasm
+//    (wasm-native) the batched product goes to it directly.
 //  - column sums (bias / LayerNorm gradients): Sum over axis 0 is ~80x slower than ones[1,N] @ x.
 //  - gatherRows: the gradient of tf.gather needs UnsortedSegmentSum, which wasm lacks; we scatter-add
 //    in plain JS there (the gradient is small: ids x hidden).
@@ -16,6 +17,7 @@
 //    GELU written as x * sigmoid(2u). The same formula runs on every backend.
 //  - crossEntropy: softmax kernel + one scatter instead of exp/log over [rows, vocab] and a one-hot.
 import * as tf from '@tensorflow/tfjs'
+import { nativeMatmulActive } from '../backend/native-matmul'
 
 type Tensor = tf.Tensor
 type T1 = [Tensor]
@@ -119,7 +121,7 @@ function installWasmKernels(): void {
 
 /** Plain (non-differentiable) a @ b for rank 2 or rank 3 (equal batch) operands, fastest path per backend. */
 export function rawMatmul(a: Tensor, b: Tensor): Tensor {
-  if (a.rank === 3 && isWasm() && (a.shape[0] as number) > 1) {
+  if (a.rank === 3 && isWasm() && (a.shape[0] as number) > 1 && !nativeMatmulActive()) {
     installWasmKernels()
     if (b.rank !== 3 || b.shape[0] !== a.shape[0] || a.shape[2] !== b.shape[1]) {
       throw new Error(`matmul: incompatible shapes [${a.shape}] and [${b.shape}]`)

@@ -1,0 +1,305 @@
+// Native matrix multiplies for the wasm backend: tfjs-wasm runs every op, but its BatchMatMul and
+// _FusedMatMul kernels are replaced by onnxruntime-node's MLAS GEMM (AVX2/AVX-512 FMA where the CPU has it;
+// wasm SIMD128 has no FMA). The native binding's session `run` is synchronous (the public
+// `InferenceSession.run` only wraps it in setImmediate), so a tfjs kernel can call it: a one-node MatMul
+// ONNX graph built here, inputs and a preallocated output as Float32Array views of the wasm heap, no copies.
+// Sessions are cached per operand ranks, transposes and fused epilogue; dimensions are symbolic, so a new
+// batch or sequence length reuses the session.
+import { createRequire } from 'node:module'
+import * as tf from '@tensorflow/tfjs'
+
+const require = createRequire(import.meta.url)
+
+// ---------------------------------------------------------------------------------------------
+// The onnxruntime-node binding (the subset we call; onnxruntime-node 1.30 dist/binding.js)
+
+interface OrtTensorConstructor {
+  new (type: 'float32', data: Float32Array, dims: readonly number[]): object
+}
+interface OrtSession {
+  loadModel(buffer: ArrayBuffer, byteOffset: number, byteLength: number, options: Record<string, unknown>): void
+  run(feeds: Record<string, object>, fetches: Record<string, object>, options: Record<string, unknown>): Record<string, object>
+  dispose(): void
+}
+interface OrtBindingModule {
+  binding: { InferenceSession: new () => OrtSession }
+  initOrt(): void
+}
+interface Ort {
+  version: string
+  Tensor: OrtTensorConstructor
+  newSession(model: Uint8Array, threads: number): OrtSession
+}
+
+/** Loads onnxruntime-node's native binding (throws with the loader's message where it cannot load). */
+function loadOrt(): Ort {
+  const pkgJson = require.resolve('onnxruntime-node/package.json')
+  const fromOrt = createRequire(pkgJson)
+  const { version } = fromOrt(pkgJson) as { version: string }
+  const mod = fromOrt('./dist/binding.js') as OrtBindingModule
+  // The binding builds its result tensors with onnxruntime-common's Tensor: take the same module instance.
+  const { Tensor } = fromOrt('onnxruntime-common') as { Tensor: OrtTensorConstructor }
+  mod.initOrt()
+  return {
+    version,
+    Tensor,
+    newSession(model, threads) {
+      const s = new mod.binding.InferenceSession()
+      s.loadModel(model.buffer as ArrayBuffer, model.byteOffset, model.byteLength, {
+        intraOpNumThreads: threads,
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+        graphOptimizationLevel: 'all',
+        enableCpuMemArena: true
+      })
+      return s
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A minimal protobuf writer for the ONNX graph (onnx.proto3 field numbers)
+
+type Bytes = number[]
+function varint(value: number): Bytes {
+  const out: Bytes = []
+  let v = value
+  while (v >= 0x80) {
+    out.push((v & 0x7f) | 0x80)
+    v = Math.floor(v / 128)
+  }
+  out.push(v)
+  return out
+}
+const field = (num: number, wire: number): Bytes => varint(num * 8 + wire)
+const int = (num: number, v: number): Bytes => [...field(num, 0), ...varint(v)]
+const msg = (num: number, body: Bytes): Bytes => [...field(num, 2), ...varint(body.length), ...body]
+const str = (num: number, s: string): Bytes => msg(num, [...Buffer.from(s, 'utf8')])
+
+/** ValueInfoProto of a float tensor with symbolic dimensions. */
+function valueInfo(name: string, rank: number): Bytes {
+  const dims = Array.from({ length: rank }, (_, i) => msg(1, str(2, `${name}${i}`))).flat() // Dimension.dim_param
+  const tensorType = [...int(1, 1 /* FLOAT */), ...msg(2, dims)]
+  return [...str(1, name), ...msg(2, msg(1, tensorType))]
+}
+
+interface NodeSpec {
+  op: string
+  inputs: string[]
+  output: string
+  perm?: number[]
+}
+function node(n: NodeSpec, i: number): Bytes {
+  const attrs = n.perm ? msg(5, [...str(1, 'perm'), ...n.perm.flatMap((p) => int(8, p)), ...int(20, 7 /* INTS */)]) : []
+  return [...n.inputs.flatMap((x) => str(1, x)), ...str(2, n.output), ...str(3, `n${i}`), ...str(4, n.op), ...attrs]
+}
+
+export type Epilogue = 'none' | 'relu'
+
+export interface MatmulGraphSpec {
+  rankA: number
+  rankB: number
+  transposeA: boolean
+  transposeB: boolean
+  /** rank of a bias added to the product (numpy broadcasting), 0 for none */
+  biasRank: number
+  epilogue: Epilogue
+}
+
+/** Y = act(op(A) @ op(B) + bias) as an ONNX model (opset 13). ORT fuses the Transposes into its GEMM. */
+export function matmulModel(spec: MatmulGraphSpec): Uint8Array {
+  const swap = (rank: number): number[] => [...Array.from({ length: rank - 2 }, (_, i) => i), rank - 1, rank - 2]
+  const nodes: NodeSpec[] = []
+  let a = 'A'
+  let b = 'B'
+  if (spec.transposeA) nodes.push({ op: 'Transpose', inputs: ['A'], output: (a = 'At'), perm: swap(spec.rankA) })
+  if (spec.transposeB) nodes.push({ op: 'Transpose', inputs: ['B'], output: (b = 'Bt'), perm: swap(spec.rankB) })
+  let y = 'P'
+  nodes.push({ op: 'MatMul', inputs: [a, b], output: y })
+  if (spec.biasRank > 0) nodes.push({ op: 'Add', inputs: [y, 'C'], output: (y = 'S') })
+  if (spec.epilogue === 'relu') nodes.push({ op: 'Relu', inputs: [y], output: (y = 'R') })
+  nodes[nodes.length - 1]!.output = 'Y'
+  const outRank = Math.max(spec.rankA, spec.rankB)
+  const graph = [
+    ...nodes.flatMap((n, i) => msg(1, node(n, i))),
+    ...str(2, 'matmul'),
+    ...msg(11, valueInfo('A', spec.rankA)),
+    ...msg(11, valueInfo('B', spec.rankB)),
+    ...(spec.biasRank > 0 ? msg(11, valueInfo('C', spec.biasRank)) : []),
+    ...msg(12, valueInfo('Y', outRank))
+  ]
+  const opset = [...str(1, ''), ...int(2, 13)]
+  return Uint8Array.from([...int(1, 8 /* ir_version */), ...str(2, 'elle-workbench'), ...msg(7, graph), ...msg(8, opset)])
+}
+
+// ---------------------------------------------------------------------------------------------
+// The tfjs kernels
+
+/** The subset of tfjs-backend-wasm's BackendWasm we use. */
+interface WasmBackendLike {
+  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array
+  disposeData(dataId: tf.DataId): boolean
+}
+
+interface MatmulAttrs {
+  transposeA?: boolean
+  transposeB?: boolean
+  activation?: string
+}
+
+export interface NativeMatmulInfo {
+  /** onnxruntime-node version */
+  version: string
+  /** ORT intra-op threads per GEMM */
+  threads: number
+}
+
+interface State {
+  ort: Ort
+  threads: number
+  sessions: Map<string, OrtSession>
+  originals: Map<string, tf.KernelConfig>
+  /** matmuls run natively since install (tests check the kernel is really used) */
+  calls: number
+}
+let state: State | undefined
+
+const KERNELS = ['BatchMatMul', '_FusedMatMul'] as const
+
+function sessionFor(s: State, spec: MatmulGraphSpec): OrtSession {
+  const key = `${spec.rankA},${spec.rankB},${Number(spec.transposeA)}${Number(spec.transposeB)},${spec.biasRank},${spec.epilogue}`
+  let session = s.sessions.get(key)
+  if (!session) {
+    session = s.ort.newSession(matmulModel(spec), s.threads)
+    s.sessions.set(key, session)
+  }
+  return session
+}
+
+function outputShape(a: tf.TensorInfo, b: tf.TensorInfo, tA: boolean, tB: boolean): number[] {
+  const ra = a.shape.length
+  const rb = b.shape.length
+  const inner = tA ? a.shape[ra - 2]! : a.shape[ra - 1]!
+  const innerB = tB ? b.shape[rb - 1]! : b.shape[rb - 2]!
+  if (inner !== innerB) throw new Error(`matMul: inner dimensions of [${a.shape}] and [${b.shape}] (transposeA=${tA}, transposeB=${tB}) differ`)
+  const batch = tf.backend_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2))
+  return [...batch, tA ? a.shape[ra - 1]! : a.shape[ra - 2]!, tB ? b.shape[rb - 2]! : b.shape[rb - 1]!]
+}
+
+function runNative(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }, kernel: (typeof KERNELS)[number]): tf.TensorInfo {
+  const s = state!
+  const { a, b, bias, preluActivationWeights } = args.inputs as Record<string, tf.TensorInfo | undefined>
+  const attrs = (args.attrs ?? {}) as MatmulAttrs
+  const activation = attrs.activation ?? 'linear'
+  const supported =
+    a &&
+    b &&
+    a.dtype === 'float32' &&
+    b.dtype === 'float32' &&
+    (!bias || bias.dtype === 'float32') &&
+    !preluActivationWeights &&
+    (activation === 'linear' || activation === 'relu') &&
+    a.shape.length >= 2 &&
+    b.shape.length >= 2 &&
+    a.shape.every((d) => d > 0) &&
+    b.shape.every((d) => d > 0)
+  if (!supported) return s.originals.get(kernel)!.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo
+  const backend = args.backend as WasmBackendLike
+  const tA = attrs.transposeA === true
+  const tB = attrs.transposeB === true
+  const shape = outputShape(a, b, tA, tB)
+  const spec: MatmulGraphSpec = {
+    rankA: a.shape.length,
+    rankB: b.shape.length,
+    transposeA: tA,
+    transposeB: tB,
+    biasRank: bias ? Math.max(1, bias.shape.length) : 0,
+    epilogue: activation === 'relu' ? 'relu' : 'none'
+  }
+  const session = sessionFor(s, spec)
+  const out = backend.makeOutput(shape, 'float32')
+  try {
+    // Views are taken after makeOutput: an allocation may grow (and so replace) the wasm memory.
+    const T = s.ort.Tensor
+    const feeds: Record<string, object> = { A: new T('float32', backend.typedArrayFromHeap(a), a.shape), B: new T('float32', backend.typedArrayFromHeap(b), b.shape) }
+    if (bias) feeds.C = new T('float32', backend.typedArrayFromHeap(bias), bias.shape.length ? bias.shape : [1])
+    session.run(feeds, { Y: new T('float32', backend.typedArrayFromHeap(out), shape) }, {})
+  } catch (error) {
+    backend.disposeData(out.dataId)
+    throw error
+  }
+  s.calls++
+  return out
+}
+
+/** Whether the wasm backend's matmuls currently run on onnxruntime (ops choose their fastest path by it). */
+export function nativeMatmulActive(): boolean {
+  return state !== undefined
+}
+
+/** Matmuls run natively since the kernels were installed. */
+export function nativeMatmulCalls(): number {
+  return state?.calls ?? 0
+}
+
+/**
+ * Replaces the wasm backend's matmul kernels with onnxruntime's (the wasm backend must be registered).
+ * Checks the result on a small product with both transposes before returning; on any failure the wasm
+ * kernels stay as they were and the error says why.
+ */
+export function installNativeMatmul(threads: number): NativeMatmulInfo {
+  if (state) return { version: state.ort.version, threads: state.threads }
+  if (!Number.isInteger(threads) || threads < 1) throw new Error(`onnxruntime threads must be a positive integer, got ${threads}`)
+  const ort = loadOrt()
+  const originals = new Map<string, tf.KernelConfig>()
+  for (const name of KERNELS) {
+    const k = tf.getKernel(name, 'wasm')
+    if (!k) throw new Error(`the wasm backend has no ${name} kernel to replace`)
+    originals.set(name, k)
+  }
+  state = { ort, threads, sessions: new Map(), originals, calls: 0 }
+  for (const name of KERNELS) {
+    tf.unregisterKernel(name, 'wasm')
+    tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: ((args: Parameters<tf.KernelFunc>[0]) => runNative(args, name)) as tf.KernelFunc })
+  }
+  try {
+    selfCheck()
+  } catch (error) {
+    uninstallNativeMatmul()
+    throw error
+  }
+  return { version: ort.version, threads }
+}
+
+/** Restores tfjs-wasm's own matmul kernels and frees the sessions. */
+export function uninstallNativeMatmul(): void {
+  const s = state
+  if (!s) return
+  state = undefined
+  for (const [name, config] of s.originals) {
+    tf.unregisterKernel(name, 'wasm')
+    tf.registerKernel(config)
+  }
+  for (const session of s.sessions.values()) session.dispose()
+}
+
+/** A [2,3] x [4,3]^T product (and its transposed-A twin) against a JS reference. */
+function selfCheck(): void {
+  const av = [1, -2, 3, 0.5, 4, -1]
+  const bv = [2, 0, 1, -1, 3, 0.25, 0, 1, 1, 2, 2, 2]
+  const expected: number[] = []
+  for (let i = 0; i < 2; i++) for (let j = 0; j < 4; j++) expected.push(av[i * 3]! * bv[j * 3]! + av[i * 3 + 1]! * bv[j * 3 + 1]! + av[i * 3 + 2]! * bv[j * 3 + 2]!)
+  const before = state!.calls
+  const [y1, y2] = tf.tidy(() => {
+    const a = tf.tensor2d(av, [2, 3])
+    const b = tf.tensor2d(bv, [4, 3])
+    return [tf.matMul(a, b, false, true).dataSync(), tf.matMul(a.transpose(), b, true, true).dataSync()]
+  })
+  for (const y of [y1!, y2!]) {
+    expected.forEach((e, i) => {
+      if (Math.abs(y[i]! - e) > 1e-5) throw new Error(`onnxruntime matmul self-check failed: element ${i} is ${y[i]}, expected ${e}`)
+    })
+  }
+  if (state!.calls - before !== 2) throw new Error('onnxruntime matmul self-check did not reach the native kernel')
+}

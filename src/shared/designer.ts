@@ -197,7 +197,7 @@ export interface DesignFacts {
   streamDomains?: readonly string[]
   streamName?: string
   /** bytes each stage needs (engine estimate) and what a run may plan for here */
-  memory?: { stageBytes: readonly number[]; budgetBytes: number; budgetText: string }
+  memory?: { stageBytes: readonly number[]; budgetBytes: number; budgetText: string; stageTensorBytes?: readonly number[]; tensorCapBytes?: number | null }
 }
 
 export interface DesignCheck {
@@ -278,11 +278,17 @@ export function validateDesign(input: unknown, facts: DesignFacts = {}): DesignC
     })
   }
   if (facts.memory) {
-    const { stageBytes, budgetBytes, budgetText } = facts.memory
+    const { stageBytes, budgetBytes, budgetText, stageTensorBytes, tensorCapBytes } = facts.memory
     stageBytes.forEach((bytes, i) => {
-      if (i >= config.stages.length || bytes <= budgetBytes) return
-      const p: PathPart[] = i === 0 || !hasGrowth(config.stages[i]!.grow) ? (i === 0 ? ['model'] : ['stages', i]) : ['stages', i, 'grow']
-      add(p, `stage ${i + 1} (${config.stages[i]!.domain}) needs about ${formatBytes(bytes)}: more memory than this machine has for a run (${budgetText})`)
+      if (i >= config.stages.length) return
+      const tensors = stageTensorBytes?.[i] ?? 0
+      const overCap = tensorCapBytes != null && tensors > tensorCapBytes
+      if (bytes <= budgetBytes && !overCap) return
+      // at the field that made it large: the growth before the stage, else the initial model
+      const p: PathPart[] = i > 0 && hasGrowth(config.stages[i]!.grow) ? ['stages', i, 'grow'] : ['model']
+      const what = `stage ${i + 1} (${config.stages[i]!.domain}) needs about ${formatBytes(bytes)}`
+      if (overCap) add(p, `${what}, ${formatBytes(tensors)} of it tensors: more than the backend holds (${formatBytes(tensorCapBytes!)})`)
+      else add(p, `${what}: more memory than this machine has for a run (${budgetText})`)
     })
   }
   return { config, issues }

@@ -273,9 +273,14 @@ export function validateDesign(input: unknown, facts: DesignFacts = {}): DesignC
   })
   if (facts.streamDomains) {
     const where = facts.streamName ? `stream "${facts.streamName}"` : 'the stream'
+    const domains = facts.streamDomains
+    // a run records its stream only when the stages follow it: one stage per domain, in its order
     config.stages.forEach((s, i) => {
-      if (!facts.streamDomains!.includes(s.domain)) add(['stages', i, 'domain'], `"${s.domain}" is not in ${where} (${facts.streamDomains!.join(', ')})`)
+      if (!domains.includes(s.domain)) add(['stages', i, 'domain'], `"${s.domain}" is not in ${where} (${domains.join(', ')})`)
+      else if (domains[i] !== s.domain)
+        add(['stages', i, 'domain'], `${where} has ${domains[i] === undefined ? 'no domain' : `"${domains[i]}"`} at position ${i + 1}; stages follow its order`)
     })
+    if (config.stages.length < domains.length) add(['stages'], `${where} has ${domains.length} domains; the schedule has ${config.stages.length} stages (one per domain)`)
   }
   if (facts.memory) {
     const { stageBytes, budgetBytes, budgetText, stageTensorBytes, tensorCapBytes } = facts.memory
@@ -392,16 +397,17 @@ export function diffConfigs(left: unknown, right: unknown): DiffEntry[] {
 
 // ---- starting points ----------------------------------------------------------------------------------
 
-/** A small two-growth ELLE schedule on the given domains: what "from scratch" starts with. */
+/** A small two-growth ELLE schedule, one stage per given domain: what "from scratch" starts with. */
 export function scratchConfig(domains: readonly string[], name = 'my-experiment'): RunConfigInput {
-  const picked = domains.slice(0, 3)
+  const picked = domains.length > 0 ? domains : ['press', 'hobbies', 'learned']
   return {
     name,
     model: { kind: 'gpt', layers: 2, heads: 2, headSize: 32 },
     training: { seqLen: 64, batchSize: 16, lr: 1e-3, validateEvery: 20 },
     method: { name: 'elle' },
     replay: { ratio: 0.1 },
-    stages: picked.map((domain, i) => (i === 0 ? { domain, steps: 200 } : { domain, steps: 200, grow: { layers: 1, heads: 1 }, frwSteps: 20 }))
+    // growth before the second and third domains; later ones train at that size
+    stages: picked.map((domain, i) => (i === 0 ? { domain, steps: 200 } : i <= 2 ? { domain, steps: 200, grow: { layers: 1, heads: 1 }, frwSteps: 20 } : { domain, steps: 200 }))
   }
 }
 

@@ -138,6 +138,15 @@ describe('designer: validation at field paths', () => {
 
     expect(paths(twoGrowth(), { streamDomains: ['press', 'hobbies'], streamName: 'mine' })).toEqual([['stages[2].domain', '"learned" is not in stream "mine" (press, hobbies)']])
 
+    // stages follow the stream: its order, one per domain
+    expect(paths(twoGrowth(), { streamDomains: ['press', 'learned', 'hobbies'] })).toEqual([
+      ['stages[1].domain', 'the stream has "learned" at position 2; stages follow its order'],
+      ['stages[2].domain', 'the stream has "hobbies" at position 3; stages follow its order']
+    ])
+    expect(paths(twoGrowth(), { streamDomains: ['press', 'hobbies', 'learned', 'fiction'] })).toEqual([
+      ['stages', 'the stream has 4 domains; the schedule has 3 stages (one per domain)']
+    ])
+
     const memory = { stageBytes: [1e8, 2e8, 9e9], budgetBytes: 1e9, budgetText: 'this machine has 1.2 GB available' }
     expect(paths(twoGrowth(), { memory })).toEqual([
       ['stages[2].grow', 'stage 3 (learned) needs about 9.0 GB: more memory than this machine has for a run (this machine has 1.2 GB available)']
@@ -193,8 +202,8 @@ describe('designer: diff and options', () => {
   })
 
   it('starts from scratch with a valid two-growth ELLE schedule', () => {
-    const check = validateDesign(scratchConfig(['press', 'hobbies', 'learned']))
+    const check = validateDesign(scratchConfig(['press', 'hobbies', 'learned', 'fiction']), { streamDomains: ['press', 'hobbies', 'learned', 'fiction'] })
     expect(check.issues).toEqual([])
-    expect(planStages(check.config!).filter((p) => p.grown)).toHaveLength(2)
+    expect(planStages(check.config!).map((p) => p.grown)).toEqual([false, true, true, false])
   })
 })

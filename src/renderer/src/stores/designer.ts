@@ -122,7 +122,6 @@ export const useDesignerStore = defineStore('designer', () => {
   const blocked = computed(() => {
     const first = issues.value[0]
     if (first) return `${issues.value.length} problem${issues.value.length > 1 ? 's' : ''}: ${first.path ? `${first.path}: ` : ''}${first.message}`
-    if (!stream.value) return 'choose the stream the run trains on'
     return null
   })
   const methodName = computed<MethodName | null>(() => {
@@ -202,7 +201,7 @@ export const useDesignerStore = defineStore('designer', () => {
   function fromScratch(): void {
     const builtin = streams.streams.find((s) => s.builtin) ?? streams.streams[0]
     load(scratchConfig(builtin?.domains ?? []), 'my-experiment')
-    if (builtin) useStream(builtin.id)
+    streamId.value = builtin?.id ?? null
   }
   function fromPreset(name: string): void {
     const preset = presets.value.find((p) => p.name === name)

@@ -111,6 +111,7 @@ describe('Experiment designer in a real browser', () => {
     expect(ran.streamId).toBe(streamId)
     // that run's throughput now backs the estimate of the same shapes
     await field(page, 'training.seed').fill('8')
+    await expect.poll(async () => (JSON.parse(await page.getByTestId('config-json').inputValue()) as typeof json).training.seed).toBe(8) // the form writes the JSON again
     await page.getByTestId('plan-2').filter({ hasText: '(measured)' }).waitFor({ timeout: 10_000 })
 
     // ---- save, clone, diff ----

@@ -3,6 +3,7 @@
 // Both transports validate requests with these schemas before anything reaches the engine,
 // and the renderer validates what it receives, so a mismatch fails loudly at the boundary.
 import { z } from 'zod'
+import { ThroughputSample } from './designer'
 import { RunConfig } from './run-config'
 
 export const RUN_STATUSES = ['queued', 'running', 'paused', 'finished', 'failed', 'cancelled'] as const
@@ -286,6 +287,53 @@ const streamMethods = {
 } as const
 // ---- end of streams ------------------------------------------------------------------------------------
 
+// ---- saved experiments (issue 13): configs designed in the workbench, kept by name without running them ----
+export const SAVED_EXPERIMENT_NAME_MAX = 200
+
+export const SavedExperimentSummary = z.object({
+  id: z.number().int().positive(),
+  name: z.string(),
+  /** the config's own name, its method and its stages' domains: enough to list it */
+  method: z.string(),
+  domains: z.array(z.string()),
+  createdAt: z.string(),
+  updatedAt: z.string()
+})
+export type SavedExperimentSummary = z.infer<typeof SavedExperimentSummary>
+
+export const SavedExperiment = SavedExperimentSummary.extend({ config: RunConfig })
+export type SavedExperiment = z.infer<typeof SavedExperiment>
+
+/** Throughput and memory facts for the designer's estimates (src/shared/designer.ts). */
+export const DesignEstimate = z.object({
+  backend: z.string(),
+  /** training stages of earlier runs on this backend: their shape and measured throughput */
+  samples: z.array(ThroughputSample),
+  /** the engine's memory estimate of each stage of the config, in bytes (null: the config is not valid yet) */
+  stageBytes: z.array(z.number().nonnegative()).nullable(),
+  /** of that, the tensors the backend must hold, and the backend's own cap on them (wasm: its heap; null: none) */
+  stageTensorBytes: z.array(z.number().nonnegative()).nullable(),
+  tensorCapBytes: z.number().nonnegative().nullable(),
+  /** what one run may plan to use on this machine, and that said in words */
+  budgetBytes: z.number().nonnegative(),
+  budgetText: z.string()
+})
+export type DesignEstimate = z.infer<typeof DesignEstimate>
+
+const savedExperimentMethods = {
+  /** a saved experiment, by its id among the saved ones (`experiments.list`'s `saved`) */
+  'experiments.get': { params: RunId, result: SavedExperiment },
+  /** create (no id) or replace (id) a saved experiment; a name another saved experiment has is a conflict */
+  'experiments.save': {
+    params: z.object({ id: z.number().int().positive().optional(), name: z.string().trim().min(1).max(SAVED_EXPERIMENT_NAME_MAX), config: RunConfig }).strict(),
+    result: SavedExperiment
+  },
+  'experiments.delete': { params: RunId, result: SavedExperimentSummary },
+  /** measured throughput on this backend and the memory estimate of a config (absent: only the throughput) */
+  'experiments.estimate': { params: z.object({ config: z.unknown().optional() }).strict(), result: DesignEstimate }
+} as const
+// ---- end of saved experiments ------------------------------------------------------------------------------
+
 export const DomainAddParams = z
   .object({
     name: z.string().min(1).max(DOMAIN_NAME_MAX),
@@ -503,8 +551,12 @@ export const contract = {
     params: Empty,
     result: z.object({ presets: z.array(z.object({ name: z.string(), description: z.string(), config: RunConfig })) })
   },
-  'experiments.list': { params: Empty, result: z.object({ experiments: z.array(ExperimentSummary) }) },
+  /** experiments: those runs were made of (by config hash), and those saved by name in the designer */
+  'experiments.list': { params: Empty, result: z.object({ experiments: z.array(ExperimentSummary), saved: z.array(SavedExperimentSummary) }) },
+  /** the config a run was started with (what cloning a run starts from) */
+  'runs.config': { params: RunId, result: z.object({ config: RunConfig }) },
   ...streamMethods,
+  ...savedExperimentMethods,
   // jobs and checkpoints (see the block above the contract)
   'jobs.list': {
     params: z.object({ status: JobStatus.optional(), kind: JobKind.optional(), limit: z.number().int().min(1).max(JOBS_LIST_MAX).optional() }).strict(),
@@ -540,6 +592,7 @@ export const ApiEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('run.progress'), progress: RunProgress }),
   z.object({ type: z.literal('domains.changed') }),
   z.object({ type: z.literal('streams.changed') }),
+  z.object({ type: z.literal('experiments.changed') }),
   z.object({ type: z.literal('job.updated'), job: JobSummary }),
   z.object({ type: z.literal('job.progress'), progress: JobProgress })
 ])

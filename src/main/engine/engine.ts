@@ -1,7 +1,19 @@
 // The engine: store, backend, event bus and trainer host behind one object. It knows nothing of
 // Electron or HTTP; transports (IPC, HTTP/WebSocket, CLI) adapt it.
 import path from 'node:path'
-import { RunProgress, type BackendReport, type CheckpointSummary, type DomainSummary, type JobSummary, type Params, type RunStatus, type RunSummary } from '../../shared/contract'
+import {
+  RunProgress,
+  type BackendReport,
+  type DesignEstimate,
+  type SavedExperiment,
+  type SavedExperimentSummary,
+  type CheckpointSummary,
+  type DomainSummary,
+  type JobSummary,
+  type Params,
+  type RunStatus,
+  type RunSummary
+} from '../../shared/contract'
 import { streamDifference } from './compare/compare'
 import { selectBackend, type BackendRequest } from './backend/select'
 import { EventBus } from './events'
@@ -10,7 +22,8 @@ import { ExperimentStore, StoreError } from './store/store'
 import { DEFAULT_DOMAINS } from './data'
 import { BUILTIN_STREAM_NAME } from './training/data'
 import { ConfigError, parseRunConfig, type RunConfig } from './training/config'
-import { checkRunResources, machineBudget, type MemoryBudget } from './resources'
+import { checkRunResources, describeBudget, estimateRun, machineBudget, type MemoryBudget } from './resources'
+import { RunConfig as RunConfigSchema, type RunConfigInput } from '../../shared/run-config'
 import { DomainInputError, TrainerHost, type TrainerHostOptions } from './training/host'
 import type { AddedDomain } from './training/data'
 import { jobResult } from '../../shared/jobs'
@@ -80,6 +93,7 @@ export class Engine {
     // domains and streams are few: compared whole (an `elle domains add` in a terminal)
     let domains = JSON.stringify(this.store.listDomains())
     let streams = JSON.stringify(this.store.listStreams())
+    let saved = JSON.stringify(this.store.listSavedExperiments())
     this.watcher = setInterval(() => {
       const now = this.store.dataVersion
       if (now === version) return
@@ -90,6 +104,9 @@ export class Engine {
       const streamsNow = JSON.stringify(this.store.listStreams())
       if (streamsNow !== streams) this.events.publish({ type: 'streams.changed' })
       streams = streamsNow
+      const savedNow = JSON.stringify(this.store.listSavedExperiments())
+      if (savedNow !== saved) this.events.publish({ type: 'experiments.changed' })
+      saved = savedNow
       const runs = this.store.listRuns()
       for (const run of runs) {
         const json = JSON.stringify(run)
@@ -191,6 +208,38 @@ export class Engine {
     const result = change()
     this.events.publish({ type: 'streams.changed' })
     return result
+  }
+
+  /** Save a designed experiment (create or replace by id) and tell every client. */
+  saveExperiment(input: { id?: number; name: string; config: RunConfigInput }): SavedExperiment {
+    const saved = this.store.saveExperiment(input)
+    this.events.publish({ type: 'experiments.changed' })
+    return saved
+  }
+
+  deleteSavedExperiment(id: number): SavedExperimentSummary {
+    const deleted = this.store.deleteSavedExperiment(id)
+    this.events.publish({ type: 'experiments.changed' })
+    return deleted
+  }
+
+  /**
+   * The designer's machine facts: throughput measured on this backend, and (for a config the schema accepts) the
+   * memory estimate of each stage against this machine's budget, as runs.start would check it.
+   */
+  designEstimate(rawConfig: unknown): DesignEstimate {
+    const budget = this.memoryBudget()
+    const parsed = rawConfig === undefined ? null : RunConfigSchema.safeParse(rawConfig)
+    const estimate = parsed?.success ? estimateRun(parsed.data) : null
+    return {
+      backend: this.backend.active,
+      samples: this.store.throughputSamples(this.backend.active),
+      stageBytes: estimate ? estimate.stages.map((s) => s.bytes.total) : null,
+      stageTensorBytes: estimate ? estimate.stages.map((s) => s.bytes.tensors) : null,
+      tensorCapBytes: budget.tensorCap?.bytes ?? null,
+      budgetBytes: budget.bytes,
+      budgetText: describeBudget(budget)
+    }
   }
 
   /** Delete a domain no run or stream uses (the store refuses otherwise, naming them). */

@@ -195,6 +195,19 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX jobs_by_status ON jobs(status);
       ALTER TABLE runs ADD COLUMN cancel_requested_at TEXT;
     `
+  },
+  {
+    version: 7,
+    description: 'saved experiments: named configs designed in the workbench and kept without running them',
+    sql: `
+      CREATE TABLE saved_experiments (
+        id          INTEGER PRIMARY KEY,
+        name        TEXT NOT NULL UNIQUE,
+        config_json TEXT NOT NULL,
+        created_at  TEXT NOT NULL DEFAULT ${NOW},
+        updated_at  TEXT NOT NULL DEFAULT ${NOW}
+      );
+    `
   }
 ]
 

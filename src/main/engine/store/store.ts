@@ -12,9 +12,13 @@ import type {
   RunDetail,
   RunStatus,
   RunSummary,
+  SavedExperiment,
+  SavedExperimentSummary,
   StageSummary,
   StreamSummary
 } from '../../../shared/contract'
+import { methodName, planStages, type ThroughputSample } from '../../../shared/designer'
+import { RunConfig, type RunConfigInput } from '../../../shared/run-config'
 import type { PhaseRef } from '../../../shared/metrics'
 import { openDatabase, StoreError, type OpenOptions } from './open'
 
@@ -137,6 +141,20 @@ function toRunSummary(row: RunRow): RunSummary {
     error: row.error,
     streamId: row.stream_id
   }
+}
+
+type SavedRow = { id: number; name: string; config_json: string; created_at: string; updated_at: string }
+const SAVED_SELECT = 'SELECT id, name, config_json, created_at, updated_at FROM saved_experiments'
+
+function parseSavedConfig(row: SavedRow): RunConfig {
+  const parsed = RunConfig.safeParse(JSON.parse(row.config_json))
+  if (!parsed.success)
+    throw new StoreError('invalid', `saved experiment ${row.id} ("${row.name}") holds a config this workbench cannot read: ${parsed.error.issues[0]?.message ?? ''}`)
+  return parsed.data
+}
+
+function toSavedSummary(row: SavedRow, config: RunConfig): SavedExperimentSummary {
+  return { id: row.id, name: row.name, method: methodName(config), domains: config.stages.map((s) => s.domain), createdAt: row.created_at, updatedAt: row.updated_at }
 }
 
 /** "runs 3, 5 and 9" (at most 10 named): who uses a stream or domain that cannot be deleted. */
@@ -518,6 +536,91 @@ export class ExperimentStore {
   listExperiments(): ExperimentSummary[] {
     const ids = this.db.prepare('SELECT id FROM experiments ORDER BY id DESC').pluck().all() as number[]
     return ids.map((id) => this.getExperiment(id))
+  }
+
+  // ---- saved experiments (designed, kept by name, not necessarily run) ------------------------
+
+  listSavedExperiments(): SavedExperimentSummary[] {
+    const rows = this.db.prepare(`${SAVED_SELECT} ORDER BY updated_at DESC, id DESC`).all() as SavedRow[]
+    return rows.map((row) => toSavedSummary(row, parseSavedConfig(row)))
+  }
+
+  getSavedExperiment(id: number): SavedExperiment {
+    const row = this.db.prepare(`${SAVED_SELECT} WHERE id = ?`).get(id) as SavedRow | undefined
+    if (!row) throw new StoreError('not_found', `no saved experiment with id ${id}`)
+    const config = parseSavedConfig(row)
+    return { ...toSavedSummary(row, config), config }
+  }
+
+  /** Create (no id) or replace (id) a saved experiment; its config must satisfy the shared schema. */
+  saveExperiment(input: { id?: number; name: string; config: RunConfigInput }): SavedExperiment {
+    const checked = RunConfig.safeParse(input.config)
+    if (!checked.success) throw new StoreError('invalid', checked.error.issues.map((i) => `config.${i.path.join('.')}: ${i.message}`).join('; '))
+    const json = JSON.stringify(checked.data)
+    const id = this.db
+      .transaction(() => {
+        const holder = this.db.prepare('SELECT id FROM saved_experiments WHERE name = ?').pluck().get(input.name) as number | undefined
+        if (holder !== undefined && holder !== input.id)
+          throw new StoreError('conflict', `a saved experiment named "${input.name}" already exists (id ${holder}); choose another name`)
+        if (input.id === undefined) return Number(this.db.prepare('INSERT INTO saved_experiments (name, config_json) VALUES (?, ?)').run(input.name, json).lastInsertRowid)
+        const changed = this.db
+          .prepare(`UPDATE saved_experiments SET name = ?, config_json = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?`)
+          .run(input.name, json, input.id).changes
+        if (changed === 0) throw new StoreError('not_found', `no saved experiment with id ${input.id}`)
+        return input.id
+      })
+      .immediate()
+    return this.getSavedExperiment(id)
+  }
+
+  deleteSavedExperiment(id: number): SavedExperimentSummary {
+    return this.db
+      .transaction(() => {
+        const saved = this.getSavedExperiment(id)
+        this.db.prepare('DELETE FROM saved_experiments WHERE id = ?').run(id)
+        const { config: _config, ...summary } = saved
+        return summary
+      })
+      .immediate()
+  }
+
+  /**
+   * The throughput training stages of earlier runs reached on a backend: per run and stage, tokens and FLOPs
+   * over wall seconds between its first and last recorded loss, with the shape that stage trained.
+   */
+  throughputSamples(backend: string, limit = 200): ThroughputSample[] {
+    const rows = this.db
+      .prepare(
+        `SELECT m.run_id, m.stage, e.config_json,
+                MAX(m.tokens_seen) - MIN(m.tokens_seen) AS tokens, MAX(m.flops) - MIN(m.flops) AS flops, MAX(m.wall_s) - MIN(m.wall_s) AS wall
+         FROM metrics m JOIN runs r ON r.id = m.run_id JOIN experiments e ON e.id = r.experiment_id
+         WHERE r.backend = ? AND m.kind = 'train' AND m.name = 'loss' AND m.stage IS NOT NULL
+         GROUP BY m.run_id, m.stage HAVING wall > 0 AND tokens > 0 AND flops > 0
+         ORDER BY m.run_id DESC, m.stage LIMIT ?`
+      )
+      .all(backend, limit) as Array<{ run_id: number; stage: number; config_json: string; tokens: number; flops: number; wall: number }>
+    const samples: ThroughputSample[] = []
+    for (const row of rows) {
+      const parsed = RunConfig.safeParse(JSON.parse(row.config_json))
+      if (!parsed.success) continue // a config an older workbench stored that the schema no longer reads
+      const plan = planStages(parsed.data)[row.stage]
+      if (!plan) continue
+      const t = parsed.data.training
+      samples.push({
+        runId: row.run_id,
+        stage: row.stage,
+        backend,
+        kind: plan.shape.kind,
+        layers: plan.shape.layers,
+        hidden: plan.shape.hidden,
+        ffn: plan.shape.ffn,
+        seqLen: t.seqLen,
+        batchSize: t.batchSize,
+        tokensPerS: row.tokens / row.wall,
+        flopsPerS: row.flops / row.wall
+      })
+    }
+    return samples
   }
 
   // ---- runs ----------------------------------------------------------------------------------

@@ -137,7 +137,7 @@ describe('Experiment designer in a real browser', () => {
       .getByTestId('designer')
       .evaluate((root) =>
         [...root.querySelectorAll('input, select, textarea')]
-          .filter((el) => (el as HTMLInputElement).labels?.length === 0 && !el.getAttribute('aria-label'))
+          .filter((el) => (el as unknown as { labels: { length: number } | null }).labels?.length === 0 && !el.getAttribute('aria-label'))
           .map((el) => el.outerHTML.slice(0, 80))
       )
     expect(unlabelled).toEqual([])

@@ -459,7 +459,7 @@ describe('elle export / elle import commands', () => {
 
   it('errors from the engine name the file', async () => {
     const missing = path.join(root, 'no-such-checkpoint')
-    await expect(run(exportCommand, [missing, '--out', fresh()])).rejects.toThrow(`checkpoint directory not found: ${missing}`)
+    await expect(run(exportCommand, [missing, '--out', fresh()])).rejects.toThrow(`checkpointPath: no checkpoint folder at ${missing}`)
   })
 
   it('has help text', () => {

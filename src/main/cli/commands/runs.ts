@@ -31,10 +31,20 @@ export const runsCommand: Command = {
       } else if (runs.length === 0) console.log(`no runs yet in ${store.path}`)
       else {
         const rows = runs.map((r) => {
-          const final = lifelongSummary(store.readMetrics(r.id, { name: SERIES.ap }).concat(store.readMetrics(r.id, { name: SERIES.apPlus }))).final
-          return [r.id, r.experimentName, r.status, r.backend, final.ap?.toFixed(2) ?? null, final.apPlus?.toFixed(2) ?? null, r.createdAt, r.error]
+          const final = lifelongSummary([SERIES.ap, SERIES.apGeo, SERIES.apPlus].flatMap((name) => store.readMetrics(r.id, { name }))).final
+          return [
+            r.id,
+            r.experimentName,
+            r.status,
+            r.backend,
+            final.apGeo?.toFixed(2) ?? null,
+            final.ap?.toFixed(2) ?? null,
+            final.apPlus?.toFixed(2) ?? null,
+            r.createdAt,
+            r.error
+          ]
         })
-        console.log(table(['id', 'experiment', 'status', 'backend', 'AP', 'AP+', 'created', 'error'], rows))
+        console.log(table(['id', 'experiment', 'status', 'backend', 'geo AP', 'AP', 'AP+', 'created', 'error'], rows))
       }
       return 0
     } finally {

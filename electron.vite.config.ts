@@ -38,7 +38,8 @@ export default defineConfig({
           'bench-train': resolve(__dirname, 'bench/train.ts'),
           'bench-growth': resolve(__dirname, 'bench/growth.ts'),
           'bench-frw': resolve(__dirname, 'bench/frw.ts'),
-          'bench-lifelong': resolve(__dirname, 'bench/lifelong.ts')
+          'bench-lifelong': resolve(__dirname, 'bench/lifelong.ts'),
+          'bench-sweep': resolve(__dirname, 'bench/sweep.ts')
         },
         external: isExternalForNode,
         output: { format: 'es', entryFileNames: '[name].js', chunkFileNames: 'chunks/[name]-[hash].js' }

@@ -155,6 +155,20 @@ export type CurvePoint = z.infer<typeof CurvePoint>
 const PhaseFields = { kind: z.string(), stage: z.number().int().nullable(), domain: z.string().nullable() }
 
 /** One compared run: its lifelong curves, perplexity matrix, cost per phase and downstream scores (docs/compare.md). */
+/** A 95% interval (bootstrap over validation documents unless said otherwise). */
+export const IntervalZ = z.object({ lo: z.number(), hi: z.number() })
+
+/** What one run's final validation evaluated, per domain (stream order): the statement a comparison rests on. */
+export const EvaluatedDomain = z.object({
+  domain: z.string(),
+  ppl: z.number().nullable(),
+  /** 95% bootstrap interval over validation documents (null: recorded before intervals existed) */
+  ci: IntervalZ.nullable(),
+  /** scored target tokens and validation documents */
+  tokens: z.number().nullable(),
+  docs: z.number().nullable()
+})
+
 export const ComparedRun = z.object({
   id: z.number().int().positive(),
   experimentName: z.string(),
@@ -180,7 +194,23 @@ export const ComparedRun = z.object({
   ap: z.array(CurvePoint),
   apPlus: z.array(CurvePoint),
   apGeo: z.array(CurvePoint),
-  final: z.object({ ap: z.number().nullable(), apPlus: z.number().nullable(), apGeo: z.number().nullable(), domainsSeen: z.number().int().nonnegative() }),
+  final: z.object({
+    ap: z.number().nullable(),
+    apPlus: z.number().nullable(),
+    apGeo: z.number().nullable(),
+    domainsSeen: z.number().int().nonnegative(),
+    /** 95% bootstrap intervals over validation documents of the final values (null: not recorded) */
+    ci: z.object({ ap: IntervalZ.nullable(), apPlus: IntervalZ.nullable(), apGeo: IntervalZ.nullable() })
+  }),
+  /** the run's training seed (from its config): what pairs runs of two methods */
+  seed: z.number().int().nullable(),
+  /** the final validation per domain, and the validations' share of the run's time */
+  evaluation: z.object({
+    domains: z.array(EvaluatedDomain),
+    /** seconds spent validating (all validations), and their share of training + validation seconds */
+    evalS: z.number(),
+    evalShare: z.number().nullable()
+  }),
   /** phases in order: parameters at the phase start, training wall seconds and FLOPs spent in the phase */
   phases: z.array(
     z.object({
@@ -232,11 +262,37 @@ export const ComputeSaved = z.object({
 })
 export type ComputeSaved = z.infer<typeof ComputeSaved>
 
+/**
+ * A difference between two methods on a final metric, paired by seed (docs/compare.md): significant only
+ * when its 95% interval excludes zero, otherwise "within noise".
+ */
+export const MethodDifference = z.object({
+  metric: z.enum(['apGeo', 'ap', 'apPlus']),
+  a: z.string(),
+  b: z.string(),
+  /** the seeds both methods ran, with the run of each */
+  pairs: z.array(z.object({ seed: z.number().int().nullable(), a: z.number().int().positive(), b: z.number().int().positive() })),
+  /** mean over seeds of a − b (lower is better for every metric here) */
+  mean: z.number(),
+  /** null: no interval (one seed, and a run without its own interval): never significant */
+  lo: z.number().nullable(),
+  hi: z.number().nullable(),
+  basis: z.enum(['t-over-seeds', 'one-seed-intervals']),
+  significant: z.boolean(),
+  /** "lower by 3.1 (95% CI [1.2, 5.0])" or "within noise (…)" */
+  verdict: z.string()
+})
+export type MethodDifference = z.infer<typeof MethodDifference>
+
 export const RunComparison = z.object({
   /** the common stream: the ordered domains of the stream the runs recorded (runs.stream_id; for runs from before streams, their configs' stages) */
   stream: z.array(z.string()),
   runs: z.array(ComparedRun),
-  computeSaved: z.array(ComputeSaved)
+  computeSaved: z.array(ComputeSaved),
+  /** every pair of methods on geometric AP (the headline), arithmetic AP and AP+ */
+  differences: z.array(MethodDifference),
+  /** the metric the ranking uses, and why */
+  headline: z.object({ metric: z.literal('apGeo'), why: z.string() })
 })
 export type RunComparison = z.infer<typeof RunComparison>
 

@@ -16,8 +16,24 @@ export const SERIES = {
   /** geometric average perplexity */
   apGeo: 'ap_geo',
   /** forgetting-aware AP: each domain against its own end-of-stage perplexity */
-  apPlus: 'ap_plus'
+  apPlus: 'ap_plus',
+  /** 95% bootstrap interval (over validation documents) of AP, geometric AP and AP+, per validation */
+  apLo: 'ap_lo',
+  apHi: 'ap_hi',
+  apGeoLo: 'ap_geo_lo',
+  apGeoHi: 'ap_geo_hi',
+  apPlusLo: 'ap_plus_lo',
+  apPlusHi: 'ap_plus_hi',
+  /** seconds the validation took (every seen domain, the intervals included): its share of a run's time */
+  evalS: 'eval_s'
 } as const
+
+/** Lower and upper end of the 95% bootstrap interval of one domain's perplexity. */
+export const pplLoSeries = (domain: string): string => `ppl_lo/${domain}`
+export const pplHiSeries = (domain: string): string => `ppl_hi/${domain}`
+/** Scored target tokens and validation documents of one domain's validation. */
+export const valTokensSeries = (domain: string): string => `val_tokens/${domain}`
+export const valDocsSeries = (domain: string): string => `val_docs/${domain}`
 
 const PPL_PREFIX = 'ppl/'
 const VAL_LOSS_PREFIX = 'val_loss/'

@@ -89,3 +89,27 @@ export function formatScore(mean: number, std: number | null, seeds: number): st
   const d = Math.abs(mean) <= 1 ? 3 : 1
   return `${mean.toFixed(d)}${std === null ? '' : ` ± ${std.toFixed(d)}`} (n=${seeds})`
 }
+
+/** `12.3 [11.9, 12.8]`: a value with its 95% interval (the value alone when there is none). */
+export function formatWithInterval(v: number | null | undefined, ci: { lo: number; hi: number } | null | undefined, digits = 1): string {
+  if (!ci) return formatValue(v, digits)
+  return `${formatValue(v, digits)} [${formatValue(ci.lo, digits)}, ${formatValue(ci.hi, digits)}]`
+}
+
+/**
+ * What a run's final validation evaluated, in one sentence: scored target tokens and documents per domain
+ * (the range over domains) and the validations' share of the run's time.
+ */
+export function evaluationSentence(e: { domains: ReadonlyArray<{ domain: string; tokens: number | null; docs: number | null }>; evalS: number; evalShare: number | null }): string {
+  const seen = e.domains.filter((d) => d.tokens !== null)
+  if (seen.length === 0) return 'evaluated tokens not recorded (a run from before the evaluation recorded them)'
+  const range = (xs: number[]) => {
+    const lo = Math.min(...xs)
+    const hi = Math.max(...xs)
+    return lo === hi ? lo.toLocaleString('en-US') : `${lo.toLocaleString('en-US')}–${hi.toLocaleString('en-US')}`
+  }
+  const tokens = range(seen.map((d) => d.tokens!))
+  const docs = range(seen.map((d) => d.docs ?? 0))
+  const share = e.evalShare === null ? '' : `; validation took ${formatPct(e.evalShare)} of the run's time (${formatSeconds(e.evalS)})`
+  return `${tokens} target tokens from ${docs} validation documents per domain${share}`
+}

@@ -37,7 +37,13 @@ export const TrainingSettings = z
       .max(2 ** 31 - 1)
       .default(0),
     validateEvery: z.number().int().min(1).default(50).describe('validate every seen domain every K updates (and at the end of each stage)'),
-    validationSequences: z.number().int().min(1).max(100_000).default(64).describe('sequences per domain in each validation (fixed, from the validation split)'),
+    validationSequences: z
+      .number()
+      .int()
+      .min(0)
+      .max(100_000)
+      .default(0)
+      .describe('sequences (blocks) per domain in each validation, fixed and spread evenly over the validation split, across its documents; 0: the whole split'),
     checkpointEvery: z.number().int().min(1).default(200).describe('write a checkpoint every M updates (and at the end of each stage)'),
     prompts: z
       .enum(['own', 'off', 'wrong'])

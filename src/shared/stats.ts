@@ -144,8 +144,9 @@ export const tQuantile975 = (df: number): number => (df >= 1 && df <= T975.lengt
 export interface PairedDifference {
   /** mean over seeds of (A − B) */
   mean: number
-  lo: number
-  hi: number
+  /** null when there is no interval (one seed, and a run without its own interval) */
+  lo: number | null
+  hi: number | null
   /** seeds both methods have */
   seeds: number
   /** how the interval was made: Student's t over the seeds' differences, or (one seed) the two runs' own intervals */
@@ -174,13 +175,14 @@ export function pairedDifference(pairs: ReadonlyArray<{ a: number; b: number; aC
   const p = ok[0]!
   const se = (ci: Interval | null | undefined): number => (ci && Number.isFinite(ci.lo) && Number.isFinite(ci.hi) ? (ci.hi - ci.lo) / (2 * 1.96) : NaN)
   const half = 1.96 * Math.sqrt(se(p.aCi) ** 2 + se(p.bCi) ** 2)
-  if (!Number.isFinite(half)) return { mean, lo: -Infinity, hi: Infinity, seeds: 1, basis: 'one-seed-intervals', significant: false }
+  if (!Number.isFinite(half)) return { mean, lo: null, hi: null, seeds: 1, basis: 'one-seed-intervals', significant: false }
   return { mean, lo: mean - half, hi: mean + half, seeds: 1, basis: 'one-seed-intervals', significant: mean - half > 0 || mean + half < 0 }
 }
 
 /** "A is lower by 3.1 [1.2, 5.0]" when the interval excludes zero, else "within noise". Lower is better for every metric here. */
 export function differenceVerdict(d: PairedDifference | null, format: (x: number) => string = (x) => x.toPrecision(3)): string {
   if (d === null) return 'no paired seeds'
+  if (d.lo === null || d.hi === null) return `within noise (${d.mean >= 0 ? '+' : ''}${format(d.mean)}, no interval: one seed without its own interval)`
   const ci = `[${format(d.lo)}, ${format(d.hi)}]`
   if (!d.significant) return `within noise (${d.mean >= 0 ? '+' : ''}${format(d.mean)}, 95% CI ${ci})`
   return `${d.mean < 0 ? 'lower' : 'higher'} by ${format(Math.abs(d.mean))} (95% CI ${ci})`

@@ -56,6 +56,11 @@ describe('Compare view in a real browser', () => {
     expect(await page.getByTestId(`heatmap-${elle.id}`).textContent()).toContain('perplexity (log)')
     // summary and downstream tables
     expect(await page.getByTestId(`compare-row-${elle.id}`).textContent()).toContain('3/3')
+    // differences between methods: hand-written metrics have no intervals, so one seed each is within noise
+    const differences = await page.getByTestId('compare-differences').textContent()
+    expect(differences).toContain('Differences between methods')
+    expect(differences).toContain('within noise')
+    expect(differences).toContain('Ranking by geometric AP')
     const downstream = await page.getByTestId('compare-downstream').textContent()
     expect(downstream).toContain('spam-detection')
     expect(downstream).toContain('0.810 ± 0.014')

@@ -85,7 +85,7 @@ describe('paired-by-seed differences between two methods', () => {
     ])!
     expect(clear.basis).toBe('t-over-seeds')
     expect(clear.mean).toBeCloseTo(-2, 1)
-    expect(clear.hi).toBeLessThan(0)
+    expect(clear.hi!).toBeLessThan(0)
     expect(clear.significant).toBe(true)
     expect(differenceVerdict(clear)).toMatch(/^lower by 2.00 \(95% CI \[-2\.\d+, -1\.\d+\]\)$/)
     const mixed = pairedDifference([
@@ -99,7 +99,7 @@ describe('paired-by-seed differences between two methods', () => {
     const diffs = [-2, 1, 0.1]
     const m = diffs.reduce((a, b) => a + b, 0) / 3
     const sd = Math.sqrt(diffs.reduce((a, x) => a + (x - m) ** 2, 0) / 2)
-    expect(mixed.hi - mixed.mean).toBeCloseTo((tQuantile975(2) * sd) / Math.sqrt(3), 6)
+    expect(mixed.hi! - mixed.mean).toBeCloseTo((tQuantile975(2) * sd) / Math.sqrt(3), 6)
   })
 
   it('with one seed combines the two runs’ own intervals, and says so', () => {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { RunComparison, type CurvePoint } from '../../../src/shared/contract'
-import { CompareError, compareRuns, configFacts, firstReach, streamDifference } from '../../../src/main/engine/compare'
+import { RunComparison, type ComparedRun, type CurvePoint } from '../../../src/shared/contract'
+import { CompareError, compareRuns, configFacts, firstReach, methodDifferences, streamDifference } from '../../../src/main/engine/compare'
 import { StoreError, type ExperimentStore } from '../../../src/main/engine/store/store'
 import { config, createRun, simulateRun, tempStore, train, writeRows } from './fixtures'
 
@@ -209,5 +209,35 @@ describe('config facts', () => {
     expect(configFacts({ steps: 3 })).toMatchObject({ stream: null })
     expect(streamDifference(['a'], ['a'])).toBeNull()
     expect(streamDifference(['a', 'b'], ['a'])).toBe('stages.1.domain is "b" vs absent (1 stages)')
+  })
+})
+
+describe('differences between methods, paired by seed', () => {
+  const run = (id: number, method: string, seed: number, apGeo: number, ci: number | null = null): ComparedRun =>
+    ({
+      id,
+      method,
+      seed,
+      final: { ap: apGeo + 1, apPlus: null, apGeo, domainsSeen: 2, ci: { ap: null, apPlus: null, apGeo: ci === null ? null : { lo: apGeo - ci, hi: apGeo + ci } } }
+    }) as unknown as ComparedRun
+
+  it('pairs runs of a seed, marks a difference only when its interval excludes zero, and says "within noise" otherwise', () => {
+    const clear = methodDifferences([run(1, 'elle', 0, 10), run(2, 'elle', 1, 11), run(3, 'elle', 2, 9.5), run(4, 'er', 0, 12), run(5, 'er', 1, 13.1), run(6, 'er', 2, 11.4)])
+    const geo = clear.find((d) => d.metric === 'apGeo')!
+    expect(geo.pairs).toEqual([
+      { seed: 0, a: 1, b: 4 },
+      { seed: 1, a: 2, b: 5 },
+      { seed: 2, a: 3, b: 6 }
+    ])
+    expect(geo.significant).toBe(true)
+    expect(geo.verdict).toMatch(/^elle vs er: lower by/)
+    const mixed = methodDifferences([run(1, 'elle', 0, 10), run(2, 'elle', 1, 11), run(3, 'elle', 2, 9.5), run(4, 'er', 0, 12), run(5, 'er', 1, 10), run(6, 'er', 2, 9.4)])
+    expect(mixed.find((d) => d.metric === 'apGeo')!.verdict).toMatch(/^elle vs er: within noise/)
+    // seeds that only one method ran are left out; AP+ without values gives no difference
+    const partial = methodDifferences([run(1, 'elle', 0, 10, 0.1), run(2, 'elle', 5, 11), run(4, 'er', 0, 12, 0.1)])
+    expect(partial.map((d) => d.metric)).toEqual(['apGeo', 'ap'])
+    expect(partial[0]!.pairs).toEqual([{ seed: 0, a: 1, b: 4 }])
+    expect(partial[0]!.basis).toBe('one-seed-intervals')
+    expect(partial[0]!.significant).toBe(true)
   })
 })

@@ -118,6 +118,36 @@ describe('runs.compare on trained runs', () => {
       expect(r.final.ap).toBeCloseTo((last[0]! + last[1]!) / 2, 6)
     }
     expect(e.apPlus.map((p) => p.step)).toEqual([11, 14])
+
+    // every final value carries its 95% bootstrap interval over validation documents, and the run says what it evaluated
+    for (const r of [e, n]) {
+      for (const [v, ci] of [
+        [r.final.apGeo, r.final.ci.apGeo],
+        [r.final.ap, r.final.ci.ap],
+        [r.final.apPlus, r.final.ci.apPlus]
+      ] as const) {
+        expect(ci!.lo).toBeLessThanOrEqual(ci!.hi)
+        expect(ci!.hi - ci!.lo).toBeLessThan(Math.abs(v!) + 100)
+      }
+      expect(r.final.ci.apGeo!.lo).toBeLessThanOrEqual(r.final.apGeo! * 1.0001)
+      expect(r.final.ci.apGeo!.hi).toBeGreaterThanOrEqual(r.final.apGeo! * 0.9999)
+      expect(r.seed).toBe(0)
+      for (const d of r.evaluation.domains) {
+        expect(d.tokens).toBe(8 * 31) // 8 sequences of 32 tokens: every target but the one only the prompt layout has
+        expect(d.docs).toBeGreaterThan(0)
+        expect(d.ci!.lo).toBeLessThanOrEqual(d.ppl! * 1.0001)
+      }
+      expect(r.evaluation.evalShare).toBeGreaterThan(0)
+      expect(r.evaluation.evalShare).toBeLessThan(1)
+    }
+    // one seed per method: each difference rests on the two runs' own intervals
+    expect(c.headline.metric).toBe('apGeo')
+    expect(c.differences.map((d) => [d.metric, d.a, d.b, d.basis, d.pairs.length])).toEqual([
+      ['apGeo', 'elle', 'naive', 'one-seed-intervals', 1],
+      ['ap', 'elle', 'naive', 'one-seed-intervals', 1],
+      ['apPlus', 'elle', 'naive', 'one-seed-intervals', 1]
+    ])
+    for (const d of c.differences) expect(d.verdict).toMatch(d.significant ? /^elle vs naive: (lower|higher) by/ : /^elle vs naive: within noise/)
     expect(n.apPlus.map((p) => p.step)).toEqual([9, 12, 14])
 
     expect(c.computeSaved).toEqual([expect.objectContaining({ elleRunId: elleId, otherRunId: naiveId, target: n.final.ap, domains: 2, otherFlops: n.totals.flops })])

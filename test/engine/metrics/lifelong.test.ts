@@ -30,6 +30,7 @@ describe('AP and AP+ (elle-method §16)', () => {
       p('ppl/fiction', 20, 200),
       p('ap', 20, 145),
       p('ap_plus', 20, 5),
+      p('ap_geo', 20, 134.2),
       p('params', 0, 1000),
       p('loss', 20, 4)
     ])
@@ -39,7 +40,7 @@ describe('AP and AP+ (elle-method §16)', () => {
       [100, null],
       [90, 200]
     ])
-    expect(summary.final).toEqual({ ap: 145, apPlus: 5, wallS: 2, flops: 20e9 })
+    expect(summary.final).toEqual({ ap: 145, apGeo: 134.2, apPlus: 5, wallS: 2, flops: 20e9 })
     expect(summary.params).toEqual([{ phase: { kind: 'train', stage: 0, domain: 'x' }, step: 0, value: 1000 }])
   })
 })

@@ -4,6 +4,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { formatFlops, formatParams, formatScore, formatSeconds, formatValue, renderReport } from '../../engine/api/facade'
 import { downstreamKey, downstreamMetricLabel } from '../../../shared/downstream'
+import { evaluationSentence, formatWithInterval } from '../../../shared/plot'
 import { COMPARE_MAX_RUNS } from '../../../shared/contract'
 import { stringFlag, UsageError, type Command } from '../args'
 import { table } from '../format'
@@ -93,15 +94,16 @@ export const compareCommand: Command = {
       console.log('')
       console.log(
         table(
-          ['run', 'experiment', 'method', 'status', 'AP', 'AP+', 'geo AP', 'domains', 'wall', 'FLOPs', 'params'],
+          ['run', 'experiment', 'method', 'seed', 'status', 'geo AP [95% CI]', 'AP [95% CI]', 'AP+ [95% CI]', 'domains', 'wall', 'FLOPs', 'params'],
           comparison.runs.map((r) => [
             r.id,
             r.experimentName,
             r.elle ? `${r.method} (ELLE)` : r.method,
+            r.seed,
             r.status,
-            formatValue(r.final.ap, 2),
-            formatValue(r.final.apPlus, 2),
-            formatValue(r.final.apGeo, 2),
+            formatWithInterval(r.final.apGeo, r.final.ci.apGeo, 2),
+            formatWithInterval(r.final.ap, r.final.ci.ap, 2),
+            formatWithInterval(r.final.apPlus, r.final.ci.apPlus, 2),
             `${r.final.domainsSeen}/${comparison.stream.length}`,
             formatSeconds(r.totals.wallS),
             formatFlops(r.totals.flops),
@@ -109,6 +111,19 @@ export const compareCommand: Command = {
           ])
         )
       )
+      console.log('')
+      console.log('evaluated (final validation; intervals: 95% bootstrap over validation documents):')
+      for (const r of comparison.runs) console.log(`  #${r.id} ${r.method}: ${evaluationSentence(r.evaluation)}`)
+      console.log('')
+      console.log(`ranking by ${comparison.headline.why}`)
+      if (comparison.differences.length === 0) console.log('differences: fewer than two methods with runs of a common seed')
+      else {
+        console.log('differences between methods (a − b, paired by seed; marked only when the 95% interval excludes 0):')
+        for (const d of comparison.differences) {
+          const seeds = `${d.pairs.length} seed${d.pairs.length === 1 ? '' : 's'}${d.basis === 'one-seed-intervals' ? ', from the two runs’ own intervals' : ''}`
+          console.log(`  ${METRIC_LABEL[d.metric]}: ${d.verdict} [${seeds}]`)
+        }
+      }
       const rows = new Map(comparison.runs.flatMap((r) => r.downstream.map((d) => [downstreamKey(d), d] as const)))
       const keys = [...rows.keys()]
       console.log('')
@@ -147,3 +162,5 @@ export const compareCommand: Command = {
     }
   }
 }
+
+const METRIC_LABEL = { apGeo: 'geo AP', ap: 'AP', apPlus: 'AP+' } as const

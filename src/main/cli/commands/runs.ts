@@ -38,11 +38,21 @@ export const runsCommand: Command = {
       else {
         const rows = await Promise.all(
           runs.map(async (r) => {
-            const final = lifelongSummary(await points(r.id, [SERIES.ap, SERIES.apPlus])).final
-            return [r.id, r.experimentName, r.status, r.backend, final.ap?.toFixed(2) ?? null, final.apPlus?.toFixed(2) ?? null, r.createdAt, r.error]
+            const final = lifelongSummary(await points(r.id, [SERIES.ap, SERIES.apGeo, SERIES.apPlus])).final
+            return [
+              r.id,
+              r.experimentName,
+              r.status,
+              r.backend,
+              final.apGeo?.toFixed(2) ?? null,
+              final.ap?.toFixed(2) ?? null,
+              final.apPlus?.toFixed(2) ?? null,
+              r.createdAt,
+              r.error
+            ]
           })
         )
-        console.log(table(['id', 'experiment', 'status', 'backend', 'AP', 'AP+', 'created', 'error'], rows))
+        console.log(table(['id', 'experiment', 'status', 'backend', 'geo AP', 'AP', 'AP+', 'created', 'error'], rows))
       }
       return 0
     } finally {

@@ -1,10 +1,11 @@
 // Compare lifelong runs of one stream: AP / AP+ / geometric AP over time, the perplexity matrices, cost per
 // phase, downstream scores, and the compute an ELLE run saved against every other run (docs/compare.md).
-import type { ComparedRun, ComputeSaved, CurvePoint, RunComparison } from '../../../shared/contract'
+import type { ComparedRun, ComputeSaved, CurvePoint, MethodDifference, RunComparison } from '../../../shared/contract'
+import { differenceVerdict, pairedDifference, type Interval } from '../../../shared/stats'
 import { lifelongSummary } from '../metrics/lifelong'
 import { settingsKey, type EvaluationInput, type ExperimentStore, type MetricPoint } from '../store/store'
 import { formatFlops, formatPct, formatSeconds, formatValue } from '../../../shared/plot'
-import { PHASE_KINDS, phaseKey, pplDomain, samePhase, SERIES, type PhaseRef } from '../../../shared/metrics'
+import { PHASE_KINDS, phaseKey, pplDomain, pplHiSeries, pplLoSeries, pplSeries, samePhase, SERIES, valDocsSeries, valTokensSeries, type PhaseRef } from '../../../shared/metrics'
 
 /** A comparison that cannot be made (different streams, duplicate ids, a run without a stream). */
 export class CompareError extends Error {
@@ -21,6 +22,8 @@ export interface ConfigFacts {
   method: string
   methodSource: 'config' | 'inferred'
   elle: boolean
+  /** training.seed (0 when the config leaves it to the default) */
+  seed: number | null
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
@@ -35,8 +38,9 @@ export function configFacts(config: unknown): ConfigFacts {
   const replays = (isRecord(c.replay) && positive(c.replay.ratio)) || (stages ?? []).some((s) => isRecord(s) && isRecord(s.replay) && positive(s.replay.ratio))
   const configured = isRecord(c.method) && typeof c.method.name === 'string' && c.method.name.length > 0 ? c.method.name : null
   const name = typeof c.name === 'string' ? c.name : null
-  if (configured !== null) return { name, stream, method: configured, methodSource: 'config', elle: configured.toLowerCase() === 'elle' }
-  return { name, stream, method: grows ? 'elle' : replays ? 'er' : 'naive', methodSource: 'inferred', elle: grows }
+  const seed = isRecord(c.training) && Number.isInteger(c.training.seed) ? (c.training.seed as number) : isRecord(c.training) && c.training.seed !== undefined ? null : 0
+  if (configured !== null) return { name, stream, method: configured, methodSource: 'config', elle: configured.toLowerCase() === 'elle', seed }
+  return { name, stream, method: grows ? 'elle' : replays ? 'er' : 'naive', methodSource: 'inferred', elle: grows, seed }
 }
 
 /** The first field where two streams differ, as `stages.N.domain is "a" vs "b"`; null when equal. */
@@ -182,6 +186,16 @@ function compareOne(store: ExperimentStore, id: number, facts: ConfigFacts, stre
   const matrix = matrixOf(points, stream)
   const params = points.filter((p) => p.name === SERIES.params).sort((a, b) => a.step - b.step)
   const last = matrix.at(-1)
+  // the value of a series at the run's last validation (the step of its final AP)
+  const finalStep = summary.ap.at(-1)?.step ?? null
+  const at = (name: string): number | null => (finalStep === null ? null : (points.find((p) => p.name === name && p.step === finalStep)?.value ?? null))
+  const interval = (lo: string, hi: string): Interval | null => {
+    const l = at(lo)
+    const h = at(hi)
+    return l === null || h === null ? null : { lo: l, hi: h }
+  }
+  const evalS = points.filter((p) => p.name === SERIES.evalS).reduce((a, p) => a + p.value, 0)
+  const wallS = points.reduce((m, p) => Math.max(m, p.wallS), 0)
   return {
     id,
     experimentName: run.experimentName,
@@ -198,7 +212,20 @@ function compareOne(store: ExperimentStore, id: number, facts: ConfigFacts, stre
       ap: summary.final.ap,
       apPlus: summary.final.apPlus,
       apGeo: summary.apGeo.at(-1)?.value ?? null,
-      domainsSeen: last ? last.ppl.filter((v) => v !== null).length : 0
+      domainsSeen: last ? last.ppl.filter((v) => v !== null).length : 0,
+      ci: { ap: interval(SERIES.apLo, SERIES.apHi), apPlus: interval(SERIES.apPlusLo, SERIES.apPlusHi), apGeo: interval(SERIES.apGeoLo, SERIES.apGeoHi) }
+    },
+    seed: facts.seed,
+    evaluation: {
+      domains: stream.map((domain) => ({
+        domain,
+        ppl: at(pplSeries(domain)),
+        ci: interval(pplLoSeries(domain), pplHiSeries(domain)),
+        tokens: at(valTokensSeries(domain)),
+        docs: at(valDocsSeries(domain))
+      })),
+      evalS,
+      evalShare: evalS + wallS > 0 && evalS > 0 ? evalS / (evalS + wallS) : null
     },
     phases: phasesOf(points),
     totals: {
@@ -280,5 +307,61 @@ export function compareRuns(store: ExperimentStore, runIds: readonly number[]): 
   for (const elle of runs.filter((r) => r.elle)) {
     for (const other of runs) if (other.id !== elle.id) saved.push(computeSaved(elle, other))
   }
-  return { stream: [...stream], runs, computeSaved: saved }
+  return { stream: [...stream], runs, computeSaved: saved, differences: methodDifferences(runs), headline: { metric: 'apGeo', why: HEADLINE_WHY } }
+}
+
+/** Why the ranking uses geometric AP (docs/compare.md). */
+export const HEADLINE_WHY =
+  "geometric AP (exp of the mean validation loss over the seen domains): the reference records each domain's validation loss (valid_loss.pt), " +
+  'and the mean of those losses, exponentiated, is this AP; it also weighs every domain alike instead of letting the highest perplexity dominate. Arithmetic AP is shown beside it.'
+
+const METRICS = [
+  { metric: 'apGeo', value: (r: ComparedRun) => r.final.apGeo, ci: (r: ComparedRun) => r.final.ci.apGeo },
+  { metric: 'ap', value: (r: ComparedRun) => r.final.ap, ci: (r: ComparedRun) => r.final.ci.ap },
+  { metric: 'apPlus', value: (r: ComparedRun) => r.final.apPlus, ci: (r: ComparedRun) => r.final.ci.apPlus }
+] as const
+
+/**
+ * Every pair of methods, on each final metric, paired by seed: runs of the two methods with the same training
+ * seed and the same number of domains seen (AP over fewer domains is another quantity). A method with two runs
+ * of one seed uses the later one.
+ */
+export function methodDifferences(runs: readonly ComparedRun[]): MethodDifference[] {
+  const methods: string[] = []
+  const bySeed = new Map<string, Map<number | null, ComparedRun>>()
+  for (const r of runs) {
+    if (!methods.includes(r.method)) methods.push(r.method)
+    let m = bySeed.get(r.method)
+    if (!m) bySeed.set(r.method, (m = new Map()))
+    m.set(r.seed, r)
+  }
+  const out: MethodDifference[] = []
+  for (let i = 0; i < methods.length; i++) {
+    for (let j = i + 1; j < methods.length; j++) {
+      const a = bySeed.get(methods[i]!)!
+      const b = bySeed.get(methods[j]!)!
+      for (const m of METRICS) {
+        const pairs: Array<{ seed: number | null; ra: ComparedRun; rb: ComparedRun }> = []
+        for (const [seed, ra] of a) {
+          const rb = b.get(seed)
+          if (rb && ra.final.domainsSeen === rb.final.domainsSeen && m.value(ra) !== null && m.value(rb) !== null) pairs.push({ seed, ra, rb })
+        }
+        const d = pairedDifference(pairs.map((p) => ({ a: m.value(p.ra)!, b: m.value(p.rb)!, aCi: m.ci(p.ra), bCi: m.ci(p.rb) })))
+        if (d === null) continue
+        out.push({
+          metric: m.metric,
+          a: methods[i]!,
+          b: methods[j]!,
+          pairs: pairs.map((p) => ({ seed: p.seed, a: p.ra.id, b: p.rb.id })),
+          mean: d.mean,
+          lo: d.lo,
+          hi: d.hi,
+          basis: d.basis,
+          significant: d.significant,
+          verdict: `${methods[i]} vs ${methods[j]}: ${differenceVerdict(d, (x) => formatValue(x))}`
+        })
+      }
+    }
+  }
+  return out
 }

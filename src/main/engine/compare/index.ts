@@ -1,3 +1,3 @@
-export { compareRuns, computeSaved, configFacts, firstReach, streamDifference, CompareError, type ConfigFacts, type Reach } from './compare'
+export { compareRuns, computeSaved, configFacts, firstReach, methodDifferences, streamDifference, CompareError, HEADLINE_WHY, type ConfigFacts, type Reach } from './compare'
 export { renderReport, downstreamTable, heatmapRows } from './report'
 export { formatFlops, formatParams, formatPct, formatScore, formatSeconds, formatValue } from '../../../shared/plot'

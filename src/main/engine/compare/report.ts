@@ -3,7 +3,7 @@
 import type { ComparedRun, RunComparison } from '../../../shared/contract'
 import { downstreamKey, downstreamMetricLabel } from '../../../shared/downstream'
 import { matrixRowLabel } from '../../../shared/metrics'
-import { formatFlops, formatParams, formatScore, formatSeconds, formatValue } from '../../../shared/plot'
+import { evaluationSentence, formatFlops, formatParams, formatScore, formatSeconds, formatValue, formatWithInterval } from '../../../shared/plot'
 import { CHART_CSS, escapeHtml, heatmapSvg, lineChartSvg, RUN_COLORS, type Marker } from './svg'
 
 const CSS = `
@@ -22,6 +22,8 @@ const CSS = `
   th { background: #eef2f6; color: #4a5867; font-weight: 600; font-size: 12px; }
   th:first-child, td:first-child, td.text { text-align: left; }
   td.best { font-weight: 700; color: #1f6fb4; }
+  tr.noise td { color: #777; }
+  tr.significant td { font-weight: 600; }
   .swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 6px; vertical-align: baseline; }
   .plots { display: grid; grid-template-columns: repeat(auto-fit, minmax(600px, 1fr)); gap: 16px; }
   .card { background: #fff; border-radius: 6px; padding: 12px; box-shadow: 0 1px 2px rgba(0,0,0,.06); overflow-x: auto; }
@@ -49,18 +51,18 @@ function pplRange(c: RunComparison): { min: number; max: number } {
 }
 
 function summaryTable(c: RunComparison): string {
-  const bestAp = Math.min(...c.runs.map((r) => r.final.ap ?? Infinity))
-  const bestPlus = Math.min(...c.runs.map((r) => r.final.apPlus ?? Infinity))
+  const bestGeo = Math.min(...c.runs.map((r) => r.final.apGeo ?? Infinity))
   const rows = c.runs
     .map(
       (r) => `<tr>
       <td><span class="swatch" style="background:${colorOf(c, r.id)}"></span>#${r.id}</td>
       <td class="text">${escapeHtml(r.experimentName)}</td>
       <td class="text">${escapeHtml(r.method)}${r.elle ? ' (ELLE)' : ''}</td>
+      <td>${r.seed ?? '–'}</td>
       <td class="text">${r.status}</td>
-      <td class="${r.final.ap === bestAp ? 'best' : ''}">${formatValue(r.final.ap)}</td>
-      <td class="${r.final.apPlus === bestPlus ? 'best' : ''}">${formatValue(r.final.apPlus)}</td>
-      <td>${formatValue(r.final.apGeo)}</td>
+      <td class="${r.final.apGeo === bestGeo ? 'best' : ''}">${formatWithInterval(r.final.apGeo, r.final.ci.apGeo)}</td>
+      <td>${formatWithInterval(r.final.ap, r.final.ci.ap)}</td>
+      <td>${formatWithInterval(r.final.apPlus, r.final.ci.apPlus)}</td>
       <td>${r.final.domainsSeen}/${c.stream.length}</td>
       <td>${formatSeconds(r.totals.wallS)}</td>
       <td>${formatFlops(r.totals.flops)}</td>
@@ -69,7 +71,31 @@ function summaryTable(c: RunComparison): string {
     </tr>`
     )
     .join('')
-  return `<table class="summary"><thead><tr><th>run</th><th>experiment</th><th>method</th><th>status</th><th>final AP ↓</th><th>final AP+ ↓</th><th>geometric AP</th><th>domains</th><th>wall time</th><th>FLOPs</th><th>params</th><th>steps</th></tr></thead><tbody>${rows}</tbody></table>`
+  return `<table class="summary"><thead><tr><th>run</th><th>experiment</th><th>method</th><th>seed</th><th>status</th><th>final geometric AP ↓ [95% CI]</th><th>final AP ↓ [95% CI]</th><th>final AP+ ↓ [95% CI]</th><th>domains</th><th>wall time</th><th>FLOPs</th><th>params</th><th>steps</th></tr></thead><tbody>${rows}</tbody></table>`
+}
+
+const METRIC_LABEL = { apGeo: 'geometric AP', ap: 'AP', apPlus: 'AP+' } as const
+
+/** Differences between methods, paired by seed: marked only when the 95% interval excludes zero. */
+function differencesTable(c: RunComparison): string {
+  if (c.differences.length === 0) return `<p class="muted">No two methods have runs of a common seed, so no difference is computed.</p>`
+  const rows = c.differences
+    .map(
+      (d) => `<tr class="${d.significant ? 'significant' : 'noise'}">
+      <td class="text">${METRIC_LABEL[d.metric]}</td>
+      <td class="text">${escapeHtml(d.a)} − ${escapeHtml(d.b)}</td>
+      <td>${formatValue(d.mean, 2)}</td>
+      <td>[${formatValue(d.lo, 2)}, ${formatValue(d.hi, 2)}]</td>
+      <td>${d.pairs.length}${d.basis === 'one-seed-intervals' ? ' (runs’ own intervals)' : ''}</td>
+      <td class="text">${d.significant ? (d.mean < 0 ? `${escapeHtml(d.a)} lower` : `${escapeHtml(d.b)} lower`) : 'within noise'}</td>
+    </tr>`
+    )
+    .join('')
+  return `<table class="summary"><thead><tr><th>metric</th><th>a − b</th><th>mean</th><th>95% CI</th><th>seeds</th><th>verdict</th></tr></thead><tbody>${rows}</tbody></table>`
+}
+
+function evaluatedList(c: RunComparison): string {
+  return `<ul class="evaluated">${c.runs.map((r) => `<li>#${r.id} ${escapeHtml(r.method)}: ${escapeHtml(evaluationSentence(r.evaluation))}</li>`).join('')}</ul>`
 }
 
 function phaseTable(c: RunComparison): string {
@@ -158,7 +184,13 @@ export function renderReport(c: RunComparison, options: { generatedAt?: Date } =
 
 <h2>Summary</h2>
 <div class="card">${summaryTable(c)}</div>
-<p class="muted">AP: mean validation perplexity over the domains seen so far; AP+: mean increase over each earlier domain's perplexity at the end of its own stage (forgetting); lower is better for both. Wall time is training time (warm-up and replay included, validation excluded); FLOPs are analytic training FLOPs.</p>
+<p class="muted">Geometric AP: exp of the mean validation loss over the domains seen so far; AP: their mean perplexity; AP+: mean increase over each earlier domain's perplexity at the end of its own stage (forgetting); lower is better for all three. Intervals: 95% percentile bootstrap over validation documents. Wall time is training time (warm-up and replay included, validation excluded); FLOPs are analytic training FLOPs.</p>
+<p class="muted">What each run's final validation evaluated:</p>
+${evaluatedList(c)}
+
+<h2>Differences between methods</h2>
+<div class="card" id="differences">${differencesTable(c)}</div>
+<p class="muted">The ranking uses ${escapeHtml(c.headline.why)} A difference is marked only when its 95% interval, paired by seed (a t interval over the seeds' differences; with one seed, the two runs' own intervals), excludes zero; otherwise it is within noise.</p>
 
 <h2>AP over training</h2>
 <div class="plots">

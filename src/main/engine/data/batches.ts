@@ -33,6 +33,12 @@ export interface BatcherOptions {
   prompt?: PromptMode
   /** Seed for sampling and shuffling. Default 0. */
   seed?: number
+  /**
+   * Evaluation layout: the same target tokens with and without a prompt (the prompt ablation). BERT blocks
+   * hold seqLen − 3 content tokens either way (without a prompt one more pad); GPT blocks are counted as
+   * without a prompt, and `targetPositions` leaves out the one target the other layout lacks.
+   */
+  alignTargets?: boolean
 }
 
 export interface Batch {
@@ -61,7 +67,13 @@ export class BlockBatcher {
   readonly promptTokenId: number | null
   /** Content tokens each block consumes from the stream. */
   readonly contentLength: number
+  /** Evaluation layout (BatcherOptions.alignTargets). */
+  readonly alignTargets: boolean
+  /** Number of documents of the split. */
+  readonly documents: number
   private readonly stream: TokenArray
+  /** stream position where each document starts (its <eos> is the last token before the next start) */
+  private readonly docStarts: Int32Array
   private readonly ids: SpecialIds
   private readonly seed: number
   private readonly rng: Rng
@@ -87,21 +99,26 @@ export class BlockBatcher {
     const nDocs = split.offsets.length - 1
     const stream = split.tokens instanceof Uint16Array ? new Uint16Array(split.tokens.length + nDocs) : new Uint32Array(split.tokens.length + nDocs)
     let at = 0
+    this.documents = nDocs
+    this.docStarts = new Int32Array(nDocs + 1)
     for (let d = 0; d < nDocs; d++) {
+      this.docStarts[d] = at
       const doc = split.tokens.subarray(split.offsets[d] as number, split.offsets[d + 1] as number)
       stream.set(doc, at)
       at += doc.length
       stream[at++] = this.ids.eos
     }
+    this.docStarts[nDocs] = at
     this.stream = stream
+    this.alignTargets = opts.alignTargets ?? false
 
     const hasPrompt = this.promptTokenId !== null ? 1 : 0
     if (style === 'gpt') {
       this.contentLength = seqLen
-      // Without a prompt each block needs one look-ahead token for its last target.
-      this.numBlocks = Math.max(0, Math.floor((stream.length - (1 - hasPrompt)) / seqLen))
+      // Without a prompt each block needs one look-ahead token for its last target (aligned: either way).
+      this.numBlocks = Math.max(0, Math.floor((stream.length - (this.alignTargets ? 1 : 1 - hasPrompt)) / seqLen))
     } else {
-      this.contentLength = seqLen - 2 - hasPrompt
+      this.contentLength = seqLen - 2 - (this.alignTargets ? 1 : hasPrompt)
       this.numBlocks = Math.ceil(stream.length / this.contentLength)
     }
     if (this.numBlocks === 0) {
@@ -172,6 +189,48 @@ export class BlockBatcher {
    */
   iterator(batchSize: number, start: IteratorState = { epoch: 0, position: 0 }): EpochIterator {
     return new EpochIterator(this, batchSize, start)
+  }
+
+  /**
+   * The stream position of the token each position of block `index` is scored on, or -1: GPT, position t's
+   * next-token target; BERT, the content token at t (specials, prompt and padding are -1). Aligned, GPT
+   * leaves out the target only one layout has (with a prompt: the block's first, which has no context in
+   * the block; without: the look-ahead), so both layouts score stream positions start+1 .. start+seqLen−1,
+   * each after the same content tokens.
+   */
+  targetPositions(index: number): Int32Array {
+    const S = this.seqLen
+    const out = new Int32Array(S).fill(-1)
+    const start = index * this.contentLength
+    const hasPrompt = this.promptTokenId !== null
+    if (this.style === 'gpt') {
+      const shift = hasPrompt ? 0 : 1
+      for (let i = 0; i < S; i++) out[i] = start + i + shift
+      if (this.alignTargets) out[hasPrompt ? 0 : S - 1] = -1
+      return out
+    }
+    const first = hasPrompt ? 2 : 1
+    const end = Math.min(start + this.contentLength, this.stream.length)
+    for (let i = start; i < end; i++) out[first + i - start] = i
+    return out
+  }
+
+  /** The document (0-based, in split order) a stream position belongs to; a document's <eos> is its own. */
+  documentAt(position: number): number {
+    let lo = 0
+    let hi = this.documents - 1
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1
+      if ((this.docStarts[mid] as number) <= position) lo = mid
+      else hi = mid - 1
+    }
+    return lo
+  }
+
+  /** `n` block indices spread evenly over the split (all of them when n >= numBlocks), so a sample spans its documents. */
+  spreadBlocks(n: number): number[] {
+    if (n >= this.numBlocks) return Array.from({ length: this.numBlocks }, (_, i) => i)
+    return Array.from({ length: n }, (_, i) => Math.floor((i * this.numBlocks) / n))
   }
 
   /** Deterministic validation set: the first `maxBlocks` blocks in order, in batches of batchSize. */

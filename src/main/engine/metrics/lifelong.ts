@@ -56,7 +56,7 @@ export interface LifelongSummary {
   apPlus: CurvePoint[]
   /** parameters at the start of each phase */
   params: Array<{ phase: PhaseRef; step: number; value: number }>
-  final: { ap: number | null; apPlus: number | null; wallS: number | null; flops: number | null }
+  final: { ap: number | null; apGeo: number | null; apPlus: number | null; wallS: number | null; flops: number | null }
 }
 
 export function lifelongSummary(points: readonly Point[]): LifelongSummary {
@@ -78,14 +78,21 @@ export function lifelongSummary(points: readonly Point[]): LifelongSummary {
   const steps = [...byStep.keys()].sort((a, b) => a - b)
   const ap = curve(SERIES.ap)
   const apPlus = curve(SERIES.apPlus)
+  const apGeo = curve(SERIES.apGeo)
   return {
     domains,
     steps,
     ppl: steps.map((s) => domains.map((d) => byStep.get(s)!.get(d) ?? null)),
     ap,
-    apGeo: curve(SERIES.apGeo),
+    apGeo,
     apPlus,
     params: points.filter((p) => p.name === SERIES.params).map((p) => ({ phase: p.phase, step: p.step, value: p.value })),
-    final: { ap: ap.at(-1)?.value ?? null, apPlus: apPlus.at(-1)?.value ?? null, wallS: ap.at(-1)?.wallS ?? null, flops: ap.at(-1)?.flops ?? null }
+    final: {
+      ap: ap.at(-1)?.value ?? null,
+      apGeo: apGeo.at(-1)?.value ?? null,
+      apPlus: apPlus.at(-1)?.value ?? null,
+      wallS: ap.at(-1)?.wallS ?? null,
+      flops: ap.at(-1)?.flops ?? null
+    }
   }
 }

@@ -2,13 +2,19 @@
 // comparisons all use, so every perplexity in the workbench is computed the same way.
 import * as tf from '@tensorflow/tfjs'
 import { BlockBatcher, type Batch, type PromptMode, type Tokenizer, type TokenizedSplit } from '../data'
-import { maskTokens, type LossBatch, type TransformerModel } from '../model'
+import { IGNORE_INDEX, maskTokens, type LossBatch, type TransformerModel } from '../model'
 import { hashSeed } from '../model/rng'
 
 export interface LossInput {
   shape: [number, number]
   inputIds: Int32Array
   labels: Int32Array
+  /**
+   * Evaluation sets only: the scored positions (flat indices into the batch), their targets, and the
+   * validation document (0..documents−1 of the set) each belongs to. Built once with the set, so evaluating
+   * does no per-token work in JavaScript.
+   */
+  scored?: { rows: Int32Array; targets: Int32Array; docs: Int32Array; documents: number; tokensPerDoc: Float64Array }
 }
 
 export interface EvaluationResult {
@@ -17,6 +23,9 @@ export interface EvaluationResult {
   /** tokens the loss was computed on (BERT: masked positions only) */
   tokens: number
   sequences: number
+  /** per validation document with at least one scored token: summed loss (nats) and scored tokens (evaluation sets only) */
+  docLoss?: number[]
+  docTokens?: number[]
 }
 
 export function toLossBatch(input: LossInput): LossBatch {
@@ -51,30 +60,67 @@ export function lossInput(kind: 'bert' | 'gpt', batch: Batch, tokenizer: Tokeniz
 export interface EvaluationSetOptions {
   seqLen: number
   batchSize: number
-  maxSequences: number
+  /** blocks to evaluate, spread evenly over the split (across its documents); 0 or absent: every block */
+  maxSequences?: number
   promptSlot?: number
   prompt: PromptMode
   seed: number
 }
 
-/** The fixed evaluation inputs of a split: the first sequences, with seeded masks for BERT. */
+/**
+ * The fixed evaluation inputs of a split: every block (or `maxSequences` of them spread over the split),
+ * laid out so the scored target tokens are the same with and without a prompt, with seeded masks for BERT
+ * (which then select the same content tokens in both layouts), and each scored token's document.
+ */
 export function evaluationSet(
   model: TransformerModel,
   tokenizer: Tokenizer,
   split: Pick<TokenizedSplit, 'tokens' | 'offsets' | 'domain' | 'split'>,
   o: EvaluationSetOptions
 ): LossInput[] {
-  const batcher = new BlockBatcher(split, tokenizer, { style: model.config.kind, seqLen: o.seqLen, promptSlot: o.promptSlot, prompt: o.prompt })
-  return batcher
-    .validationBatches(o.batchSize, o.maxSequences)
-    .map((b, i) => lossInput(model.config.kind, b, tokenizer, model.config.vocabSize, hashSeed(o.seed, `eval/${split.domain}/${i}`)))
+  const kind = model.config.kind
+  const batcher = new BlockBatcher(split, tokenizer, { style: kind, seqLen: o.seqLen, promptSlot: o.promptSlot, prompt: o.prompt, alignTargets: true })
+  const blocks = o.maxSequences && o.maxSequences > 0 ? batcher.spreadBlocks(o.maxSequences) : batcher.spreadBlocks(batcher.numBlocks)
+  const out: LossInput[] = []
+  for (let i = 0; i < blocks.length; i += o.batchSize) {
+    const ids = blocks.slice(i, i + o.batchSize)
+    const batch = batcher.batchOf(ids)
+    // the mask seed follows the block, not the batch, so a sample and the whole split mask a block alike
+    const input = lossInput(kind, batch, tokenizer, model.config.vocabSize, hashSeed(o.seed, `eval/${split.domain}/${ids[0]}`))
+    const positions = ids.map((b) => batcher.targetPositions(b))
+    const rows: number[] = []
+    const targets: number[] = []
+    const docs: number[] = []
+    const S = o.seqLen
+    for (let r = 0; r < ids.length; r++) {
+      for (let t = 0; t < S; t++) {
+        const at = r * S + t
+        const pos = positions[r]![t]!
+        if (pos < 0) input.labels[at] = IGNORE_INDEX
+        const label = input.labels[at]!
+        if (label < 0) continue
+        rows.push(at)
+        targets.push(label)
+        docs.push(batcher.documentAt(pos))
+      }
+    }
+    const tokensPerDoc = new Float64Array(batcher.documents)
+    for (const d of docs) tokensPerDoc[d]! += 1
+    out.push({ ...input, scored: { rows: Int32Array.from(rows), targets: Int32Array.from(targets), docs: Int32Array.from(docs), documents: batcher.documents, tokensPerDoc } })
+  }
+  return out
 }
 
 /**
- * Mean loss per labelled token over the inputs, and its perplexity. No gradients, no leaks.
- * Async: every batch's loss is computed first, then all are read back at once (no synchronous read).
+/**
+ * Mean loss per labelled token over the inputs, and its perplexity. No gradients, no leaks. Evaluation sets
+ * (inputs with `scored`) run batched: the head only on scored rows, per-document sums on the device, one
+ * read per call; they also return the per-document losses the bootstrap intervals resample.
+ * Async: losses are computed first, then read back at once (no synchronous read, which WebGPU lacks).
  */
 export async function evaluate(model: TransformerModel, inputs: readonly LossInput[], padId: number): Promise<EvaluationResult> {
+  const sequences = inputs.reduce((n, i) => n + i.shape[0], 0)
+  if (inputs.length > 0 && inputs.every((i) => i.scored)) return evaluateScored(model, inputs, padId, sequences)
   const pending: Array<{ loss: tf.Scalar; count: number }> = []
   let values: Array<Float32Array | Int32Array | Uint8Array>
   try {
@@ -95,5 +141,45 @@ export async function evaluate(model: TransformerModel, inputs: readonly LossInp
     tokens += p.count
   })
   const mean = tokens > 0 ? weighted / tokens : NaN
-  return { loss: mean, ppl: Math.exp(mean), tokens, sequences: inputs.reduce((n, i) => n + i.shape[0], 0) }
+  return { loss: mean, ppl: Math.exp(mean), tokens, sequences }
+}
+
+async function evaluateScored(model: TransformerModel, inputs: readonly LossInput[], padId: number, sequences: number): Promise<EvaluationResult> {
+  const D = inputs[0]!.scored!.documents
+  const tokensPerDoc = new Float64Array(D)
+  for (const input of inputs) for (let d = 0; d < D; d++) tokensPerDoc[d]! += input.scored!.tokensPerDoc[d]!
+  let sums: tf.Tensor1D = tf.zeros([D])
+  for (const input of inputs) {
+    const s = input.scored!
+    if (s.rows.length === 0) continue
+    const next = tf.tidy(() => {
+      const V = model.config.vocabSize
+      const ids = tf.tensor2d(input.inputIds, input.shape, 'int32')
+      const h = model.encode(ids, { training: false, padId })
+      const sel = tf.gather(h, tf.tensor1d(s.rows, 'int32'))
+      const logp = tf.logSoftmax(model.headLogits(sel))
+      // (row, target) pairs, not a flat index: tfjs's gather goes through float32, exact only below 2^24
+      const pairs = tf.stack([tf.range(0, s.rows.length, 1, 'int32'), tf.tensor1d(s.targets, 'int32')], 1)
+      const nll = tf.neg(tf.gatherND(logp, pairs)).reshape([-1])
+      const perDoc = tf.matMul(nll.reshape([1, -1]), tf.oneHot(tf.tensor1d(s.docs, 'int32'), D).toFloat()).reshape([D])
+      return tf.add(sums, perDoc) as tf.Tensor1D
+    })
+    sums.dispose()
+    sums = next
+  }
+  const perDoc = (await sums.data()) as Float32Array
+  sums.dispose()
+  const docLoss: number[] = []
+  const docTokens: number[] = []
+  let loss = 0
+  let tokens = 0
+  for (let d = 0; d < D; d++) {
+    if (tokensPerDoc[d] === 0) continue
+    docLoss.push(perDoc[d]!)
+    docTokens.push(tokensPerDoc[d]!)
+    loss += perDoc[d]!
+    tokens += tokensPerDoc[d]!
+  }
+  const mean = tokens > 0 ? loss / tokens : NaN
+  return { loss: mean, ppl: Math.exp(mean), tokens, sequences, docLoss, docTokens }
 }

@@ -285,8 +285,10 @@ export class TrainingLoop implements TrainingContext {
   async evaluateDomain(name: string): Promise<DomainValidation> {
     for (const p of this.plugins) p.routeDomain?.(this, name)
     try {
+      const started = performance.now()
       const result = await evaluate(this.model, this.validationInputs(name), this.tokenizer.specialIds.pad)
-      return { domain: name, loss: result.loss, ppl: result.ppl, tokens: result.tokens }
+      const seconds = (performance.now() - started) / 1000
+      return { domain: name, loss: result.loss, ppl: result.ppl, tokens: result.tokens, docLoss: result.docLoss, docTokens: result.docTokens, seconds }
     } finally {
       for (const p of this.plugins) p.routeDomain?.(this, null)
     }

@@ -72,6 +72,11 @@ export interface DomainValidation {
   loss: number
   ppl: number
   tokens: number
+  /** validation documents the tokens came from, with each one's summed loss and token count (for bootstrap intervals) */
+  docLoss?: number[]
+  docTokens?: number[]
+  /** seconds this evaluation took */
+  seconds?: number
 }
 
 export interface ValidationReport {

@@ -25,7 +25,7 @@ function elleDemo(kind: 'gpt' | 'bert'): RunConfigInput {
   return {
     name: `elle-${kind}-demo`,
     model: { kind, layers: 2, heads: 2, headSize: 32 },
-    training: { seqLen: 64, batchSize: 8, lr: 2e-3, validateEvery: 60, validationSequences: 32, checkpointEvery: 200, seed: 0 },
+    training: { seqLen: 64, batchSize: 8, lr: 2e-3, validateEvery: 60, checkpointEvery: 200, seed: 0 },
     growth: { mode: 'elle', noise: 0.01, optimizer: 'reset', rampSteps: 40 },
     replay: { ratio: 0.1, weights: 'adaptive' },
     memory: { fraction: 0.1 },
@@ -91,7 +91,7 @@ export const PRESETS: readonly Preset[] = [
     config: {
       name: 'elle-bert-paper-shape',
       model: { kind: 'bert', layers: 6, heads: 6, headSize: 16 },
-      training: { seqLen: 128, batchSize: 16, accumulation: 2, lr: 5e-4, warmupFraction: 0.08, validateEvery: 250, validationSequences: 128, checkpointEvery: 500 },
+      training: { seqLen: 128, batchSize: 16, accumulation: 2, lr: 5e-4, warmupFraction: 0.08, validateEvery: 250, checkpointEvery: 500 },
       growth: { mode: 'elle', noise: 0.01, globalNoise: true, optimizer: 'reset' },
       replay: { ratio: 0.1, weights: 'adaptive' },
       memory: { fraction: 0.06 },

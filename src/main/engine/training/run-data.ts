@@ -94,7 +94,8 @@ export class RunDataAccess {
       const t = this.config.training
       set = evaluationSet(model, this.tokenizer, d.validation, {
         seqLen: t.seqLen,
-        batchSize: t.batchSize,
+        // evaluation batches are larger than training ones (no gradients), up to ~2k tokens
+        batchSize: Math.max(t.batchSize, Math.floor(2048 / t.seqLen)),
         maxSequences: t.validationSequences,
         promptSlot: d.promptSlot,
         prompt: this.promptFor(name),

@@ -20,7 +20,7 @@ import { NonFiniteLossError, TrainingLoop } from './loop'
 import type { LoopState, TrainingContext } from './plugin-api'
 import { loadPluginStates, savePluginStates } from './plugin-state'
 import { CheckpointPlugin, type SaveCheckpoint, type SavedCheckpoint } from './plugins/checkpoints'
-import { MetricsPlugin } from './plugins/metrics'
+import { MetricsPlugin, type SavedDocs } from './plugins/metrics'
 import { ProgressPlugin } from './plugins/progress'
 import { StagesPlugin } from './plugins/stages'
 
@@ -51,6 +51,8 @@ interface SavedRunState {
   loop: LoopState
   /** per-domain perplexity at the end of its own stage (AP+ reference) */
   apReference: Record<string, number>
+  /** per-document end-of-stage validations (absent in checkpoints written before the intervals) */
+  apReferenceDocs?: Record<string, SavedDocs>
   /** each stateful plugin's saveState(), by plugin name, tensors in plugins.safetensors (growth has its own key, read by every checkpoint user) */
   plugins: Record<string, unknown>
   growth?: unknown
@@ -120,6 +122,7 @@ export class RunController {
       let state: LoopState | undefined
       let optimizerState: AdamWState | null = null
       let apReference: Record<string, number> = {}
+      let apReferenceDocs: Record<string, SavedDocs> = {}
       let pluginStates: Record<string, unknown> = {}
       let pluginTensors: Weights = {}
       let resumedFrom = ''
@@ -133,6 +136,7 @@ export class RunController {
         const saved = loaded.state as unknown as SavedRunState
         state = saved.loop
         apReference = saved.apReference
+        apReferenceDocs = saved.apReferenceDocs ?? {}
         pluginStates = { ...saved.plugins, ...(saved.growth !== undefined ? { growth: saved.growth } : {}) }
         pluginTensors = loaded.pluginTensors
         resumedFrom = `checkpoint ${newest.path}`
@@ -144,7 +148,7 @@ export class RunController {
 
       const methods = methodPlugins(config)
       const stages = new StagesPlugin(store, job.runId, owner, busy)
-      const metrics = new MetricsPlugin(store, job.runId, apReference, owner, busy)
+      const metrics = new MetricsPlugin(store, job.runId, apReference, owner, busy, apReferenceDocs)
       const save: SaveCheckpoint = async (ctx: TrainingContext, reason) => {
         const step = ctx.state.globalStep
         // Everything up to this step must be in the store before a checkpoint says the step is done.
@@ -155,7 +159,7 @@ export class RunController {
         const dir = path.join(runDir, 'checkpoints', `step-${String(step).padStart(8, '0')}`)
         const { json: pluginJson, tensors } = await savePluginStates(methods)
         const { growth, ...plugins } = pluginJson
-        const runState: SavedRunState = { loop: ctx.state, apReference: metrics.reference, plugins, growth }
+        const runState: SavedRunState = { loop: ctx.state, apReference: metrics.reference, apReferenceDocs: metrics.referenceDocs, plugins, growth }
         const written = await saveCheckpoint(dir, {
           config: ctx.model.config,
           weights: await ctx.model.readWeights(),

@@ -4,7 +4,11 @@ import type { ExperimentStore, MetricPoint } from '../../store/store'
 import { BusyTracker, busyPolicy, whenStoreFree, type BusyPolicy } from '../../store/busy'
 import { averagePerplexity, forgettingAP, geometricAveragePerplexity } from '../../metrics/lifelong'
 import type { StagePlan, StepRecord, TrainingContext, TrainingPlugin, ValidationReport } from '../loop'
-import { pplSeries, SERIES, valLossSeries, type PhaseRef } from '../../../../shared/metrics'
+import { pplHiSeries, pplLoSeries, pplSeries, SERIES, valDocsSeries, valLossSeries, valTokensSeries, type PhaseRef } from '../../../../shared/metrics'
+import { lifelongIntervals, type DomainDocs } from '../../../../shared/stats'
+
+/** A domain's per-document validation losses, as checkpoints keep them (the AP+ reference of its interval). */
+export type SavedDocs = { loss: number[]; tokens: number[] }
 
 const FLUSH_EVERY = 500
 
@@ -14,6 +18,8 @@ export class MetricsPlugin implements TrainingPlugin {
   private readonly tracker: BusyTracker
   /** PPL of each domain at the end of its own stage: the reference of AP+ */
   private readonly endOfStagePpl = new Map<string, number>()
+  /** the same validations per document, so AP+'s interval resamples the same documents at both ends */
+  private readonly endOfStageDocs = new Map<string, SavedDocs>()
 
   constructor(
     private readonly store: ExperimentStore,
@@ -21,10 +27,17 @@ export class MetricsPlugin implements TrainingPlugin {
     initialReference: Record<string, number> = {},
     /** the process that owns the run: points are only written while it does */
     private readonly owner?: string,
-    private readonly busy: BusyPolicy = busyPolicy()
+    private readonly busy: BusyPolicy = busyPolicy(),
+    initialReferenceDocs: Record<string, SavedDocs> = {}
   ) {
     this.tracker = new BusyTracker(store.path, busy)
     for (const [domain, ppl] of Object.entries(initialReference)) this.endOfStagePpl.set(domain, ppl)
+    for (const [domain, docs] of Object.entries(initialReferenceDocs)) this.endOfStageDocs.set(domain, docs)
+  }
+
+  /** The per-document references (checkpoints keep them beside `reference`). */
+  get referenceDocs(): Record<string, SavedDocs> {
+    return Object.fromEntries(this.endOfStageDocs)
   }
 
   /** What a resumed run needs to compute AP+ exactly as if it had never stopped. */
@@ -66,8 +79,42 @@ export class MetricsPlugin implements TrainingPlugin {
     this.point(ctx, phase, SERIES.apGeo, geometricAveragePerplexity(report.domains.map((d) => d.loss)))
     const plus = forgettingAP(current, this.endOfStagePpl, report.stage.domain)
     if (plus !== null) this.point(ctx, phase, SERIES.apPlus, plus)
-    if (report.endOfStage) this.endOfStagePpl.set(report.stage.domain, current.get(report.stage.domain)!)
+    this.intervals(ctx, phase, report)
+    if (report.endOfStage) {
+      this.endOfStagePpl.set(report.stage.domain, current.get(report.stage.domain)!)
+      const own = report.domains.find((d) => d.domain === report.stage.domain)
+      if (own?.docLoss && own.docTokens) this.endOfStageDocs.set(own.domain, { loss: own.docLoss, tokens: own.docTokens })
+    }
     this.flush()
+  }
+
+  /** 95% bootstrap intervals over validation documents (src/shared/stats.ts), when every domain has its documents. */
+  private intervals(ctx: TrainingContext, phase: PhaseRef, report: ValidationReport): void {
+    const started = performance.now()
+    const current = new Map<string, DomainDocs>()
+    for (const d of report.domains) {
+      if (!d.docLoss || !d.docTokens) return
+      current.set(d.domain, { loss: d.docLoss, tokens: d.docTokens })
+      this.point(ctx, phase, valTokensSeries(d.domain), d.tokens)
+      this.point(ctx, phase, valDocsSeries(d.domain), d.docLoss.length)
+    }
+    // a reference over other documents (a run resumed across a change of the validation set) gives no AP+ interval
+    const reference = new Map([...this.endOfStageDocs].filter(([d, docs]) => current.get(d)?.loss.length === docs.loss.length))
+    const ci = lifelongIntervals({ current, reference, currentDomain: report.stage.domain }, { seed: ctx.state.globalStep })
+    for (const [domain, i] of Object.entries(ci.ppl)) {
+      this.point(ctx, phase, pplLoSeries(domain), i.lo)
+      this.point(ctx, phase, pplHiSeries(domain), i.hi)
+    }
+    this.point(ctx, phase, SERIES.apLo, ci.ap.lo)
+    this.point(ctx, phase, SERIES.apHi, ci.ap.hi)
+    this.point(ctx, phase, SERIES.apGeoLo, ci.apGeo.lo)
+    this.point(ctx, phase, SERIES.apGeoHi, ci.apGeo.hi)
+    if (ci.apPlus && forgettingAP(new Map(report.domains.map((d) => [d.domain, d.ppl])), this.endOfStagePpl, report.stage.domain) !== null) {
+      this.point(ctx, phase, SERIES.apPlusLo, ci.apPlus.lo)
+      this.point(ctx, phase, SERIES.apPlusHi, ci.apPlus.hi)
+    }
+    const evalSeconds = report.domains.reduce((s, d) => s + (d.seconds ?? 0), 0) + (performance.now() - started) / 1000
+    this.point(ctx, phase, SERIES.evalS, evalSeconds)
   }
 
   async afterRun(): Promise<void> {

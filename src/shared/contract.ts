@@ -9,7 +9,7 @@ export const RUN_STATUSES = ['queued', 'running', 'paused', 'finished', 'failed'
 export const RunStatus = z.enum(RUN_STATUSES)
 export type RunStatus = z.infer<typeof RunStatus>
 
-export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const
+export const BACKEND_NAMES = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const
 export const BackendName = z.enum(BACKEND_NAMES)
 export type BackendName = z.infer<typeof BackendName>
 

@@ -10,6 +10,8 @@ import { crossEntropy } from '../../../src/main/engine/model/ops'
 import { globalNorm } from '../../../src/main/engine/model/optim'
 import { Trainer } from '../../../src/main/engine/model/train'
 import { Rng } from '../../../src/main/engine/model/rng'
+import { BackendReport } from '../../../src/shared/contract'
+import { elle } from '../../cli/elle'
 import { backend, tinyConfig } from './helpers'
 
 const required = process.env.ELLE_REQUIRE_WEBGPU === '1'
@@ -119,4 +121,16 @@ describe.skipIf(!adapter)(`webgpu (${adapter ? describeAdapter(adapter) : unavai
       gpu.forEach((v, i) => expect(Math.abs(v - wasm[i]!), `value ${i}: webgpu ${v}, wasm ${wasm[i]}`).toBeLessThan(1e-4))
     })
   }
+
+  it('the backend choice: a software adapter is skipped (saying why) unless asked for by name; a hardware one comes after tensorflow-gpu', async () => {
+    const [auto, forced] = await Promise.all([elle(['backend', '--json'], {}, 120_000), elle(['backend', '--json', '--backend', 'webgpu'], {}, 120_000)])
+    const report = BackendReport.parse(JSON.parse(auto.stdout))
+    const webgpu = report.candidates.find((c) => c.name === 'webgpu')!
+    if (adapter!.software) {
+      expect(webgpu.status).toBe('skipped')
+      expect(webgpu.reason).toMatch(/^webgpu: only a software adapter \(.+\), slower than the CPU backends; use it with --backend webgpu or ELLE_BACKEND=webgpu$/)
+    } else expect(report.active === 'webgpu' || report.active === 'tensorflow-gpu').toBe(true)
+    expect(forced.code, forced.stderr).toBe(0)
+    expect(BackendReport.parse(JSON.parse(forced.stdout))).toMatchObject({ active: 'webgpu', requestedBy: 'flag' })
+  })
 })

@@ -75,7 +75,9 @@ async function measure(backendName: 'webgpu' | 'wasm', kind: ModelKind): Promise
       const t0 = performance.now()
       // trainStep ends with reading the loss and gradient norm back, so the GPU work of the step is done here
       last = await trainer.trainStep([pool[s % pool.length]!])
-      if (s >= warmup) times.push(performance.now() - t0)
+      const ms = performance.now() - t0
+      if (s >= warmup) times.push(ms)
+      console.error(`${backendName} ${kind} step ${s + 1}/${warmup + steps}${s < warmup ? ' (warm-up)' : ''}: ${Math.round(ms)} ms, loss ${last.loss.toFixed(3)}`)
     }
   } finally {
     for (const b of pool) tf.dispose([b.inputIds, ...(b.labels ? [b.labels] : [])])

@@ -36,6 +36,7 @@ export default defineConfig({
           'job-worker': resolve(__dirname, 'src/main/engine/jobs/worker.ts'),
           'bench-store': resolve(__dirname, 'bench/store.ts'),
           'bench-train': resolve(__dirname, 'bench/train.ts'),
+          'bench-gpu': resolve(__dirname, 'bench/gpu.ts'),
           'bench-growth': resolve(__dirname, 'bench/growth.ts'),
           'bench-frw': resolve(__dirname, 'bench/frw.ts'),
           'bench-lifelong': resolve(__dirname, 'bench/lifelong.ts'),

@@ -10,7 +10,7 @@ export const RUN_STATUSES = ['queued', 'running', 'paused', 'finished', 'failed'
 export const RunStatus = z.enum(RUN_STATUSES)
 export type RunStatus = z.infer<typeof RunStatus>
 
-export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'wasm-native', 'wasm', 'cpu'] as const
+export const BACKEND_NAMES = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm-native', 'wasm', 'cpu'] as const
 export const BackendName = z.enum(BACKEND_NAMES)
 export type BackendName = z.infer<typeof BackendName>
 
@@ -25,7 +25,7 @@ export const BackendCandidate = z.object({
 export type BackendCandidate = z.infer<typeof BackendCandidate>
 
 /** the code that multiplies matrices (most of a training step's FLOPs) */
-export const MATMUL_KERNELS = ['tensorflow', 'onnxruntime-mlas', 'xnnpack-wasm', 'tfjs-js'] as const
+export const MATMUL_KERNELS = ['webgpu', 'tensorflow', 'onnxruntime-mlas', 'xnnpack-wasm', 'tfjs-js'] as const
 export const MatmulKernel = z.object({
   kernel: z.enum(MATMUL_KERNELS),
   threads: z.number().int().positive(),

@@ -25,7 +25,7 @@ describe('elle backend', () => {
     expect(code).toBe(0)
     const report = BackendReport.parse(JSON.parse(stdout))
     const order = report.candidates.map((c) => c.name)
-    expect(order).toEqual(['tensorflow-gpu', 'tensorflow', 'wasm-native', 'wasm', 'cpu'])
+    expect(order).toEqual(['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm-native', 'wasm', 'cpu'])
     const activeIndex = report.candidates.findIndex((c) => c.status === 'active')
     expect(report.candidates[activeIndex]!.name).toBe(report.active)
     for (const better of report.candidates.slice(0, activeIndex)) {
@@ -57,10 +57,10 @@ describe('elle backend', () => {
   it('rejects an unknown backend with a one-line reason: a bad --backend is a usage error, a bad ELLE_BACKEND a failure', () => {
     const { code, stderr } = elle(['backend', '--backend', 'tpu'])
     expect(code).toBe(2)
-    expect(stderr).toBe('elle backend: --backend must be one of tensorflow-gpu, tensorflow, wasm-native, wasm, cpu, got "tpu"\n')
+    expect(stderr).toBe('elle backend: --backend must be one of tensorflow-gpu, webgpu, tensorflow, wasm-native, wasm, cpu, got "tpu"\n')
     const env = elle(['backend'], { ELLE_BACKEND: 'tpu' })
     expect(env.code).toBe(1)
-    expect(env.stderr).toBe('elle backend: unknown backend "tpu" from ELLE_BACKEND; expected one of tensorflow-gpu, tensorflow, wasm-native, wasm, cpu\n')
+    expect(env.stderr).toBe('elle backend: unknown backend "tpu" from ELLE_BACKEND; expected one of tensorflow-gpu, webgpu, tensorflow, wasm-native, wasm, cpu\n')
   })
 })
 

@@ -57,7 +57,11 @@ export interface Command {
 const NEGATIVE_NUMBER = /^-\.?\d/
 
 /** --backend, as every command that computes takes it; an unknown name is a usage error before anything runs. */
-export const BACKEND_FLAG: FlagInfo = { type: 'string', description: 'force tensorflow-gpu | tensorflow | wasm-native | wasm | cpu (env: ELLE_BACKEND)', choices: BACKEND_NAMES }
+export const BACKEND_FLAG: FlagInfo = {
+  type: 'string',
+  description: 'force tensorflow-gpu | webgpu | tensorflow | wasm-native | wasm | cpu (env: ELLE_BACKEND)',
+  choices: BACKEND_NAMES
+}
 
 const HELP: FlagInfo = { type: 'boolean', short: 'h', description: 'show this help' }
 

@@ -1,10 +1,12 @@
-// Choosing the tensor backend: tfjs-node-gpu, then tfjs-node, then wasm with onnxruntime's native matmul
-// (wasm-native), then wasm, then cpu.
+// Choosing the tensor backend: tfjs-node-gpu, then WebGPU on a hardware adapter, then tfjs-node, then wasm with
+// onnxruntime's native matmul (wasm-native), then wasm, then cpu.
 // The first that loads wins unless a flag or ELLE_BACKEND asks for a specific one; the report says
 // why every better backend was skipped, so users know what installing it would give them.
+// WebGPU on a software adapter (Mesa's lavapipe) is slower than wasm: used only when asked for by name.
 import os from 'node:os'
 import { createRequire } from 'node:module'
 import * as tf from '@tensorflow/tfjs'
+import { describeAdapter, probeWebGpu, registerWebGpuBackend, WEBGPU_PACKAGES, WebGpuUnavailable } from './webgpu'
 import { BACKEND_NAMES, type BackendCandidate, type BackendName, type BackendReport, type MatmulKernel } from '../../../shared/contract'
 import { installNativeMatmul, type NativeMatmulInfo } from './native-matmul'
 
@@ -15,9 +17,15 @@ interface BackendSpec {
   package: string
   /** the name tfjs registers the backend under */
   tfName: string
-  load(): Promise<void>
+  /** packages it needs besides `package` */
+  alsoNeeds?: string[]
+  /** `forced`: asked for by name (WebGPU then accepts a software adapter) */
+  load(forced: boolean): Promise<void>
   missingHint: string
 }
+
+/** A backend that loads but is not worth using unasked (status 'skipped', not 'failed'). */
+class NotPreferred extends Error {}
 
 const SPECS: readonly BackendSpec[] = [
   {
@@ -26,6 +34,28 @@ const SPECS: readonly BackendSpec[] = [
     tfName: 'tensorflow',
     load: async () => void (await import('@tensorflow/tfjs-node-gpu' as string)),
     missingHint: 'optional dependency not installed (it needs libtensorflow with CUDA, downloaded at install time)'
+  },
+  {
+    name: 'webgpu',
+    package: WEBGPU_PACKAGES.dawn,
+    tfName: 'webgpu',
+    alsoNeeds: [WEBGPU_PACKAGES.tfjs],
+    load: async (forced) => {
+      let info
+      try {
+        info = await probeWebGpu()
+      } catch (error) {
+        if (error instanceof WebGpuUnavailable) throw new NotPreferred(error.message)
+        throw error
+      }
+      if (info.software && !forced) {
+        throw new NotPreferred(
+          `${WEBGPU_PACKAGES.dawn}: only a software adapter (${describeAdapter(info)}), slower than the CPU backends; use it with --backend webgpu or ELLE_BACKEND=webgpu`
+        )
+      }
+      await registerWebGpuBackend()
+    },
+    missingHint: "optional dependency not installed (Dawn's WebGPU for Node: prebuilt for Linux, macOS and Windows)"
   },
   {
     name: 'tensorflow',
@@ -115,6 +145,8 @@ function matmulFor(active: BackendName, candidates: BackendCandidate[]): MatmulK
         detail: `TensorFlow's own kernels (${active === 'tensorflow-gpu' ? 'CUDA' : 'Eigen, every core'})`,
         skipped: null
       }
+    case 'webgpu':
+      return { kernel: 'webgpu', threads: 1, detail: "tfjs-backend-webgpu's shaders on the GPU adapter (Dawn)", skipped: null }
     case 'wasm-native':
       return {
         kernel: 'onnxruntime-mlas',
@@ -150,17 +182,22 @@ export async function selectBackend(request: BackendRequest = {}): Promise<Backe
       candidates.push({ name: spec.name, package: spec.package, status: 'skipped', reason: `not requested (${requestedBy === 'flag' ? '--backend' : 'ELLE_BACKEND'}=${forced})` })
       continue
     }
-    if (!isInstalled(spec.package)) {
-      candidates.push({ name: spec.name, package: spec.package, status: 'skipped', reason: `${spec.package}: ${spec.missingHint}` })
+    const missing = [spec.package, ...(spec.alsoNeeds ?? [])].find((p) => !isInstalled(p))
+    if (missing) {
+      candidates.push({ name: spec.name, package: spec.package, status: 'skipped', reason: `${missing}: ${spec.missingHint}` })
       continue
     }
     try {
-      await spec.load()
+      await spec.load(forced === spec.name)
       if (!(await tf.setBackend(spec.tfName))) throw new Error(`tfjs could not initialise the "${spec.tfName}" backend`)
       await tf.ready()
       active = spec.name
       candidates.push({ name: spec.name, package: spec.package, status: 'active', reason: null })
     } catch (error) {
+      if (error instanceof NotPreferred) {
+        candidates.push({ name: spec.name, package: spec.package, status: 'skipped', reason: error.message })
+        continue
+      }
       candidates.push({ name: spec.name, package: spec.package, status: 'failed', reason: `${spec.package} failed to load: ${(error as Error).message.split('\n')[0]}` })
     }
   }

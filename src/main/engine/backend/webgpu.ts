@@ -1,0 +1,128 @@
+// WebGPU without CUDA: tfjs's WebGPU backend on Dawn's Node bindings (npm `webgpu`, prebuilt for Linux, macOS and
+// Windows; Linux needs only the GPU driver's Vulkan ICD). tfjs-backend-webgpu registers itself only in a browser
+// (it looks for `window` and `navigator.gpu`), so here we request the adapter and device ourselves and register
+// the backend with them. The adapter is probed first: a software one (Mesa's lavapipe, SwiftShader) is slower
+// than wasm and is used only when asked for by name.
+import { createRequire } from 'node:module'
+import * as tf from '@tensorflow/tfjs'
+
+const require = createRequire(import.meta.url)
+
+/** What Dawn reports about an adapter (GPUAdapterInfo), as plain data. */
+export interface WebGpuAdapterInfo {
+  vendor: string
+  architecture: string
+  device: string
+  description: string
+  /** a CPU implementation (lavapipe, SwiftShader): works, but slower than the wasm backend */
+  software: boolean
+}
+
+/** The subset of the WebGPU API this module touches (the full types live in @webgpu/types). */
+interface GpuAdapterLike {
+  readonly info?: Partial<Record<'vendor' | 'architecture' | 'device' | 'description', string>> & { isFallbackAdapter?: boolean }
+  readonly isFallbackAdapter?: boolean
+  readonly features: { has(name: string): boolean }
+  readonly limits: Record<string, number>
+  requestDevice(descriptor?: { requiredFeatures?: string[]; requiredLimits?: Record<string, number> }): Promise<unknown>
+  requestAdapterInfo?(): Promise<Partial<Record<'vendor' | 'architecture' | 'device' | 'description', string>>>
+}
+interface GpuLike {
+  requestAdapter(options?: { powerPreference?: 'low-power' | 'high-performance' }): Promise<GpuAdapterLike | null>
+}
+interface DawnModule {
+  create(flags: string[]): GpuLike
+  globals: Record<string, unknown>
+}
+interface WebGpuBackendModule {
+  WebGPUBackend: new (device: unknown, adapterInfo?: unknown) => tf.KernelBackend
+}
+
+export const WEBGPU_PACKAGES = { dawn: 'webgpu', tfjs: '@tensorflow/tfjs-backend-webgpu' } as const
+
+const SOFTWARE = /llvmpipe|lavapipe|swiftshader|softpipe|software/i
+
+export class WebGpuUnavailable extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'WebGpuUnavailable'
+  }
+}
+
+let gpu: GpuLike | undefined
+let probed: { adapter: GpuAdapterLike; info: WebGpuAdapterInfo } | undefined
+
+async function loadDawn(): Promise<GpuLike> {
+  if (gpu) return gpu
+  const dawn = (await import(WEBGPU_PACKAGES.dawn as string)) as DawnModule
+  // GPUBufferUsage, GPUMapMode, ... are globals in a browser; tfjs-backend-webgpu reads them there.
+  for (const [name, value] of Object.entries(dawn.globals)) if (!(name in globalThis)) (globalThis as Record<string, unknown>)[name] = value
+  gpu = dawn.create([])
+  return gpu
+}
+
+/**
+ * Finds Dawn's default (high-performance) adapter. Throws WebGpuUnavailable naming why there is none: the package
+ * missing, or no adapter (Linux: no Vulkan driver; Mesa's lavapipe in `mesa-vulkan-drivers` 25.x gives a software one).
+ */
+export async function probeWebGpu(): Promise<WebGpuAdapterInfo> {
+  if (probed) return probed.info
+  let dawn: GpuLike
+  try {
+    dawn = await loadDawn()
+  } catch (error) {
+    throw new WebGpuUnavailable(`${WEBGPU_PACKAGES.dawn} (Dawn's Node bindings) did not load: ${(error as Error).message.split('\n')[0]}`)
+  }
+  const adapter = await dawn.requestAdapter({ powerPreference: 'high-performance' })
+  if (!adapter) throw new WebGpuUnavailable(`${WEBGPU_PACKAGES.dawn}: no WebGPU adapter (Linux needs a Vulkan driver: the GPU's, or Mesa's lavapipe for a software one)`)
+  const raw = adapter.info ?? (await adapter.requestAdapterInfo?.()) ?? {}
+  const field = (k: 'vendor' | 'architecture' | 'device' | 'description'): string => String(raw[k] ?? '')
+  const text = ['vendor', 'architecture', 'device', 'description'].map((k) => field(k as 'vendor')).join(' ')
+  const info: WebGpuAdapterInfo = {
+    vendor: field('vendor'),
+    architecture: field('architecture'),
+    device: field('device'),
+    description: field('description'),
+    software: Boolean(adapter.info?.isFallbackAdapter ?? adapter.isFallbackAdapter) || SOFTWARE.test(text)
+  }
+  probed = { adapter, info }
+  return info
+}
+
+/** A one-line name of the adapter for reports: "llvmpipe (LLVM 19.1.7, 256 bits), software". */
+export function describeAdapter(info: WebGpuAdapterInfo): string {
+  const name = info.description || [info.vendor, info.architecture, info.device].filter(Boolean).join(' ') || 'unnamed adapter'
+  return `${name}${info.software ? ', software' : ''}`
+}
+
+/**
+ * Registers tfjs's 'webgpu' backend on the probed adapter (call probeWebGpu first). The device asks for the adapter's
+ * own limits (tfjs sizes its buffers and workgroups by them), as tfjs-backend-webgpu does in a browser.
+ */
+export async function registerWebGpuBackend(): Promise<void> {
+  if (!probed) await probeWebGpu()
+  const { adapter } = probed!
+  if (tf.findBackendFactory('webgpu')) return
+  // Loaded before navigator.gpu exists, so it does not register its own (browser) factory for 'webgpu'.
+  const mod = require(WEBGPU_PACKAGES.tfjs) as WebGpuBackendModule
+  const limits = adapter.limits
+  // tfjs asks for these adapter limits in a browser too (it sizes its buffers and workgroups by them). Not
+  // maxStorageBuffersPerShaderStage: it stays at WebGPU's default 8, what every adapter gives (ops.addMany).
+  const wanted = [
+    'maxComputeWorkgroupStorageSize',
+    'maxComputeWorkgroupsPerDimension',
+    'maxStorageBufferBindingSize',
+    'maxBufferSize',
+    'maxComputeWorkgroupSizeX',
+    'maxComputeInvocationsPerWorkgroup'
+  ]
+  const requiredLimits: Record<string, number> = {}
+  for (const k of wanted) if (typeof limits[k] === 'number') requiredLimits[k] = limits[k]
+  const requiredFeatures = adapter.features.has('timestamp-query') ? ['timestamp-query'] : []
+  const device = await adapter.requestDevice({ requiredFeatures, requiredLimits })
+  // The backend checks navigator.gpu before it starts (Node 20 has no navigator; Node 21+ has one without gpu).
+  const nav = ((globalThis as { navigator?: object }).navigator ??= {}) as { gpu?: unknown }
+  if (!nav.gpu) Object.defineProperty(nav, 'gpu', { value: gpu, configurable: true })
+  const info = probed!.info
+  tf.registerBackend('webgpu', () => new mod.WebGPUBackend(device, { vendor: info.vendor, architecture: info.architecture }), 0)
+}

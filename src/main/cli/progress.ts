@@ -75,6 +75,7 @@ export function describePpl(ppl: Record<string, number>): string {
 /** A job's progress (job.progress events): a redrawn line on a terminal; on a pipe, a line per new message or 10%. */
 export class JobProgressReporter {
   private lastLine = ''
+  private lastAt = 0
   private lastDecile = -1
   private drawn = false
 
@@ -97,8 +98,12 @@ export class JobProgressReporter {
       if (decile === this.lastDecile) return
       this.lastDecile = decile
     } else {
-      if (p.message === this.lastLine) return
-      this.lastLine = p.message
+      // messages that differ only in their numbers ("seed 1/2: update 7/150") are one kind: a line when the kind changes or every 10 s
+      const kind = p.message.replace(/\d+/g, '#')
+      const now = Date.now()
+      if (kind === this.lastLine && now - this.lastAt < 10_000) return
+      this.lastLine = kind
+      this.lastAt = now
     }
     this.out.write(`${line}\n`)
   }

@@ -86,7 +86,7 @@ describe('jobs through the API', () => {
     expect(mine.filter((e) => e.type === 'job.updated').map((e) => (e.type === 'job.updated' ? e.job.status : ''))).toEqual(['queued', 'running', 'finished'])
     expect(mine.some((e) => e.type === 'job.progress' && e.progress.message === 'exporting')).toBe(true)
 
-    const cli = await elle(['export', last!.path, '--out', path.join(dir, 'hf-cli'), '--json'])
+    const cli = await elle(['export', last!.path, '--out', path.join(dir, 'hf-cli'), '--db', engine.store.path, '--json'])
     expect(cli.code).toBe(0)
     const fromCli = JSON.parse(cli.stdout) as { files: unknown; checkpointSha256: string; bytes: number }
     expect(stored.result).toMatchObject({ files: fromCli.files, checkpointSha256: fromCli.checkpointSha256, bytes: fromCli.bytes })

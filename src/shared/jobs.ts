@@ -148,7 +148,7 @@ export function jobResult<K extends JobKind>(kind: K, result: unknown): JobResul
   const parsed = JOB_RESULTS[kind].safeParse(result)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]
-    throw new Error(`the result of a ${kind} job does not match its schema: ${issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid'}`)
+    throw new Error(`the ${kind} job's result does not match its schema: ${issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid'}`)
   }
   return parsed.data as JobResult<K>
 }

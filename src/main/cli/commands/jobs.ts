@@ -30,7 +30,8 @@ export const jobsCommand: Command = {
     db: { type: 'string', description: 'experiment store (env: ELLE_DB)' },
     json: { type: 'boolean', description: 'print JSON' }
   },
-  positionals: { name: ARGS, min: 0, max: 2 },
+  // list | get ID | cancel ID
+  positionals: { name: 'ARGUMENT', min: 0, max: 2 },
   async run({ values, positionals }) {
     const [sub = 'list', idText, ...rest] = positionals
     if (!['list', 'get', 'cancel'].includes(sub)) throw new UsageError(`unknown subcommand "${sub}"; use elle jobs ${ARGS}`)

@@ -356,6 +356,7 @@ describe('over HTTP (browser mode)', () => {
     await new Promise<void>((resolve, reject) => {
       // 20 s on this 2-core machine at load average 14; over 90 s at load 20
       const timer = setTimeout(() => reject(new Error(`no progress line; stderr: ${stderr}`)), 240_000)
+      child.once('close', (code) => reject(new Error(`elle finetune ended (${code}) before a progress line; stderr: ${stderr}`)))
       child.stderr.on('data', (chunk: Buffer) => {
         stderr += chunk.toString()
         if (/job \d+: \d+% seed 1\/1: update \d+\/100000/.test(stderr)) {

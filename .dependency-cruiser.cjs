@@ -94,11 +94,11 @@ module.exports = {
       to: { path: '^src/main/electron/' }
     },
     {
-      name: 'cli-only-facade',
+      name: 'adapters-only-facade',
       severity: 'error',
       comment:
-        'Every CLI command is a call of a contract operation: the CLI reaches the engine only through its public module (engine/api/facade.ts: the contract served in-process, and pure presentation helpers), never engine internals.',
-      from: { path: '^src/main/cli/' },
+        'One way in: the CLI, the Electron adapter and the HTTP transport reach the engine only through its public module (engine/api/facade.ts: the contract served in-process, and pure presentation helpers), never engine internals; so every CLI command is a call of a contract operation.',
+      from: { path: '^src/main/(cli|electron|transports)/' },
       to: { path: '^src/main/engine/', pathNot: '^src/main/engine/api/facade\\.ts$' }
     },
     {

@@ -3,22 +3,15 @@
 // an engine bug), and clients read a job's result through `jobResult`, typed by the kind they started.
 // A stored number that was NaN (a mean over no seeds) reads back as null: JSON has no NaN.
 import { z } from 'zod'
-import type { JobKind } from './contract'
+import { ModelShape, type JobKind } from './contract'
 
 const Num = z.number().nullable()
 const MeanStd = z.object({ mean: Num, std: Num, n: z.number().int().nonnegative() })
 const PromptChoice = z.enum(['own', 'off', 'wrong'])
 const FinetuneSettings = z.looseObject({ steps: z.number().int().positive(), batchSize: z.number().int().positive(), lr: z.number() })
 const SeedScore = z.looseObject({ seed: z.number().int(), accuracy: Num, macroF1: Num, trainLoss: Num, seconds: z.number() })
-const ModelConfigShape = z.looseObject({
-  kind: z.enum(['bert', 'gpt']),
-  layers: z.number().int().positive(),
-  heads: z.number().int().positive(),
-  hidden: z.number().int().positive(),
-  ffn: z.number().int().positive(),
-  vocabSize: z.number().int().positive(),
-  maxLength: z.number().int().positive()
-})
+/** a model config as checkpoints write it: the shape the contract names, and the rest of the config */
+const ModelConfigShape = z.looseObject(ModelShape.shape)
 const FileInfo = z.object({ name: z.string(), bytes: z.number().int().nonnegative(), sha256: z.string() })
 
 /** `evaluate`: loss and perplexity of a checkpoint on a domain's validation split or on a text file. */
@@ -155,7 +148,7 @@ export function jobResult<K extends JobKind>(kind: K, result: unknown): JobResul
   const parsed = JOB_RESULTS[kind].safeParse(result)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]
-    throw new Error(`the result of a ${kind} job does not match its schema: ${issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid'}`)
+    throw new Error(`the ${kind} job's result does not match its schema: ${issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid'}`)
   }
   return parsed.data as JobResult<K>
 }

@@ -50,7 +50,8 @@ describe('elle run and elle eval', () => {
       expect(result.tokens).toBeGreaterThan(0)
       const onDomain = elle(['eval', out, '--domain', 'press'], db)
       expect(onDomain.stdout).toMatch(/^loss \d+\.\d+ {2}perplexity \d+\.\d+ {2}tokens [\d,]+/)
-    })
+      // three commands, each starting an engine (and eval a job worker): over 60 s when the shared machine is loaded
+    }, 240_000)
   }
 
   it('refuses bad configs with the field named, and stores nothing', () => {

@@ -161,10 +161,10 @@ describe('startElectronApp', () => {
     expect(started).not.toBeNull()
     const window = started!.window as unknown as WindowDouble
     expect(window.options.webPreferences).toMatchObject({ contextIsolation: true, nodeIntegration: false, sandbox: true })
-    expect(started!.engine.store.path).toBe(process.env.ELLE_DB)
+    expect(started!.api.storePath).toBe(process.env.ELLE_DB)
     appDouble.emit('second-instance')
     expect(window.focused).toBe(true)
-    await started!.engine.close()
+    await started!.api.close()
 
     appDouble.singleInstance = false
     expect(await startElectronApp()).toBeNull()
@@ -187,7 +187,7 @@ describe('startElectronApp', () => {
       expect(await new Promise((resolve) => permissionHandler!(window.webContents, 'media', resolve))).toBe(false)
       // checks (navigator.permissions.query, some media and clipboard paths) never reach the request handler
       expect(permissionCheckHandler?.(window.webContents, 'clipboard-read', 'file://', {})).toBe(false)
-      await started!.engine.close()
+      await started!.api.close()
     } finally {
       double.app.isPackaged = false
       for (const key of ['ELLE_DB', 'ELLE_DATA_DIR', 'ELECTRON_RENDERER_URL']) delete process.env[key]

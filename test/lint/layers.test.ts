@@ -36,13 +36,17 @@ const injected: Record<string, Array<[string, string]>> = {
   'src/preload/zz-layers.ts': [['../main/engine/paths', 'preload-only-shared']],
   'src/main/transports/http/zz-layers.ts': [
     ['../../cli/args', 'transports-not-other-adapters'],
-    ['electron', 'electron-package-in-shell-only']
+    ['electron', 'electron-package-in-shell-only'],
+    ['../../engine/events', 'adapters-only-facade']
   ],
-  'src/main/electron/zz-layers.ts': [['../transports/http/server', 'electron-not-other-adapters']],
+  'src/main/electron/zz-layers.ts': [
+    ['../transports/http/server', 'electron-not-other-adapters'],
+    ['../engine/engine', 'adapters-only-facade']
+  ],
   'src/main/cli/zz-layers.ts': [
     ['../electron/app', 'cli-not-electron-adapter'],
-    ['../engine/store/store', 'cli-only-facade'],
-    ['../engine/api/handler', 'cli-only-facade'],
+    ['../engine/store/store', 'adapters-only-facade'],
+    ['../engine/api/handler', 'adapters-only-facade'],
     ['../engine/api/facade', '']
   ]
 }

@@ -32,6 +32,8 @@ export interface CliApiOptions {
   writeIf?: (api: CliApi) => Promise<boolean>
   /** a training run's log lines */
   log?: (runId: number, message: string) => void
+  /** the store is the command's own scratch store: a new one is not announced */
+  scratch?: boolean
 }
 
 export class CliApi implements ApiClient {
@@ -132,7 +134,7 @@ export async function openCliApi(command: Pick<Command, 'name' | 'methods'>, opt
     await api.close()
   }
   const api = await open(false)
-  announceNewStore(location)
+  if (!options.scratch) announceNewStore(location)
   return api
 }
 

@@ -1,6 +1,7 @@
 // `elle`: the workbench's command line, built on the same engine as the app.
 // Exit codes: 0 success, 1 the command failed, 2 bad usage. Errors are one line on stderr.
 import { backendCommand } from './commands/backend'
+import { checkpointsCommand } from './commands/checkpoints'
 import { compareCommand } from './commands/compare'
 import { domainsCommand } from './commands/domains'
 import { evalCommand } from './commands/eval'
@@ -8,25 +9,31 @@ import { exportCommand } from './commands/export'
 import { finetuneCommand } from './commands/finetune'
 import { growCommand } from './commands/grow'
 import { importCommand } from './commands/import'
+import { jobsCommand } from './commands/jobs'
 import { runCommand } from './commands/run'
 import { runsCommand } from './commands/runs'
 import { serveCommand } from './commands/serve'
 import { startCommand } from './commands/start'
+import { streamsCommand } from './commands/streams'
 import { helpText, parseCommandArgs, UsageError, type Command } from './args'
+import { JobCancelledError } from './api'
 
 export const COMMANDS: readonly Command[] = [
   startCommand,
   serveCommand,
   backendCommand,
   domainsCommand,
+  streamsCommand,
   runCommand,
   runsCommand,
+  checkpointsCommand,
   evalCommand,
   finetuneCommand,
   growCommand,
   compareCommand,
   exportCommand,
-  importCommand
+  importCommand,
+  jobsCommand
 ]
 
 function overview(): string {
@@ -36,7 +43,7 @@ function overview(): string {
     'usage: elle COMMAND [options]     (elle COMMAND --help for its options)',
     '',
     'commands:',
-    ...COMMANDS.map((c) => `  ${c.name.padEnd(10)}${c.summary}`)
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(12)}${c.summary}`)
   ].join('\n')
 }
 
@@ -58,6 +65,6 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error)
     console.error(`elle ${name}: ${message.split('\n')[0]}`)
-    return error instanceof UsageError ? 2 : 1
+    return error instanceof UsageError ? 2 : error instanceof JobCancelledError ? 130 : 1
   }
 }

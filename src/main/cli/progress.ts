@@ -15,15 +15,34 @@ function formatRate(tokensPerS: number): string {
   return tokensPerS >= 1000 ? `${(tokensPerS / 1000).toFixed(1)}k tok/s` : `${tokensPerS.toFixed(0)} tok/s`
 }
 
-export class ProgressReporter {
-  private lastDecile = -1
-  private lastValidationStep = -1
-  private drawn = false
+/** One line on stderr redrawn in place on a terminal; messages go above it. */
+class StatusLine {
+  protected drawn = false
 
   constructor(
-    private readonly out: NodeJS.WriteStream = process.stderr,
-    private readonly interactive = Boolean(process.stderr.isTTY)
+    protected readonly out: NodeJS.WriteStream = process.stderr,
+    protected readonly interactive = Boolean(process.stderr.isTTY)
   ) {}
+
+  protected draw(line: string): void {
+    this.out.write(`\r\x1b[2K${line.slice(0, (this.out.columns ?? 160) - 1)}`)
+    this.drawn = true
+  }
+
+  message(text: string): void {
+    this.clear()
+    this.out.write(`${text}\n`)
+  }
+
+  clear(): void {
+    if (this.interactive && this.drawn) this.out.write('\r\x1b[2K')
+    this.drawn = false
+  }
+}
+
+export class ProgressReporter extends StatusLine {
+  private lastDecile = -1
+  private lastValidationStep = -1
 
   update(p: RunProgress): void {
     const fraction = p.step / p.totalSteps
@@ -40,8 +59,7 @@ export class ProgressReporter {
         this.out.write(`validation at step ${validation.step}: ${describePpl(validation.ppl)}\n`)
         this.lastValidationStep = validation.step
       }
-      this.out.write(`\r\x1b[2K${line.slice(0, (this.out.columns ?? 160) - 1)}`)
-      this.drawn = true
+      this.draw(line)
       return
     }
     const decile = Math.floor(fraction * 10)
@@ -54,16 +72,6 @@ export class ProgressReporter {
       this.out.write(`${head} ${(fraction * 100).toFixed(0)}% ${stats}\n`)
     }
   }
-
-  message(text: string): void {
-    this.clear()
-    this.out.write(`${text}\n`)
-  }
-
-  clear(): void {
-    if (this.interactive && this.drawn) this.out.write('\r\x1b[2K')
-    this.drawn = false
-  }
 }
 
 export function describePpl(ppl: Record<string, number>): string {
@@ -73,22 +81,16 @@ export function describePpl(ppl: Record<string, number>): string {
 }
 
 /** A job's progress (job.progress events): a redrawn line on a terminal; on a pipe, a line per new message or 10%. */
-export class JobProgressReporter {
+export class JobProgressReporter extends StatusLine {
   private lastLine = ''
+  private lastAt = 0
   private lastDecile = -1
-  private drawn = false
-
-  constructor(
-    private readonly out: NodeJS.WriteStream = process.stderr,
-    private readonly interactive = Boolean(process.stderr.isTTY)
-  ) {}
 
   update(p: JobProgress): void {
     const percent = p.fraction === null ? '' : `${(p.fraction * 100).toFixed(0)}% `
     const line = `job ${p.jobId}: ${percent}${p.message}${p.etaS === null ? '' : ` · ETA ${formatDuration(p.etaS)}`}`
     if (this.interactive) {
-      this.out.write(`\r\x1b[2K${line.slice(0, (this.out.columns ?? 160) - 1)}`)
-      this.drawn = true
+      this.draw(line)
       return
     }
     // measured progress: a line per tenth; unmeasured (a forgetting matrix): a line per new message
@@ -97,19 +99,13 @@ export class JobProgressReporter {
       if (decile === this.lastDecile) return
       this.lastDecile = decile
     } else {
-      if (p.message === this.lastLine) return
-      this.lastLine = p.message
+      // messages that differ only in their numbers ("seed 1/2: update 7/150") are one kind: a line when the kind changes or every 10 s
+      const kind = p.message.replace(/\d+/g, '#')
+      const now = Date.now()
+      if (kind === this.lastLine && now - this.lastAt < 10_000) return
+      this.lastLine = kind
+      this.lastAt = now
     }
     this.out.write(`${line}\n`)
-  }
-
-  message(text: string): void {
-    this.clear()
-    this.out.write(`${text}\n`)
-  }
-
-  clear(): void {
-    if (this.interactive && this.drawn) this.out.write('\r\x1b[2K')
-    this.drawn = false
   }
 }

@@ -5,10 +5,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { app, BrowserWindow, ipcMain, Notification, powerSaveBlocker, session, type IpcMainInvokeEvent, type WebContents } from 'electron'
 import type { ApiEvent, RunStatus } from '../../shared/contract'
 import { IPC_EVENT_CHANNEL, IPC_RPC_CHANNEL, IpcRequest, type IpcResponse } from '../../shared/ipc'
-import { createApiHandler, toApiError, type ApiHandler } from '../engine/api/handler'
-import { backendRequestFromEnv } from '../engine/backend/select'
-import { Engine } from '../engine/engine'
-import { defaultDataDir, resolveDbPath } from '../engine/paths'
+import { backendRequestFromEnv, defaultDataDir, openEngineApi, resolveDbPath, toApiError, type ApiHandler, type EngineApi, type EventBus } from '../engine/api/facade'
 import { preloadFile, rendererDir } from '../app-root'
 
 export const SECURE_WEB_PREFERENCES = {
@@ -111,9 +108,10 @@ export class RunWatcher {
   }
 }
 
-export function forwardEvents(engine: Engine, targets: () => WebContents[]): () => void {
+/** Forward the contract's events (an engine's or an EngineApi's) to the pages. */
+export function forwardEvents(source: { events: EventBus }, targets: () => WebContents[]): () => void {
   const watcher = new RunWatcher()
-  const unsubscribe = engine.events.subscribe((event) => {
+  const unsubscribe = source.events.subscribe((event) => {
     watcher.handle(event)
     for (const contents of targets()) if (!contents.isDestroyed()) contents.send(IPC_EVENT_CHANNEL, event)
   })
@@ -123,7 +121,7 @@ export function forwardEvents(engine: Engine, targets: () => WebContents[]): () 
   }
 }
 
-export async function startElectronApp(): Promise<{ engine: Engine; window: BrowserWindow } | null> {
+export async function startElectronApp(): Promise<{ api: EngineApi; window: BrowserWindow } | null> {
   // Share the CLI's data directory so the desktop app and `elle` see the same experiments.
   app.setPath('userData', defaultDataDir())
   // One window per store: a second start focuses the running app instead of training beside it.
@@ -135,19 +133,19 @@ export async function startElectronApp(): Promise<{ engine: Engine; window: Brow
   // The app needs no web permission: refuse requests, and answer "denied" to checks (which bypass the request handler).
   session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false))
   session.defaultSession.setPermissionCheckHandler(() => false)
-  const engine = await Engine.open({ dbPath: resolveDbPath(undefined), backend: backendRequestFromEnv(), prepareDefaultStream: true })
-  engine.watchExternalChanges() // runs started from a terminal show up live too
+  const api = await openEngineApi({ dbPath: resolveDbPath(undefined), backend: backendRequestFromEnv(), prepareDefaultStream: true, mode: 'electron' })
+  api.watchExternalChanges() // runs started from a terminal show up live too
   const page = pageUrl(path.join(rendererDir(), 'index.html'))
-  registerIpc(createApiHandler(engine, 'electron'), page)
+  registerIpc(api.handler, page)
   const window = createMainWindow(preloadFile(), page)
-  forwardEvents(engine, () => BrowserWindow.getAllWindows().map((w) => w.webContents))
+  forwardEvents(api, () => BrowserWindow.getAllWindows().map((w) => w.webContents))
   app.on('second-instance', () => {
     if (window.isMinimized()) window.restore()
     window.focus()
   })
   app.on('window-all-closed', () => {
     // Active runs checkpoint before the app quits; they resume with the next start.
-    void engine.close().finally(() => app.quit())
+    void api.close().finally(() => app.quit())
   })
-  return { engine, window }
+  return { api, window }
 }

@@ -197,6 +197,19 @@ describe('compareRuns', () => {
     // one run alone is a valid comparison (no compute saved without an ELLE run and another)
     expect(compareRuns(store, [a])).toMatchObject({ stream: ['press', 'humanities', 'fiction'], computeSaved: [] })
   })
+
+  it("takes a run's stream from the stream it recorded (runs.stream_id); a run from before streams from its config's stages", () => {
+    store = tempStore()
+    for (const name of ['press', 'humanities']) store.createDomain({ name, files: [] })
+    const stream = store.createStream({ name: 'two', domains: ['press', 'humanities'] })
+    // a config without stages: only the recorded stream says what the run followed
+    const recorded = store.createRun(store.ensureExperiment('recorded', { name: 'recorded', model: { kind: 'gpt' } }).id, { backend: 'wasm', streamId: stream.id }).id
+    const before = createRun(store, config('before', ['press', 'humanities']))
+    expect(store.getRun(before).streamId).toBeNull()
+    expect(compareRuns(store, [recorded, before])).toMatchObject({ stream: ['press', 'humanities'], runs: [{ id: recorded }, { id: before }] })
+    const other = createRun(store, config('other', ['press', 'fiction']))
+    expect(() => compareRuns(store, [recorded, other])).toThrow(`runs ${recorded} and ${other} have different streams: stages.1.domain is "humanities" vs "fiction"`)
+  })
 })
 
 describe('config facts', () => {

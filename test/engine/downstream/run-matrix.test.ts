@@ -154,7 +154,8 @@ describe('elle finetune', () => {
     expect(text.out).toMatch(/0 press\s+\d\.\d{3} ±\d\.\d{3}\s+\d\.\d{3} ±\d\.\d{3} \(fwd\)/)
     expect(text.out).toMatch(/BWT [+-]\d\.\d{3}\s+FWT [+-]\d\.\d{3}/)
     expect(run.store.listEvaluations(run.runId)).toHaveLength(stored.length)
-  })
+    // 2 seeds × 150 updates per cell, now in a job worker: over a minute on a shared 2-core machine
+  }, 180_000)
 
   it('fine-tunes one checkpoint with the default budget and stores its seed', async () => {
     const checkpoint = run.store.listCheckpoints(run.runId).at(-1)!

@@ -16,7 +16,8 @@ import { logitAgreement, promptBatch } from './helpers'
 
 const dir = tempDir('elle-grow-')
 const source = path.join(dir, 'source')
-const run = async (...argv: string[]): Promise<number> => growCommand.run(parseCommandArgs(growCommand, argv))
+// the grow job is recorded in a store of this test's own (the command runs it as a job, through the contract)
+const run = async (...argv: string[]): Promise<number> => growCommand.run(parseCommandArgs(growCommand, [...argv, '--db', path.join(dir, 'jobs.sqlite'), '--backend', 'wasm']))
 
 beforeAll(async () => {
   await useBackend('wasm')

@@ -1,11 +1,13 @@
 // Jobs through the API handler: a real engine on a real store, a real tiny run's checkpoints, real job
 // workers (out/main/job-worker.js). Started jobs report progress, can be cancelled, store their result, and
 // give what the CLI command (or the engine function it calls) gives.
+import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { CheckpointSummary, JobSummary, type ApiEvent } from '../../../src/shared/contract'
+import { jobResult, type JobResult } from '../../../src/shared/jobs'
 import { createApiHandler, type ApiHandler } from '../../../src/main/engine/api/handler'
 import { finetuneCheckpoint } from '../../../src/main/engine/downstream'
 import { Engine } from '../../../src/main/engine/engine'
@@ -13,7 +15,7 @@ import { parameterCount } from '../../../src/main/engine/model/config'
 import { loadCheckpoint } from '../../../src/main/engine/checkpoint/checkpoint'
 import { rejection } from '../../helpers/api'
 import { tempDir } from '../../helpers/tmp'
-import { elle } from '../../cli/elle'
+import { BIN, elle } from '../../cli/elle'
 import WebSocket from 'ws'
 import { rendererDir } from '../../../src/main/app-root'
 import { startBrowserServer } from '../../../src/main/transports/http/server'
@@ -84,7 +86,7 @@ describe('jobs through the API', () => {
     expect(mine.filter((e) => e.type === 'job.updated').map((e) => (e.type === 'job.updated' ? e.job.status : ''))).toEqual(['queued', 'running', 'finished'])
     expect(mine.some((e) => e.type === 'job.progress' && e.progress.message === 'exporting')).toBe(true)
 
-    const cli = await elle(['export', last!.path, '--out', path.join(dir, 'hf-cli'), '--json'])
+    const cli = await elle(['export', last!.path, '--out', path.join(dir, 'hf-cli'), '--db', engine.store.path, '--json'])
     expect(cli.code).toBe(0)
     const fromCli = JSON.parse(cli.stdout) as { files: unknown; checkpointSha256: string; bytes: number }
     expect(stored.result).toMatchObject({ files: fromCli.files, checkpointSha256: fromCli.checkpointSha256, bytes: fromCli.bytes })
@@ -315,9 +317,60 @@ describe('over HTTP (browser mode)', () => {
       const stored = await rpc('jobs.get', { id: exported.json.id })
       expect(stored.json).toMatchObject({ status: 'finished', result: { path: out, checkpointSha256: last!.sha256 } })
       expect((await rpc('jobs.get', { id: 987654 })).status).toBe(404)
+
+      // the same jobs from the CLI (another process, the checkpoint by folder) store the same results
+      const cliOut = path.join(dir, 'hf-cli-same')
+      const cliExport = await elle(['export', last!.path, '--out', cliOut, '--db', engine.store.path, '--json'])
+      expect(cliExport.code, cliExport.stderr).toBe(0)
+      const cliJob = JobSummary.parse((await rpc('jobs.list', { kind: 'export', limit: 1 })).json.jobs[0])
+      expect(cliJob).toMatchObject({ status: 'finished', params: { checkpointPath: last!.path, outDir: cliOut, format: 'hf' } })
+      const httpResult = jobResult('export', stored.json.result)
+      expect(jobResult('export', cliJob.result)).toEqual({ ...httpResult, path: cliOut })
+      expect(JSON.parse(cliExport.stdout)).toEqual(cliJob.result)
+
+      const httpTune = await rpc('checkpoints.finetune', { checkpointId: first!.id, task: 'press-genre', seeds: 1, steps: 6 })
+      await until((e) => e.type === 'job.updated' && e.job.id === httpTune.json.id && e.job.status === 'finished')
+      const cliTune = await elle(['finetune', first!.path, '--task', 'press-genre', '--seeds', '1', '--steps', '6', '--db', engine.store.path, '--json'])
+      expect(cliTune.code, cliTune.stderr).toBe(0)
+      const tuned = (await rpc('jobs.list', { kind: 'finetune', status: 'finished', limit: 2 })).json.jobs.map((j: unknown) => JobSummary.parse(j))
+      expect(tuned.map((j: JobSummary) => j.id)).toContain(httpTune.json.id)
+      const [fromCli, fromHttp] = tuned.map((j: JobSummary) => jobResult('finetune', j.result))
+      // seconds differ run to run; every score, the settings and where they were stored do not
+      const scores = (r: JobResult<'finetune'>) => ({ ...r, seeds: r.seeds.map((x) => ({ ...x, seconds: 0 })) })
+      expect(scores(fromCli!)).toEqual(scores(fromHttp!))
     } finally {
       socket.close()
       await server.close()
     }
-  })
+  }, 240_000)
+
+  it('elle finetune runs as a job that prints its progress, and Ctrl+C cancels the job (exit 130)', async () => {
+    const [first] = await checkpoints()
+    const child = spawn(process.execPath, [BIN, 'finetune', first!.path, '--task', 'press-genre', '--seeds', '1', '--steps', '100000', '--db', engine.store.path], {
+      env: { ...process.env, ELLE_BACKEND: '', ELLE_DATA_DIR: inject('dataDir') },
+      stdio: ['ignore', 'pipe', 'pipe']
+    })
+    let stderr = ''
+    const exited = new Promise<number | null>((resolve) => child.once('close', resolve))
+    // the first progress line: the job is running in the child's job worker
+    await new Promise<void>((resolve, reject) => {
+      // 20 s on this 2-core machine at load average 14; over 90 s at load 20
+      const timer = setTimeout(() => reject(new Error(`no progress line; stderr: ${stderr}`)), 240_000)
+      child.once('close', (code) => reject(new Error(`elle finetune ended (${code}) before a progress line; stderr: ${stderr}`)))
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString()
+        if (/job \d+: \d+% seed 1\/1: update \d+\/100000/.test(stderr)) {
+          clearTimeout(timer)
+          resolve()
+        }
+      })
+    })
+    const id = Number(/job (\d+):/.exec(stderr)![1])
+    expect((await job('jobs.get', { id })).status).toBe('running')
+    child.kill('SIGINT')
+    expect(await exited).toBe(130)
+    expect(stderr).toContain('cancelling the job')
+    expect(stderr).toMatch(new RegExp(`elle finetune: cancelled \\(job ${id}\\)`))
+    expect(await job('jobs.get', { id })).toMatchObject({ kind: 'finetune', status: 'cancelled', result: null, params: { checkpointPath: first!.path, steps: 100000 } })
+  }, 300_000)
 })

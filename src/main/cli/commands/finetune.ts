@@ -61,6 +61,7 @@ export const finetuneCommand: Command = {
     run: { type: 'string', description: "fine-tune each end-of-stage checkpoint of this run on every seen domain's task" },
     seeds: { type: 'string', description: `number of seeds k (seeds 0..k-1), 1 to ${MAX_SEEDS}`, default: String(DEFAULT_SEEDS) },
     prompt: { type: 'string', description: "domain prompt in the input: own, off or wrong (another domain's)", default: 'own' },
+    steps: { type: 'string', description: 'fine-tuning updates per seed', default: String(DEFAULT_FINETUNE.steps) },
     'backward-only': { type: 'boolean', description: 'with --run: skip the next-task scores and the initial model (no FWT)', requires: 'run' },
     db: { type: 'string', description: 'experiment store (env: ELLE_DB)' },
     'data-dir': { type: 'string', description: 'corpora, caches and tasks (env: ELLE_DATA_DIR)' },
@@ -88,14 +89,15 @@ export const finetuneCommand: Command = {
     const runId = runFlag === undefined ? undefined : intFlag(runFlag, 'run', { min: 1, max: Number.MAX_SAFE_INTEGER })
     // an unknown task is a usage error (exit 2), refused before anything is started or stored
     if (task !== undefined && !DEFAULT_TASK_NAMES.includes(task)) throw new UsageError(`unknown task "${task}"; known tasks: ${DEFAULT_TASK_NAMES.join(', ')}`)
+    const steps = intFlag(values.steps, 'steps', { min: 1, max: 1_000_000 })
     const dataDir = stringFlag(values['data-dir'])
     const api = await openCliApi(finetuneCommand, { db: stringFlag(values.db), dataDir: dataDir && path.resolve(dataDir), backend: stringFlag(values.backend) })
     try {
       if (runId !== undefined) {
-        console.error(`fine-tuning the end-of-stage checkpoints of run ${runId} (${seeds} seeds × ${DEFAULT_FINETUNE.steps} updates each)`)
+        console.error(`fine-tuning the end-of-stage checkpoints of run ${runId} (${seeds} seeds × ${steps ?? DEFAULT_FINETUNE.steps} updates each)`)
         const { result: report } = await api.runJob(
           'runs.forgetting',
-          { runId, seeds, prompt: prompt as PromptChoice, backwardOnly: values['backward-only'] === true },
+          { runId, seeds, prompt: prompt as PromptChoice, backwardOnly: values['backward-only'] === true, ...(steps === undefined ? {} : { steps }) },
           'forgetting'
         )
         if (values.json) console.log(JSON.stringify(report, null, 2))
@@ -108,7 +110,7 @@ export const finetuneCommand: Command = {
       }
       const { result: report } = await api.runJob(
         'checkpoints.finetune',
-        { checkpointPath: path.resolve(positionals[0]!), task: task!, seeds, prompt: prompt as PromptChoice },
+        { checkpointPath: path.resolve(positionals[0]!), task: task!, seeds, prompt: prompt as PromptChoice, ...(steps === undefined ? {} : { steps }) },
         'finetune'
       )
       if (values.json) console.log(JSON.stringify(report, null, 2))

@@ -3,7 +3,7 @@
 // transports call (validated with src/shared/contract.ts, errors as ApiErrors), and whose events are the
 // contract's. Besides that it exports only what is not an operation: where the store and data live, how a
 // backend is requested, and pure presentation of contract results (the compare report, lifelong curves).
-// `npm run lint` holds the CLI to this module and src/shared (rule cli-only-facade).
+// `npm run lint` holds the CLI to this module and src/shared (rule adapters-only-facade).
 import type { ApiClient, ApiEvent, BackendReport, Method, Params, Result, SystemInfo } from '../../../shared/contract'
 import type { BackendRequest } from '../backend/select'
 import { Engine } from '../engine'
@@ -61,9 +61,10 @@ export async function openEngineApi(options: EngineApiOptions): Promise<EngineAp
 }
 
 export type { ApiHandler } from './handler'
-export { createApiHandler } from './handler'
+export type { EventBus } from '../events'
+export { createApiHandler, toApiError } from './handler'
 // where things live and how a backend is asked for: the hosts resolve their flags with these
-export { locateDb, defaultDataDir } from '../paths'
+export { locateDb, defaultDataDir, resolveDbPath } from '../paths'
 export { backendRequestFromEnv, type BackendRequest } from '../backend/select'
 export { DEFAULT_DOMAINS } from '../data'
 // building a config for `runs.start` (a quick single-domain run) and the defaults flags show

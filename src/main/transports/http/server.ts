@@ -8,8 +8,7 @@ import type { AddressInfo } from 'node:net'
 import { pipeline, type Duplex } from 'node:stream'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { ApiError, type ApiErrorBody, type ErrorCode } from '../../../shared/contract'
-import type { ApiHandler } from '../../engine/api/handler'
-import type { EventBus } from '../../engine/events'
+import type { ApiHandler, EventBus } from '../../engine/api/facade'
 
 export const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '::1'] as const
 // Limits that keep one client from crashing or exhausting the process that serves the UI.

@@ -1,0 +1,122 @@
+// Every `elle` command is a call of contract operations (issue 10). The command table (COMMANDS) says which
+// methods stand behind each command; the CLI's client refuses any other, so a command cannot reach the
+// engine past the contract (and `npm run lint` keeps engine internals out of src/main/cli). The commands
+// added for streams, domains, jobs and checkpoints run here in-process, as main() runs them, on a real store.
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { isMethod, METHODS } from '../../src/shared/contract'
+import { COMMANDS, main } from '../../src/main/cli/index'
+import { openCliApi } from '../../src/main/cli/api'
+import { ExperimentStore } from '../../src/main/engine/store/store'
+import { tempDir } from '../helpers/tmp'
+
+describe('the command table', () => {
+  it('puts at least one contract method behind every command', () => {
+    expect(COMMANDS.length).toBeGreaterThan(10)
+    for (const command of COMMANDS) {
+      const { methods } = command
+      if (methods === 'all') continue // serves the whole contract (elle serve, elle start)
+      expect(methods.length, `elle ${command.name} declares no contract method`).toBeGreaterThan(0)
+      for (const method of methods) expect(isMethod(method), `elle ${command.name}: "${method}" is not a contract method`).toBe(true)
+    }
+    // only the commands that host the workbench serve everything
+    expect(COMMANDS.filter((c) => c.methods === 'all').map((c) => c.name)).toEqual(['start', 'serve'])
+  })
+
+  it('lists which contract methods the CLI reaches', () => {
+    const reached = new Set(COMMANDS.flatMap((c) => (c.methods === 'all' ? [] : c.methods)))
+    // each operation a terminal user needs has a command; what stays UI-only is said here, not discovered later
+    const uiOnly = METHODS.filter((m) => !reached.has(m))
+    expect(uiOnly.sort()).toEqual(['domains.add', 'experiments.list', 'runs.get', 'runs.progress'].sort())
+  })
+
+  it("refuses, at run time, a method the command's entry does not declare", async () => {
+    const db = path.join(tempDir(), 'declared.sqlite')
+    const api = await openCliApi({ name: 'probe', methods: ['runs.list'] }, { db, backend: 'wasm' })
+    try {
+      expect((await api.call('runs.list', {})).runs).toEqual([])
+      await expect(api.call('streams.list', {})).rejects.toThrow('elle probe calls streams.list, which its entry in the command table does not declare')
+    } finally {
+      await api.close()
+    }
+  })
+})
+
+/** `elle ARGS` in this process, as bin/elle runs main(): exit code, stdout, stderr. */
+async function elle(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = []
+  const err: string[] = []
+  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')))
+  const error = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')))
+  try {
+    const code = await main(argv)
+    return { code, out: out.join('\n'), err: err.join('\n') }
+  } finally {
+    log.mockRestore()
+    error.mockRestore()
+  }
+}
+
+describe('streams, domains, jobs and checkpoints from the command line', () => {
+  const dir = tempDir()
+  const db = path.join(dir, 'cli-contract.sqlite')
+  let runId = 0
+  let jobId = 0
+
+  beforeAll(() => {
+    const store = ExperimentStore.open(db)
+    for (const name of ['alpha', 'beta', 'gamma']) store.createDomain({ name, files: [] })
+    runId = store.createRun(store.ensureExperiment('cli-contract', { k: 1 }).id, { backend: 'wasm' }).id
+    jobId = store.createJob('export', { checkpointId: 1, format: 'hf', outDir: '/nowhere' }, 'elsewhere:1:x').id
+    store.close()
+  })
+  afterAll(() => vi.restoreAllMocks())
+
+  it('elle streams creates, lists, changes and deletes a stream', async () => {
+    const created = await elle('streams', 'create', 'ab', 'alpha', 'beta', '--db', db, '--json')
+    expect(created.code, created.err).toBe(0)
+    const stream = JSON.parse(created.out) as { id: number; name: string; domains: string[] }
+    expect(stream).toMatchObject({ name: 'ab', domains: ['alpha', 'beta'] })
+    const listed = await elle('streams', '--db', db)
+    expect(listed.out).toMatch(/ab\s+alpha → beta/)
+    const changed = await elle('streams', 'update', 'ab', '--domains', 'beta,gamma', '--name', 'bg', '--db', db)
+    expect(changed).toMatchObject({ code: 0, out: `changed stream ${stream.id} "bg": beta → gamma` })
+    // a domain a stream lists cannot be deleted: the refusal names the stream, and nothing changes
+    const refused = await elle('domains', 'delete', 'gamma', '--db', db)
+    expect(refused.code).toBe(1)
+    expect(refused.err).toMatch(/^elle domains: .*"bg"/)
+    const deleted = await elle('streams', 'delete', 'bg', '--db', db)
+    expect(deleted).toMatchObject({ code: 0, out: `deleted stream ${stream.id} "bg": beta → gamma` })
+    expect(await elle('domains', 'delete', 'gamma', '--db', db)).toMatchObject({ code: 0, out: 'deleted domain "gamma"' })
+    const unknown = await elle('streams', 'delete', 'nope', '--db', db)
+    expect(unknown).toMatchObject({ code: 1, err: 'elle streams: no stream named "nope"; see "elle streams"' })
+    expect((await elle('streams', 'create', 'only-name', '--db', db)).code).toBe(2)
+    expect((await elle('streams', 'update', '1', '--db', db)).err).toBe('elle streams: elle streams update needs --name or --domains')
+  })
+
+  it('elle jobs lists, shows and cancels recorded jobs', async () => {
+    const listed = await elle('jobs', '--db', db, '--json')
+    expect(listed.code, listed.err).toBe(0)
+    expect((JSON.parse(listed.out) as { jobs: Array<{ id: number; kind: string; status: string }> }).jobs).toEqual([
+      expect.objectContaining({ id: jobId, kind: 'export', status: 'queued' })
+    ])
+    expect((await elle('jobs', 'list', '--kind', 'grow', '--db', db)).out).toBe('no jobs yet')
+    expect((await elle('jobs', 'get', String(jobId), '--db', db)).out).toMatch(new RegExp(`^job ${jobId} \\(export\\) queued`))
+    // its owner is a process on another machine: the cancel is a request its owner reads
+    const cancelled = await elle('jobs', 'cancel', String(jobId), '--db', db, '--json')
+    expect(cancelled.code, cancelled.err).toBe(0)
+    expect(JSON.parse(cancelled.out)).toMatchObject({ id: jobId, owner: 'elsewhere:1:x' })
+    const store = ExperimentStore.open(db)
+    expect(store.jobCancelRequests('elsewhere:1:x')).toEqual([jobId])
+    store.close()
+    expect(await elle('jobs', 'get', '987654', '--db', db)).toMatchObject({ code: 1, err: 'elle jobs: no job with id 987654' })
+    expect((await elle('jobs', 'get', 'x', '--db', db)).code).toBe(2)
+  })
+
+  it('elle checkpoints lists a run’s checkpoints; an unknown run is refused', async () => {
+    expect(await elle('checkpoints', String(runId), '--db', db)).toMatchObject({ code: 0, out: `run ${runId} has no checkpoints yet` })
+    const unknown = await elle('checkpoints', '987654', '--db', db)
+    expect(unknown.code).toBe(1)
+    expect(unknown.err).toMatch(/^elle checkpoints: .*987654/)
+  })
+})

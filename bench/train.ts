@@ -169,6 +169,8 @@ async function profileStep(step: () => Promise<void>, stepMs: number): Promise<v
   const wall = performance.now() - t0
   const byKernel = new Map<string, { ms: number; calls: number }>()
   for (const k of info.kernels) {
+    // tf.customGrad wrappers are recorded as 'unnamed scope' around the kernels they run: counted already.
+    if (k.name === 'unnamed scope') continue
     const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : ((await k.kernelTimeMs) as number)
     const e = byKernel.get(k.name) ?? { ms: 0, calls: 0 }
     e.ms += ms

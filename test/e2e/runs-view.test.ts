@@ -34,6 +34,7 @@ describe('Runs view in a real browser', () => {
 
     // status bar: backend and store path from the real API
     expect(await page.getByTestId('status-backend').textContent()).toContain(engine.backend.active)
+    expect(await page.getByTestId('status-matmul').textContent()).toContain(engine.backend.matmul.kernel)
     expect(await page.getByTestId('status-store').textContent()).toContain(engine.store.path)
 
     // a status change in the engine reaches the page without a reload

@@ -9,7 +9,8 @@
 //    batch dimension it falls back to a naive loop (~3 GFLOP/s). On wasm we register a kernel that runs
 //    the fast 2-D path once per batch entry (~25 GFLOP/s). Slicing at the op level is no alternative:
 //    the wasm Slice kernel copies the whole input for every slice. With onnxruntime's matmul on wasm
-//    (wasm-native) the batched product goes to it directly.
+//    (wasm-native) the batched product goes to it directly, and gradients use transpose flags (its GEMM
+//    reads transposed operands in place) instead of explicit transposes.
 //  - column sums (bias / LayerNorm gradients): Sum over axis 0 is ~80x slower than ones[1,N] @ x.
 //  - gatherRows: the gradient of tf.gather needs UnsortedSegmentSum, which wasm lacks; we scatter-add
 //    in plain JS there (the gradient is small: ids x hidden).
@@ -147,6 +148,8 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
       value: rawMatmul(x, y),
       gradFunc: (dy, saved) => {
         const [xs, ys] = saved
+        // onnxruntime's GEMM reads transposed operands in place; wasm's is fast only without the flags.
+        if (nativeMatmulActive()) return [tf.matMul(dy, ys, false, true), tf.matMul(xs, dy, true, false)]
         return [rawMatmul(dy, transposeLast2(ys)), rawMatmul(transposeLast2(xs), dy)]
       }
     }
@@ -162,6 +165,9 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
 export function matmulBT(a: Tensor, b: Tensor): Tensor {
   return customOp<T2, T2>(([x, y], save) => {
     save([x, y])
+    if (nativeMatmulActive()) {
+      return { value: tf.matMul(x, y, false, true), gradFunc: (dy, [xs, ys]) => [rawMatmul(dy, ys), tf.matMul(dy, xs, true, false)] }
+    }
     return {
       value: rawMatmul(x, tf.transpose(y)),
       gradFunc: (dy, [xs, ys]) => [rawMatmul(dy, ys), rawMatmul(tf.transpose(dy), xs)]
@@ -194,6 +200,7 @@ export function linear(x: Tensor, kernel: Tensor, bias?: Tensor): Tensor {
     return {
       value: tf.add(rawMatmul(xx, w), b),
       gradFunc: (dy, [xs, ws]) => {
+        if (nativeMatmulActive()) return [tf.matMul(dy, ws, false, true), tf.matMul(xs, dy, true, false), colSum(dy)]
         const [n, din] = xs.shape as [number, number]
         const dout = ws.shape[1] as number
         const g = rawMatmul(tf.concat([tf.transpose(xs), tf.ones([1, n])], 0), dy) // [in + 1, out]

@@ -142,6 +142,15 @@ describe('Experiment designer in a real browser', () => {
       )
     expect(unlabelled).toEqual([])
 
+    // ---- axe-core on the designer: no serious or critical violations ----
+    await page.evaluate(fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8')) // evaluated over the devtools protocol: the page's CSP allows no inline script
+    const violations = await page.evaluate(async () => {
+      const axe = (window as unknown as { axe: { run(el: Element, o: unknown): Promise<{ violations: Array<{ id: string; impact: string | null; nodes: unknown[] }> }> } }).axe
+      const r = await axe.run(document.querySelector('[data-testid="designer"]')!, { resultTypes: ['violations'] })
+      return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.nodes.length})`)
+    })
+    expect(violations).toEqual([])
+
     // ---- start now: a run of the clone is queued and the Runs view opens ----
     await page.getByTestId('start-now').click()
     await page.getByTestId('runs-view').waitFor()

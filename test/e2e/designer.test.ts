@@ -133,22 +133,19 @@ describe('Experiment designer in a real browser', () => {
     expect(await page.getByTestId('diff-stages[2].steps').locator('td').allTextContents()).toEqual(['stages[2].steps', '3', '5'])
 
     // ---- every form control is labelled ----
-    const unlabelled = await page
-      .getByTestId('designer')
-      .evaluate((root) =>
-        [...root.querySelectorAll('input, select, textarea')]
-          .filter((el) => (el as HTMLInputElement).labels?.length === 0 && !el.getAttribute('aria-label'))
-          .map((el) => el.outerHTML.slice(0, 80))
-      )
+    // (page scripts as strings: the tests are typed without the DOM library)
+    const unlabelled = await page.evaluate<string[]>(
+      `[...document.querySelectorAll('[data-testid="designer"] :is(input, select, textarea)')]
+         .filter((el) => el.labels.length === 0 && !el.getAttribute('aria-label')).map((el) => el.outerHTML.slice(0, 80))`
+    )
     expect(unlabelled).toEqual([])
 
     // ---- axe-core on the designer: no serious or critical violations ----
     await page.evaluate(fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8')) // evaluated over the devtools protocol: the page's CSP allows no inline script
-    const violations = await page.evaluate(async () => {
-      const axe = (window as unknown as { axe: { run(el: Element, o: unknown): Promise<{ violations: Array<{ id: string; impact: string | null; nodes: unknown[] }> }> } }).axe
-      const r = await axe.run(document.querySelector('[data-testid="designer"]')!, { resultTypes: ['violations'] })
-      return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.nodes.length})`)
-    })
+    const violations = await page.evaluate<string[]>(
+      `axe.run(document.querySelector('[data-testid="designer"]'), { resultTypes: ['violations'] }).then((r) =>
+         r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id + ' (' + v.nodes.length + ')'))`
+    )
     expect(violations).toEqual([])
 
     // ---- start now: a run of the clone is queued and the Runs view opens ----

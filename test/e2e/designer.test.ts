@@ -133,6 +133,22 @@ describe('Experiment designer in a real browser', () => {
     expect(await page.getByTestId('diff-stages[2].steps').locator('td').allTextContents()).toEqual(['stages[2].steps', '3', '5'])
 
     // ---- every form control is labelled ----
+    // ---- deep links: the opened experiment is in the address; a reload opens it again; a run clones from the Runs view ----
+    const copyId = id('two-growth-copy')
+    await expect.poll(() => new URL(page.url()).hash).toBe(`#/schedules/experiment/${copyId}`)
+    await page.goto(`${server.url}#/schedules/experiment/${id('two-growth')}`)
+    await page.reload()
+    await expect.poll(() => page.getByTestId('save-name').inputValue()).toBe('two-growth')
+    expect(await field(page, 'stages[2].steps').inputValue()).toBe('3')
+    await page.goto(`${server.url}#/runs/run/${ran.id}`)
+    await page.reload()
+    await page.getByTestId('run-detail').filter({ hasText: 'designed-elle' }).waitFor()
+    await page.getByTestId('run-clone').click()
+    await expect.poll(() => page.getByTestId('save-name').inputValue()).toBe(`run-${ran.id}-copy`)
+    expect(new URL(page.url()).hash).toBe(`#/schedules/run/${ran.id}`)
+    expect(await field(page, 'stages[1].grow.layers').inputValue()).toBe('2')
+    await page.getByTestId('stream-select').selectOption(String(streamId))
+
     // (page scripts as strings: the tests are typed without the DOM library)
     const unlabelled = await page.evaluate<string[]>(
       `[...document.querySelectorAll('[data-testid="designer"] :is(input, select, textarea)')]

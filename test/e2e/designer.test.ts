@@ -133,14 +133,36 @@ describe('Experiment designer in a real browser', () => {
     expect(await page.getByTestId('diff-stages[2].steps').locator('td').allTextContents()).toEqual(['stages[2].steps', '3', '5'])
 
     // ---- every form control is labelled ----
-    const unlabelled = await page
-      .getByTestId('designer')
-      .evaluate((root) =>
-        [...root.querySelectorAll('input, select, textarea')]
-          .filter((el) => (el as unknown as { labels: { length: number } | null }).labels?.length === 0 && !el.getAttribute('aria-label'))
-          .map((el) => el.outerHTML.slice(0, 80))
-      )
+    // ---- deep links: the opened experiment is in the address; a reload opens it again; a run clones from the Runs view ----
+    const copyId = id('two-growth-copy')
+    await expect.poll(() => new URL(page.url()).hash).toBe(`#/schedules/experiment/${copyId}`)
+    await page.goto(`${server.url}#/schedules/experiment/${id('two-growth')}`)
+    await page.reload()
+    await expect.poll(() => page.getByTestId('save-name').inputValue()).toBe('two-growth')
+    expect(await field(page, 'stages[2].steps').inputValue()).toBe('3')
+    await page.goto(`${server.url}#/runs/run/${ran.id}`)
+    await page.reload()
+    await page.getByTestId('run-detail').filter({ hasText: 'designed-elle' }).waitFor()
+    await page.getByTestId('run-clone').click()
+    await expect.poll(() => page.getByTestId('save-name').inputValue()).toBe(`run-${ran.id}-copy`)
+    expect(new URL(page.url()).hash).toBe(`#/schedules/run/${ran.id}`)
+    expect(await field(page, 'stages[1].grow.layers').inputValue()).toBe('2')
+    await page.getByTestId('stream-select').selectOption(String(streamId))
+
+    // (page scripts as strings: the tests are typed without the DOM library)
+    const unlabelled = await page.evaluate<string[]>(
+      `[...document.querySelectorAll('[data-testid="designer"] :is(input, select, textarea)')]
+         .filter((el) => el.labels.length === 0 && !el.getAttribute('aria-label')).map((el) => el.outerHTML.slice(0, 80))`
+    )
     expect(unlabelled).toEqual([])
+
+    // ---- axe-core on the designer: no serious or critical violations ----
+    await page.evaluate(fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8')) // evaluated over the devtools protocol: the page's CSP allows no inline script
+    const violations = await page.evaluate<string[]>(
+      `axe.run(document.querySelector('[data-testid="designer"]'), { resultTypes: ['violations'] }).then((r) =>
+         r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id + ' (' + v.nodes.length + ')'))`
+    )
+    expect(violations).toEqual([])
 
     // ---- start now: a run of the clone is queued and the Runs view opens ----
     await page.getByTestId('start-now').click()

@@ -9,20 +9,41 @@ export const VIEWS = [
 ] as const
 export type ViewId = (typeof VIEWS)[number]['id']
 
-function fromHash(hash: string): ViewId {
-  const id = hash.replace(/^#\/?/, '')
-  return (VIEWS.find((v) => v.id === id)?.id ?? 'runs') as ViewId
+/** What a deep link points at inside a view: `#/schedules/experiment/3` (a saved experiment), `#/schedules/run/7` (clone a run), `#/runs/run/7`. */
+export interface LinkTarget {
+  kind: 'experiment' | 'run' | 'stream'
+  id: number
 }
 
-/** The current view, mirrored in the URL hash so reloads and back/forward keep the place. */
+export function parseHash(hash: string): { view: ViewId; target: LinkTarget | null } {
+  const [view, kind, id] = hash.replace(/^#\/?/, '').split('/')
+  const found = VIEWS.find((v) => v.id === view)?.id ?? 'runs'
+  const n = Number(id)
+  const target: LinkTarget | null = (kind === 'experiment' || kind === 'run' || kind === 'stream') && Number.isInteger(n) && n > 0 ? { kind, id: n } : null
+  return { view: found as ViewId, target }
+}
+
+const hashOf = (view: ViewId, target: LinkTarget | null): string => `#/${view}${target ? `/${target.kind}/${target.id}` : ''}`
+
+/** The current view and what inside it a deep link names, mirrored in the URL hash so reloads, links and back/forward keep the place. */
 export const useNavigationStore = defineStore('navigation', () => {
-  const current = ref<ViewId>(fromHash(window.location.hash))
+  const initial = parseHash(window.location.hash)
+  const current = ref<ViewId>(initial.view)
+  const target = ref<LinkTarget | null>(initial.target)
   window.addEventListener('hashchange', () => {
-    current.value = fromHash(window.location.hash)
+    const parsed = parseHash(window.location.hash)
+    current.value = parsed.view
+    target.value = parsed.target
   })
-  function go(view: ViewId): void {
-    window.location.hash = `/${view}`
+  function go(view: ViewId, to: LinkTarget | null = null): void {
+    window.location.hash = hashOf(view, to).slice(1)
     current.value = view
+    target.value = to
   }
-  return { current, go }
+  /** Record what the view shows now (an opened experiment) in the address without navigating. */
+  function link(view: ViewId, to: LinkTarget | null): void {
+    history.replaceState(history.state, '', hashOf(view, to))
+    target.value = to
+  }
+  return { current, target, go, link }
 })

@@ -646,6 +646,8 @@ export function isMethod(value: unknown): value is Method {
 export const ApiEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('run.updated'), run: RunSummary }),
   z.object({ type: z.literal('run.progress'), progress: RunProgress }),
+  // this process stopped training a run because another process took it over (the store shows the new owner's status)
+  z.object({ type: z.literal('run.lost'), run: RunSummary, error: z.string() }),
   z.object({ type: z.literal('domains.changed') }),
   z.object({ type: z.literal('streams.changed') }),
   z.object({ type: z.literal('experiments.changed') }),

@@ -1,9 +1,11 @@
 // The model on tfjs's WebGPU backend (Dawn's Node bindings). Here there is no GPU: Mesa's lavapipe
 // (mesa-vulkan-drivers 25.x from bookworm-backports) gives a real, software WebGPU adapter; tiny shapes only.
 // Skipped without an adapter, unless ELLE_REQUIRE_WEBGPU=1 (CI), where the missing adapter fails the test instead.
+import fs from 'node:fs'
+import path from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { describeAdapter, probeWebGpu, registerWebGpuBackend, type WebGpuAdapterInfo } from '../../../src/main/engine/backend/webgpu'
+import { describeAdapter, noGpuDevice, probeWebGpu, registerWebGpuBackend, type WebGpuAdapterInfo } from '../../../src/main/engine/backend/webgpu'
 import { maskTokens } from '../../../src/main/engine/model/masking'
 import { type LossBatch, TransformerModel } from '../../../src/main/engine/model/model'
 import { crossEntropy } from '../../../src/main/engine/model/ops'
@@ -13,6 +15,7 @@ import { Rng } from '../../../src/main/engine/model/rng'
 import { BackendReport } from '../../../src/shared/contract'
 import { elle } from '../../cli/elle'
 import { backend, tinyConfig } from './helpers'
+import { tempDir } from '../../helpers/tmp'
 
 const required = process.env.ELLE_REQUIRE_WEBGPU === '1'
 let adapter: WebGpuAdapterInfo | null = null
@@ -128,9 +131,30 @@ describe.skipIf(!adapter)(`webgpu (${adapter ? describeAdapter(adapter) : unavai
     const webgpu = report.candidates.find((c) => c.name === 'webgpu')!
     if (adapter!.software) {
       expect(webgpu.status).toBe('skipped')
-      expect(webgpu.reason).toMatch(/^webgpu: only a software adapter \(.+\), slower than the CPU backends; use it with --backend webgpu or ELLE_BACKEND=webgpu$/)
+      // without a GPU device node Dawn is not even asked (it would print warnings on stderr at every start)
+      const why = noGpuDevice()
+        ? /^webgpu: no GPU device \(.+\), so at most a software adapter; use it with --backend webgpu or ELLE_BACKEND=webgpu$/
+        : /^webgpu: only a software adapter \(.+\), slower than the CPU backends; use it with --backend webgpu or ELLE_BACKEND=webgpu$/
+      expect(webgpu.reason).toMatch(why)
+      expect(auto.stderr).not.toMatch(/Warning/)
     } else expect(report.active === 'webgpu' || report.active === 'tensorflow-gpu').toBe(true)
     expect(forced.code, forced.stderr).toBe(0)
     expect(BackendReport.parse(JSON.parse(forced.stdout))).toMatchObject({ active: 'webgpu', requestedBy: 'flag' })
+  })
+})
+
+describe('noGpuDevice: whether Dawn is worth asking for a hardware adapter', () => {
+  it('on Linux, only when a render node or an NVIDIA device exists; on other systems always', () => {
+    const dev = tempDir()
+    expect(noGpuDevice('linux', dev)).toMatch(/^no GPU device \(.*renderD\*.*nvidia\*\), so at most a software adapter/)
+    fs.mkdirSync(path.join(dev, 'dri'))
+    fs.writeFileSync(path.join(dev, 'dri', 'card0'), '')
+    expect(noGpuDevice('linux', dev)).not.toBeNull()
+    fs.writeFileSync(path.join(dev, 'dri', 'renderD128'), '')
+    expect(noGpuDevice('linux', dev)).toBeNull()
+    const nv = tempDir()
+    fs.writeFileSync(path.join(nv, 'nvidia0'), '')
+    expect(noGpuDevice('linux', nv)).toBeNull()
+    expect(noGpuDevice('darwin', tempDir())).toBeNull()
   })
 })

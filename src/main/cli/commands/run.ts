@@ -56,6 +56,8 @@ function ended(api: CliApi, runId: number): { done: Promise<RunSummary>; stop: (
   const done = new Promise<RunSummary>((resolve) => (settle = resolve))
   const stop = api.onEvent((event) => {
     if (event.type === 'run.updated' && event.run.id === runId && event.run.status !== 'queued' && event.run.status !== 'running') settle(event.run)
+    // taken over by another process: this one stopped, whatever the store says the new owner is doing
+    if (event.type === 'run.lost' && event.run.id === runId) settle(event.run)
   })
   return { done, stop }
 }

@@ -6,7 +6,7 @@
 import os from 'node:os'
 import { createRequire } from 'node:module'
 import * as tf from '@tensorflow/tfjs'
-import { describeAdapter, probeWebGpu, registerWebGpuBackend, WEBGPU_PACKAGES, WebGpuUnavailable } from './webgpu'
+import { describeAdapter, noGpuDevice, probeWebGpu, registerWebGpuBackend, WEBGPU_PACKAGES, WebGpuUnavailable } from './webgpu'
 import { BACKEND_NAMES, type BackendCandidate, type BackendName, type BackendReport, type MatmulKernel } from '../../../shared/contract'
 import { installNativeMatmul, type NativeMatmulInfo } from './native-matmul'
 
@@ -41,6 +41,8 @@ const SPECS: readonly BackendSpec[] = [
     tfName: 'webgpu',
     alsoNeeds: [WEBGPU_PACKAGES.tfjs],
     load: async (forced) => {
+      const noDevice = forced ? null : noGpuDevice()
+      if (noDevice) throw new NotPreferred(`${WEBGPU_PACKAGES.dawn}: ${noDevice}`)
       let info
       try {
         info = await probeWebGpu()

@@ -3,6 +3,8 @@
 // (it looks for `window` and `navigator.gpu`), so here we request the adapter and device ourselves and register
 // the backend with them. The adapter is probed first: a software one (Mesa's lavapipe, SwiftShader) is slower
 // than wasm and is used only when asked for by name.
+import fs from 'node:fs'
+import path from 'node:path'
 import { createRequire } from 'node:module'
 import * as tf from '@tensorflow/tfjs'
 
@@ -59,6 +61,28 @@ async function loadDawn(): Promise<GpuLike> {
   for (const [name, value] of Object.entries(dawn.globals)) if (!(name in globalThis)) (globalThis as Record<string, unknown>)[name] = value
   gpu = dawn.create([])
   return gpu
+}
+
+/**
+ * Why a hardware adapter cannot exist here, without asking Dawn: on Linux every GPU driver (Mesa's, NVIDIA's) works
+ * through a device node, so a machine with neither /dev/dri/renderD* nor /dev/nvidia* has at most a software adapter.
+ * Probing anyway costs a second at every start and makes Dawn print warnings on stderr (it cannot be silenced).
+ * Null where a GPU may exist (another OS, or a device node present).
+ */
+export function noGpuDevice(platform: NodeJS.Platform = process.platform, devDir = '/dev'): string | null {
+  if (platform !== 'linux') return null
+  const list = (dir: string): string[] => {
+    try {
+      return fs.readdirSync(dir)
+    } catch {
+      return []
+    }
+  }
+  const render = list(path.join(devDir, 'dri')).some((n) => n.startsWith('renderD'))
+  const nvidia = list(devDir).some((n) => /^nvidia\d+$/.test(n))
+  return render || nvidia
+    ? null
+    : `no GPU device (${path.join(devDir, 'dri', 'renderD*')} or ${path.join(devDir, 'nvidia*')}), so at most a software adapter; use it with --backend webgpu or ELLE_BACKEND=webgpu`
 }
 
 /**

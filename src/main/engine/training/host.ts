@@ -353,6 +353,7 @@ export class TrainerHost {
       if (outcome.status === 'lost') {
         this.options.log?.(runId, outcome.error)
         run = { ...store.getRun(runId), error: outcome.error }
+        this.options.events.publish({ type: 'run.lost', run, error: outcome.error })
       } else if (outcome.status === 'failed') {
         const latest = store.listCheckpoints(runId).at(-1)
         const hint = outcome.error.includes('checkpoint') || !latest ? '' : `; last good checkpoint: ${latest.path} (step ${latest.step})`

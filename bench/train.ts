@@ -314,7 +314,11 @@ async function sitting(): Promise<void> {
   // Summary: median ms/step and tokens/s per configuration, the range over repeats, ratio to the peer at
   // the same core budget (tokens/s ours / tokens/s peer; > 1 means we are faster).
   const tokens = int('batch') * int('seq')
-  const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!
+  const median = (xs: number[]): number => {
+    const s = [...xs].sort((x, y) => x - y)
+    const h = Math.floor(s.length / 2)
+    return s.length % 2 ? s[h]! : (s[h - 1]! + s[h]!) / 2
+  }
   const lines = ['| shape | configuration | ms/step median (range) | tokens/s | vs PyTorch, same cores | load (1-min) |', '| --- | --- | --- | ---: | ---: | --- |']
   for (const kind of kinds) {
     const peerMs = (budget: 'one' | 'all'): number | undefined => {

@@ -146,7 +146,8 @@ function evaluateScored(model: TransformerModel, inputs: readonly LossInput[], p
       const logp = tf.logSoftmax(model.headLogits(sel))
       const flat = tf.add(tf.mul(tf.range(0, s.rows.length, 1, 'int32'), tf.scalar(V, 'int32')), tf.tensor1d(s.targets, 'int32'))
       const nll = tf.neg(tf.gather(logp.reshape([-1]), flat))
-      const perDoc = tf.matMul(nll.reshape([1, -1]), tf.oneHot(tf.tensor1d(s.docs, 'int32'), D).toFloat()).reshape([D])
+      // tf.oneHot needs depth >= 2: a one-document split (elle eval --text) is a plain sum
+      const perDoc = D < 2 ? tf.sum(nll).reshape([1]) : tf.matMul(nll.reshape([1, -1]), tf.oneHot(tf.tensor1d(s.docs, 'int32'), D).toFloat()).reshape([D])
       return tf.add(sums, perDoc) as tf.Tensor1D
     })
     sums.dispose()

@@ -92,6 +92,8 @@ export function quickRunConfig(options: { kind: 'bert' | 'gpt'; size: SizeName; 
     training: {
       seed: options.seed ?? 0,
       validateEvery: Math.max(1, Math.min(50, Math.round(steps / 10))),
+      // a quick run validates often; 64 blocks spread over the split keep that cheap (ranking runs use the whole split)
+      validationSequences: 64,
       checkpointEvery: Math.max(1, Math.min(500, Math.round(steps / 2)))
     },
     stages: [{ domain: options.domain, steps }]

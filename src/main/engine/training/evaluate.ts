@@ -153,7 +153,6 @@ async function evaluateScored(model: TransformerModel, inputs: readonly LossInpu
     const s = input.scored!
     if (s.rows.length === 0) continue
     const next = tf.tidy(() => {
-      const V = model.config.vocabSize
       const ids = tf.tensor2d(input.inputIds, input.shape, 'int32')
       const h = model.encode(ids, { training: false, padId })
       const sel = tf.gather(h, tf.tensor1d(s.rows, 'int32'))
@@ -161,7 +160,8 @@ async function evaluateScored(model: TransformerModel, inputs: readonly LossInpu
       // (row, target) pairs, not a flat index: tfjs's gather goes through float32, exact only below 2^24
       const pairs = tf.stack([tf.range(0, s.rows.length, 1, 'int32'), tf.tensor1d(s.targets, 'int32')], 1)
       const nll = tf.neg(tf.gatherND(logp, pairs)).reshape([-1])
-      const perDoc = tf.matMul(nll.reshape([1, -1]), tf.oneHot(tf.tensor1d(s.docs, 'int32'), D).toFloat()).reshape([D])
+      // tf.oneHot needs depth >= 2: a one-document split (elle eval --text) is a plain sum
+      const perDoc = D < 2 ? tf.sum(nll).reshape([1]) : tf.matMul(nll.reshape([1, -1]), tf.oneHot(tf.tensor1d(s.docs, 'int32'), D).toFloat()).reshape([D])
       return tf.add(sums, perDoc) as tf.Tensor1D
     })
     sums.dispose()

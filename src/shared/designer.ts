@@ -200,6 +200,27 @@ export interface DesignFacts {
   memory?: { stageBytes: readonly number[]; budgetBytes: number; budgetText: string; stageTensorBytes?: readonly number[]; tensorCapBytes?: number | null }
 }
 
+/** The facts validation needs, from the engine's estimate (`experiments.estimate`) and the chosen stream. */
+export function designFacts(
+  estimate: { stageBytes: readonly number[] | null; stageTensorBytes: readonly number[] | null; tensorCapBytes: number | null; budgetBytes: number; budgetText: string } | null,
+  stream: { name: string; domains: readonly string[] } | null
+): DesignFacts {
+  const f: DesignFacts = {}
+  if (stream) {
+    f.streamDomains = stream.domains
+    f.streamName = stream.name
+  }
+  if (estimate?.stageBytes)
+    f.memory = {
+      stageBytes: estimate.stageBytes,
+      stageTensorBytes: estimate.stageTensorBytes ?? undefined,
+      tensorCapBytes: estimate.tensorCapBytes,
+      budgetBytes: estimate.budgetBytes,
+      budgetText: estimate.budgetText
+    }
+  return f
+}
+
 export interface DesignCheck {
   /** the parsed config (defaults filled) when the schema accepts it */
   config: RunConfig | null

@@ -2,6 +2,7 @@
 // methods stand behind each command; the CLI's client refuses any other, so a command cannot reach the
 // engine past the contract (and `npm run lint` keeps engine internals out of src/main/cli). The commands
 // added for streams, domains, jobs and checkpoints run here in-process, as main() runs them, on a real store.
+import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { isMethod, METHODS } from '../../src/shared/contract'
@@ -27,7 +28,7 @@ describe('the command table', () => {
     const reached = new Set(COMMANDS.flatMap((c) => (c.methods === 'all' ? [] : c.methods)))
     // each operation a terminal user needs has a command; what stays UI-only is said here, not discovered later
     const uiOnly = METHODS.filter((m) => !reached.has(m))
-    expect(uiOnly.sort()).toEqual(['domains.add', 'experiments.list', 'runs.get', 'runs.progress'].sort())
+    expect(uiOnly.sort()).toEqual(['domains.add', 'runs.get', 'runs.progress'].sort())
   })
 
   it("refuses, at run time, a method the command's entry does not declare", async () => {
@@ -111,6 +112,48 @@ describe('streams, domains, jobs and checkpoints from the command line', () => {
     store.close()
     expect(await elle('jobs', 'get', '987654', '--db', db)).toMatchObject({ code: 1, err: 'elle jobs: no job with id 987654' })
     expect((await elle('jobs', 'get', 'x', '--db', db)).code).toBe(2)
+  })
+
+  it('elle experiments saves, lists, shows, plans and deletes a designed experiment', async () => {
+    const design = {
+      name: 'grow-once',
+      model: { kind: 'gpt', layers: 1, heads: 2, headSize: 16 },
+      training: { seqLen: 32, batchSize: 8 },
+      growth: { mode: 'elle' },
+      method: { name: 'elle' },
+      stages: [
+        { domain: 'alpha', steps: 10 },
+        { domain: 'beta', steps: 10, frwSteps: 2, grow: { layers: 2, heads: 1 } }
+      ]
+    }
+    const file = path.join(dir, 'design.json')
+    fs.writeFileSync(file, JSON.stringify(design))
+    expect((await elle('streams', 'create', 'alpha-beta', 'alpha', 'beta', '--db', db)).code).toBe(0)
+
+    const planned = await elle('experiments', 'plan', file, '--stream', 'alpha-beta', '--db', db, '--json')
+    expect(planned.code, planned.err).toBe(0)
+    const plan = JSON.parse(planned.out) as { issues: unknown[]; stages: Array<{ shape: { layers: number; heads: number } }>; referenceFlags: { flags: string[] } }
+    expect(plan.issues).toEqual([])
+    expect(plan.stages.map((st) => [st.shape.layers, st.shape.heads])).toEqual([
+      [1, 2],
+      [3, 3]
+    ])
+    expect(plan.referenceFlags.flags.join(' ')).toContain('--added_layer_num 2')
+    // a stream in the other order: the problem is named at its field, and the exit code says so
+    expect((await elle('streams', 'create', 'beta-alpha', 'beta', 'alpha', '--db', db)).code).toBe(0)
+    const wrong = await elle('experiments', 'plan', file, '--stream', 'beta-alpha', '--db', db)
+    expect(wrong.code).toBe(1)
+    expect(wrong.err).toMatch(/^stages\[0\]\.domain: /m)
+
+    const saved = await elle('experiments', 'save', 'first design', file, '--db', db, '--json')
+    expect(saved.code, saved.err).toBe(0)
+    const { id } = JSON.parse(saved.out) as { id: number }
+    expect((await elle('experiments', '--db', db)).out).toMatch(/first design\s+elle\s+alpha → beta/)
+    const shown = await elle('experiments', 'show', String(id), '--db', db)
+    expect(JSON.parse(shown.out)).toMatchObject({ name: 'grow-once', stages: [{ domain: 'alpha' }, { domain: 'beta', grow: { layers: 2, heads: 1 } }] })
+    expect(await elle('experiments', 'delete', String(id), '--db', db)).toMatchObject({ code: 0, out: `deleted experiment ${id} "first design" (elle: alpha → beta)` })
+    expect((await elle('experiments', 'show', String(id), '--db', db)).code).toBe(1)
+    expect((await elle('experiments', 'show', 'x', '--db', db)).code).toBe(2)
   })
 
   it('elle checkpoints lists a run’s checkpoints; an unknown run is refused', async () => {

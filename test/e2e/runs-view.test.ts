@@ -95,7 +95,7 @@ describe('Runs view in a real browser', () => {
     await page.getByTestId('new-run-start').click()
     await page.getByTestId('schedule-error').filter({ hasText: 'stages.0.steps' }).waitFor()
     await page.close()
-  })
+  }, 180_000) // a real 30-step run with 10 validations in a worker; 60 s was tight on 2 loaded cores
 
   it('refuses a browser that does not have the token', async () => {
     const context = await browser.newContext()

@@ -15,6 +15,7 @@ import { runsCommand } from './commands/runs'
 import { serveCommand } from './commands/serve'
 import { startCommand } from './commands/start'
 import { streamsCommand } from './commands/streams'
+import { experimentsCommand } from './commands/experiments'
 import { helpText, parseCommandArgs, UsageError, type Command } from './args'
 import { JobCancelledError } from './api'
 
@@ -24,6 +25,7 @@ export const COMMANDS: readonly Command[] = [
   backendCommand,
   domainsCommand,
   streamsCommand,
+  experimentsCommand,
   runCommand,
   runsCommand,
   checkpointsCommand,

@@ -49,6 +49,9 @@ afterAll(() => engine.close())
 
 const checkpoints = async (): Promise<CheckpointSummary[]> => ((await handle('checkpoints.list', { runId })) as { checkpoints: CheckpointSummary[] }).checkpoints
 
+// The CLI's job workers compute on the engine's backend here: on wasm-native the matmuls round differently.
+const SAME_BACKEND = { ELLE_BACKEND: 'wasm' }
+
 describe('checkpoints.list', () => {
   it("lists a run's stage-end checkpoints with step, hash, model shape and parameter count", async () => {
     const list = await checkpoints()
@@ -320,7 +323,7 @@ describe('over HTTP (browser mode)', () => {
 
       // the same jobs from the CLI (another process, the checkpoint by folder) store the same results
       const cliOut = path.join(dir, 'hf-cli-same')
-      const cliExport = await elle(['export', last!.path, '--out', cliOut, '--db', engine.store.path, '--json'])
+      const cliExport = await elle(['export', last!.path, '--out', cliOut, '--db', engine.store.path, '--json'], SAME_BACKEND)
       expect(cliExport.code, cliExport.stderr).toBe(0)
       const cliJob = JobSummary.parse((await rpc('jobs.list', { kind: 'export', limit: 1 })).json.jobs[0])
       expect(cliJob).toMatchObject({ status: 'finished', params: { checkpointPath: last!.path, outDir: cliOut, format: 'hf' } })
@@ -330,7 +333,7 @@ describe('over HTTP (browser mode)', () => {
 
       const httpTune = await rpc('checkpoints.finetune', { checkpointId: first!.id, task: 'press-genre', seeds: 1, steps: 6 })
       await until((e) => e.type === 'job.updated' && e.job.id === httpTune.json.id && e.job.status === 'finished')
-      const cliTune = await elle(['finetune', first!.path, '--task', 'press-genre', '--seeds', '1', '--steps', '6', '--db', engine.store.path, '--json'])
+      const cliTune = await elle(['finetune', first!.path, '--task', 'press-genre', '--seeds', '1', '--steps', '6', '--db', engine.store.path, '--json'], SAME_BACKEND)
       expect(cliTune.code, cliTune.stderr).toBe(0)
       const tuned = (await rpc('jobs.list', { kind: 'finetune', status: 'finished', limit: 2 })).json.jobs.map((j: unknown) => JobSummary.parse(j))
       expect(tuned.map((j: JobSummary) => j.id)).toContain(httpTune.json.id)

@@ -10,9 +10,9 @@ import { openCliApi, type CliApi } from '../api'
 import { describePpl, formatDuration, ProgressReporter } from '../progress'
 
 /** A config file that cannot be read or parsed (exit 1, like a config the engine refuses). */
-class ConfigFileError extends Error {}
+export class ConfigFileError extends Error {}
 
-function readConfigFile(file: string): unknown {
+export function readConfigFile(file: string): unknown {
   let text: string
   try {
     // editors on Windows save UTF-8 with a byte-order mark, which JSON.parse refuses

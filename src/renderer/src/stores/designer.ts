@@ -2,6 +2,7 @@ import { defineStore } from 'pinia'
 import { computed, ref, watch } from 'vue'
 import type { DesignEstimate, Result, SavedExperimentSummary } from '../../../shared/contract'
 import {
+  designFacts,
   diffConfigs,
   elleReferenceFlags,
   estimateWall,
@@ -91,23 +92,7 @@ export const useDesignerStore = defineStore('designer', () => {
 
   // ---- the stream and the machine's facts ----
   const stream = computed(() => streams.streams.find((s) => s.id === streamId.value) ?? null)
-  const facts = computed<DesignFacts>(() => {
-    const f: DesignFacts = {}
-    if (stream.value) {
-      f.streamDomains = stream.value.domains
-      f.streamName = stream.value.name
-    }
-    const e = estimate.value
-    if (e?.stageBytes)
-      f.memory = {
-        stageBytes: e.stageBytes,
-        stageTensorBytes: e.stageTensorBytes ?? undefined,
-        tensorCapBytes: e.tensorCapBytes,
-        budgetBytes: e.budgetBytes,
-        budgetText: e.budgetText
-      }
-    return f
-  })
+  const facts = computed<DesignFacts>(() => designFacts(estimate.value ?? null, stream.value ?? null))
 
   const check = computed(() => validateDesign(draft.value, facts.value))
   const issues = computed<DesignIssue[]>(() => (jsonError.value ? [{ path: '', message: jsonError.value }, ...check.value.issues] : check.value.issues))

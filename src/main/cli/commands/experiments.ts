@@ -30,7 +30,7 @@ export const experimentsCommand: Command = {
     db: { type: 'string', description: 'experiment store (env: ELLE_DB)' },
     json: { type: 'boolean', description: 'print JSON' }
   },
-  positionals: { name: ARGS, min: 0, max: 3 },
+  positionals: { name: ARGS, min: 0, max: Infinity }, // each subcommand's count is checked below
   async run({ values, positionals }) {
     const [sub = 'list', ...rest] = positionals
     if (!(sub in SUBCOMMANDS)) throw new UsageError(`unknown subcommand "${sub}"; usage: ${USAGE}`)

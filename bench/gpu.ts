@@ -13,27 +13,16 @@ import { maskTokens } from '../src/main/engine/model/masking'
 import { type LossBatch, TransformerModel } from '../src/main/engine/model/model'
 import { Rng } from '../src/main/engine/model/rng'
 import { Trainer } from '../src/main/engine/model/train'
+import { positiveInt, SHAPE_OPTIONS } from './reference-shape'
 
 const { values: a } = parseArgs({
   options: {
     kind: { type: 'string', default: 'gpt' },
-    steps: { type: 'string', default: '10' },
-    warmup: { type: 'string', default: '3' },
-    layers: { type: 'string', default: '4' },
-    hidden: { type: 'string', default: '256' },
-    heads: { type: 'string', default: '4' },
-    ffn: { type: 'string', default: '1024' },
-    seq: { type: 'string', default: '128' },
-    batch: { type: 'string', default: '32' },
-    vocab: { type: 'string', default: '8000' },
+    ...SHAPE_OPTIONS,
     'compare-wasm': { type: 'boolean', default: false }
   }
 })
-const int = (name: Exclude<keyof typeof a, 'compare-wasm'>): number => {
-  const v = Number(a[name])
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} must be a positive integer, got ${String(a[name])}`)
-  return v
-}
+const int = (name: keyof typeof a): number => positiveInt(a, name)
 const kinds: ModelKind[] = a.kind === 'both' ? ['gpt', 'bert'] : [a.kind as ModelKind]
 if (kinds.some((k) => k !== 'gpt' && k !== 'bert')) throw new Error('--kind must be gpt, bert or both')
 const [steps, warmup, layers, hidden, heads, ffn, seq, batch, vocab] = (['steps', 'warmup', 'layers', 'hidden', 'heads', 'ffn', 'seq', 'batch', 'vocab'] as const).map(int) as [

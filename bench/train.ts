@@ -27,6 +27,7 @@ import { maskTokens } from '../src/main/engine/model/masking'
 import { type LossBatch, TransformerModel } from '../src/main/engine/model/model'
 import { Rng } from '../src/main/engine/model/rng'
 import { Trainer } from '../src/main/engine/model/train'
+import { positiveInt, SHAPE_OPTIONS } from './reference-shape'
 
 const { values: a } = parseArgs({
   options: {
@@ -34,15 +35,7 @@ const { values: a } = parseArgs({
     backends: { type: 'string', default: 'tensorflow,wasm-native,wasm' },
     repeats: { type: 'string', default: '3' },
     kind: { type: 'string', default: 'both' },
-    steps: { type: 'string', default: '10' },
-    warmup: { type: 'string', default: '3' },
-    layers: { type: 'string', default: '4' },
-    hidden: { type: 'string', default: '256' },
-    heads: { type: 'string', default: '4' },
-    ffn: { type: 'string', default: '1024' },
-    seq: { type: 'string', default: '128' },
-    batch: { type: 'string', default: '32' },
-    vocab: { type: 'string', default: '8000' },
+    ...SHAPE_OPTIONS,
     micro: { type: 'string', default: '1' },
     'ort-threads': { type: 'string', default: '1' },
     cores: { type: 'string', default: String(os.cpus().length) },
@@ -53,11 +46,7 @@ const { values: a } = parseArgs({
     profile: { type: 'boolean', default: false }
   }
 })
-const int = (name: keyof typeof a): number => {
-  const v = Number(a[name])
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} must be a positive integer, got ${String(a[name])}`)
-  return v
-}
+const int = (name: keyof typeof a): number => positiveInt(a, name)
 const BACKENDS: readonly BackendName[] = ['tensorflow', 'wasm-native', 'wasm', 'cpu']
 const kinds: ModelKind[] = a.kind === 'both' ? ['gpt', 'bert'] : [a.kind as ModelKind]
 if (kinds.some((k) => k !== 'gpt' && k !== 'bert')) throw new Error('--kind must be gpt, bert or both')

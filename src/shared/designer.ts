@@ -441,13 +441,16 @@ export interface OptionInfo {
   max: number | null
   integer: boolean
   optional: boolean
-  defaultValue: number | undefined
+  defaultValue: number | string | undefined
+  /** the allowed values of an option that is a choice (such as EWC's `fisher`); null for a number */
+  choices: string[] | null
 }
 
 const OPTION_UNITS: Record<string, string> = {
   lambda: 'penalty strength',
   gamma: 'decay factor (0-1)',
   samples: 'micro-batches',
+  fisher: 'estimate',
   refBatches: 'micro-batches',
   alpha: 'weight (0-1)',
   temperature: 'softmax temperature',
@@ -472,6 +475,12 @@ export const METHOD_SUMMARIES: Record<MethodName, string> = {
   elle: 'ELLE: grow width and depth function-preservingly, warm up, replay, domain prompts'
 }
 
+/** An option's unit, range or choices and default, as the label shows them: "penalty strength, 0..inf, default 10000". */
+export function optionUnit(o: OptionInfo): string {
+  const range = o.choices ? o.choices.join(' | ') : `${o.min ?? '-inf'}..${o.max ?? 'inf'}${o.integer ? ', integer' : ''}`
+  return `${o.unit}${o.unit ? ', ' : ''}${range}${o.defaultValue !== undefined ? `, default ${o.defaultValue}` : ''}`
+}
+
 /** The options a method takes (none for most), with unit, range and explanation. */
 export function methodOptions(name: MethodName): OptionInfo[] {
   const member = MethodSettings.options.find((o) => o.shape.name.value === name)
@@ -489,7 +498,8 @@ export function methodOptions(name: MethodName): OptionInfo[] {
         max: num('maximum'),
         integer: p.type === 'integer',
         optional: !(json.required ?? []).includes(key),
-        defaultValue: typeof p.default === 'number' ? p.default : undefined
+        defaultValue: typeof p.default === 'number' || typeof p.default === 'string' ? p.default : undefined,
+        choices: Array.isArray(p.enum) ? p.enum.map(String) : null
       }
     })
 }

@@ -115,7 +115,11 @@ export const EwcSettings = z
     name: z.literal('ewc'),
     lambda: nonNegative().default(10_000).describe('strength of the quadratic penalty lambda/2 * sum F (theta - theta*)^2'),
     gamma: unit().default(1).describe('online EWC decay of the earlier Fisher when a new one is added (1: plain sum)'),
-    samples: memoryBatches().default(16).describe('memory micro-batches the Fisher is estimated on after each domain')
+    samples: memoryBatches().default(16).describe('memory micro-batches the Fisher is estimated on after each domain'),
+    fisher: z
+      .enum(['sequence', 'batch'])
+      .default('sequence')
+      .describe('Fisher from squared per-sequence gradients (the diagonal empirical Fisher) or squared mini-batch gradients (about batchSize times smaller)')
   })
   .strict()
 

@@ -12,6 +12,7 @@ import {
   estimateWall,
   formatPath,
   methodOptions,
+  optionUnit,
   planStages,
   scratchConfig,
   validateDesign,
@@ -194,7 +195,10 @@ describe('designer: diff and options', () => {
 
   it('reads method options with unit, range and explanation from the schema', () => {
     const ewc = methodOptions('ewc')
-    expect(ewc.map((o) => o.key)).toEqual(['lambda', 'gamma', 'samples'])
+    expect(ewc.map((o) => o.key)).toEqual(['lambda', 'gamma', 'samples', 'fisher'])
+    expect(ewc[3]).toMatchObject({ choices: ['sequence', 'batch'], defaultValue: 'sequence' })
+    expect(optionUnit(ewc[3]!)).toBe('estimate, sequence | batch, default sequence')
+    expect(optionUnit(ewc[1]!)).toBe('decay factor (0-1), 0..1, default 1')
     expect(ewc[1]).toMatchObject({ key: 'gamma', min: 0, max: 1, integer: false, defaultValue: 1, unit: 'decay factor (0-1)' })
     expect(ewc[2]!.integer).toBe(true)
     expect(ewc[0]!.description).toContain('quadratic penalty')

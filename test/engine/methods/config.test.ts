@@ -87,7 +87,7 @@ describe('method config', () => {
 
   it('fills defaults, infers the method of configs without one, and computes the final size', () => {
     const ewc = parseRunConfig(base({ method: { name: 'ewc' } }))
-    expect(ewc.method).toEqual({ name: 'ewc', lambda: 10_000, gamma: 1, samples: 16 })
+    expect(ewc.method).toEqual({ name: 'ewc', lambda: 10_000, gamma: 1, samples: 16, fisher: 'sequence' })
     expect(parseRunConfig(base({ method: { name: 'logit-kd' } })).method).toEqual({ name: 'logit-kd', alpha: 0.5, temperature: 2, decaySteps: 0 })
     expect(methodOf(parseRunConfig(base()))).toEqual({ name: 'naive' })
     expect(methodOf(parseRunConfig(base({ replay: { ratio: 0.1 } })))).toEqual({ name: 'er' })

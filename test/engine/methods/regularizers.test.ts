@@ -67,3 +67,42 @@ describe('quadratic penalties', () => {
     expect(free.penalties.every((p) => p === 0)).toBe(true)
   })
 })
+
+describe('EWC Fisher estimate', () => {
+  /** The Fisher EWC keeps after alpha (the only estimate of a two-stage run), read through its saved state. */
+  async function fisherAfterAlpha(fisher: 'sequence' | 'batch'): Promise<Map<string, Float32Array>> {
+    const run = await runMethod(data, methodConfig('gpt', { name: 'ewc', lambda: 1, samples: 3, fisher }, { stages }))
+    const plugin = run.plugins.find((p) => p instanceof EwcPlugin) as EwcPlugin
+    const groups = new Map<string, Map<string, Float32Array>>()
+    await plugin.saveState({
+      put: (group, weights) => {
+        groups.set(group, new Map(Object.entries(weights).map(([role, w]) => [role, Float32Array.from(w.data)])))
+        return { group } as never
+      }
+    })
+    run.close()
+    return groups.get('importance')!
+  }
+
+  it('per sequence is the mean of squared sequence gradients: by Jensen never below the squared batch gradient, and larger in sum', async () => {
+    const sequence = await fisherAfterAlpha('sequence')
+    const batch = await fisherAfterAlpha('batch')
+    expect([...sequence.keys()].sort()).toEqual([...batch.keys()].sort())
+    let sumSequence = 0
+    let sumBatch = 0
+    let below = 0
+    let total = 0
+    for (const [role, s] of sequence) {
+      const b = batch.get(role)!
+      s.forEach((v, i) => {
+        sumSequence += v
+        sumBatch += b[i]!
+        total++
+        // GPT blocks are full, so the batch gradient is the plain mean of the sequence gradients: mean(g²) >= mean(g)²
+        if (v < b[i]! * (1 - 1e-3) - 1e-12) below++
+      })
+    }
+    expect(below / total).toBeLessThan(1e-3)
+    expect(sumSequence).toBeGreaterThan(1.5 * sumBatch)
+  })
+})

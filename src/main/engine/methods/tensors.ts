@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs'
 import { IGNORE_INDEX, hostLabels, ops, readTensors, type LossBatch, type TransformerModel, type Weights } from '../model'
 import type { Batch } from '../data'
-import { lossInput, toLossBatch } from '../training/evaluate'
+import { lossInput, toLossBatch, type LossInput } from '../training/evaluate'
 import type { TrainingContext } from '../training/plugin-api'
 
 export type TensorMap = Map<string, tf.Tensor>
@@ -43,9 +43,28 @@ export function weightedDistance(model: TransformerModel, weight: TensorMap, anc
   return (terms.length > 0 ? ops.addMany(terms) : tf.scalar(0)) as tf.Scalar
 }
 
-/** A memory or training batch as the model's loss input (GPT: next token; BERT: seeded masks). */
+/** A memory or training batch as the model's loss input (GPT: next token; BERT: seeded masks), on the host. */
+export function lossInputOf(ctx: TrainingContext, batch: Batch, maskSeed: number): LossInput {
+  return lossInput(ctx.config.model.kind, batch, ctx.tokenizer, ctx.model.config.vocabSize, maskSeed)
+}
+
+/** The same, as tensors. */
 export function lossBatchOf(ctx: TrainingContext, batch: Batch, maskSeed: number): LossBatch {
-  return toLossBatch(lossInput(ctx.config.model.kind, batch, ctx.tokenizer, ctx.model.config.vocabSize, maskSeed))
+  return toLossBatch(lossInputOf(ctx, batch, maskSeed))
+}
+
+/** Each sequence of a batch as a batch of one (views, no copies). */
+export function rowsOf(batch: Batch): Batch[] {
+  const T = batch.seqLen
+  const row = <A extends Int32Array | null>(a: A, r: number): A => (a ? a.subarray(r * T, (r + 1) * T) : a) as A
+  return Array.from({ length: batch.batchSize }, (_, r) => ({
+    batchSize: 1,
+    seqLen: T,
+    input: row(batch.input, r),
+    target: row(batch.target, r),
+    attentionMask: row(batch.attentionMask, r),
+    blocks: [batch.blocks[r]!]
+  }))
 }
 
 export function disposeBatch(batch: LossBatch): void {

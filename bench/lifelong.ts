@@ -52,7 +52,7 @@ function elleConfig(kind: 'gpt' | 'bert', seed: number): RunConfigInput {
   return {
     name: `bench-elle-${kind}-s${seed}`,
     model: { kind, layers: 1, heads: 2, headSize: 16 },
-    training: { seqLen: 48, batchSize: 8, lr: 3e-3, validateEvery: 20, validationSequences: 0, checkpointEvery: 1000, seed },
+    training: { seqLen: 48, batchSize: 8, lr: 3e-3, validateEvery: 30, validationSequences: 0, checkpointEvery: 1000, seed },
     growth: { mode: 'elle', noise: 0.01, optimizer: 'reset', rampSteps: 20 },
     replay: { ratio: 0.1, weights: 'adaptive' },
     memory: { fraction: 0.1 },

@@ -48,3 +48,38 @@ export function uploadPathProblem(rel: string, maxChars: number = UPLOAD_LIMITS.
   if (segments.some((s) => s.startsWith('.'))) return `the file ${JSON.stringify(rel.slice(0, 80))} is hidden (its name starts with "."); the corpus reader skips such files`
   return null
 }
+
+/** A file chosen for upload: its path inside the upload (folder/sub/file.txt) and its size. */
+export interface UploadCandidate {
+  rel: string
+  size: number
+}
+
+/**
+ * Why a selection cannot be uploaded, or null: checked in the page before anything is sent (the server checks
+ * again). Empty selections, empty files, files or a total over the limits, too many files and unsafe paths.
+ */
+export function uploadSelectionProblem(files: readonly UploadCandidate[], limits: UploadLimits = UPLOAD_LIMITS): string | null {
+  if (files.length === 0) return 'choose at least one file or a folder'
+  if (files.length > limits.files) return `${files.length} files chosen; an upload holds at most ${limits.files}`
+  let total = 0
+  for (const f of files) {
+    const problem = uploadPathProblem(f.rel, limits.pathChars)
+    if (problem) return problem
+    if (f.size > limits.fileBytes) return `${f.rel} is ${formatUploadBytes(f.size)}, over the ${formatUploadBytes(limits.fileBytes)} limit per file`
+    total += f.size
+  }
+  if (total === 0) return 'the chosen files are all empty'
+  if (total > limits.totalBytes) return `the chosen files come to ${formatUploadBytes(total)}, over the ${formatUploadBytes(limits.totalBytes)} limit per upload`
+  return null
+}
+
+/** A domain name suggested by a folder or file name: "My Notes (2019).txt" → "my-notes-2019". */
+export function suggestDomainName(from: string): string {
+  const base = from
+    .replace(/\.[a-z0-9]+$/i, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]+/g, '-')
+    .replace(/^[-_]+|-+$/g, '')
+  return base.slice(0, 64)
+}

@@ -1,8 +1,8 @@
-// The sandboxed preload: exposes exactly two functions to the renderer through contextBridge.
+// The sandboxed preload: exposes exactly three functions to the renderer through contextBridge.
 // No Node, no ipcRenderer object, no arbitrary channels reach the page.
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron'
 import { isMethod } from '../shared/contract'
-import { IPC_EVENT_CHANNEL, IPC_RPC_CHANNEL, type IpcResponse, type PreloadBridge } from '../shared/ipc'
+import { IPC_EVENT_CHANNEL, IPC_PICK_CHANNEL, IPC_RPC_CHANNEL, type IpcResponse, type PickResponse, type PreloadBridge } from '../shared/ipc'
 
 const bridge: PreloadBridge = {
   async invoke(method, params) {
@@ -14,6 +14,9 @@ const bridge: PreloadBridge = {
     const forward = (_event: IpcRendererEvent, payload: unknown) => listener(payload)
     ipcRenderer.on(IPC_EVENT_CHANNEL, forward)
     return () => void ipcRenderer.removeListener(IPC_EVENT_CHANNEL, forward)
+  },
+  async pickCorpus(kind) {
+    return (await ipcRenderer.invoke(IPC_PICK_CHANNEL, kind)) as PickResponse
   }
 }
 

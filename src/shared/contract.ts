@@ -326,6 +326,36 @@ export type StreamSummary = z.infer<typeof StreamSummary>
 const StreamName = z.string().trim().min(1).max(STREAM_NAME_MAX)
 const StreamDomains = z.array(z.string().min(1).max(DOMAIN_NAME_MAX)).min(1).max(STREAM_DOMAINS_MAX)
 
+/** a domain by id or by name */
+const DomainRef = z.union([z.object({ id: z.number().int().positive() }).strict(), z.object({ name: z.string().min(1).max(DOMAIN_NAME_MAX) }).strict()])
+/** what a domain may be called (the rule domains.add applies too): letters, digits, "-" and "_", starting with a letter or digit */
+export const DOMAIN_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/i
+const DomainNameZ = z.string().regex(DOMAIN_NAME_PATTERN, 'a domain name is 1-64 letters, digits, "-" or "_", starting with a letter or digit')
+/** characters of each previewed document (domains.get), and how many documents are previewed */
+export const DOMAIN_PREVIEW_CHARS = 600
+export const DOMAIN_PREVIEW_DOCUMENTS = 3
+
+export const SplitSize = z.object({ documents: z.number().int().nonnegative(), tokens: z.number().int().nonnegative() })
+export const DomainDetail = DomainSummary.extend({
+  /** documents over all files (null: not counted when it was added) */
+  documents: z.number().int().nonnegative().nullable(),
+  /** where its corpus is read from (null: the built-in stream prepared it) */
+  source: z.object({ paths: z.array(z.string()), format: z.string(), textField: z.string().nullable() }).nullable(),
+  /** document and token counts per split, from the token cache (null: not tokenized with the current tokenizer) */
+  splits: z.object({ train: SplitSize, validation: SplitSize, test: SplitSize }).nullable(),
+  /** the first documents, each cut to DOMAIN_PREVIEW_CHARS characters */
+  preview: z.array(z.object({ id: z.string(), text: z.string(), truncated: z.boolean() })),
+  /** why there is no preview (its files are gone or unreadable); null when there is one */
+  previewProblem: z.string().nullable(),
+  /** the labelled downstream tasks scored on it (fine-tuning, forgetting matrix); empty: none */
+  tasks: z.array(z.string()),
+  /** the streams that list it */
+  streams: z.array(z.object({ id: z.number().int().positive(), name: z.string() })),
+  /** the runs whose stages trained on it */
+  runs: z.array(z.object({ id: z.number().int().positive(), name: z.string(), status: RunStatus }))
+})
+export type DomainDetail = z.infer<typeof DomainDetail>
+
 const streamMethods = {
   'streams.list': { params: Empty, result: z.object({ streams: z.array(StreamSummary) }) },
   'streams.create': { params: z.object({ name: StreamName, domains: StreamDomains }).strict(), result: StreamSummary },
@@ -335,11 +365,24 @@ const streamMethods = {
   },
   /** refused for the built-in stream and while runs recorded it (the message names them) */
   'streams.delete': { params: RunId, result: StreamSummary },
-  /** by id or name; refused while a stream lists the domain or a run trained on it (the message names them) */
-  'domains.delete': {
-    params: z.union([z.object({ id: z.number().int().positive() }).strict(), z.object({ name: z.string().min(1).max(DOMAIN_NAME_MAX) }).strict()]),
+  /** a copy of any stream (the built-in one too) under a new name; the copy is editable and no run recorded it */
+  'streams.duplicate': { params: z.object({ id: z.number().int().positive(), name: StreamName }).strict(), result: StreamSummary },
+  /** one domain's facts: split sizes, a preview of its first documents, its task, the runs that trained on it */
+  'domains.get': { params: DomainRef, result: DomainDetail },
+  /**
+   * Rename a domain. Refused for a built-in domain and while runs trained on it (the message names them): a run's
+   * config, metrics and experiment identity record the domain by name, so a rename would break what they say.
+   * Streams follow the rename (they list domains by id); saved experiments' stages are renamed with it.
+   */
+  'domains.rename': {
+    params: z.union([
+      z.object({ id: z.number().int().positive(), newName: DomainNameZ }).strict(),
+      z.object({ name: z.string().min(1).max(DOMAIN_NAME_MAX), newName: DomainNameZ }).strict()
+    ]),
     result: DomainSummary
-  }
+  },
+  /** by id or name; refused while a stream lists the domain or a run trained on it (the message names them) */
+  'domains.delete': { params: DomainRef, result: DomainSummary }
 } as const
 // ---- end of streams ------------------------------------------------------------------------------------
 

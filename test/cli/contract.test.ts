@@ -95,6 +95,25 @@ describe('streams, domains, jobs and checkpoints from the command line', () => {
     expect((await elle('streams', 'update', '1', '--db', db)).err).toBe('elle streams: elle streams update needs --name or --domains')
   })
 
+  it('elle domains show and rename, elle streams duplicate', async () => {
+    const shown = await elle('domains', 'show', 'alpha', '--db', db, '--json')
+    expect(shown.code, shown.err).toBe(0)
+    expect(JSON.parse(shown.out)).toMatchObject({ name: 'alpha', files: 0, runs: [], tasks: [], preview: [], previewProblem: expect.any(String) })
+    const made = await elle('streams', 'create', 'solo', 'alpha', '--db', db)
+    expect(made.code, made.err).toBe(0)
+    const copy = await elle('streams', 'duplicate', 'solo', 'solo copy', '--db', db)
+    expect(copy).toMatchObject({ code: 0, out: expect.stringMatching(/^created stream \d+ "solo copy": alpha$/) })
+    const renamed = await elle('domains', 'rename', 'alpha', 'alpha2', '--db', db)
+    expect(renamed).toMatchObject({ code: 0, out: 'renamed domain "alpha" to "alpha2"' })
+    // streams follow a rename
+    expect((await elle('streams', '--db', db)).out).toMatch(/solo copy\s+alpha2/)
+    expect((await elle('domains', 'show', 'alpha2', '--db', db)).out).toMatch(/^domain \d+ "alpha2"\n/)
+    expect((await elle('domains', 'rename', 'alpha2', 'bad name', '--db', db)).code).toBe(2)
+    expect(await elle('domains', 'show', 'nope', '--db', db)).toMatchObject({ code: 1, err: 'elle domains: no domain named "nope"' })
+    for (const s of ['solo', 'solo copy']) expect((await elle('streams', 'delete', s, '--db', db)).code).toBe(0)
+    expect((await elle('domains', 'rename', 'alpha2', 'alpha', '--db', db)).code).toBe(0)
+  })
+
   it('elle jobs lists, shows and cancels recorded jobs', async () => {
     const listed = await elle('jobs', '--db', db, '--json')
     expect(listed.code, listed.err).toBe(0)

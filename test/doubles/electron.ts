@@ -212,6 +212,13 @@ export const session = {
 
 export const dialog = {
   errors: [] as Array<{ title: string; content: string }>,
+  /** what the next showOpenDialog answers (the user's choice), and the options it was opened with */
+  nextOpen: { canceled: true, filePaths: [] as string[] },
+  opened: [] as Array<Record<string, unknown>>,
+  async showOpenDialog(options: Record<string, unknown>): Promise<{ canceled: boolean; filePaths: string[] }> {
+    dialog.opened.push(options)
+    return dialog.nextOpen
+  },
   showErrorBox(title: string, content: string): void {
     dialog.errors.push({ title, content })
   }

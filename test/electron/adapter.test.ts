@@ -9,7 +9,7 @@ import type { PreloadBridge } from '../../src/shared/ipc'
 import { IPC_EVENT_CHANNEL } from '../../src/shared/ipc'
 import { createApiHandler } from '../../src/main/engine/api/handler'
 import type { Engine } from '../../src/main/engine/engine'
-import { createMainWindow, forwardEvents, pageUrl as pageUrlOf, registerIpc, RunWatcher, startElectronApp } from '../../src/main/electron/app'
+import { createMainWindow, forwardEvents, pageUrl as pageUrlOf, registerCorpusPicker, registerIpc, RunWatcher, startElectronApp } from '../../src/main/electron/app'
 import { rendererDir } from '../../src/main/app-root'
 import { tempEngine } from '../helpers/engine'
 import { tempDir } from '../helpers/tmp'
@@ -21,7 +21,8 @@ import type {
   contextBridge as BridgeDouble,
   Notification as NotificationDouble,
   powerSaveBlocker as BlockerDouble,
-  session as SessionDouble
+  session as SessionDouble,
+  dialog as DialogDouble
 } from '../doubles/electron'
 
 const double = electron as unknown as {
@@ -32,6 +33,7 @@ const double = electron as unknown as {
   contextBridge: typeof BridgeDouble
   Notification: typeof NotificationDouble
   powerSaveBlocker: typeof BlockerDouble
+  dialog: typeof DialogDouble
 }
 
 const indexHtml = path.resolve('/app/out/renderer/index.html')
@@ -42,6 +44,7 @@ let bridge: PreloadBridge
 beforeAll(async () => {
   engine = await tempEngine()
   registerIpc(createApiHandler(engine, 'electron'), pageUrl)
+  registerCorpusPicker(pageUrl)
   double.ipcRenderer.pageUrl = pageUrl
   await import('../../src/preload/index') // runs the real preload against the double
   bridge = double.contextBridge.exposed.get('elle') as PreloadBridge
@@ -87,7 +90,7 @@ describe('page URL', () => {
 
 describe('IPC through the preload', () => {
   it('exposes only invoke and onEvent to the page', () => {
-    expect(Object.keys(bridge).sort()).toEqual(['invoke', 'onEvent'])
+    expect(Object.keys(bridge).sort()).toEqual(['invoke', 'onEvent', 'pickCorpus'])
   })
 
   it('answers valid calls with the engine data', async () => {
@@ -151,10 +154,44 @@ describe('events, sleep and notifications', () => {
   })
 })
 
+describe('the native corpus dialog through the preload', () => {
+  it('opens the files or folder dialog and returns the chosen paths, checked in main; a cancel returns none', async () => {
+    const dir = tempDir()
+    const file = path.join(dir, 'a.txt')
+    fs.writeFileSync(file, 'some text')
+    double.dialog.nextOpen = { canceled: false, filePaths: [file] }
+    expect(await bridge.pickCorpus('files')).toEqual({ ok: true, paths: [file] })
+    expect(double.dialog.opened.at(-1)).toMatchObject({
+      properties: ['openFile', 'multiSelections'],
+      filters: [expect.objectContaining({ extensions: expect.arrayContaining(['txt', 'jsonl']) })]
+    })
+    double.dialog.nextOpen = { canceled: false, filePaths: [dir] }
+    expect(await bridge.pickCorpus('folder')).toEqual({ ok: true, paths: [dir] })
+    expect(double.dialog.opened.at(-1)).toMatchObject({ properties: ['openDirectory'] })
+    double.dialog.nextOpen = { canceled: true, filePaths: [] }
+    expect(await bridge.pickCorpus('folder')).toEqual({ ok: true, paths: [] })
+  })
+
+  it('refuses what main cannot vouch for: a missing path, a folder where files were asked, a relative path, another frame, an unknown kind', async () => {
+    const dir = tempDir()
+    double.dialog.nextOpen = { canceled: false, filePaths: [path.join(dir, 'gone.txt')] }
+    expect(await bridge.pickCorpus('files')).toEqual({ ok: false, error: { code: 'bad_request', message: `${path.join(dir, 'gone.txt')} cannot be read: ENOENT` } })
+    double.dialog.nextOpen = { canceled: false, filePaths: [dir] }
+    expect(await bridge.pickCorpus('files')).toEqual({ ok: false, error: { code: 'bad_request', message: `${dir} is not a regular file` } })
+    double.dialog.nextOpen = { canceled: false, filePaths: ['relative/x.txt'] }
+    expect(await bridge.pickCorpus('files')).toMatchObject({ ok: false, error: { message: expect.stringContaining('not absolute') } })
+    const opened = double.dialog.opened.length
+    expect(await double.ipcMain.invokeFrom('https://evil.example/', 'elle:pick-corpus', 'files')).toMatchObject({ ok: false, error: { code: 'unauthorized' } })
+    expect(await double.ipcMain.invokeFrom(pageUrl, 'elle:pick-corpus', 'anything')).toMatchObject({ ok: false, error: { code: 'bad_request' } })
+    expect(double.dialog.opened.length).toBe(opened) // no dialog for a refused request
+  })
+})
+
 describe('startElectronApp', () => {
   it('opens one secure window on the shared store, focuses it on a second start, and quits a second instance', async () => {
     const appDouble = (electron as unknown as { app: { singleInstance: boolean; quitCalled: boolean; emit(e: string): void } }).app
     double.ipcMain.removeHandler('elle:rpc') // the earlier tests' registration; the app registers its own
+    double.ipcMain.removeHandler('elle:pick-corpus')
     process.env.ELLE_DB = path.join(tempDir(), 'app.sqlite')
     process.env.ELLE_DATA_DIR = inject('dataDir')
     const started = await startElectronApp()
@@ -176,6 +213,7 @@ describe('startElectronApp', () => {
 
   it('in a packaged app shows its own files whatever ELECTRON_RENDERER_URL says, and grants no web permission', async () => {
     double.ipcMain.removeHandler('elle:rpc')
+    double.ipcMain.removeHandler('elle:pick-corpus')
     Object.assign(process.env, { ELLE_DB: path.join(tempDir(), 'packaged.sqlite'), ELLE_DATA_DIR: inject('dataDir'), ELECTRON_RENDERER_URL: 'http://localhost:5173' })
     double.app.isPackaged = true
     try {

@@ -1,12 +1,14 @@
 // Streams as entities: named, ordered lists of domains; runs record theirs; what runs used cannot be deleted.
+import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest'
 import { createApiHandler, type ApiHandler } from '../../src/main/engine/api/handler'
 import type { Engine } from '../../src/main/engine/engine'
 import { ExperimentStore, StoreError } from '../../src/main/engine/store/store'
-import type { ApiEvent } from '../../src/shared/contract'
+import { DOMAIN_PREVIEW_CHARS, DOMAIN_PREVIEW_DOCUMENTS, type ApiEvent, type DomainDetail } from '../../src/shared/contract'
 import { BUILTIN_STREAM_NAME, ensureDefaultDomains } from '../../src/main/engine/training/data'
 import { DEFAULT_DOMAINS } from '../../src/main/engine/data'
+import type { RunConfigInput } from '../../src/shared/run-config'
 import { rejection } from '../helpers/api'
 import { tempEngine } from '../helpers/engine'
 import { tempDir } from '../helpers/tmp'
@@ -162,6 +164,80 @@ describe('streams through the API', () => {
       message: expect.stringContaining(`runs ${started[0]!.id}, ${started[1]!.id} ran on it`)
     })
     expect(events.some((e) => e.type === 'domains.changed')).toBe(true)
+  })
+})
+
+describe('domain facts, rename and stream copies (issue 13)', () => {
+  it('renames a domain no run trained on (streams and saved experiments follow); refuses built-in and used ones, naming the runs', () => {
+    const store = storeWith('press', 'notes', 'other')
+    const s = store.createStream({ name: 'mine', domains: ['press', 'notes'] })
+    const saved = store.saveExperiment({ name: 'design', config: config('design', ['notes', 'press']) as RunConfigInput })
+    expect(store.renameDomain('notes', 'memos')).toMatchObject({ domain: { name: 'memos' }, savedChanged: 1 })
+    expect(store.getStream(s.id).domains).toEqual(['press', 'memos'])
+    expect(store.getSavedExperiment(saved.id).config.stages.map((st) => st.domain)).toEqual(['memos', 'press'])
+    expect(refusal(() => store.renameDomain('memos', 'other'))).toMatchObject({ code: 'conflict', message: 'domain "other" already exists; choose another name' })
+    expect(refusal(() => store.renameDomain('ghost', 'x'))).toMatchObject({ code: 'not_found', message: 'no domain named "ghost"' })
+    expect(refusal(() => store.renameDomain(4242, 'x'))).toMatchObject({ code: 'not_found', message: 'no domain with id 4242' })
+    const run = runOf(store, 'r', ['memos'])
+    expect(refusal(() => store.renameDomain('memos', 'again'))).toMatchObject({ code: 'conflict', message: expect.stringContaining(`run ${run.id} trained on it`) })
+    expect(store.domainRuns('memos')).toEqual([{ id: run.id, name: 'r', status: 'queued' }])
+    store.createDomain({ name: 'fiction', files: [], builtin: true })
+    expect(refusal(() => store.renameDomain('fiction', 'novels')).message).toContain('built-in')
+    expect(
+      store
+        .listDomains()
+        .map((d) => d.name)
+        .sort()
+    ).toEqual(['fiction', 'memos', 'other', 'press'])
+  })
+
+  it('duplicates any stream, the built-in one too, as an editable copy', () => {
+    const store = storeWith('press', 'fiction')
+    const builtin = store.ensureBuiltinStream('default', ['press', 'fiction'])
+    runOf(store, 'b', ['press', 'fiction'], builtin.id)
+    const copy = store.duplicateStream(builtin.id, 'my default')
+    expect(copy).toMatchObject({ name: 'my default', domains: ['press', 'fiction'], builtin: false, runCount: 0 })
+    expect(store.updateStream(copy.id, { domains: ['fiction', 'press'] }).domains).toEqual(['fiction', 'press'])
+    expect(refusal(() => store.duplicateStream(builtin.id, 'my default')).code).toBe('conflict')
+    expect(refusal(() => store.duplicateStream(999, 'x')).code).toBe('not_found')
+  })
+
+  it("domains.get tells a real domain's sizes, splits, preview, runs and streams; rename keeps its token cache", async () => {
+    const engine = await tempEngine()
+    try {
+      const handle = createApiHandler(engine, 'browser')
+      // names unique to this test run: the session's data directory (and its token cache) outlives a run
+      const tag = Math.random().toString(36).slice(2, 8)
+      const [before, after_] = [`facts-notes-${tag}`, `facts-memos-${tag}`]
+      const corpus = tempDir()
+      for (let i = 0; i < 4; i++) fs.writeFileSync(path.join(corpus, `n${i}.txt`), `Note ${i}: the heron waited by the reeds until the water cleared. `.repeat(15))
+      await handle('domains.add', { name: before, paths: [corpus] })
+      const detail = (await handle('domains.get', { name: before })) as DomainDetail
+      expect(detail).toMatchObject({ name: before, files: 4, documents: 4, builtin: false, tasks: [], runs: [], streams: [], previewProblem: null })
+      expect(detail.source).toEqual({ paths: [corpus], format: 'auto', textField: 'text' })
+      expect(detail.preview).toHaveLength(DOMAIN_PREVIEW_DOCUMENTS)
+      expect(detail.preview[0]).toMatchObject({ id: 'n0.txt', truncated: true })
+      expect(detail.preview[0]!.text).toHaveLength(DOMAIN_PREVIEW_CHARS)
+      const splits = detail.splits!
+      expect(splits.train.documents + splits.validation.documents + splits.test.documents).toBe(4)
+      expect(splits.train.tokens + splits.validation.tokens + splits.test.tokens).toBe(detail.tokens)
+
+      const renamed = (await handle('domains.rename', { name: before, newName: after_ })) as { id: number; name: string }
+      expect(renamed).toMatchObject({ id: detail.id, name: after_ })
+      const after = (await handle('domains.get', { id: detail.id })) as DomainDetail
+      expect(after.splits).toEqual(detail.splits) // the cache moved with the name: nothing to tokenize again
+      expect((await rejection(handle('domains.rename', { name: after_, newName: 'has space' }))).message).toMatch(/^domains\.rename: newName: /)
+
+      const builtin = (await handle('domains.get', { name: 'press' })) as DomainDetail
+      expect(builtin).toMatchObject({ builtin: true, source: null, tasks: ['press-genre', 'press-pos'], streams: [expect.objectContaining({ name: BUILTIN_STREAM_NAME })] })
+      expect(builtin.splits!.validation.documents).toBeGreaterThan(0)
+      expect(builtin.preview.length).toBeGreaterThan(0)
+      expect(await rejection(handle('domains.get', { name: 'nope' }))).toMatchObject({ code: 'not_found', message: 'no domain named "nope"' })
+      const dup = (await handle('streams.duplicate', { id: engine.store.listStreams().find((st) => st.builtin)!.id, name: 'copy of default' })) as { builtin: boolean }
+      expect(dup.builtin).toBe(false)
+    } finally {
+      await engine.close()
+    }
   })
 })
 

@@ -1,10 +1,12 @@
 import fs from 'node:fs'
+import path from 'node:path'
 import { chromium, type Browser } from 'playwright-core'
 import { rendererDir } from '../../src/main/app-root'
 import { createApiHandler } from '../../src/main/engine/api/handler'
 import type { Engine } from '../../src/main/engine/engine'
 import { startBrowserServer, type BrowserServer } from '../../src/main/transports/http/server'
 import { tempEngine } from './engine'
+import { tempDir } from './tmp'
 
 export const CHROMIUM = process.env.ELLE_CHROMIUM ?? '/usr/bin/chromium'
 
@@ -28,7 +30,13 @@ export interface BrowserMode {
 
 export async function startBrowserMode(): Promise<BrowserMode> {
   const engine = await tempEngine()
-  const server = await startBrowserServer({ handler: createApiHandler(engine, 'browser'), events: engine.events, rendererDir: rendererDir(), port: 0 })
+  const server = await startBrowserServer({
+    handler: createApiHandler(engine, 'browser'),
+    events: engine.events,
+    rendererDir: rendererDir(),
+    port: 0,
+    uploadDir: path.join(tempDir(), 'uploads')
+  })
   const browser = await launchChromium()
   return {
     engine,

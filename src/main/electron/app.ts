@@ -2,9 +2,10 @@
 // It only adapts; everything the app does is in the engine and reached through the API handler.
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { app, BrowserWindow, ipcMain, Notification, powerSaveBlocker, session, type IpcMainInvokeEvent, type WebContents } from 'electron'
+import fs from 'node:fs'
+import { app, BrowserWindow, dialog, ipcMain, Notification, powerSaveBlocker, session, type IpcMainInvokeEvent, type WebContents } from 'electron'
 import type { ApiEvent, RunStatus } from '../../shared/contract'
-import { IPC_EVENT_CHANNEL, IPC_RPC_CHANNEL, IpcRequest, type IpcResponse } from '../../shared/ipc'
+import { IPC_EVENT_CHANNEL, IPC_PICK_CHANNEL, IPC_RPC_CHANNEL, IpcRequest, PICK_KINDS, type IpcResponse, type PickKind, type PickResponse } from '../../shared/ipc'
 import { backendRequestFromEnv, defaultDataDir, openEngineApi, resolveDbPath, toApiError, type ApiHandler, type EngineApi, type EventBus } from '../engine/api/facade'
 import { preloadFile, rendererDir } from '../app-root'
 
@@ -73,6 +74,48 @@ export function registerIpc(handler: ApiHandler, page: string): void {
   })
 }
 
+/** The extensions the corpus reader takes as text or JSONL (others in folders are sniffed). */
+const CORPUS_EXTENSIONS = ['txt', 'md', 'text', 'markdown', 'rst', 'jsonl', 'ndjson']
+
+/**
+ * Paths the dialog returned, checked here in main before the page may pass them to domains.addJob: absolute,
+ * existing, a regular file (files) or a folder (folder), and readable by this process. The message names the path.
+ */
+export function checkPickedPaths(kind: PickKind, paths: readonly string[]): string[] {
+  return paths.map((p) => {
+    if (typeof p !== 'string' || !path.isAbsolute(p) || p.includes('\0'))
+      throw new Error(`the dialog returned a path that is not absolute: ${JSON.stringify(String(p)).slice(0, 200)}`)
+    let st: fs.Stats
+    try {
+      st = fs.statSync(p)
+      fs.accessSync(p, fs.constants.R_OK)
+    } catch (error) {
+      throw new Error(`${p} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`)
+    }
+    if (kind === 'folder' ? !st.isDirectory() : !st.isFile()) throw new Error(`${p} is not a ${kind === 'folder' ? 'folder' : 'regular file'}`)
+    return path.resolve(p)
+  })
+}
+
+/** The native corpus dialog for our page only: files (text or JSONL) or one folder, the paths checked in main. */
+export function registerCorpusPicker(page: string): void {
+  ipcMain.handle(IPC_PICK_CHANNEL, async (event, kind: unknown): Promise<PickResponse> => {
+    if (!fromOurPage(event, page)) return { ok: false, error: { code: 'unauthorized', message: 'request from an unexpected frame refused' } }
+    if (!(PICK_KINDS as readonly unknown[]).includes(kind)) return { ok: false, error: { code: 'bad_request', message: `pick kind must be one of ${PICK_KINDS.join(', ')}` } }
+    const picked = await dialog.showOpenDialog({
+      title: kind === 'folder' ? 'Add a folder of text files as a domain' : 'Add text or JSONL files as a domain',
+      properties: kind === 'folder' ? ['openDirectory'] : ['openFile', 'multiSelections'],
+      ...(kind === 'files' ? { filters: [{ name: 'Text or JSONL', extensions: CORPUS_EXTENSIONS }] } : {})
+    })
+    if (picked.canceled) return { ok: true, paths: [] }
+    try {
+      return { ok: true, paths: checkPickedPaths(kind as PickKind, picked.filePaths) }
+    } catch (error) {
+      return { ok: false, error: { code: 'bad_request', message: (error as Error).message } }
+    }
+  })
+}
+
 /** Keeps the machine awake while runs train, and tells the user when one ends. */
 export class RunWatcher {
   private readonly running = new Set<number>()
@@ -137,6 +180,7 @@ export async function startElectronApp(): Promise<{ api: EngineApi; window: Brow
   api.watchExternalChanges() // runs started from a terminal show up live too
   const page = pageUrl(path.join(rendererDir(), 'index.html'))
   registerIpc(api.handler, page)
+  registerCorpusPicker(page)
   const window = createMainWindow(preloadFile(), page)
   forwardEvents(api, () => BrowserWindow.getAllWindows().map((w) => w.webContents))
   app.on('second-instance', () => {

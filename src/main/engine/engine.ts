@@ -8,6 +8,7 @@ import {
   type SavedExperiment,
   type SavedExperimentSummary,
   type CheckpointSummary,
+  type DomainDetail,
   type DomainSummary,
   type JobSummary,
   type Params,
@@ -25,7 +26,7 @@ import { ConfigError, parseRunConfig, type RunConfig } from './training/config'
 import { checkRunResources, describeBudget, estimateRun, machineBudget, type MemoryBudget } from './resources'
 import { RunConfig as RunConfigSchema, type RunConfigInput } from '../../shared/run-config'
 import { DomainInputError, TrainerHost, type TrainerHostOptions } from './training/host'
-import type { AddedDomain } from './training/data'
+import { describeDomain, renameUserDomain, type AddedDomain } from './training/data'
 import { jobResult } from '../../shared/jobs'
 import { listRunCheckpoints } from './jobs/checkpoints'
 import { JobHost } from './jobs/host'
@@ -240,6 +241,20 @@ export class Engine {
       budgetBytes: budget.bytes,
       budgetText: describeBudget(budget)
     }
+  }
+
+  /** domains.get: one domain's facts (see describeDomain). */
+  getDomain(ref: number | string): DomainDetail {
+    return describeDomain(this.store, this.dataDir, ref)
+  }
+
+  /** Rename a domain no run trained on; streams follow it, saved experiments are renamed with it. */
+  renameDomain(ref: number | string, newName: string): DomainSummary {
+    const { domain, savedChanged } = renameUserDomain(this.store, this.dataDir, ref, newName)
+    this.events.publish({ type: 'domains.changed' })
+    this.events.publish({ type: 'streams.changed' })
+    if (savedChanged > 0) this.events.publish({ type: 'experiments.changed' })
+    return domain
   }
 
   /** Delete a domain no run or stream uses (the store refuses otherwise, naming them). */

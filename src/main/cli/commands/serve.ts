@@ -1,3 +1,4 @@
+import path from 'node:path'
 import { backendRequestFromEnv, openEngineApi } from '../../engine/api/facade'
 import { rendererDir } from '../../app-root'
 import { assertLoopback, startBrowserServer, type BrowserServer } from '../../transports/http/server'
@@ -29,7 +30,8 @@ export async function serve(options: ServeOptions): Promise<number> {
       events: api.events,
       rendererDir: rendererDir(),
       host: options.host,
-      port: options.port
+      port: options.port,
+      uploadDir: path.join(api.dataDir, 'uploads')
     })
   } catch (error) {
     await api.close()

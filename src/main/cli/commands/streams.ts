@@ -5,7 +5,8 @@ import { openCliApi, type CliApi } from '../api'
 import { table } from '../format'
 
 const ARGS = 'SUBCOMMAND ARGS...'
-const USAGE = 'elle streams [list] | elle streams create NAME DOMAIN... | elle streams update STREAM [--name NEW] [--domains A,B,...] | elle streams delete STREAM'
+const USAGE =
+  'elle streams [list] | elle streams create NAME DOMAIN... | elle streams update STREAM [--name NEW] [--domains A,B,...] | elle streams duplicate STREAM NAME | elle streams delete STREAM'
 
 /** A stream named by id (digits) or by name; unknown is not_found, as the API says it. */
 async function findStream(api: CliApi, ref: string): Promise<StreamSummary> {
@@ -32,9 +33,9 @@ function describe(stream: StreamSummary): string {
 
 export const streamsCommand: Command = {
   name: 'streams',
-  summary: 'List, create, change or delete streams: named, ordered lists of domains that runs follow.',
+  summary: 'List, create, change, duplicate or delete streams: named, ordered lists of domains that runs follow.',
   usage: USAGE,
-  methods: ['streams.list', 'streams.create', 'streams.update', 'streams.delete'],
+  methods: ['streams.list', 'streams.create', 'streams.update', 'streams.duplicate', 'streams.delete'],
   flags: {
     name: { type: 'string', description: 'update: the new name', requires: ARGS },
     domains: { type: 'string', description: 'update: the new domains, comma-separated, in training order', requires: ARGS },
@@ -44,10 +45,11 @@ export const streamsCommand: Command = {
   positionals: { name: ARGS, min: 0, max: Infinity },
   async run({ values, positionals }) {
     const [sub = 'list', ...rest] = positionals
-    if (!['list', 'create', 'update', 'delete'].includes(sub)) throw new UsageError(`unknown subcommand "${sub}"; usage: ${USAGE}`)
+    if (!['list', 'create', 'update', 'duplicate', 'delete'].includes(sub)) throw new UsageError(`unknown subcommand "${sub}"; usage: ${USAGE}`)
     if (sub !== 'update' && (values.name !== undefined || values.domains !== undefined)) throw new UsageError('--name and --domains go with elle streams update')
     if (sub === 'list' && rest.length > 0) throw new UsageError(`elle streams list takes no arguments, got "${rest[0]}"`)
     if (sub === 'create' && rest.length < 2) throw new UsageError('usage: elle streams create NAME DOMAIN...')
+    if (sub === 'duplicate' && rest.length !== 2) throw new UsageError("usage: elle streams duplicate STREAM NAME (the stream by id or name, and the copy's name)")
     if ((sub === 'update' || sub === 'delete') && rest.length !== 1) throw new UsageError(`usage: elle streams ${sub} STREAM (its id or name)`)
     const newName = stringFlag(values.name)
     const newDomains = stringFlag(values.domains)
@@ -69,10 +71,12 @@ export const streamsCommand: Command = {
           ...(update.name === undefined ? {} : { name: update.name }),
           ...(update.domains === undefined ? {} : { domains: update.domains })
         })
+      } else if (sub === 'duplicate') {
+        changed = await api.call('streams.duplicate', { id: (await findStream(api, rest[0]!)).id, name: checkName(rest[1]!, 'NAME') })
       } else if (sub === 'delete') changed = await api.call('streams.delete', { id: (await findStream(api, rest[0]!)).id })
       if (changed) {
         if (values.json) console.log(JSON.stringify(changed, null, 2))
-        else console.log(`${sub === 'create' ? 'created' : sub === 'update' ? 'changed' : 'deleted'} ${describe(changed)}`)
+        else console.log(`${{ create: 'created', update: 'changed', duplicate: 'created', delete: 'deleted' }[sub] ?? sub} ${describe(changed)}`)
         return 0
       }
       const { streams } = await api.call('streams.list', {})

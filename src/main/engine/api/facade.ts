@@ -31,6 +31,8 @@ export interface EngineApi extends ApiClient {
   /** the events the contract pushes (run.progress, job.progress, …), for a transport to forward */
   readonly events: EventBus
   readonly storePath: string
+  /** corpora, caches and checkpoints (a transport stages uploads under it) */
+  readonly dataDir: string
   readonly backend: BackendReport
   /** publish changes other processes make to the store (runs, domains, streams) */
   watchExternalChanges(): void
@@ -52,6 +54,7 @@ export async function openEngineApi(options: EngineApiOptions): Promise<EngineAp
     handler,
     events: engine.events,
     storePath: engine.store.path,
+    dataDir: engine.dataDir,
     backend: engine.backend,
     call: async <M extends Method>(method: M, params: Params<M>): Promise<Result<M>> => (await handler(method, params)) as Result<M>,
     onEvent: (listener: (event: ApiEvent) => void) => engine.events.subscribe(listener),

@@ -202,3 +202,46 @@ export function domainStats(d: Pick<TokenizedDomain, 'splits'>): Record<SplitNam
     test: d.splits.test.stats
   }
 }
+
+/** The token-cache entries written for a domain name (any corpus or tokenizer version), newest first. */
+function cachedEntries(cacheDir: string, name: string): Array<{ dir: string; header: CacheHeader; mtimeMs: number }> {
+  if (!fs.existsSync(cacheDir)) return []
+  const prefix = `${slug(name)}-`
+  const out: Array<{ dir: string; header: CacheHeader; mtimeMs: number }> = []
+  for (const entry of fs.readdirSync(cacheDir)) {
+    if (!entry.startsWith(prefix) || entry.includes('.tmp-')) continue
+    const file = path.join(cacheDir, entry, 'header.json')
+    try {
+      const header = JSON.parse(fs.readFileSync(file, 'utf8')) as CacheHeader
+      if (header.format === CACHE_FORMAT && header.domain === name) out.push({ dir: path.join(cacheDir, entry), header, mtimeMs: fs.statSync(file).mtimeMs })
+    } catch {
+      // not a cache entry (or a broken one): not this domain's
+    }
+  }
+  return out.sort((a, b) => b.mtimeMs - a.mtimeMs)
+}
+
+/** The newest cache header of a domain tokenized with this tokenizer, without reading its corpus; null when none. */
+export function findCachedDomain(cacheDir: string, name: string, tokenizerHash: string): CacheHeader | null {
+  return cachedEntries(cacheDir, name).find((e) => e.header.tokenizerHash === tokenizerHash)?.header ?? null
+}
+
+/**
+ * Move a domain's cache entries to a new name (a renamed domain keeps its tokens). Each entry's header is
+ * rewritten, then its folder renamed; an entry that cannot be moved is left (the domain is tokenized again).
+ */
+export function renameCachedDomain(cacheDir: string, from: string, to: string): void {
+  for (const entry of cachedEntries(cacheDir, from)) {
+    const key = path.basename(entry.dir).slice(slug(from).length + 1)
+    const target = path.join(cacheDir, `${slug(to)}-${key}`)
+    if (fs.existsSync(target)) continue
+    try {
+      const tmp = path.join(entry.dir, 'header.json.tmp')
+      fs.writeFileSync(tmp, JSON.stringify({ ...entry.header, domain: to }, null, 1))
+      fs.renameSync(tmp, path.join(entry.dir, 'header.json'))
+      fs.renameSync(entry.dir, target)
+    } catch {
+      // left where it was: a later run tokenizes the domain again under its new name
+    }
+  }
+}

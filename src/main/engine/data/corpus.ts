@@ -494,3 +494,64 @@ export function readCorpus(src: CorpusSource): Corpus {
     skipped: resolved.skipped
   }
 }
+
+/** One previewed document: its id and its text cut to a bounded number of characters. */
+export interface PreviewDocument {
+  id: string
+  text: string
+  truncated: boolean
+}
+
+/** Bytes read from one file for a preview: a preview never reads a corpus whole. */
+const PREVIEW_READ_BYTES = 256 * 1024
+
+/**
+ * The first documents of a corpus in reading order, each cut to `chars` characters. Reads at most
+ * PREVIEW_READ_BYTES of each file it opens; throws a DataError when the corpus's paths are gone.
+ */
+export function previewCorpus(src: CorpusSource, opts: { documents: number; chars: number }): PreviewDocument[] {
+  const resolved = resolveFiles(src, corpusLimits(src))
+  const out: PreviewDocument[] = []
+  const cut = (id: string, text: string, whole: boolean): PreviewDocument => {
+    const chars = [...text]
+    return { id, text: chars.slice(0, opts.chars).join(''), truncated: !whole || chars.length > opts.chars }
+  }
+  for (const f of resolved.files) {
+    if (out.length >= opts.documents) break
+    const fd = fs.openSync(f.file, 'r')
+    let raw: string
+    let whole: boolean
+    try {
+      const buf = Buffer.alloc(Math.min(PREVIEW_READ_BYTES, f.bytes))
+      const n = fs.readSync(fd, buf, 0, buf.length, 0)
+      whole = n >= f.bytes
+      // a multi-byte character cut at the end decodes as U+FFFD: dropped
+      raw = buf
+        .subarray(0, n)
+        .toString('utf8')
+        .replace(/^\uFEFF/, '')
+        .replace(/\uFFFD+$/, '')
+    } finally {
+      fs.closeSync(fd)
+    }
+    if (!f.jsonl) {
+      if (raw.trim() !== '') out.push(cut(f.rel, raw, whole))
+      continue
+    }
+    const lines = raw.split('\n')
+    if (!whole) lines.pop() // the last line may be cut
+    lines.forEach((line, i) => {
+      if (out.length >= opts.documents || line.trim() === '') return
+      try {
+        const rec = JSON.parse(line) as Record<string, unknown>
+        const value = rec[src.textField ?? 'text']
+        if (typeof value !== 'string' || value.trim() === '') return
+        const id = src.idField !== undefined && rec[src.idField] !== undefined ? String(rec[src.idField]) : `${f.rel}:${i + 1}`
+        out.push(cut(id, value, true))
+      } catch {
+        // a line the corpus reader would refuse: not previewed (the domain was read when it was added)
+      }
+    })
+  }
+  return out
+}

@@ -16,6 +16,8 @@ export {
 } from './tokenizer'
 export {
   readCorpus,
+  previewCorpus,
+  type PreviewDocument,
   fingerprintCorpus,
   readTextFile,
   corpusLimits,
@@ -38,6 +40,8 @@ export {
   tokenizeDomain,
   loadTokenizedDomain,
   domainStats,
+  findCachedDomain,
+  renameCachedDomain,
   cacheKey,
   type CacheHeader,
   type SplitStats,

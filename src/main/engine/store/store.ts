@@ -365,6 +365,73 @@ export class ExperimentStore {
       .immediate()
   }
 
+  /** A domain by id or name; not_found names what was asked for. */
+  domainByRef(ref: number | string): DomainSummary & { source: unknown } {
+    const found = this.findDomain(typeof ref === 'number' ? ((this.db.prepare('SELECT name FROM domains WHERE id = ?').pluck().get(ref) as string | undefined) ?? '') : ref)
+    if (!found) throw new StoreError('not_found', typeof ref === 'number' ? `no domain with id ${ref}` : `no domain named "${ref}"`)
+    return found
+  }
+
+  /** Documents over a domain's files (null when a file's count was not recorded). */
+  domainDocuments(id: number): number | null {
+    const row = this.db.prepare('SELECT COUNT(*) AS n, COUNT(documents) AS counted, COALESCE(SUM(documents), 0) AS docs FROM corpus_files WHERE domain_id = ?').get(id) as {
+      n: number
+      counted: number
+      docs: number
+    }
+    return row.n === 0 || row.counted < row.n ? null : row.docs
+  }
+
+  /** The runs whose stages trained on a domain, oldest first, with their experiment's name and status. */
+  domainRuns(name: string): Array<{ id: number; name: string; status: RunStatus }> {
+    const ids = this.runsUsingDomain(name)
+    return ids.map((id) => {
+      const run = this.getRun(id)
+      return { id, name: run.experimentName, status: run.status }
+    })
+  }
+
+  /** The streams that list a domain, by name. */
+  domainStreams(id: number): Array<{ id: number; name: string }> {
+    return this.db
+      .prepare('SELECT DISTINCT s.id, s.name FROM streams s JOIN stream_domains sd ON sd.stream_id = s.id WHERE sd.domain_id = ? ORDER BY s.builtin DESC, s.id')
+      .all(id) as Array<{ id: number; name: string }>
+  }
+
+  /**
+   * Rename a domain. Refused for built-in domains and while runs trained on it (naming them): a run's config,
+   * metrics and experiment hash record the domain by name. Streams list domains by id, so they follow; saved
+   * experiments (designs, not records) have their stages renamed in the same transaction.
+   * Returns the renamed domain and how many saved experiments changed.
+   */
+  renameDomain(ref: number | string, newName: string): { domain: DomainSummary; savedChanged: number } {
+    return this.db
+      .transaction(() => {
+        const domain = this.domainByRef(ref)
+        if (domain.builtin) throw new StoreError('conflict', `domain "${domain.name}" is part of the built-in stream and cannot be renamed`)
+        if (newName === domain.name) return { domain, savedChanged: 0 }
+        const runs = this.runsUsingDomain(domain.name)
+        if (runs.length > 0)
+          throw new StoreError(
+            'conflict',
+            `domain "${domain.name}" cannot be renamed: ${namedRuns(runs)} trained on it and record it by name; add the corpus again under the new name instead`
+          )
+        if (this.db.prepare('SELECT 1 FROM domains WHERE name = ?').get(newName)) throw new StoreError('conflict', `domain "${newName}" already exists; choose another name`)
+        this.db.prepare('UPDATE domains SET name = ? WHERE id = ?').run(newName, domain.id)
+        let savedChanged = 0
+        const saved = this.db.prepare('SELECT id, config_json FROM saved_experiments').all() as Array<{ id: number; config_json: string }>
+        for (const row of saved) {
+          const config = JSON.parse(row.config_json) as { stages?: Array<{ domain?: unknown }> }
+          if (!Array.isArray(config.stages) || !config.stages.some((st) => st.domain === domain.name)) continue
+          config.stages = config.stages.map((st) => (st.domain === domain.name ? { ...st, domain: newName } : st))
+          this.db.prepare(`UPDATE saved_experiments SET config_json = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE id = ?`).run(JSON.stringify(config), row.id)
+          savedChanged++
+        }
+        return { domain: this.getDomain(domain.id), savedChanged }
+      })
+      .immediate()
+  }
+
   // ---- streams -------------------------------------------------------------------------------
 
   listStreams(): StreamSummary[] {
@@ -460,6 +527,12 @@ export class ExperimentStore {
       })
       .immediate()
     return this.getStream(id)
+  }
+
+  /** A copy of a stream (the built-in one too) under a new name: editable, and no run recorded it. */
+  duplicateStream(id: number, name: string): StreamSummary {
+    const source = this.getStream(id)
+    return this.createStream({ name, domains: source.domains })
   }
 
   deleteStream(id: number): StreamSummary {

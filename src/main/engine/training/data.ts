@@ -9,7 +9,11 @@ import {
   domainStats,
   DEFAULT_PROMPT_SLOTS,
   ensureDefaultStream,
+  findCachedDomain,
   fingerprintCorpus,
+  previewCorpus,
+  readStreamManifest,
+  renameCachedDomain,
   loadTokenizedDomain,
   loadTokenizer,
   readCorpus,
@@ -20,6 +24,7 @@ import {
   type TokenizedSplit
 } from '../data'
 import { StoreError, type ExperimentStore } from '../store/store'
+import { DOMAIN_PREVIEW_CHARS, DOMAIN_PREVIEW_DOCUMENTS, type DomainDetail, type DomainSummary } from '../../../shared/contract'
 import { TrainingSettings } from './config'
 import { sha256File } from '../util/files'
 
@@ -232,4 +237,51 @@ export async function loadRunData(store: ExperimentStore, dataDir: string, names
     domains.set(name, data)
   }
   return { tokenizer, tokenizerFile: manifest.tokenizer.file, domains }
+}
+
+/** domains.get: a domain's stored facts, its split sizes from the token cache, a preview, tasks, streams and runs. */
+export function describeDomain(store: ExperimentStore, dataDir: string, ref: number | string): DomainDetail {
+  const domain = store.domainByRef(ref)
+  const manifest = readStreamManifest(defaultStreamDir(dataDir))
+  const builtin = domain.builtin ? (manifest?.domains.find((d) => d.name === domain.name) ?? null) : null
+  const userSource = domain.builtin ? null : (domain.source as CorpusSource | null)
+  const corpus: CorpusSource | null = builtin?.corpus ?? userSource
+  let splits: DomainDetail['splits'] = null
+  if (builtin) splits = builtin.stats
+  else if (manifest) {
+    const header = findCachedDomain(userCacheDir(dataDir), domain.name, manifest.tokenizer.hash)
+    if (header) splits = header.splits
+  }
+  let preview: DomainDetail['preview'] = []
+  let previewProblem: string | null = null
+  if (!corpus) previewProblem = 'no corpus is recorded for this domain'
+  else {
+    try {
+      preview = previewCorpus(corpus, { documents: DOMAIN_PREVIEW_DOCUMENTS, chars: DOMAIN_PREVIEW_CHARS })
+      if (preview.length === 0) previewProblem = 'its files have no document to show'
+    } catch (e) {
+      previewProblem = `its corpus cannot be read now: ${(e as Error).message}`
+    }
+  }
+  const pick = (s: { documents: number; tokens: number }) => ({ documents: s.documents, tokens: s.tokens })
+  const { source: _source, ...summary } = domain
+  return {
+    ...summary,
+    documents: store.domainDocuments(domain.id),
+    source: userSource ? { paths: userSource.paths, format: userSource.format ?? 'auto', textField: userSource.textField ?? null } : null,
+    splits: splits ? { train: pick(splits.train), validation: pick(splits.validation), test: pick(splits.test) } : null,
+    preview,
+    previewProblem,
+    tasks: builtin ? builtin.tasks.map((t) => `${domain.name}-${t.name}`) : [],
+    streams: store.domainStreams(domain.id),
+    runs: store.domainRuns(domain.name)
+  }
+}
+
+/** Rename a user domain (the store's rules) and move its token cache with it. */
+export function renameUserDomain(store: ExperimentStore, dataDir: string, ref: number | string, newName: string): { domain: DomainSummary; savedChanged: number } {
+  const before = store.domainByRef(ref)
+  const renamed = store.renameDomain(before.id, newName)
+  if (renamed.domain.name !== before.name) renameCachedDomain(userCacheDir(dataDir), before.name, renamed.domain.name)
+  return renamed
 }

@@ -1,6 +1,6 @@
 // Browser mode: the same renderer and the same API contract over HTTP + WebSocket, for machines where
 // Electron cannot run. Loopback only; every request and socket needs the access token.
-import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto'
 import fs from 'node:fs'
 import http from 'node:http'
 import path from 'node:path'
@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net'
 import { pipeline, type Duplex } from 'node:stream'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { ApiError, type ApiErrorBody, type ErrorCode } from '../../../shared/contract'
+import { formatUploadBytes, UPLOAD_LIMITS, uploadPathProblem, type UploadLimits, type UploadProgress, type UploadStarted } from '../../../shared/uploads'
 import type { ApiHandler, EventBus } from '../../engine/api/facade'
 
 export const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '::1'] as const
@@ -53,6 +54,13 @@ export interface BrowserServerOptions {
   token?: string
   /** tighter limits (tests); SERVER_LIMITS otherwise */
   limits?: Partial<ServerLimits>
+  /**
+   * where uploaded corpora are staged (a folder under the data directory); absent: no uploads. Each upload is a
+   * folder here that the domain then reads from, so a domain made from it keeps its files.
+   */
+  uploadDir?: string
+  /** tighter upload limits (tests); UPLOAD_LIMITS otherwise */
+  uploadLimits?: Partial<UploadLimits>
 }
 
 export interface BrowserServer {
@@ -217,6 +225,100 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
     }
   }
 
+  // ---- uploads: transport plumbing only; the domain is made by the contract's domains.addJob ----------------
+  const uploadLimits: UploadLimits = { ...UPLOAD_LIMITS, ...options.uploadLimits }
+  const uploads = new Map<string, { dir: string; files: number; bytes: number; busy: boolean }>()
+  const dropUpload = (id: string): void => {
+    const upload = uploads.get(id)
+    uploads.delete(id)
+    if (upload) fs.rmSync(upload.dir, { recursive: true, force: true })
+  }
+  /** 413 for an upload over a limit: the whole upload is removed, so no partial corpus is left to be read. */
+  const uploadTooLarge = (res: http.ServerResponse, id: string, message: string): void => {
+    dropUpload(id)
+    sendError(res, 'bad_request', `${message}; the upload was removed`, 413, { Connection: 'close' })
+  }
+  const handleUpload = async (req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> => {
+    if (!options.uploadDir) return sendError(res, 'not_found', 'this server takes no uploads')
+    const root = path.resolve(options.uploadDir)
+    if (url.pathname === '/api/uploads') {
+      if (req.method !== 'POST') return sendError(res, 'bad_request', 'use POST /api/uploads to start an upload', 405)
+      const id = randomUUID()
+      const dir = path.join(root, id)
+      fs.mkdirSync(dir, { recursive: true })
+      uploads.set(id, { dir, files: 0, bytes: 0, busy: false })
+      const started: UploadStarted = { id, path: dir, limits: uploadLimits }
+      return sendJson(res, 201, started)
+    }
+    const id = url.pathname.slice('/api/uploads/'.length)
+    const upload = uploads.get(id)
+    if (!upload) return sendError(res, 'not_found', `no upload ${JSON.stringify(clip(id))} in progress (start one with POST /api/uploads)`)
+    if (req.method === 'DELETE') {
+      dropUpload(id)
+      return sendJson(res, 200, { removed: true })
+    }
+    if (req.method !== 'PUT') return sendError(res, 'bad_request', `use PUT /api/uploads/${id}?path=REL for a file, DELETE to remove the upload`, 405)
+    const rel = url.searchParams.get('path') ?? ''
+    const problem = uploadPathProblem(rel, uploadLimits.pathChars)
+    if (problem) return sendError(res, 'bad_request', problem)
+    if (upload.busy) return sendError(res, 'conflict', 'send the files of one upload one at a time')
+    const name = JSON.stringify(clip(rel))
+    if (upload.files + 1 > uploadLimits.files) return uploadTooLarge(res, id, `an upload holds at most ${uploadLimits.files} files`)
+    const declared = Number(req.headers['content-length'])
+    if (declared > uploadLimits.fileBytes)
+      return uploadTooLarge(res, id, `${name} is ${declared.toLocaleString('en')} bytes, over the ${formatUploadBytes(uploadLimits.fileBytes)} limit per file`)
+    if (upload.bytes + (declared || 0) > uploadLimits.totalBytes)
+      return uploadTooLarge(res, id, `${name} would bring the upload over its ${formatUploadBytes(uploadLimits.totalBytes)} limit`)
+    const file = path.join(upload.dir, ...rel.split('/'))
+    if (!file.startsWith(upload.dir + path.sep)) return sendError(res, 'bad_request', `${name} is outside the upload`)
+    if (fs.existsSync(file)) return sendError(res, 'conflict', `${name} was already uploaded`)
+    fs.mkdirSync(path.dirname(file), { recursive: true })
+    upload.busy = true
+    let size = 0
+    let over: string | null = null
+    // Counted as it streams: a body without (or with a false) Content-Length stops at the limit all the same. On a
+    // refusal the rest of the body is read and dropped, so the 413 can be written before the connection closes.
+    const out = fs.createWriteStream(file, { flags: 'wx' })
+    const arrived = await new Promise<boolean>((resolve) => {
+      let settled = false
+      const settle = (value: boolean): void => {
+        if (settled) return
+        settled = true
+        req.removeListener('data', onData)
+        if (!value) {
+          out.destroy()
+          req.resume()
+        }
+        resolve(value)
+      }
+      const onData = (chunk: Buffer): void => {
+        size += chunk.length
+        if (size > uploadLimits.fileBytes) over = `${name} is over the ${formatUploadBytes(uploadLimits.fileBytes)} limit per file`
+        else if (upload.bytes + size > uploadLimits.totalBytes) over = `${name} brings the upload over its ${formatUploadBytes(uploadLimits.totalBytes)} limit`
+        if (over) return settle(false)
+        if (!out.write(chunk)) {
+          req.pause()
+          out.once('drain', () => req.resume())
+        }
+      }
+      req.on('data', onData)
+      req.on('end', () => out.end(() => settle(true)))
+      req.on('error', () => settle(false))
+      req.on('aborted', () => settle(false))
+      out.on('error', () => settle(false))
+    })
+    upload.busy = false
+    if (over) return uploadTooLarge(res, id, over)
+    if (!arrived) {
+      dropUpload(id)
+      return sendError(res, 'bad_request', `${name} did not arrive whole; the upload was removed`)
+    }
+    upload.files++
+    upload.bytes += size
+    const progress: UploadProgress = { files: upload.files, bytes: upload.bytes }
+    return sendJson(res, 200, progress)
+  }
+
   const serveStatic = (res: http.ServerResponse, pathname: string): void => {
     let relative: string
     try {
@@ -263,6 +365,7 @@ export async function startBrowserServer(options: BrowserServerOptions): Promise
       return sendError(res, 'unauthorized', 'missing or wrong access token: open the URL printed by "elle serve" (it contains ?token=...)')
     }
     if (url.pathname.startsWith('/api/rpc/')) return void handleApi(req, res, url.pathname.slice('/api/rpc/'.length)).catch((error: unknown) => failed(res, error))
+    if (url.pathname === '/api/uploads' || url.pathname.startsWith('/api/uploads/')) return void handleUpload(req, res, url).catch((error: unknown) => failed(res, error))
     if (url.pathname.startsWith('/api/')) return sendError(res, 'not_found', `no API route ${clip(url.pathname)}`)
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 'bad_request', `method ${req.method} not allowed`, 405)
     serveStatic(res, url.pathname)

@@ -1,13 +1,34 @@
 // The renderer's one client interface over two transports: Electron IPC (through the preload bridge)
 // or HTTP + WebSocket (browser mode). Everything received is validated against the shared contract.
 import { ApiError, ApiErrorBody, ApiEvent, contract, describeZodError, type ApiClient, type Method, type Params, type Result } from '../../../shared/contract'
-import type { PreloadBridge } from '../../../shared/ipc'
+import type { PickKind, PreloadBridge } from '../../../shared/ipc'
+import type { UploadProgress, UploadStarted } from '../../../shared/uploads'
 
 export type ConnectionState = 'connecting' | 'connected' | 'disconnected'
 
+/**
+ * How this transport gets a corpus onto the machine running the engine, before domains.addJob reads it: in
+ * browser mode files are uploaded into a staging folder; in Electron the native dialog names local paths.
+ */
+export type CorpusTransfer =
+  | {
+      kind: 'upload'
+      start(): Promise<UploadStarted>
+      put(id: string, rel: string, file: Blob): Promise<UploadProgress>
+      discard(id: string): Promise<void>
+    }
+  | { kind: 'dialog'; pick(kind: PickKind): Promise<string[]> }
+
 export interface ConnectionAwareClient extends ApiClient {
   readonly transport: 'ipc' | 'http'
+  readonly corpus: CorpusTransfer
   onConnection(listener: (state: ConnectionState) => void): () => void
+}
+
+/** The error body of a non-API route (uploads), as an ApiError. */
+async function failure(response: Response, what: string): Promise<ApiError> {
+  const body = ApiErrorBody.safeParse(await response.json().catch(() => null))
+  return body.success ? new ApiError(body.data.error.code, body.data.error.message) : new ApiError('internal', `${what} failed with HTTP ${response.status}`)
 }
 
 function checkResult<M extends Method>(method: M, value: unknown): Result<M> {
@@ -30,6 +51,14 @@ class Listeners<T> {
 class IpcClient implements ConnectionAwareClient {
   readonly transport = 'ipc' as const
   private readonly events = new Listeners<ApiEvent>()
+  readonly corpus: CorpusTransfer = {
+    kind: 'dialog',
+    pick: async (kind) => {
+      const response = await this.bridge.pickCorpus(kind)
+      if (!response.ok) throw new ApiError(response.error.code, response.error.message)
+      return response.paths
+    }
+  }
 
   constructor(private readonly bridge: PreloadBridge) {
     bridge.onEvent((payload) => {
@@ -58,6 +87,28 @@ class IpcClient implements ConnectionAwareClient {
 class HttpClient implements ConnectionAwareClient {
   readonly transport = 'http' as const
   private readonly events = new Listeners<ApiEvent>()
+  readonly corpus: CorpusTransfer = {
+    kind: 'upload',
+    start: async () => {
+      const response = await fetch('/api/uploads', { method: 'POST', credentials: 'same-origin' })
+      if (!response.ok) throw await failure(response, 'starting the upload')
+      return (await response.json()) as UploadStarted
+    },
+    put: async (id, rel, file) => {
+      let response: Response
+      try {
+        response = await fetch(`/api/uploads/${encodeURIComponent(id)}?path=${encodeURIComponent(rel)}`, { method: 'PUT', credentials: 'same-origin', body: file })
+      } catch {
+        // the server closes the connection after a 413 it sends while the body still streams: the upload is gone either way
+        throw new ApiError('bad_request', `${rel} could not be uploaded (the server refused it; check the size limits)`)
+      }
+      if (!response.ok) throw await failure(response, `uploading ${rel}`)
+      return (await response.json()) as UploadProgress
+    },
+    discard: async (id) => {
+      await fetch(`/api/uploads/${encodeURIComponent(id)}`, { method: 'DELETE', credentials: 'same-origin' }).catch(() => undefined)
+    }
+  }
   private readonly connection = new Listeners<ConnectionState>()
   private state: ConnectionState = 'connecting'
   private retryMs = 500

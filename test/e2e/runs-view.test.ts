@@ -27,7 +27,7 @@ describe('Runs view in a real browser', () => {
     page.on('pageerror', (e) => consoleErrors.push(e.message))
 
     await page.goto(server.openUrl)
-    expect(page.url()).toBe(server.url) // the token left the address bar
+    expect(page.url()).toBe(`${server.url}#/runs`) // the token left the address bar; the router names the default view
     await page.getByTestId(`run-row-${first.id}`).waitFor()
     expect(await page.getByTestId(`run-status-${first.id}`).textContent()).toContain('queued')
     await page.getByTestId('status-connection').filter({ hasText: 'connected' }).waitFor()
@@ -59,6 +59,63 @@ describe('Runs view in a real browser', () => {
     await page.getByTestId('nav-compare').click()
     await page.getByTestId('compare-view').waitFor()
 
+    expect(consoleErrors).toEqual([])
+    await page.close()
+  })
+
+  it('keeps the place in the address: deep links, back and forward, reload, old links', async () => {
+    const run = engine.createRun('routed-run', { model: 'gpt', steps: 12 }) // a config of its own: the same config is the same experiment
+    const page = await browser.newPage()
+    const consoleErrors: string[] = []
+    page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()))
+    page.on('pageerror', (e) => consoleErrors.push(e.message))
+    const hash = () => new URL(page.url()).hash
+    const active = () => page.locator('.nav-item[aria-current="page"]').getAttribute('data-testid')
+
+    // a deep link with the token: the server trades the token for a cookie and the browser keeps the fragment
+    await page.goto(`${server.openUrl}#/runs/run/${run.id}`)
+    await page.getByTestId('run-detail').filter({ hasText: 'routed-run' }).waitFor()
+    expect(new URL(page.url()).search).toBe('')
+    expect(hash()).toBe(`#/runs/run/${run.id}`)
+
+    // the views are links: each click is a history entry
+    await page.getByTestId('nav-compare').click()
+    await page.getByTestId('compare-view').waitFor()
+    expect(hash()).toBe('#/compare')
+    await page.getByTestId('nav-streams').click()
+    await page.getByTestId('streams-view').waitFor()
+    expect(await active()).toBe('nav-streams')
+    await page.goBack()
+    await page.getByTestId('compare-view').waitFor()
+    expect(await active()).toBe('nav-compare')
+    await page.goBack()
+    await page.getByTestId('run-detail').filter({ hasText: 'routed-run' }).waitFor()
+    expect(hash()).toBe(`#/runs/run/${run.id}`)
+    await page.goForward()
+    await page.getByTestId('compare-view').waitFor()
+
+    // a reload shows the same place
+    await page.goto(`${server.url}#/runs/run/${run.id}`)
+    await page.reload()
+    await page.getByTestId('run-detail').filter({ hasText: 'routed-run' }).waitFor()
+    expect(await active()).toBe('nav-runs')
+    await page.goto(`${server.url}#/schedules`)
+    await page.reload()
+    await page.getByTestId('schedules-view').waitFor()
+    expect(await active()).toBe('nav-schedules')
+
+    // old and malformed links land on the nearest place they name
+    for (const [link, place] of [
+      ['#schedules', '#/schedules'],
+      ['#/compare/run/3', '#/compare'],
+      ['#/runs/run/x', '#/runs'],
+      ['#/runs/experiment/2', '#/runs'],
+      ['#/nowhere', '#/runs']
+    ] as const) {
+      await page.goto(`${server.url}${link}`)
+      await page.reload()
+      await expect.poll(hash).toBe(place)
+    }
     expect(consoleErrors).toEqual([])
     await page.close()
   })

@@ -63,7 +63,18 @@ export function createApiHandler(engine: Engine, mode: SystemInfo['mode']): ApiH
     'checkpoints.grow': (p) => engine.startJob('checkpoints.grow', p),
     'checkpoints.export': (p) => engine.startJob('checkpoints.export', p),
     'checkpoints.import': (p) => engine.startJob('checkpoints.import', p),
-    'streams.prepareDefault': (p) => engine.startJob('streams.prepareDefault', p)
+    'streams.prepareDefault': (p) => engine.startJob('streams.prepareDefault', p),
+    // the run queue (issue 14)
+    'queue.list': () => notYet('queue.list'),
+    'queue.add': () => notYet('queue.add'),
+    'queue.move': () => notYet('queue.move'),
+    'queue.update': () => notYet('queue.update'),
+    'queue.remove': () => notYet('queue.remove'),
+    'queue.retry': () => notYet('queue.retry'),
+    'queue.pause': () => notYet('queue.pause'),
+    'queue.resume': () => notYet('queue.resume'),
+    'queue.settings': () => notYet('queue.settings'),
+    'queue.sweep': () => notYet('queue.sweep')
   }
 
   return async (rawMethod, rawParams) => {
@@ -79,6 +90,10 @@ export function createApiHandler(engine: Engine, mode: SystemInfo['mode']): ApiH
       throw toApiError(error)
     }
   }
+}
+
+function notYet(method: Method): never {
+  throw new ApiError('unavailable', `${method}: not implemented yet`)
 }
 
 export function toApiError(error: unknown): ApiError {

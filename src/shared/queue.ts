@@ -1,6 +1,7 @@
 // Pure helpers of the run queue (issue 14), shared by the engine and the Queue view: a sweep's configs,
 // and how long a list of estimates takes over some slots.
 import type { SweepOption } from './contract'
+import { methodOptions } from './designer'
 import { METHOD_NAMES, type MethodName, type RunConfigInput } from './run-config'
 
 export interface SweepPoint {
@@ -49,10 +50,14 @@ export function configForMethod(base: RunConfigInput, name: MethodName): RunConf
 export function sweepPoints(base: RunConfigInput, group: string, axes: { methods?: readonly string[]; seeds?: readonly number[]; options?: readonly SweepOption[] }): SweepPoint[] {
   const methods: Array<string | null> = axes.methods?.length ? [...axes.methods] : [null]
   const seeds: Array<number | null> = axes.seeds?.length ? [...axes.seeds] : [null]
-  let combos: SweepPoint['options'][] = [[]]
-  for (const option of axes.options ?? []) combos = combos.flatMap((combo) => option.values.map((value) => [...combo, { path: option.path, value }]))
   const points: SweepPoint[] = []
-  for (const method of methods)
+  for (const method of methods) {
+    // a method option (method.lambda) is swept only for the methods that have it: naive runs once per seed
+    const name = method ?? (isObject(base.method) ? String(base.method.name) : null)
+    const applies = (path: string): boolean => !path.startsWith('method.') || (name !== null && isMethodName(name) && methodOptions(name).some((o) => o.key === path.split('.')[1]))
+    let combos: SweepPoint['options'][] = [[]]
+    for (const option of (axes.options ?? []).filter((o) => applies(o.path)))
+      combos = combos.flatMap((combo) => option.values.map((value) => [...combo, { path: option.path, value }]))
     for (const seed of seeds)
       for (const options of combos) {
         let config = structuredClone(base) as RunConfigInput & Json
@@ -63,6 +68,7 @@ export function sweepPoints(base: RunConfigInput, group: string, axes: { methods
         config.name = label.slice(0, 200)
         points.push({ method, seed, options, config })
       }
+  }
   return points
 }
 

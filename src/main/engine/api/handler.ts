@@ -95,6 +95,8 @@ export function createApiHandler(engine: Engine, mode: SystemInfo['mode']): ApiH
       if (!checked.success) throw new ApiError('internal', describeZodError(`${method} result`, checked.error))
       return checked.data
     } catch (error) {
+      // the queue's refusals name their field; the method is put in front, as the schema's are
+      if (error instanceof QueueInputError) throw new ApiError('bad_request', `${method}: ${error.message}`)
       throw toApiError(error)
     }
   }

@@ -433,6 +433,290 @@ const savedExperimentMethods = {
 } as const
 // ---- end of saved experiments ------------------------------------------------------------------------------
 
+// ---- the run queue (issue 14, docs/queue.md) --------------------------------------------------------------
+// Every run trains through one persistent queue in the store: runs.start adds its run at the top (after other
+// runs.start entries), queue.add at the bottom (or by priority). An entry is keyed by its run's id: the run is
+// created (status queued) when the entry is added, so the experiment's stored config is the snapshot taken at
+// enqueue time. The queue's order, its settings and its paused flag survive restarts; see docs/queue.md.
+export const QUEUE_SLOTS_MAX = 16
+export const QUEUE_GROUP_MAX = 120
+export const QUEUE_AFTER_MAX = 100
+export const QUEUE_SWEEP_MAX = 500
+export const QUEUE_PRIORITY_MAX = 1000
+/** the priority runs.start and runs.resume give their entry: ahead of every entry added with a lower one */
+export const QUEUE_START_PRIORITY = QUEUE_PRIORITY_MAX
+
+/**
+ * waiting: will start when a slot is free, its dependencies finished, the window is open and the queue not paused
+ *   (blockedBy says which of these holds it back);
+ * running; paused: stopped at a checkpoint because the window closed or the queue was paused, continues by itself;
+ * interrupted: the process training it stopped unexpectedly and auto-resume is off (queue.retry resumes it);
+ * stopped: its budget ran out, stopped with a checkpoint (queue.retry continues it with a fresh budget);
+ * failed, cancelled: queue.retry resumes from the newest checkpoint (or starts over when there is none);
+ * finished: listed only with includeFinished.
+ */
+export const QUEUE_ENTRY_STATES = ['waiting', 'running', 'paused', 'interrupted', 'stopped', 'failed', 'cancelled', 'finished'] as const
+export const QueueEntryState = z.enum(QUEUE_ENTRY_STATES)
+export type QueueEntryState = z.infer<typeof QueueEntryState>
+
+/** Stop a run cleanly (with a checkpoint) after `hours` of training in this queue, or at the time `until`; one or both. */
+export const QueueBudget = z
+  .object({
+    hours: z.number().positive().max(10_000).optional(),
+    /** an ISO date-time with offset, e.g. 2026-12-03T07:00:00+01:00 */
+    until: z.iso.datetime({ offset: true }).optional()
+  })
+  .strict()
+  .refine((b) => b.hours !== undefined || b.until !== undefined, { message: 'give hours, until or both', path: ['hours'] })
+export type QueueBudget = z.infer<typeof QueueBudget>
+
+const ClockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected a time HH:MM (24 h)')
+/**
+ * When the queue may train, in the engine's local time zone (or QueueSettings.timezone).
+ * daily: from `start` to `end` (an end before the start is on the next day: 20:00-07:30), starting on `days`
+ *   (0 = Sunday … 6 = Saturday; weekdays: [1,2,3,4,5]);
+ * cron: opens whenever the 5-field cron expression fires and stays open `minutes` minutes ("0 20 * * 1-5" and 690).
+ * A window of zero length, or a cron expression that never fires, is refused naming the field.
+ */
+export const QueueWindow = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('daily'), start: ClockTime, end: ClockTime, days: z.array(z.number().int().min(0).max(6)).min(1).max(7) }).strict(),
+  z
+    .object({
+      kind: z.literal('cron'),
+      cron: z.string().trim().min(1).max(200),
+      minutes: z
+        .number()
+        .int()
+        .positive()
+        .max(7 * 24 * 60)
+    })
+    .strict()
+])
+export type QueueWindow = z.infer<typeof QueueWindow>
+
+export const QueueSettings = z.object({
+  /** runs trained at once (default 1) */
+  slots: z.number().int().min(1).max(QUEUE_SLOTS_MAX),
+  /** null: always open */
+  window: QueueWindow.nullable(),
+  /** IANA zone the window is read in (null: the engine's local time) */
+  timezone: z.string().min(1).max(64).nullable(),
+  /** at engine start, resume runs whose process died (true) or mark them interrupted (false); default true */
+  autoResume: z.boolean(),
+  /** a running run with no progress for this many minutes is reported stalled (run.notice stalled; default 15) */
+  stallMinutes: z
+    .number()
+    .positive()
+    .max(24 * 60),
+  /** given to entries added without their own budget (null: none) */
+  defaultBudget: QueueBudget.nullable(),
+  /**
+   * run on every notice: the program and its arguments (no shell), with RUN_ID, STATUS (the notice kind) and
+   * MESSAGE in its environment; null: none
+   */
+  notifyCommand: z.array(z.string().min(1).max(4096)).min(1).max(64).nullable()
+})
+export type QueueSettings = z.infer<typeof QueueSettings>
+
+/** The remaining wall time of an entry: from its live progress (running), else estimateWall over its stages. */
+export const QueueEstimate = z.object({
+  seconds: z.number().nonnegative(),
+  source: z.enum(['progress', 'measured', 'scaled', 'guess']),
+  note: z.string()
+})
+export type QueueEstimate = z.infer<typeof QueueEstimate>
+
+export const QueueEntry = z.object({
+  runId: z.number().int().positive(),
+  /** 0-based place in the queue order (finished entries: -1) */
+  position: z.number().int(),
+  priority: z.number().int(),
+  state: QueueEntryState,
+  /** why a waiting entry does not start now ("after run 12 (running)", "outside the window until 20:00", "the queue is paused", "all 1 slots busy"); null otherwise */
+  blockedBy: z.string().nullable(),
+  run: RunSummary,
+  /** the config's method (named or inferred), seed and name: what a queue row shows */
+  method: z.string(),
+  seed: z.number().int().nullable(),
+  configName: z.string(),
+  group: z.string().nullable(),
+  /** run ids that must finish before this one starts */
+  after: z.array(z.number().int().positive()),
+  budget: QueueBudget.nullable(),
+  /** training seconds counted against the budget so far */
+  trainedS: z.number().nonnegative(),
+  estimate: QueueEstimate.nullable(),
+  enqueuedAt: z.string(),
+  /** the last reason it stopped or failed (the run's error, "window closed", "budget: 2 h reached") */
+  message: z.string().nullable()
+})
+export type QueueEntry = z.infer<typeof QueueEntry>
+
+export const QueueState = z.object({
+  entries: z.array(QueueEntry),
+  paused: z.boolean(),
+  settings: QueueSettings,
+  /** the window is open now (true without a window) */
+  windowOpen: z.boolean(),
+  /** when the window next opens (closed) or closes (open); null without a window */
+  nextWindowChange: z.string().nullable(),
+  /** sum of the remaining estimates over the waiting, paused and running entries, divided over the slots */
+  etaS: z.number().nonnegative().nullable(),
+  /** when the queue should be through, counting closed windows (ISO date-time); null when nothing is queued */
+  finishAt: z.string().nullable(),
+  /** something trains now in this process (what keeps the machine awake) */
+  trainingActive: z.boolean(),
+  now: z.string()
+})
+export type QueueState = z.infer<typeof QueueState>
+
+const QueueRunRef = z.object({ runId: z.number().int().positive() }).strict()
+const QueueGroup = z.string().trim().min(1).max(QUEUE_GROUP_MAX)
+const QueueAfter = z.array(z.number().int().positive()).max(QUEUE_AFTER_MAX)
+const QueuePriority = z.number().int().min(-QUEUE_PRIORITY_MAX).max(QUEUE_PRIORITY_MAX)
+const QueueStream = z.union([z.number().int().positive(), z.string().min(1)])
+/** What the entry trains: a config, a preset by name or a saved experiment by id; exactly one. */
+const QueueSource = {
+  config: RunConfig.optional(),
+  preset: z.string().min(1).max(200).optional(),
+  savedExperiment: z.number().int().positive().optional()
+}
+const oneSource = (p: { config?: unknown; preset?: string; savedExperiment?: number }): boolean =>
+  [p.config, p.preset, p.savedExperiment].filter((x) => x !== undefined).length === 1
+const oneSourceMessage = { message: 'give exactly one of config, preset or savedExperiment', path: ['config'] }
+
+/** One swept option: a dotted path into the config (method.lambda, training.lr, replay.ratio) and its values. */
+export const SweepOption = z
+  .object({
+    path: z.string().regex(/^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)*$/, 'expected a dotted path such as method.lambda'),
+    values: z
+      .array(z.union([z.number(), z.string(), z.boolean()]))
+      .min(1)
+      .max(50)
+  })
+  .strict()
+export type SweepOption = z.infer<typeof SweepOption>
+
+const queueMethods = {
+  /** the queue in order (finished entries too with includeFinished), its flags, window and ETA */
+  'queue.list': { params: z.object({ includeFinished: z.boolean().optional() }).strict(), result: QueueState },
+  /**
+   * Add a run to the queue (created now, status queued): at the bottom, or before every entry of lower priority.
+   * Refused, with nothing stored, for an unknown dependency, a dependency cycle or a bad budget (the message names the field).
+   */
+  'queue.add': {
+    params: z
+      .object({
+        ...QueueSource,
+        stream: QueueStream.optional(),
+        /** start a new run even when an earlier unfinished run of the same config could be resumed */
+        fresh: z.boolean().optional(),
+        priority: QueuePriority.optional(),
+        after: QueueAfter.optional(),
+        group: QueueGroup.optional(),
+        budget: QueueBudget.optional()
+      })
+      .strict()
+      .refine(oneSource, oneSourceMessage),
+    result: z.object({ entries: z.array(QueueEntry) })
+  },
+  /** Move an entry: to a 0-based index, the top or the bottom, or swap it with another entry; answers the queue. */
+  'queue.move': {
+    params: z
+      .object({
+        runId: z.number().int().positive(),
+        to: z.union([z.literal('top'), z.literal('bottom'), z.number().int().nonnegative()]).optional(),
+        swapWith: z.number().int().positive().optional()
+      })
+      .strict()
+      .refine((p) => (p.to === undefined) !== (p.swapWith === undefined), { message: 'give exactly one of to or swapWith', path: ['to'] }),
+    result: QueueState
+  },
+  /** Change an entry's priority, dependencies, group or budget (null removes a budget or group). */
+  'queue.update': {
+    params: z
+      .object({
+        runId: z.number().int().positive(),
+        priority: QueuePriority.optional(),
+        after: QueueAfter.optional(),
+        group: QueueGroup.nullable().optional(),
+        budget: QueueBudget.nullable().optional()
+      })
+      .strict(),
+    result: QueueEntry
+  },
+  /** Take an entry out of the queue: a waiting or paused run is cancelled; a running one is refused (cancel it first). */
+  'queue.remove': { params: QueueRunRef, result: QueueEntry },
+  /** Put a failed, cancelled, interrupted or stopped entry back in the queue (it resumes from its newest checkpoint). */
+  'queue.retry': { params: QueueRunRef, result: QueueEntry },
+  /** Stop starting entries; running runs pause at a checkpoint and continue after queue.resume. */
+  'queue.pause': { params: Empty, result: QueueState },
+  'queue.resume': { params: Empty, result: QueueState },
+  /** Read (no fields) or change the queue's settings; a bad window, zone or budget is refused naming the field. */
+  'queue.settings': {
+    params: z
+      .object({
+        slots: z.number().int().min(1).max(QUEUE_SLOTS_MAX).optional(),
+        window: QueueWindow.nullable().optional(),
+        timezone: z.string().min(1).max(64).nullable().optional(),
+        autoResume: z.boolean().optional(),
+        stallMinutes: z
+          .number()
+          .positive()
+          .max(24 * 60)
+          .optional(),
+        defaultBudget: QueueBudget.nullable().optional(),
+        notifyCommand: z.array(z.string().min(1).max(4096)).min(1).max(64).nullable().optional()
+      })
+      .strict(),
+    result: QueueSettings
+  },
+  /**
+   * Queue the cross product methods × seeds × options (one or two swept options) of one experiment config, as a
+   * group: each run's config is the base with method.name, training.seed and the options set (named
+   * "<group> <method> seed=<s> <path>=<v>"). Every combination is checked before any is queued.
+   */
+  'queue.sweep': {
+    params: z
+      .object({
+        ...QueueSource,
+        group: QueueGroup,
+        methods: z.array(z.string().min(1).max(40)).min(1).max(20).optional(),
+        seeds: z
+          .array(
+            z
+              .number()
+              .int()
+              .min(0)
+              .max(2 ** 31 - 1)
+          )
+          .min(1)
+          .max(100)
+          .optional(),
+        options: z.array(SweepOption).max(2).optional(),
+        stream: QueueStream.optional(),
+        priority: QueuePriority.optional(),
+        budget: QueueBudget.optional()
+      })
+      .strict()
+      .refine(oneSource, oneSourceMessage),
+    result: z.object({ group: z.string(), entries: z.array(QueueEntry) })
+  }
+} as const
+
+/** What the engine tells the user about a run (native notification, browser Notification, the command hook). */
+export const RUN_NOTICE_KINDS = ['finished', 'failed', 'non-finite', 'stalled', 'interrupted', 'paused', 'budget'] as const
+export const RunNotice = z.object({
+  kind: z.enum(RUN_NOTICE_KINDS),
+  runId: z.number().int().positive(),
+  experimentName: z.string(),
+  /** one line: "run 7 failed: loss is NaN at step 812", "run 7 stalled: no progress for 15 min" */
+  message: z.string(),
+  at: z.string()
+})
+export type RunNotice = z.infer<typeof RunNotice>
+// ---- end of the run queue ------------------------------------------------------------------------------------
+
 export const DomainAddParams = z
   .object({
     name: z.string().min(1).max(DOMAIN_NAME_MAX),
@@ -656,6 +940,7 @@ export const contract = {
   'runs.config': { params: RunId, result: z.object({ config: RunConfig }) },
   ...streamMethods,
   ...savedExperimentMethods,
+  ...queueMethods,
   // jobs and checkpoints (see the block above the contract)
   'jobs.list': {
     params: z.object({ status: JobStatus.optional(), kind: JobKind.optional(), limit: z.number().int().min(1).max(JOBS_LIST_MAX).optional() }).strict(),
@@ -695,7 +980,13 @@ export const ApiEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('streams.changed') }),
   z.object({ type: z.literal('experiments.changed') }),
   z.object({ type: z.literal('job.updated'), job: JobSummary }),
-  z.object({ type: z.literal('job.progress'), progress: JobProgress })
+  z.object({ type: z.literal('job.progress'), progress: JobProgress }),
+  // the queue's entries, order, flags or settings changed: refetch queue.list
+  z.object({ type: z.literal('queue.changed') }),
+  // a run finished, failed, produced NaN/inf, stalled, was interrupted, paused by the window or stopped by its budget
+  z.object({ type: z.literal('run.notice'), notice: RunNotice }),
+  // something started or stopped training in this process (Electron keeps the machine awake while active)
+  z.object({ type: z.literal('training.active'), active: z.boolean() })
 ])
 export type ApiEvent = z.infer<typeof ApiEvent>
 

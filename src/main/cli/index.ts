@@ -16,6 +16,8 @@ import { serveCommand } from './commands/serve'
 import { startCommand } from './commands/start'
 import { streamsCommand } from './commands/streams'
 import { experimentsCommand } from './commands/experiments'
+import { queueCommand } from './commands/queue'
+import { workerCommand } from './commands/worker'
 import { helpText, parseCommandArgs, UsageError, type Command } from './args'
 import { JobCancelledError } from './api'
 
@@ -28,6 +30,8 @@ export const COMMANDS: readonly Command[] = [
   experimentsCommand,
   runCommand,
   runsCommand,
+  queueCommand,
+  workerCommand,
   checkpointsCommand,
   evalCommand,
   finetuneCommand,

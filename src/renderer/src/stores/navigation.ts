@@ -5,6 +5,7 @@ export const VIEWS = [
   { id: 'streams', label: 'Streams', hint: 'domains and the order they arrive in' },
   { id: 'schedules', label: 'Schedules', hint: 'models, growth schedules and methods' },
   { id: 'runs', label: 'Runs', hint: 'training runs and their progress' },
+  { id: 'queue', label: 'Queue', hint: 'the run queue, its order, time window and ETA' },
   { id: 'compare', label: 'Compare', hint: 'ELLE against the baselines' }
 ] as const
 export type ViewId = (typeof VIEWS)[number]['id']

@@ -5,6 +5,7 @@
 // `parseHash` to the nearest place it names.
 import { createRouter, createWebHashHistory, type RouteRecordRaw, type Router, type RouterHistory } from 'vue-router'
 import CompareView from './views/CompareView.vue'
+import QueueView from './views/QueueView.vue'
 import RunsView from './views/RunsView.vue'
 import SchedulesView from './views/SchedulesView.vue'
 import StreamsView from './views/StreamsView.vue'
@@ -21,6 +22,7 @@ export const routes: RouteRecordRaw[] = [
   { path: `/schedules/run/${ID}`, name: 'clone-run', component: SchedulesView, meta: { view: 'schedules', kind: 'run' } },
   { path: '/runs', name: 'runs', component: RunsView, meta: { view: 'runs' } },
   { path: `/runs/run/${ID}`, name: 'run', component: RunsView, meta: { view: 'runs', kind: 'run' } },
+  { path: '/queue', name: 'queue', component: QueueView, meta: { view: 'queue' } },
   { path: '/compare', name: 'compare', component: CompareView, meta: { view: 'compare' } },
   {
     path: '/:rest(.*)*',

@@ -10,6 +10,7 @@ export const VIEWS = [
   { id: 'streams', label: 'Streams', hint: 'domains and the order they arrive in' },
   { id: 'schedules', label: 'Schedules', hint: 'models, growth schedules and methods' },
   { id: 'runs', label: 'Runs', hint: 'training runs and their progress' },
+  { id: 'queue', label: 'Queue', hint: 'the run queue, its order, time window and ETA' },
   { id: 'compare', label: 'Compare', hint: 'ELLE against the baselines' }
 ] as const
 export type ViewId = (typeof VIEWS)[number]['id']
@@ -33,7 +34,7 @@ declare module 'vue-router' {
 export const DEFAULT_VIEW: ViewId = 'runs'
 
 /** The targets each view has a route for (`#/streams/run/3` is not one: it goes to the view alone). */
-export const VIEW_TARGETS: Record<ViewId, ReadonlyArray<LinkTarget['kind']>> = { streams: ['stream'], schedules: ['experiment', 'run'], runs: ['run'], compare: [] }
+export const VIEW_TARGETS: Record<ViewId, ReadonlyArray<LinkTarget['kind']>> = { streams: ['stream'], schedules: ['experiment', 'run'], runs: ['run'], queue: [], compare: [] }
 
 /** Reads any address hash, old or new: the view it names (Runs when none) and the target, if well formed. */
 export function parseHash(hash: string): { view: ViewId; target: LinkTarget | null } {

@@ -34,6 +34,7 @@ export default defineConfig({
           cli: resolve(__dirname, 'src/main/cli/run.ts'),
           'train-worker': resolve(__dirname, 'src/main/engine/training/worker.ts'),
           'job-worker': resolve(__dirname, 'src/main/engine/jobs/worker.ts'),
+          'train-replica': resolve(__dirname, 'src/main/engine/training/replica.ts'),
           'bench-store': resolve(__dirname, 'bench/store.ts'),
           'bench-train': resolve(__dirname, 'bench/train.ts'),
           'bench-gpu': resolve(__dirname, 'bench/gpu.ts'),

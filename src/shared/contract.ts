@@ -129,6 +129,8 @@ export const RunProgress = z.object({
   wallS: z.number().nonnegative(),
   /** seconds left at the current throughput; null until measured */
   etaS: z.number().nonnegative().nullable(),
+  /** threads training the run (data-parallel: the coordinator and its replicas; absent: 1) */
+  workers: z.number().int().positive().optional(),
   /** the latest validation: perplexity per seen domain */
   validation: z.object({ step: z.number().int(), ppl: z.record(z.string(), z.number()) }).nullable()
 })

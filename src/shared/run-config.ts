@@ -44,6 +44,15 @@ export const TrainingSettings = z
       .max(100_000)
       .default(0)
       .describe('sequences (blocks) per domain in each validation, fixed and spread evenly over the validation split, across its documents; 0: the whole split'),
+    workers: z
+      .number()
+      .int()
+      .min(1)
+      .max(256)
+      .default(1)
+      .describe(
+        'threads that train the run together (data-parallel: each computes the gradients of a share of every micro-batch; the update equals the one-thread update to float rounding)'
+      ),
     checkpointEvery: z.number().int().min(1).default(200).describe('write a checkpoint every M updates (and at the end of each stage)'),
     prompts: z
       .enum(['own', 'off', 'wrong'])

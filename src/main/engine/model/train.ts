@@ -1,7 +1,7 @@
 // One optimizer update from K micro-batches: accumulate gradients, clip by global norm, AdamW.
 import * as tf from '@tensorflow/tfjs'
 import type { ForwardOptions, LossBatch, TransformerModel } from './model'
-import { isDecayed } from './model'
+import { IGNORE_INDEX, isDecayed } from './model'
 import { AdamW, type AdamWOptions, type LrSchedule, globalNorm, learningRate } from './optim'
 import { hashSeed } from './rng'
 
@@ -13,6 +13,62 @@ export interface TrainerOptions {
   /** Base seed for dropout; each step and micro-batch derives its own. */
   seed?: number
   padId?: number
+  /** Replicas that compute gradients on shards of each micro-batch (data-parallel training); absent: this thread alone. */
+  shards?: ShardedGradients | null
+}
+
+/** Rows of a micro-batch for one replica, with its share of the micro-batch's targets. */
+export interface GradientShard {
+  shape: [number, number]
+  inputIds: Int32Array
+  labels: Int32Array
+  /** this shard's labelled positions / the micro-batch's: the mean losses of the shards, so weighted, add up to the micro-batch's mean */
+  weight: number
+}
+
+/** What a replica returns for its shard: weight x loss, and the gradients of weight x loss by role (only the roles the loss reached). */
+export interface ShardResult {
+  loss: number
+  grads: Map<string, Float32Array>
+}
+
+/**
+ * Replicas of the model in other threads (training/parallel.ts). Each update the trainer gives them the
+ * model's weights once, then splits every micro-batch by rows: shard 0 here, shard i+1 on replica i; the
+ * shards' gradients, weighted by their target counts, add up to the micro-batch's gradient.
+ */
+export interface ShardedGradients {
+  /** threads computing shards besides this one */
+  readonly replicas: number
+  /** Whether this model can be mirrored (a model with auxiliary parameters, PNN's, cannot). */
+  supports(model: TransformerModel): boolean
+  /** Give the replicas the model's current weights (and growth masks); once per update, before `compute`. */
+  sync(model: TransformerModel): Promise<void>
+  /** Replica i computes shards[i] (null: nothing for it); the result arrays stay valid until the next call. */
+  compute(shards: Array<GradientShard | null>, opts: ForwardOptions): Promise<Array<ShardResult | null>>
+}
+
+/** Splits a micro-batch into at most n shards of consecutive rows, each with at least one target; null when it cannot be split. */
+export function splitBatch(batch: LossBatch, n: number): GradientShard[] | null {
+  const host = batch.host
+  if (!host?.labels || n < 2) return null
+  const [B, T] = batch.inputIds.shape
+  const parts = Math.min(n, B)
+  const shards: GradientShard[] = []
+  let total = 0
+  for (let i = 0, start = 0; i < parts; i++) {
+    const rows = Math.floor(B / parts) + (i < B % parts ? 1 : 0)
+    const labels = host.labels.subarray(start * T, (start + rows) * T)
+    let count = 0
+    for (let j = 0; j < labels.length; j++) if (labels[j] !== IGNORE_INDEX) count++
+    total += count
+    shards.push({ shape: [rows, T], inputIds: host.inputIds.subarray(start * T, (start + rows) * T), labels, weight: count })
+    start += rows
+  }
+  if (total === 0) return null
+  const kept = shards.filter((s) => s.weight > 0)
+  for (const s of kept) s.weight /= total
+  return kept.length > 1 ? kept : null
 }
 
 /** What a micro-batch's objective returns: the term to differentiate and the LM loss to report. */
@@ -90,30 +146,61 @@ export class Trainer {
     const acc = new Map<string, tf.Tensor>()
     const losses: tf.Scalar[] = []
     let penaltyValue: tf.Scalar | null = null
+    let replicaLoss = 0
+    // a micro-batch objective (distillation) runs here only: its teacher lives in this thread
+    const shards = this.opts.shards && this.opts.shards.replicas > 0 && !hooks.objective && this.opts.shards.supports(this.model) ? this.opts.shards : null
     try {
-      microBatches.forEach((mb, k) => {
+      if (shards) await shards.sync(this.model)
+      for (let k = 0; k < K; k++) {
+        const mb = microBatches[k]!
         const opts: ForwardOptions = { training: true, seed: hashSeed(this.opts.seed ?? 0, `step${step}/micro${k}`), padId: this.opts.padId }
+        const split = shards ? splitBatch(mb, shards.replicas + 1) : null
+        // shard 0 here, the others on the replicas (started first, so they work while this thread does)
+        const pending = split && shards ? shards.compute(split.slice(1), opts) : null
+        // a failure here must not leave the replicas' answer unhandled
+        pending?.catch(() => undefined)
+        const own = split ? split[0]! : null
+        const ownBatch: LossBatch | null = own
+          ? {
+              inputIds: tf.tensor2d(own.inputIds, own.shape, 'int32'),
+              labels: tf.tensor2d(own.labels, own.shape, 'int32'),
+              host: { inputIds: own.inputIds, labels: own.labels }
+            }
+          : null
         let reported: tf.Scalar | null = null
-        const { value, grads } = tf.variableGrads(() => {
-          let objective: tf.Scalar
-          if (hooks.objective) {
-            const terms = hooks.objective(mb, opts)
-            reported = tf.keep(terms.loss)
-            objective = terms.objective
-          } else objective = this.model.loss(mb, opts)
-          // The penalty joins the first micro-batch's tape, x K: gradients are averaged over K later.
-          if (k === 0 && hooks.penalty) {
-            penaltyValue = tf.keep(hooks.penalty())
-            objective = tf.add(objective, tf.mul(penaltyValue, K))
+        try {
+          const { value, grads } = tf.variableGrads(() => {
+            let objective: tf.Scalar
+            if (hooks.objective) {
+              const terms = hooks.objective(mb, opts)
+              reported = tf.keep(terms.loss)
+              objective = terms.objective
+            } else if (own && ownBatch) objective = tf.mul(this.model.loss(ownBatch, opts), own.weight)
+            else objective = this.model.loss(mb, opts)
+            // The penalty joins the first micro-batch's tape, x K: gradients are averaged over K later.
+            if (k === 0 && hooks.penalty) {
+              penaltyValue = tf.keep(hooks.penalty())
+              objective = tf.add(objective, tf.mul(penaltyValue, K))
+            }
+            return objective
+          }, this.vars)
+          if (reported) {
+            losses.push(reported)
+            value.dispose()
+          } else losses.push(value)
+          this.accumulate(acc, grads)
+        } finally {
+          if (ownBatch) tf.dispose([ownBatch.inputIds, ownBatch.labels!])
+        }
+        if (pending) {
+          // added in replica order, so every run sums the shards the same way
+          for (const result of await pending) {
+            if (!result) continue
+            replicaLoss += result.loss
+            this.accumulateHost(acc, result.grads)
           }
-          return objective
-        }, this.vars)
-        if (reported) {
-          losses.push(reported)
-          value.dispose()
-        } else losses.push(value)
-        this.accumulate(acc, grads)
-      })
+        }
+      }
 
       await hooks.transformGradients?.(acc)
       const normT = globalNorm(acc.values())
@@ -130,7 +217,7 @@ export class Trainer {
       // each optimizer takes the gradients of its own parameters from the one (jointly clipped) map
       this.optimizer.apply(acc, lr, scale)
       this.auxiliaryOptimizer?.apply(acc, lr, scale)
-      const lossSum = lossValues.reduce((a, v) => a + v[0]!, 0)
+      const lossSum = lossValues.reduce((a, v) => a + v[0]!, replicaLoss)
       return { loss: lossSum / K, penalty: penaltyValues ? penaltyValues[0]! : 0, gradNorm, lr, step: this.optimizer.scheduleStep }
     } finally {
       tf.dispose([...losses, ...acc.values(), ...(penaltyValue ? [penaltyValue] : [])])
@@ -149,6 +236,23 @@ export class Trainer {
   private accumulate(acc: Map<string, tf.Tensor>, grads: tf.NamedTensorMap): void {
     for (const [tfName, g] of Object.entries(grads)) {
       const role = this.roleOf.get(tfName)!
+      const prev = acc.get(role)
+      if (prev) {
+        acc.set(role, tf.add(prev, g))
+        prev.dispose()
+        g.dispose()
+      } else acc.set(role, g)
+    }
+  }
+
+  /** Adds a replica's gradients (host arrays keyed by role) to the update's. */
+  private accumulateHost(acc: Map<string, tf.Tensor>, grads: Map<string, Float32Array>): void {
+    // the cpu backend keeps the array it is given: copy, since the replica overwrites it next time
+    const copy = tf.getBackend() === 'cpu'
+    for (const [role, data] of grads) {
+      const v = this.model.params.get(role)
+      if (!v) throw new Error(`a replica returned a gradient for ${role}, which this model does not have`)
+      const g = tf.tensor(copy ? data.slice() : data, v.shape, 'float32')
       const prev = acc.get(role)
       if (prev) {
         acc.set(role, tf.add(prev, g))

@@ -17,6 +17,7 @@ import { busyPolicy, isBusyError, isDiskFullError, StoreLockedError, whenStoreFr
 import { LEASE_SECONDS, LeaseLostError, StoreError, type ExperimentStore } from '../store/store'
 import type { AddedDomain } from './data'
 import type { AddDomainJob, HostToWorker, WorkerToHost } from './protocol'
+import { parseRunConfig } from './config'
 import { runDirOf, type RunOutcome } from './run'
 
 /** A corpus or domain name the user gave could not be added (the message names the file, line or field). */
@@ -58,6 +59,8 @@ export interface TrainerHostOptions {
 
 interface ActiveRun {
   worker: Worker
+  /** threads the run trains with (its training.workers): what it takes of the host's capacity */
+  slots: number
   progress: RunProgress | null
   cancelRequested: boolean
   /** asked to stop at a checkpoint and become paused (the queue's window closed, the queue was paused, its budget ran out) */
@@ -289,10 +292,29 @@ export class TrainerHost {
     this.reserve.release()
   }
 
-  private pump(): void {
+  /** Threads the active runs train with, and how many the host runs at once (`concurrency`, default 1). */
+  slots(): { used: number; capacity: number } {
+    let used = 0
+    for (const run of this.active.values()) used += run.slots
     const { concurrency = 1 } = this.options
-    const slots = typeof concurrency === 'function' ? concurrency() : concurrency
-    while (!this.closed && !this.startBusy?.timer && this.active.size < slots && this.queue.length > 0) {
+    return { used, capacity: typeof concurrency === 'function' ? concurrency() : concurrency }
+  }
+
+  /** A run's configured worker threads (1 when its config does not parse: the worker reports that). */
+  private slotsOf(runId: number): number {
+    try {
+      const { store } = this.options
+      return parseRunConfig(store.getExperimentConfig(store.getRun(runId).experimentId)).training.workers
+    } catch {
+      return 1
+    }
+  }
+
+  private pump(): void {
+    while (!this.closed && !this.startBusy?.timer && this.queue.length > 0) {
+      // a run counts one slot per worker thread; one wider than the whole capacity still runs, alone
+      const { used, capacity } = this.slots()
+      if (this.active.size > 0 && used + this.slotsOf(this.queue[0]!) > capacity) break
       this.start(this.queue.shift()!)
     }
   }
@@ -343,7 +365,16 @@ export class TrainerHost {
     const worker = new Worker(file, { resourceLimits: limits })
     let outcome: RunOutcome | null = null
     let resolveDone!: (run: RunSummary) => void
-    const active: ActiveRun = { worker, progress: null, cancelRequested: false, pauseFor: null, lost: null, busySince: null, done: new Promise((r) => (resolveDone = r)) }
+    const active: ActiveRun = {
+      worker,
+      slots: this.slotsOf(runId),
+      progress: null,
+      cancelRequested: false,
+      pauseFor: null,
+      lost: null,
+      busySince: null,
+      done: new Promise((r) => (resolveDone = r))
+    }
     this.active.set(runId, active)
     this.options.onStarted?.(runId)
 

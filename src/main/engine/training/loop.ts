@@ -5,7 +5,7 @@
 // (batchers, memories, prompts, validation sets) is run-data.ts.
 import * as tf from '@tensorflow/tfjs'
 import type { Batch, BlockBatcher, Tokenizer } from '../data'
-import { ops, Trainer, type AdamWState, type LrSchedule, type MicroObjective, type StepHooks, type TransformerModel } from '../model'
+import { ops, Trainer, type AdamWState, type LrSchedule, type MicroObjective, type ShardedGradients, type StepHooks, type TransformerModel } from '../model'
 import { hashSeed } from '../model/rng'
 import { planPhases } from '../methods/registry'
 import type { RunConfig } from './config'
@@ -46,6 +46,8 @@ export interface LoopOptions {
   state?: LoopState
   /** optimizer moments to restore when resuming inside a stage */
   optimizerState?: AdamWState | null
+  /** replica threads that share each micro-batch (data-parallel training, parallel.ts); absent: this thread alone */
+  shards?: ShardedGradients | null
 }
 
 export class TrainingLoop implements TrainingContext {
@@ -61,6 +63,7 @@ export class TrainingLoop implements TrainingContext {
   private readonly data: RunDataAccess
   private readonly plugins: TrainingPlugin[]
   private optimizerState: AdamWState | null
+  private readonly shards: ShardedGradients | null
   private stopRequested = false
 
   constructor(options: LoopOptions) {
@@ -72,6 +75,7 @@ export class TrainingLoop implements TrainingContext {
     this.state = options.state ? structuredClone(options.state) : initialLoopState()
     this.data = new RunDataAccess(options.config, options.data, this.state.iterators)
     this.optimizerState = options.optimizerState ?? null
+    this.shards = options.shards ?? null
     // Resumed at a stage boundary with a growing optimizer: the finished stage's moments are what the next stage grows from.
     if (this.state.stepInStage === 0 && this.config.growth.optimizer === 'grow' && this.optimizerState) {
       this.previousOptimizerState = this.optimizerState
@@ -186,7 +190,8 @@ export class TrainingLoop implements TrainingContext {
       clipNorm: t.clipNorm,
       adam: { weightDecay: t.weightDecay },
       seed: hashSeed(t.seed, `stage${stage.index}`),
-      padId: this.tokenizer.specialIds.pad
+      padId: this.tokenizer.specialIds.pad,
+      shards: this.shards
     })
     const resumed = this.state.stepInStage > 0
     const optimizer = this.trainer.optimizer

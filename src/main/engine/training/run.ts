@@ -2,6 +2,7 @@
 // the training loop with the workbench's plugins. Runs in a worker thread; the serving thread only
 // hears progress and the outcome. Status changes are the host's job, so events come from one place.
 import { createHash } from 'node:crypto'
+import * as tf from '@tensorflow/tfjs'
 import fs from 'node:fs'
 import path from 'node:path'
 import { selectBackend, type BackendRequest } from '../backend/select'
@@ -22,6 +23,9 @@ import { loadPluginStates, savePluginStates } from './plugin-state'
 import { CheckpointPlugin, type SaveCheckpoint, type SavedCheckpoint } from './plugins/checkpoints'
 import { MetricsPlugin, type SavedDocs } from './plugins/metrics'
 import { ProgressPlugin } from './plugins/progress'
+import { ReplicaPool, replicaBackend } from './parallel'
+import { methodOf } from './config'
+import { trainingWorkerResourceLimits } from '../resources'
 import { StagesPlugin } from './plugins/stages'
 
 export interface TrainingJob {
@@ -100,6 +104,7 @@ export class RunController {
     const { owner } = job
     const write = <T>(fn: () => T): Promise<T> => whenStoreFree(store.path, busy, fn)
     let checkpoints: CheckpointPlugin | null = null
+    let pool: ReplicaPool | null = null
     try {
       await selectBackend(job.backend)
       const run = store.getRun(job.runId)
@@ -179,11 +184,13 @@ export class RunController {
         return { id: row.id, path: written.path, step }
       }
       checkpoints = new CheckpointPlugin(save, (c) => write(() => store.deleteCheckpoint(c.id, owner)), config.training.checkpointEvery, latest, resumedFromPeriodic)
-      const progress = new ProgressPlugin(job.runId, callbacks.progress)
+      pool = await startReplicas(config, callbacks.log)
+      const workers = 1 + (pool?.replicas ?? 0)
+      const progress = new ProgressPlugin(job.runId, (p) => callbacks.progress({ ...p, workers }))
 
       loadPluginStates(methods, pluginStates, pluginTensors, resumedFrom)
       // Methods shape the updates; services record them (metrics see the final micro-batches, checkpoints the final state).
-      const loop = new TrainingLoop({ config, model, data, plugins: [...methods, stages, metrics, checkpoints, progress], state, optimizerState })
+      const loop = new TrainingLoop({ config, model, data, plugins: [...methods, stages, metrics, checkpoints, progress], state, optimizerState, shards: pool })
       this.loop = loop
       await stages.ensure(loop.stages)
       if (this.cancelled || this.lost) loop.requestStop()
@@ -210,9 +217,38 @@ export class RunController {
       }
       return { status: 'failed', error: `${error instanceof Error ? error.message : String(error)}${last}`, checkpoint: checkpoints?.latest?.path ?? null }
     } finally {
+      await pool?.dispose()
       store.close()
     }
   }
+}
+
+/**
+ * Why a run configured for several workers trains in one thread, or null when it can share its
+ * micro-batches (every method but these works on the coordinator's model and its summed gradient).
+ */
+export function parallelFallback(config: RunConfig, backend: string | null): string | null {
+  const method = methodOf(config).name
+  if (method === 'logit-kd') return "method logit-kd: the teacher's distillation objective is computed in the coordinating thread only"
+  if (method === 'pnn') return "method pnn: the replicas do not rebuild PNN's frozen columns and lateral adapters"
+  if (backend === null) return `backend ${tf.getBackend()}: data-parallel threads are for the CPU backends (wasm, wasm-native, cpu); this one parallelises inside its kernels`
+  return null
+}
+
+/** The run's replica threads (training.workers − 1), or null for one thread; a fallback is logged with its reason. */
+async function startReplicas(config: RunConfig, log: (message: string) => void): Promise<ReplicaPool | null> {
+  const workers = config.training.workers
+  if (workers <= 1) return null
+  const backend = replicaBackend()
+  const why = parallelFallback(config, backend)
+  if (why || !backend) {
+    log(`training.workers is ${workers}, but this run trains in 1 worker: ${why}`)
+    return null
+  }
+  const pool = await ReplicaPool.start({ replicas: workers - 1, backend, resourceLimits: trainingWorkerResourceLimits(config) })
+  const dropout = config.model.dropout > 0 ? ' (dropout: each shard draws its own masks, so the run is not bit-comparable with a 1-worker run)' : ''
+  log(`data-parallel: ${workers} workers on ${backend}, each micro-batch split by rows, gradients weighted by target counts${dropout}`)
+  return pool
 }
 
 const lostOutcome = (runId: number): RunOutcome => ({

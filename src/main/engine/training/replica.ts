@@ -1,0 +1,97 @@
+// Entry point of a replica thread of data-parallel training (bundled as out/main/train-replica.js; the pool
+// is training/parallel.ts). It holds a copy of the model, loads the coordinator's weights from shared
+// memory when they changed, and computes the gradients of weight x loss on the shard it is given.
+import { parentPort } from 'node:worker_threads'
+import * as tf from '@tensorflow/tfjs'
+import { selectBackend } from '../backend/select'
+import { TransformerModel, type LossBatch } from '../model'
+import { weightDigest, type FromReplica, type SlotLayout, type ToReplica } from './parallel'
+
+const port = parentPort
+if (!port) throw new Error('train-replica must run in a worker thread')
+const post = (message: FromReplica): void => port.postMessage(message)
+
+let model: TransformerModel | null = null
+let layout: SlotLayout[] = []
+let weights: Float32Array | null = null
+let grads: Float32Array | null = null
+let loaded = -1
+
+/** Loads the shared weights (and masks) when the coordinator synced since the last load. */
+function load(version: number, masks: Parameters<TransformerModel['setGrowthMasks']>[0]): TransformerModel {
+  if (!model || !weights) throw new Error('no model was sent to this replica')
+  if (version !== loaded) {
+    // the cpu backend keeps the array it is given; wasm copies it into its heap
+    const copy = tf.getBackend() === 'cpu'
+    for (const slot of layout) {
+      const view = weights.subarray(slot.offset, slot.offset + slot.size)
+      const v = model.params.get(slot.role)!
+      tf.tidy(() => v.assign(tf.tensor(copy ? view.slice() : view, slot.shape, 'float32')))
+    }
+    loaded = version
+  }
+  model.setGrowthMasks(masks)
+  return model
+}
+
+async function handle(message: ToReplica): Promise<void> {
+  switch (message.type) {
+    case 'init': {
+      const report = await selectBackend({ flag: message.backend })
+      return post({ type: 'ready', backend: report.active })
+    }
+    case 'model': {
+      model?.dispose()
+      model = new TransformerModel(message.config)
+      layout = message.layout
+      weights = new Float32Array(message.weights)
+      grads = new Float32Array(message.grads)
+      loaded = -1
+      return
+    }
+    case 'compute': {
+      const m = load(message.version, message.masks)
+      const { shape, inputIds, labels } = message.shard
+      const batch: LossBatch = {
+        inputIds: tf.tensor2d(inputIds, shape, 'int32'),
+        labels: tf.tensor2d(labels, shape, 'int32'),
+        host: { inputIds, labels }
+      }
+      const roleOf = new Map([...m.params].map(([role, v]) => [v.name, role]))
+      const roles: string[] = []
+      let loss = 0
+      try {
+        const { value, grads: computed } = tf.variableGrads(() => tf.mul(m.loss(batch, message.opts), message.weight) as tf.Scalar, [...m.params.values()])
+        try {
+          const entries = Object.entries(computed)
+          const values = await Promise.all(entries.map(([, g]) => g.data() as Promise<Float32Array>))
+          entries.forEach(([name, g], i) => {
+            const role = roleOf.get(name)!
+            const slot = layout.find((s) => s.role === role)!
+            if (g.size !== slot.size) throw new Error(`gradient of ${role} has ${g.size} values, expected ${slot.size}`)
+            grads!.set(values[i]!, slot.offset)
+            roles.push(role)
+          })
+          loss = (await value.data())[0]!
+        } finally {
+          tf.dispose([value, ...Object.values(computed)])
+        }
+      } finally {
+        tf.dispose([batch.inputIds, batch.labels!])
+      }
+      return post({ type: 'computed', id: message.id, loss, roles, tensors: tf.memory().numTensors })
+    }
+    case 'digest': {
+      const m = load(message.version, message.masks)
+      const values = await m.readWeights()
+      return post({ type: 'digest', id: message.id, digest: weightDigest(layout, (role) => values[role]!.data), tensors: tf.memory().numTensors })
+    }
+  }
+}
+
+port.on('message', (message: ToReplica) => {
+  handle(message).then(
+    () => undefined,
+    (error: unknown) => post({ type: 'error', id: 'id' in message ? message.id : null, message: error instanceof Error ? error.message : String(error) })
+  )
+})

@@ -1,0 +1,99 @@
+// A stored run with training.workers = 2, through the controller the training worker uses: it trains with
+// a replica thread, is cancelled mid-stage, resumes from its checkpoint (again on 2 workers) and ends with
+// the same losses and weights as the same run on 1 worker; a method that cannot be sharded falls back to 1
+// worker and says why in the run's log.
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { loadCheckpoint } from '../../../src/main/engine/checkpoint/checkpoint'
+import { ExperimentStore } from '../../../src/main/engine/store/store'
+import { parseRunConfig, type RunConfigInput } from '../../../src/main/engine/training/config'
+import { parallelFallback, RunController, type TrainingJob } from '../../../src/main/engine/training/run'
+import { linkedDataDir } from '../downstream/helpers'
+
+let store: ExperimentStore
+let dataDir: string
+let dbPath: string
+
+beforeAll(() => {
+  dataDir = linkedDataDir(inject('dataDir'))
+  dbPath = path.join(dataDir, 'experiments.sqlite')
+  store = ExperimentStore.open(dbPath)
+})
+afterAll(() => store?.close())
+
+let experiments = 0
+const configOf = (workers: number, overrides: Partial<RunConfigInput> = {}) =>
+  parseRunConfig({
+    name: `parallel-${workers}-${++experiments}`,
+    model: { kind: 'gpt', layers: 1, heads: 2, headSize: 8 },
+    training: { seqLen: 32, batchSize: 6, lr: 3e-3, validateEvery: 4, validationSequences: 4, checkpointEvery: 1000, seed: 5, workers },
+    stages: [
+      { domain: 'press', steps: 6 },
+      { domain: 'email', steps: 6 }
+    ],
+    ...overrides
+  })
+
+function newRun(workers: number, overrides: Partial<RunConfigInput> = {}): number {
+  const config = configOf(workers, overrides)
+  const run = store.createRun(store.ensureExperiment(config.name, config).id)
+  store.setRunStatus(run.id, 'running')
+  return run.id
+}
+
+async function execute(runId: number, stopAtStep = Infinity): Promise<{ status: string; logs: string[]; workers: Set<number | undefined> }> {
+  const controller = new RunController()
+  const logs: string[] = []
+  const workers = new Set<number | undefined>()
+  const job: TrainingJob = { runId, dbPath, dataDir, backend: { flag: 'wasm' } }
+  const outcome = await controller.execute(job, {
+    progress: (p) => {
+      workers.add(p.workers)
+      if (p.step >= stopAtStep) controller.cancel()
+    },
+    log: (m) => logs.push(m)
+  })
+  return { status: outcome.status, logs, workers }
+}
+
+describe('a stored run on 2 workers', () => {
+  it('trains with a replica, resumes mid-stage, and equals the 1-worker run', async () => {
+    const one = newRun(1)
+    expect((await execute(one)).status).toBe('finished')
+
+    const two = newRun(2)
+    const first = await execute(two, 3)
+    expect(first.status).toBe('cancelled')
+    expect(first.logs.some((l) => l.startsWith('data-parallel: 2 workers on wasm'))).toBe(true)
+    expect([...first.workers]).toEqual([2])
+    const second = await execute(two)
+    expect(second.status).toBe('finished')
+    expect(second.logs.some((l) => l.startsWith('resuming from'))).toBe(true)
+
+    const lossesOf = (runId: number) => store.readMetrics(runId, { name: 'loss' }).map((m) => [m.step, m.value])
+    const a = lossesOf(one)
+    const b = lossesOf(two)
+    expect(a.length).toBeGreaterThanOrEqual(12)
+    expect(b.map(([step]) => step)).toEqual(a.map(([step]) => step))
+    b.forEach(([, loss], i) => expect(Math.abs(loss! - a[i]![1]!)).toBeLessThan(1e-4 * Math.max(1, a[i]![1]!)))
+    const weightsOf = async (runId: number) => (await loadCheckpoint(store.listCheckpoints(runId).at(-1)!.path)).weights
+    const [wa, wb] = await Promise.all([weightsOf(one), weightsOf(two)])
+    let max = 0
+    for (const [name, w] of Object.entries(wa)) w.data.forEach((x, i) => (max = Math.max(max, Math.abs(x - wb[name]!.data[i]!))))
+    expect(max).toBeLessThan(1e-4)
+  }, 180_000)
+
+  it('falls back to 1 worker, saying why, for methods the replicas cannot run', async () => {
+    expect(parallelFallback(configOf(2, { method: { name: 'logit-kd' } } as never), 'wasm')).toMatch(/logit-kd: the teacher's distillation objective/)
+    expect(parallelFallback(configOf(2, { method: { name: 'pnn' } } as never), 'wasm')).toMatch(/pnn: the replicas do not rebuild/)
+    expect(parallelFallback(configOf(2, { method: { name: 'ewc' } } as never), 'wasm')).toBeNull()
+    expect(parallelFallback(configOf(2), null)).toMatch(/data-parallel threads are for the CPU backends/)
+    const run = newRun(2, { method: { name: 'logit-kd' }, stages: [{ domain: 'press', steps: 2 }] } as never)
+    const result = await execute(run)
+    expect(result.status).toBe('finished')
+    expect(result.logs).toContain(
+      "training.workers is 2, but this run trains in 1 worker: method logit-kd: the teacher's distillation objective is computed in the coordinating thread only"
+    )
+    expect([...result.workers]).toEqual([1])
+  }, 120_000)
+})

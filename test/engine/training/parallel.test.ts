@@ -1,0 +1,114 @@
+// Data-parallel training (training/parallel.ts): a run whose micro-batches are shared with a replica thread
+// equals the one-thread run to float rounding (losses and final weights), for GPT and BERT, with a method
+// plugin, across a growth stage; the replica holds the coordinator's weights bit for bit; tensors stay flat.
+import * as tf from '@tensorflow/tfjs'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { methodPlugins } from '../../../src/main/engine/methods/registry'
+import { TransformerModel, type Weights } from '../../../src/main/engine/model'
+import type { RunConfig } from '../../../src/main/engine/training/config'
+import type { RunData } from '../../../src/main/engine/training/data'
+import { TrainingLoop, type StepRecord, type TrainingContext, type TrainingPlugin } from '../../../src/main/engine/training/loop'
+import { ReplicaPool } from '../../../src/main/engine/training/parallel'
+import { modelConfigFor } from '../../../src/main/engine/training/run'
+import { makeRunData, tinyConfig, useBackend } from './fixtures'
+
+let data: RunData
+let pool: ReplicaPool
+
+beforeAll(async () => {
+  await useBackend('wasm')
+  data = await makeRunData()
+  pool = await ReplicaPool.start({ replicas: 1, backend: 'wasm' })
+}, 60_000)
+
+afterAll(async () => {
+  await pool?.dispose()
+})
+
+/** Losses, tensor counts and (with a pool) whether the replica holds the coordinator's weights after each sync. */
+class Recorder implements TrainingPlugin {
+  readonly name = 'recorder'
+  losses: number[] = []
+  tensors: number[] = []
+  digestsEqual: boolean[] = []
+  constructor(private readonly shards: ReplicaPool | null) {}
+  async afterStep(_ctx: TrainingContext, r: StepRecord): Promise<void> {
+    this.losses.push(r.loss)
+    this.tensors.push(tf.memory().numTensors)
+    if (this.shards && r.step % 5 === 0) {
+      const d = await this.shards.digests()
+      this.digestsEqual.push(d.replicas.every((x) => x === d.coordinator))
+    }
+  }
+}
+
+async function train(config: RunConfig, shards: ReplicaPool | null): Promise<{ recorder: Recorder; weights: Weights }> {
+  const model = new TransformerModel(modelConfigFor(config, data.tokenizer.vocabSize), { seed: 3 })
+  const recorder = new Recorder(shards)
+  const loop = new TrainingLoop({ config, model, data, plugins: [...methodPlugins(config), recorder], shards })
+  expect(await loop.run()).toBe(true)
+  const weights = await loop.model.readWeights()
+  loop.dispose()
+  loop.model.dispose()
+  return { recorder, weights }
+}
+
+function maxWeightDifference(a: Weights, b: Weights): number {
+  expect(Object.keys(a).sort()).toEqual(Object.keys(b).sort())
+  let max = 0
+  for (const [name, w] of Object.entries(a)) {
+    const v = b[name]!.data
+    expect(v.length).toBe(w.data.length)
+    for (let i = 0; i < v.length; i++) max = Math.max(max, Math.abs(v[i]! - w.data[i]!))
+  }
+  return max
+}
+
+async function expectEqualRuns(config: RunConfig): Promise<void> {
+  const one = await train(config, null)
+  const before = pool.shardsComputed
+  const two = await train(config, pool)
+  // every update's micro-batches were shared (one shard each for the replica)
+  expect(pool.shardsComputed - before).toBeGreaterThanOrEqual(two.recorder.losses.length)
+  expect(two.recorder.losses.length).toBe(one.recorder.losses.length)
+  two.recorder.losses.forEach((loss, i) => expect(Math.abs(loss - one.recorder.losses[i]!)).toBeLessThan(1e-4 * Math.max(1, one.recorder.losses[i]!)))
+  expect(maxWeightDifference(one.weights, two.weights)).toBeLessThan(1e-4)
+  expect(two.recorder.digestsEqual.length).toBeGreaterThan(0)
+  expect(two.recorder.digestsEqual.every(Boolean)).toBe(true)
+  // no tensor growth over the run's last steps, here and in the replica
+  const t = two.recorder.tensors
+  expect(t.at(-1)).toBe(t.at(-4))
+  expect(pool.replicaTensors()[0]).toBeGreaterThan(0)
+}
+
+describe('data-parallel training (2 threads)', () => {
+  it('GPT, naive: equals the one-thread run', async () => {
+    await expectEqualRuns(tinyConfig('gpt', { stages: [{ domain: 'alpha', steps: 12 }] }))
+  }, 120_000)
+
+  it('BERT with EWC (penalty) and replay: equals the one-thread run, shards weighted by masked-token counts', async () => {
+    const config = tinyConfig('bert', {
+      method: { name: 'ewc' },
+      replay: { ratio: 0.5, weights: 'uniform' },
+      training: { seqLen: 16, batchSize: 5, accumulation: 2, lr: 3e-3, validateEvery: 10, validationSequences: 8, checkpointEvery: 1000, seed: 7 },
+      stages: [
+        { domain: 'alpha', steps: 8 },
+        { domain: 'beta', steps: 8 }
+      ]
+    } as never)
+    await expectEqualRuns(config)
+  }, 120_000)
+
+  it('GPT, ELLE growth with masks and a warm-up: equals the one-thread run across the growth stage', async () => {
+    const config = tinyConfig('gpt', {
+      model: { kind: 'gpt', layers: 1, heads: 2, headSize: 8, dropout: 0 },
+      growth: { mode: 'exact', noise: 0, globalNoise: false, optimizer: 'grow', rampSteps: 4 },
+      replay: { ratio: 0.25, weights: 'adaptive' },
+      stages: [
+        { domain: 'alpha', steps: 8 },
+        { domain: 'beta', steps: 10, frwSteps: 3, grow: { layers: 1, heads: 1 } }
+      ]
+    } as never)
+    await expectEqualRuns(config)
+  }, 120_000)
+})

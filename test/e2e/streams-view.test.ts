@@ -87,6 +87,30 @@ describe('Streams view in a real browser', () => {
     await page.keyboard.press('Alt+ArrowUp')
     await expect.poll(() => mine().domains).toEqual(['by-path', 'field-notes', 'press'])
 
+    // ---- and by drag and drop ----
+    await page.getByTestId('stream-domain-press').dragTo(page.getByTestId('stream-domain-by-path'))
+    await expect.poll(() => mine().domains).toEqual(['press', 'by-path', 'field-notes'])
+
+    // ---- rename a domain no run used: the stream follows ----
+    await page.getByTestId('open-domain-by-path').click()
+    await page.getByTestId('domain-rename').fill('server-notes')
+    await page.getByTestId('domain-rename-submit').click()
+    await page.getByTestId('domain-server-notes').waitFor()
+    await expect.poll(() => mine().domains).toEqual(['press', 'server-notes', 'field-notes'])
+    await page.getByTestId('stream-domain-server-notes').waitFor()
+
+    // ---- bad input: a binary file fails at the files field, and no domain is left behind ----
+    await page.getByTestId('source-folder').check()
+    const binary = path.join(tempDir(), 'blobs')
+    fs.mkdirSync(binary)
+    fs.writeFileSync(path.join(binary, 'blob.txt'), Buffer.from([0xff, 0xfe, 0, 1, 0x80, 0x81, 0, 0, 0xc3]))
+    await page.getByTestId('add-files').setInputFiles(binary)
+    await page.getByTestId('add-name').fill('blobs')
+    await page.getByTestId('add-submit').click()
+    await page.getByTestId('files-error').waitFor({ timeout: 60_000 })
+    expect(await page.getByTestId('files-error').textContent()).toContain('blob.txt')
+    expect(engine.store.findDomain('blobs')).toBeNull()
+
     // ---- the built-in stream: read-only, duplicated into an editable copy ----
     await page.getByTestId('open-stream-default').click()
     expect(await page.getByTestId('stream-detail').textContent()).toContain('read-only')

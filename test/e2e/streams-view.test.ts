@@ -125,7 +125,11 @@ describe('Streams view in a real browser', () => {
     await page.getByTestId('stream-domain-press').waitFor()
 
     // ---- deleting a domain a run trained on is refused, naming the run ----
-    const run = engine.store.createRun(engine.store.ensureExperiment('used-notes', config('used-notes', ['field-notes'])).id, {})
+    const run = engine.store.createRun(engine.store.ensureExperiment('used-notes', config('used-notes', ['field-notes'])).id, { streamId: mine().id })
+    // ---- and deleting the stream it recorded is refused, naming it ----
+    await page.getByTestId('stream-delete').click()
+    await page.getByTestId('stream-error').waitFor()
+    expect(await page.getByTestId('stream-error').textContent()).toContain(`stream "mine" cannot be deleted: run ${run.id} ran on it`)
     await page.getByTestId('open-domain-field-notes').click()
     await page.getByTestId('domain-delete').click()
     await page.getByTestId('domain-error').waitFor()

@@ -231,6 +231,8 @@ describe('domain facts, rename and stream copies (issue 13)', () => {
       const builtin = (await handle('domains.get', { name: 'press' })) as DomainDetail
       expect(builtin).toMatchObject({ builtin: true, source: null, tasks: ['press-genre', 'press-pos'], streams: [expect.objectContaining({ name: BUILTIN_STREAM_NAME })] })
       expect(builtin.splits!.validation.documents).toBeGreaterThan(0)
+      const sum = (k: 'documents' | 'tokens') => builtin.splits!.train[k] + builtin.splits!.validation[k] + builtin.splits!.test[k]
+      expect([builtin.documents, builtin.tokens]).toEqual([sum('documents'), sum('tokens')])
       expect(builtin.preview.length).toBeGreaterThan(0)
       expect(await rejection(handle('domains.get', { name: 'nope' }))).toMatchObject({ code: 'not_found', message: 'no domain named "nope"' })
       const dup = (await handle('streams.duplicate', { id: engine.store.listStreams().find((st) => st.builtin)!.id, name: 'copy of default' })) as { builtin: boolean }

@@ -243,6 +243,30 @@ describe('domain facts, rename and stream copies (issue 13)', () => {
   })
 })
 
+describe('deleting an uploaded domain', () => {
+  it('removes its staged upload folder with it; a corpus elsewhere stays where it is', async () => {
+    const engine = await tempEngine()
+    try {
+      const handle = createApiHandler(engine, 'browser')
+      const tag = Math.random().toString(36).slice(2, 8)
+      const staged = path.join(engine.dataDir, 'uploads', `test-${tag}`)
+      const elsewhere = tempDir()
+      for (const dir of [path.join(staged, 'notes'), elsewhere]) {
+        fs.mkdirSync(dir, { recursive: true })
+        for (let i = 0; i < 4; i++) fs.writeFileSync(path.join(dir, `n${i}.txt`), `Note ${i} ${tag}: the heron waited by the reeds until the water cleared. `.repeat(15))
+      }
+      await handle('domains.add', { name: `up-${tag}`, paths: [staged] })
+      await handle('domains.add', { name: `local-${tag}`, paths: [elsewhere] })
+      await handle('domains.delete', { name: `up-${tag}` })
+      expect(fs.existsSync(staged)).toBe(false)
+      await handle('domains.delete', { name: `local-${tag}` })
+      expect(fs.readdirSync(elsewhere)).toHaveLength(4)
+    } finally {
+      await engine.close()
+    }
+  })
+})
+
 describe('the built-in stream', () => {
   it('is registered with the default domains, read-only, in stream order', async () => {
     const store = ExperimentStore.open(path.join(tempDir(), 'builtin.sqlite'))

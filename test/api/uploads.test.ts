@@ -87,6 +87,14 @@ describe('uploads in browser mode', () => {
     }
     expect(fs.readdirSync(upload.path)).toEqual([])
     expect((await put('nope', 'a.txt', 'x')).status).toBe(404)
+    // a server started without an upload folder takes none
+    const bare = await startBrowserServer({ handler: createApiHandler(engine, 'browser'), events: engine.events, rendererDir: rendererDir(), port: 0 })
+    try {
+      const refused = await fetch(`${bare.url}api/uploads`, { method: 'POST', headers: { Authorization: `Bearer ${bare.token}` } })
+      expect(refused.status).toBe(404)
+    } finally {
+      await bare.close()
+    }
     expect((await fetch(`${server.url}api/uploads/${upload.id}`, { method: 'DELETE', headers: auth() })).status).toBe(200)
     expect(fs.existsSync(upload.path)).toBe(false)
   })

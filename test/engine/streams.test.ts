@@ -231,10 +231,36 @@ describe('domain facts, rename and stream copies (issue 13)', () => {
       const builtin = (await handle('domains.get', { name: 'press' })) as DomainDetail
       expect(builtin).toMatchObject({ builtin: true, source: null, tasks: ['press-genre', 'press-pos'], streams: [expect.objectContaining({ name: BUILTIN_STREAM_NAME })] })
       expect(builtin.splits!.validation.documents).toBeGreaterThan(0)
+      const sum = (k: 'documents' | 'tokens') => builtin.splits!.train[k] + builtin.splits!.validation[k] + builtin.splits!.test[k]
+      expect([builtin.documents, builtin.tokens]).toEqual([sum('documents'), sum('tokens')])
       expect(builtin.preview.length).toBeGreaterThan(0)
       expect(await rejection(handle('domains.get', { name: 'nope' }))).toMatchObject({ code: 'not_found', message: 'no domain named "nope"' })
       const dup = (await handle('streams.duplicate', { id: engine.store.listStreams().find((st) => st.builtin)!.id, name: 'copy of default' })) as { builtin: boolean }
       expect(dup.builtin).toBe(false)
+    } finally {
+      await engine.close()
+    }
+  })
+})
+
+describe('deleting an uploaded domain', () => {
+  it('removes its staged upload folder with it; a corpus elsewhere stays where it is', async () => {
+    const engine = await tempEngine()
+    try {
+      const handle = createApiHandler(engine, 'browser')
+      const tag = Math.random().toString(36).slice(2, 8)
+      const staged = path.join(engine.dataDir, 'uploads', `test-${tag}`)
+      const elsewhere = tempDir()
+      for (const dir of [path.join(staged, 'notes'), elsewhere]) {
+        fs.mkdirSync(dir, { recursive: true })
+        for (let i = 0; i < 4; i++) fs.writeFileSync(path.join(dir, `n${i}.txt`), `Note ${i} ${tag}: the heron waited by the reeds until the water cleared. `.repeat(15))
+      }
+      await handle('domains.add', { name: `up-${tag}`, paths: [staged] })
+      await handle('domains.add', { name: `local-${tag}`, paths: [elsewhere] })
+      await handle('domains.delete', { name: `up-${tag}` })
+      expect(fs.existsSync(staged)).toBe(false)
+      await handle('domains.delete', { name: `local-${tag}` })
+      expect(fs.readdirSync(elsewhere)).toHaveLength(4)
     } finally {
       await engine.close()
     }

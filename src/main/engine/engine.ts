@@ -1,5 +1,6 @@
 // The engine: store, backend, event bus and trainer host behind one object. It knows nothing of
 // Electron or HTTP; transports (IPC, HTTP/WebSocket, CLI) adapt it.
+import fs from 'node:fs'
 import path from 'node:path'
 import {
   RunProgress,
@@ -20,7 +21,7 @@ import {
 import { streamDifference } from './compare/compare'
 import { selectBackend, type BackendRequest } from './backend/select'
 import { EventBus } from './events'
-import { defaultDataDir } from './paths'
+import { defaultDataDir, uploadFolderOf } from './paths'
 import { ExperimentStore, StoreError } from './store/store'
 import { DEFAULT_DOMAINS } from './data'
 import { BUILTIN_STREAM_NAME } from './training/data'
@@ -345,9 +346,25 @@ export class Engine {
     return domain
   }
 
-  /** Delete a domain no run or stream uses (the store refuses otherwise, naming them). */
+  /**
+   * Delete a domain no run or stream uses (the store refuses otherwise, naming them). A corpus uploaded in browser
+   * mode (staged under the data directory's uploads/) goes with it, unless another domain reads the same upload.
+   */
   deleteDomain(ref: number | string): DomainSummary {
+    const source = this.store.domainByRef(ref).source as { paths?: unknown } | null
     const domain = this.store.deleteDomain(ref)
+    const paths = Array.isArray(source?.paths) ? source.paths.filter((p): p is string => typeof p === 'string') : []
+    const folders = new Set(paths.map((p) => uploadFolderOf(this.dataDir, p)).filter((f): f is string => f !== null))
+    if (folders.size > 0) {
+      const stillRead = new Set(
+        this.store
+          .listDomains()
+          .flatMap((d) => (this.store.findDomain(d.name)?.source as { paths?: unknown } | null)?.paths ?? [])
+          .filter((p): p is string => typeof p === 'string')
+          .map((p) => uploadFolderOf(this.dataDir, p))
+      )
+      for (const folder of folders) if (!stillRead.has(folder)) fs.rmSync(folder, { recursive: true, force: true })
+    }
     this.events.publish({ type: 'domains.changed' })
     return domain
   }

@@ -29,3 +29,15 @@ export function locateDb(flag: string | undefined, env: NodeJS.ProcessEnv = proc
 export function resolveDbPath(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
   return locateDb(flag, env).path
 }
+
+/** Where browser mode stages uploaded corpora (one folder per upload); a domain made from one reads it there. */
+export function uploadsDir(dataDir: string): string {
+  return path.join(dataDir, 'uploads')
+}
+
+/** The upload folder (uploads/<id>) a corpus path lies in, or null when it is not inside the data directory's uploads. */
+export function uploadFolderOf(dataDir: string, corpusPath: string): string | null {
+  const rel = path.relative(uploadsDir(dataDir), path.resolve(corpusPath))
+  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) return null
+  return path.join(uploadsDir(dataDir), rel.split(path.sep)[0]!)
+}

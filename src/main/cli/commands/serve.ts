@@ -1,5 +1,4 @@
-import path from 'node:path'
-import { backendRequestFromEnv, openEngineApi } from '../../engine/api/facade'
+import { backendRequestFromEnv, openEngineApi, uploadsDir } from '../../engine/api/facade'
 import { rendererDir } from '../../app-root'
 import { assertLoopback, startBrowserServer, type BrowserServer } from '../../transports/http/server'
 import { BACKEND_FLAG, intFlag, stringFlag, UsageError, type Command } from '../args'
@@ -31,7 +30,7 @@ export async function serve(options: ServeOptions): Promise<number> {
       rendererDir: rendererDir(),
       host: options.host,
       port: options.port,
-      uploadDir: path.join(api.dataDir, 'uploads')
+      uploadDir: uploadsDir(api.dataDir)
     })
   } catch (error) {
     await api.close()

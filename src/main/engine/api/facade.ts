@@ -73,7 +73,7 @@ export type { ApiHandler } from './handler'
 export type { EventBus } from '../events'
 export { createApiHandler, toApiError } from './handler'
 // where things live and how a backend is asked for: the hosts resolve their flags with these
-export { locateDb, defaultDataDir, resolveDbPath } from '../paths'
+export { locateDb, defaultDataDir, resolveDbPath, uploadsDir } from '../paths'
 export { backendRequestFromEnv, type BackendRequest } from '../backend/select'
 export { DEFAULT_DOMAINS } from '../data'
 // building a config for `runs.start` (a quick single-domain run) and the defaults flags show

@@ -106,6 +106,8 @@ export const useStreamsStore = defineStore('streams', () => {
   const add = ref<AddState>({ phase: 'idle', fraction: null, message: '', field: null, jobId: null })
   /** the staged upload the running job reads (discarded if the job fails) */
   let staged: string | null = null
+  /** the field a failed job's error belongs to: the files (upload, dialog) or the path typed */
+  let sourceField: 'files' | 'path' = 'files'
 
   const setAdd = (patch: Partial<AddState>): void => void (add.value = { ...add.value, ...patch })
   const fail = (message: string, field: AddState['field']): false => {
@@ -140,7 +142,7 @@ export const useStreamsStore = defineStore('streams', () => {
     } catch (e) {
       await discardStaged()
       const message = (e as Error).message
-      return fail(message, fieldOf(message) ?? 'path')
+      return fail(message, fieldOf(message) ?? sourceField)
     }
   }
 
@@ -158,6 +160,7 @@ export const useStreamsStore = defineStore('streams', () => {
     const problem = uploadSelectionProblem(chosen, uploadLimits.value)
     if (problem) return fail(problem, 'files')
     const corpus = api.corpus
+    sourceField = 'files'
     let id: string | null = null
     try {
       const started = await corpus.start()
@@ -185,7 +188,8 @@ export const useStreamsStore = defineStore('streams', () => {
   async function addByPaths(name: string, paths: string[], format: CorpusFormat, description = ''): Promise<boolean> {
     if (!checkName(name)) return false
     const given = paths.map((p) => p.trim()).filter((p) => p !== '')
-    if (given.length === 0) return fail('give the path of a file or folder on the serving machine', 'path')
+    sourceField = api.corpus.kind === 'dialog' ? 'files' : 'path'
+    if (given.length === 0) return fail(api.corpus.kind === 'dialog' ? 'choose files or a folder first' : 'give the path of a file or folder on the serving machine', sourceField)
     staged = null
     setAdd({ phase: 'tokenizing', fraction: null, message: 'starting', field: null, jobId: null })
     return startJob(addParams(name, given, format, description))
@@ -219,7 +223,7 @@ export const useStreamsStore = defineStore('streams', () => {
     } else if (job.status === 'failed' || job.status === 'cancelled') {
       void discardStaged()
       const message = job.error ?? `adding the domain was ${job.status}`
-      fail(message, fieldOf(message) ?? (api.corpus.kind === 'upload' ? 'files' : 'path'))
+      fail(message, fieldOf(message) ?? sourceField)
     }
   }
 

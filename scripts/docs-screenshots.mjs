@@ -26,14 +26,14 @@ const t0 = Date.now()
 const log = (message) => console.error(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${message}`)
 const elle = (...args) => {
   log(`elle ${args.join(' ')}`)
-  return execFileSync(process.execPath, [elleBin, ...args], { env, stdio: ['ignore', 'pipe', 'ignore'], encoding: 'utf8', maxBuffer: 64 << 20 })
+  return execFileSync(process.execPath, [elleBin, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 64 << 20 })
 }
 
 const DOMAINS = ['press', 'hobbies', 'learned']
 const base = (name, growth) => ({
   name,
   model: { kind: 'gpt', layers: 1, heads: 2, headSize: 16 },
-  training: { seqLen: 32, batchSize: 4, validateEvery: 4, seed: 1 },
+  training: { seqLen: 32, batchSize: 4, validateEvery: 4, validationSequences: 16, seed: 1 },
   stages: DOMAINS.map((domain, i) => ({ domain, steps: STEPS, ...(growth && i > 0 ? { grow: { layers: 1, heads: 1 }, frwSteps: 2 } : {}) })),
   ...(growth ? { replay: { ratio: 0.2 } } : { method: { name: 'naive' } })
 })
@@ -76,21 +76,25 @@ try {
     log(`${path.relative(root, file)}  ${(fs.statSync(file).size / 1024).toFixed(0)} kB`)
   }
   await shot('streams', '#/streams', () => page.getByTestId('streams-view').waitFor())
-  await shot('designer', `#/schedules/run/${elleRun.id}`, () => page.getByTestId('plan-2').waitFor())
+  await shot('designer', `#/schedules/run/${elleRun.id}`, async () => {
+    // the clone of the ELLE run is loaded (not the scratch draft the designer opens with)
+    await page.waitForFunction((name) => document.querySelector('[data-testid="save-name"]')?.value === name, `run-${elleRun.id}-copy`)
+    await page
+      .getByTestId('plan-2')
+      .filter({ hasText: '(measured)' })
+      .waitFor({ timeout: 10_000 })
+      .catch(() => undefined)
+  })
   await shot('runs', `#/runs/run/${elleRun.id}`, () => page.getByTestId('chart-ppl').waitFor())
   await shot('compare', '#/compare', async () => {
     await page.getByTestId('compare-view').waitFor()
     for (const run of [elleRun, naiveRun]) await page.getByTestId(`compare-pick-${run.id}`).check()
     await page.getByTestId('compare-summary').waitFor({ timeout: 60_000 })
   })
-  await page.keyboard.press('?')
-  await page
-    .getByTestId('shortcut-help')
-    .waitFor({ timeout: 2000 })
-    .then(
-      () => page.screenshot({ path: path.join(outDir, 'workbench-shortcuts.png') }),
-      () => undefined
-    )
+  await page.keyboard.press('?') // the shortcut overlay, over the Compare view
+  await page.getByTestId('shortcut-help').waitFor()
+  await page.screenshot({ path: path.join(outDir, 'workbench-shortcuts.png') })
+  log(`docs/img/workbench-shortcuts.png  ${(fs.statSync(path.join(outDir, 'workbench-shortcuts.png')).size / 1024).toFixed(0)} kB`)
 } finally {
   await browser?.close()
   server?.kill('SIGTERM')

@@ -1,10 +1,13 @@
 // End to end: browser mode on a temp store, a real Chromium, runs inserted through the engine.
+import fs from 'node:fs'
+import { createRequire } from 'node:module'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser } from 'playwright-core'
 import type { Engine } from '../../src/main/engine/engine'
 import type { BrowserServer } from '../../src/main/transports/http/server'
 import { startBrowserMode, type BrowserMode } from '../helpers/browser'
 
+const require = createRequire(import.meta.url)
 let mode: BrowserMode
 let engine: Engine
 let server: BrowserServer
@@ -116,6 +119,64 @@ describe('Runs view in a real browser', () => {
       await page.reload()
       await expect.poll(hash).toBe(place)
     }
+    expect(consoleErrors).toEqual([])
+    await page.close()
+  })
+
+  it('is driven from the keyboard: skip link, view shortcuts, the "?" help, focus moved into the view; axe finds nothing serious', async () => {
+    const page = await browser.newPage()
+    const consoleErrors: string[] = []
+    page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()))
+    page.on('pageerror', (e) => consoleErrors.push(e.message))
+    const focused = () => page.evaluate<string>('document.activeElement?.dataset?.testid ?? document.activeElement?.id ?? ""')
+    await page.goto(server.openUrl)
+    await page.getByTestId('runs-view').waitFor()
+
+    // the first Tab reaches the skip link, shown when focused; it moves focus to the view, not the route
+    await page.keyboard.press('Tab')
+    expect(await focused()).toBe('skip-link')
+    expect((await page.getByTestId('skip-link').boundingBox())!.y).toBeGreaterThanOrEqual(0)
+    await page.keyboard.press('Enter')
+    expect(await focused()).toBe('main-content')
+    expect(new URL(page.url()).hash).toBe('#/runs')
+
+    // Alt+digit and "g" sequences open views, and focus follows into the view
+    await page.getByTestId('nav-compare').focus()
+    await page.keyboard.press('Alt+1')
+    await page.getByTestId('streams-view').waitFor()
+    expect(new URL(page.url()).hash).toBe('#/streams')
+    await expect.poll(focused).toBe('main-content')
+    await page.keyboard.press('g')
+    await page.keyboard.press('d')
+    await page.getByTestId('designer').waitFor()
+    expect(new URL(page.url()).hash).toMatch(/^#\/schedules/)
+    // letters typed into a field stay there
+    await page.getByTestId('field-name').fill('')
+    await page.getByTestId('field-name').focus()
+    await page.keyboard.type('gr?')
+    expect(await page.getByTestId('field-name').inputValue()).toBe('gr?')
+    expect(await page.getByTestId('shortcut-help').isVisible()).toBe(false)
+    await page.getByTestId('schedules-view').waitFor()
+    await page.locator('#main-content').focus()
+
+    // "?" opens the list of shortcuts as a modal dialog; Escape closes it
+    await page.keyboard.press('?')
+    await page.getByTestId('shortcut-help').filter({ hasText: 'Alt+4' }).waitFor()
+    expect(await page.getByTestId('shortcut-help').textContent()).toContain('g c')
+    await page.evaluate(fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8')) // over the devtools protocol: the CSP allows no inline script
+    const violations = await page.evaluate<string[]>(
+      `axe.run(document, { resultTypes: ['violations'] }).then((r) =>
+         r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id + ' (' + v.nodes.length + '): ' + v.nodes[0].html.slice(0, 80)))`
+    )
+    expect(violations).toEqual([])
+    await page.keyboard.press('Escape')
+    await expect.poll(() => page.getByTestId('shortcut-help').isVisible()).toBe(false)
+    await page.keyboard.press('Alt+4')
+    await page.getByTestId('compare-view').waitFor()
+    await page.getByTestId('shortcut-help-open').click()
+    await page.getByTestId('shortcut-help').waitFor()
+    await page.getByTestId('shortcut-help-close').click()
+    await expect.poll(() => page.getByTestId('shortcut-help').isVisible()).toBe(false)
     expect(consoleErrors).toEqual([])
     await page.close()
   })

@@ -18,7 +18,8 @@ export const workerCommand: Command = {
     const stamp = (): string => new Date().toLocaleTimeString()
     const shown = new Map<number, number>()
     const stop = api.onEvent((event) => {
-      if (event.type === 'run.updated')
+      // finished and failed are said by their notice
+      if (event.type === 'run.updated' && event.run.status !== 'finished' && event.run.status !== 'failed')
         console.log(`${stamp()} run ${event.run.id} (${event.run.experimentName}) ${event.run.status}${event.run.error ? `: ${event.run.error.split('\n')[0]}` : ''}`)
       else if (event.type === 'run.notice') console.log(`${stamp()} ${event.notice.message}`)
       else if (event.type === 'run.progress') {
@@ -32,13 +33,19 @@ export const workerCommand: Command = {
     })
     const state = await api.call('queue.list', {})
     const waiting = state.entries.filter((e) => e.state === 'waiting' || e.state === 'paused').length
+    // started while the store was opened (a run resumed after a crash comes first)
+    for (const e of state.entries.filter((x) => x.state === 'running'))
+      console.log(`${stamp()} run ${e.runId} (${e.run.experimentName}) running${e.message ? `: ${e.message}` : ''}`)
     console.log(
       `elle worker: running the queue of ${api.storePath} (${waiting} waiting${state.paused ? ', the queue is PAUSED' : ''}); Ctrl+C stops it (running runs pause at a checkpoint)`
     )
+    // the queue's own timers do not keep a process alive: this one does, until a signal
+    const alive = setInterval(() => {}, 1 << 30)
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve)
       process.once('SIGTERM', resolve)
     })
+    clearInterval(alive)
     console.log(`${stamp()} stopping: running runs pause at a checkpoint and continue at the next start`)
     stop()
     await api.close()

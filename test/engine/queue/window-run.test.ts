@@ -127,4 +127,23 @@ describe('a time window closing mid-run', () => {
     expect(kinds.slice(-3)).toEqual(['stalled', 'failed', 'non-finite'])
     expect(events.filter((e) => e.type === 'training.active').map((e) => (e.type === 'training.active' ? e.active : null))).toContain(false)
   }, 120_000)
+
+  it('stops a run whose budget is spent with a checkpoint; retry continues it with a fresh budget', async () => {
+    const run = engine.queueAdd({ config: { ...config, name: 'budgeted' }, budget: { hours: 1 } })
+    await when((e) => e.type === 'run.progress' && e.progress.runId === run.id && e.progress.step >= 12)
+    now += 61 * 60_000
+    const stopped = when((e) => e.type === 'run.notice' && e.notice.runId === run.id && e.notice.kind === 'budget')
+    engine.queue.tick()
+    await stopped
+    expect(engine.queue.entry(run.id)).toMatchObject({ state: 'stopped', run: { status: 'paused' }, message: expect.stringMatching(/^budget reached \(1 h of training\)/) })
+    expect(engine.queue.entry(run.id).trainedS).toBeGreaterThanOrEqual(3600)
+    expect(engine.store.listCheckpoints(run.id).at(-1)!.step).toBeGreaterThanOrEqual(12)
+    engine.queue.tick()
+    expect(engine.store.getRun(run.id).status).toBe('paused') // a spent budget does not restart by itself
+    expect(engine.queue.retry(run.id)).toMatchObject({ trainedS: 0 })
+    engine.queue.tick()
+    expect(engine.store.getRun(run.id).status).toBe('running')
+    engine.cancelRun(run.id)
+    expect((await engine.host.waitFor(run.id)).status).toBe('cancelled')
+  }, 120_000)
 })

@@ -175,8 +175,8 @@ export class RunQueue {
         after: entry.after ?? [],
         group: entry.group ?? null,
         budget,
-        // an own process trains its entries itself; a runner's are anyone's
-        reservedBy: (entry.reserve ?? this.mode === 'own') ? this.host.owner : null
+        // runs.start in an own process (elle run) trains its run itself; other entries are any runner's
+        reservedBy: entry.reserve === true ? this.host.owner : null
       })
     )
     this.changed()
@@ -187,7 +187,7 @@ export class RunQueue {
     this.options.store.clearRunCancelRequest(runId)
     const existing = this.db.get(runId)
     const run = this.options.setStatus(runId, 'queued')
-    this.enqueue(runId, { priority: QUEUE_START_PRIORITY, after: existing?.after, group: existing?.group, budget: existing?.budget ?? null })
+    this.enqueue(runId, { priority: QUEUE_START_PRIORITY, after: existing?.after, group: existing?.group, budget: existing?.budget ?? null, reserve: this.mode === 'own' })
     return run
   }
 
@@ -428,10 +428,11 @@ export class RunQueue {
         if (row.status !== 'running' || !this.sessions.has(row.runId)) continue
         const session = this.sessions.get(row.runId)!
         const mineAtOnce = this.mode === 'own' && row.reservedBy === this.host.owner
-        if (!mineAtOnce && (paused || !open)) this.host.pause(row.runId, paused ? 'paused' : 'window')
         const spent = budgetSpent(row, session.startedAt, now)
-        if (spent) this.host.pause(row.runId, `budget:${spent}`)
-        if (!session.stalled && now - session.progressAt > settings.stallMinutes * 60_000) {
+        if (!mineAtOnce && (paused || !open)) this.host.pause(row.runId, paused ? 'paused' : 'window')
+        else if (spent) this.host.pause(row.runId, `budget:${spent}`)
+        // a run asked to stop is not stalled for not progressing meanwhile
+        else if (!session.stalled && now - session.progressAt > settings.stallMinutes * 60_000) {
           session.stalled = true
           this.notice('stalled', row.runId, `no progress for ${Math.round((now - session.progressAt) / 60_000)} min`)
         }

@@ -11,6 +11,8 @@ import {
   type DomainSummary,
   type JobSummary,
   type Params,
+  QUEUE_START_PRIORITY,
+  QUEUE_SWEEP_MAX,
   type RunStatus,
   type RunSummary
 } from '../../shared/contract'
@@ -23,13 +25,16 @@ import { DEFAULT_DOMAINS } from './data'
 import { BUILTIN_STREAM_NAME } from './training/data'
 import { ConfigError, parseRunConfig, type RunConfig } from './training/config'
 import { checkRunResources, describeBudget, estimateRun, machineBudget, type MemoryBudget } from './resources'
-import { RunConfig as RunConfigSchema, type RunConfigInput } from '../../shared/run-config'
+import { METHOD_NAMES, RunConfig as RunConfigSchema, type RunConfigInput } from '../../shared/run-config'
 import { DomainInputError, TrainerHost, type TrainerHostOptions } from './training/host'
 import type { AddedDomain } from './training/data'
 import { jobResult } from '../../shared/jobs'
 import { listRunCheckpoints } from './jobs/checkpoints'
 import { JobHost } from './jobs/host'
 import { jobRequest, type JobMethod, type JobParams } from './jobs/start'
+import { QueueInputError, RunQueue, type QueueMode } from './queue/queue'
+import { isMethodName, sweepPoints } from '../../shared/queue'
+import { PRESETS } from './training/presets'
 
 export interface EngineOptions {
   dbPath: string
@@ -50,6 +55,12 @@ export interface EngineOptions {
   training?: Pick<TrainerHostOptions, 'busy' | 'heartbeatMs' | 'staleSeconds' | 'workerLimits'>
   /** the memory a new run may plan for (default: this machine's, read at each start); tests inject one */
   memoryBudget?: () => MemoryBudget
+  /**
+   * the run queue: a runner (default: the workbench, elle serve, elle worker) trains every entry in order;
+   * 'own' (elle run and the other commands) trains only the runs it starts itself, at once. A fake clock and
+   * the tick period for tests.
+   */
+  queue?: { mode?: QueueMode; clock?: () => number; tickMs?: number; hookTimeoutMs?: number }
 }
 
 export class Engine {
@@ -57,6 +68,8 @@ export class Engine {
   readonly host: TrainerHost
   /** every long operation besides training: evaluate, fine-tune, grow, export, import, add a domain */
   readonly jobs: JobHost
+  /** the persistent run queue every run trains through (docs/queue.md) */
+  readonly queue: RunQueue
 
   private constructor(
     readonly store: ExperimentStore,
@@ -65,9 +78,27 @@ export class Engine {
     private readonly backendRequest: BackendRequest,
     log?: (runId: number, message: string) => void,
     training: EngineOptions['training'] = {},
-    private readonly memoryBudget: () => MemoryBudget = () => machineBudget({ backend: backend.active })
+    private readonly memoryBudget: () => MemoryBudget = () => machineBudget({ backend: backend.active }),
+    queue: EngineOptions['queue'] = {}
   ) {
+    const mode = queue.mode ?? 'runner'
+    this.queue = new RunQueue({
+      store,
+      host: () => this.host,
+      events: this.events,
+      setStatus: (id, status, details) => this.setRunStatus(id, status, details),
+      backend: backend.active,
+      mode,
+      clock: queue.clock,
+      tickMs: queue.tickMs,
+      hookTimeoutMs: queue.hookTimeoutMs,
+      log: (message) => console.error(message)
+    })
     this.host = new TrainerHost({
+      // a runner's slots are the queue's to count (across processes); the host starts what the queue hands it
+      ...(mode === 'runner' ? { concurrency: Number.MAX_SAFE_INTEGER, pauseOnClose: true } : {}),
+      onStarted: (runId) => this.queue.onStarted(runId),
+      onEnded: (run, ended) => this.queue.onEnded(run, ended),
       store,
       events: this.events,
       dbPath: store.path,
@@ -138,12 +169,17 @@ export class Engine {
       { ...backendRequest, flag: backend.active },
       options.log,
       options.training,
-      options.memoryBudget
+      options.memoryBudget,
+      options.queue
     )
     if (options.readonly) return engine
     if (options.recoverOrphans ?? true) {
-      engine.host.recoverOrphans()
+      engine.queue.recover(engine.host.recoverOrphans())
       engine.jobs.recoverOrphans()
+    }
+    if (engine.queue.mode === 'runner') {
+      engine.queue.startTimer()
+      engine.queue.tick()
     }
     // a store whose default domains were registered before streams were used gets its built-in stream now
     if (DEFAULT_DOMAINS.every((name) => store.findDomain(name)?.builtin)) store.ensureBuiltinStream(BUILTIN_STREAM_NAME, DEFAULT_DOMAINS)
@@ -169,14 +205,28 @@ export class Engine {
    * is offered for resumption instead (a conflict naming it) unless `fresh` asks for a new run.
    */
   startRun(rawConfig: unknown, options: { fresh?: boolean; stream?: number | string } = {}): RunSummary {
-    const config: RunConfig = parseRunConfig(rawConfig)
+    const run = this.createCheckedRun(this.checkRun(rawConfig, options), options)
+    // at the top of the queue (after other started runs); it starts now unless the queue holds it back
+    this.queue.enqueue(run.id, { priority: QUEUE_START_PRIORITY })
+    this.queue.tick()
+    return run
+  }
+
+  /** Everything runs.start checks before a run is stored: the config, its domains and stream, the memory it needs. */
+  private checkRun(rawConfig: unknown, options: { stream?: number | string }, source = 'config'): { config: RunConfig; streamId: number | null } {
+    const config: RunConfig = parseRunConfig(rawConfig, source)
     const known = new Set([...DEFAULT_DOMAINS, ...this.store.listDomains().map((d) => d.name)])
     config.stages.forEach((stage, i) => {
-      if (!known.has(stage.domain)) throw new ConfigError(`config: stages.${i}.domain: unknown domain "${stage.domain}"; known domains: ${[...known].join(', ')}`)
+      if (!known.has(stage.domain)) throw new ConfigError(`${source}: stages.${i}.domain: unknown domain "${stage.domain}"; known domains: ${[...known].join(', ')}`)
     })
     const streamId = this.streamOf(config, options.stream)
     // before anything is stored: a run the machine cannot hold is refused with its estimate
-    checkRunResources(config, { budget: this.memoryBudget() })
+    checkRunResources(config, { budget: this.memoryBudget(), source })
+    return { config, streamId }
+  }
+
+  /** Store a checked run (status queued); an earlier unfinished run of the experiment is offered instead unless `fresh`. */
+  private createCheckedRun({ config, streamId }: { config: RunConfig; streamId: number | null }, options: { fresh?: boolean }): RunSummary {
     const experiment = this.store.ensureExperiment(config.name, config)
     const unfinished = this.store.unfinishedRuns(experiment.id).filter((r) => this.store.listCheckpoints(r.id).length > 0)
     if (unfinished.length > 0 && !options.fresh) {
@@ -184,9 +234,47 @@ export class Engine {
       const step = this.store.listCheckpoints(run.id).at(-1)!.step
       throw new ResumableRunError(run, step)
     }
-    const run = this.createRun(config.name, config, streamId)
-    this.host.enqueue(run.id)
+    return this.createRun(config.name, config, streamId)
+  }
+
+  // ---- the run queue (docs/queue.md) -----------------------------------------------------------
+
+  /** The config a queue entry or sweep names: given, a preset by name, or a saved experiment by id. */
+  private queueSource(p: { config?: unknown; preset?: string; savedExperiment?: number }): { config: unknown; source: string } {
+    if (p.preset !== undefined) {
+      const preset = PRESETS.find((x) => x.name === p.preset)
+      if (!preset) throw new QueueInputError(`preset: no preset named "${p.preset}"; presets: ${PRESETS.map((x) => x.name).join(', ')}`)
+      return { config: preset.config, source: `preset ${p.preset}` }
+    }
+    if (p.savedExperiment !== undefined) return { config: this.store.getSavedExperiment(p.savedExperiment).config, source: `saved experiment ${p.savedExperiment}` }
+    return { config: p.config, source: 'config' }
+  }
+
+  /** queue.add: check everything, then store the run and its entry; nothing is stored when anything is refused. */
+  queueAdd(p: Params<'queue.add'>): RunSummary {
+    this.queue.checkEntry({ after: p.after, budget: p.budget })
+    const { config, source } = this.queueSource(p)
+    const run = this.createCheckedRun(this.checkRun(config, { stream: p.stream }, source), { fresh: p.fresh })
+    this.queue.enqueue(run.id, { priority: p.priority, after: p.after, group: p.group, budget: p.budget })
+    this.queue.tick()
     return run
+  }
+
+  /** queue.sweep: every point of the cross product is checked before any is queued. */
+  queueSweep(p: Params<'queue.sweep'>): RunSummary[] {
+    this.queue.checkEntry({ budget: p.budget })
+    for (const [i, name] of (p.methods ?? []).entries()) {
+      if (!isMethodName(name)) throw new QueueInputError(`methods.${i}: unknown method "${name}"; known methods: ${METHOD_NAMES.join(', ')}`)
+    }
+    const { config, source } = this.queueSource(p)
+    const base = parseRunConfig(config, source)
+    const points = sweepPoints(base, p.group, { methods: p.methods, seeds: p.seeds, options: p.options })
+    if (points.length > QUEUE_SWEEP_MAX) throw new QueueInputError(`the sweep has ${points.length} runs; at most ${QUEUE_SWEEP_MAX} are queued at once`)
+    const checked = points.map((point) => this.checkRun(point.config, { stream: p.stream }, `sweep run "${point.config.name}"`))
+    const runs = checked.map((c) => this.createCheckedRun(c, { fresh: true }))
+    for (const run of runs) this.queue.enqueue(run.id, { priority: p.priority, group: p.group, budget: p.budget })
+    this.queue.tick()
+    return runs
   }
 
   /**
@@ -257,7 +345,9 @@ export class Engine {
     // this machine may have less memory now than when the run was created: refuse before it is queued
     const source = `experiment ${run.experimentId} config`
     checkRunResources(parseRunConfig(this.store.getExperimentConfig(run.experimentId), source), { budget: this.memoryBudget(), source })
-    return this.host.resume(id)
+    const resumed = this.queue.resume(id)
+    this.queue.tick()
+    return resumed
   }
 
   /** Cancel a run trained here, queued anywhere, or trained by another process (through its heartbeat). */
@@ -302,6 +392,7 @@ export class Engine {
   }
 
   async close(): Promise<void> {
+    this.queue.close()
     if (this.watcher) clearInterval(this.watcher)
     await this.jobs.close()
     await this.host.close()

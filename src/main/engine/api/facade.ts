@@ -22,6 +22,11 @@ export interface EngineApiOptions {
   prepareDefaultStream?: boolean
   /** a training run's log lines (resumed-from, growth, …) */
   log?: (runId: number, message: string) => void
+  /**
+   * runner: train every queue entry in order (default for the workbench and elle serve; elle worker);
+   * own: train only the runs this process starts, at once (default for the other CLI commands)
+   */
+  queue?: 'runner' | 'own'
 }
 
 /** The contract, served in this process: what a transport serves and what the CLI calls. */
@@ -45,7 +50,8 @@ export async function openEngineApi(options: EngineApiOptions): Promise<EngineAp
     backend: options.backend,
     readonly: options.readonly,
     prepareDefaultStream: options.prepareDefaultStream,
-    log: options.log
+    log: options.log,
+    queue: { mode: options.queue ?? (options.mode === 'cli' ? 'own' : 'runner') }
   })
   const handler = createApiHandler(engine, options.mode)
   return {

@@ -7,6 +7,7 @@ import { CompareError, compareRuns } from '../compare'
 import { ResumableRunError, type Engine } from '../engine'
 import { ConfigError, parseRunConfig } from '../training/config'
 import { DomainInputError } from '../training/host'
+import { QueueInputError } from '../queue/queue'
 import { PRESETS } from '../training/presets'
 import { isBusyError, isDiskFullError } from '../store/busy'
 import { StoreError, type MetricPoint } from '../store/store'
@@ -65,16 +66,23 @@ export function createApiHandler(engine: Engine, mode: SystemInfo['mode']): ApiH
     'checkpoints.import': (p) => engine.startJob('checkpoints.import', p),
     'streams.prepareDefault': (p) => engine.startJob('streams.prepareDefault', p),
     // the run queue (issue 14)
-    'queue.list': () => notYet('queue.list'),
-    'queue.add': () => notYet('queue.add'),
-    'queue.move': () => notYet('queue.move'),
-    'queue.update': () => notYet('queue.update'),
-    'queue.remove': () => notYet('queue.remove'),
-    'queue.retry': () => notYet('queue.retry'),
-    'queue.pause': () => notYet('queue.pause'),
-    'queue.resume': () => notYet('queue.resume'),
-    'queue.settings': () => notYet('queue.settings'),
-    'queue.sweep': () => notYet('queue.sweep')
+    'queue.list': (p) => engine.queue.state(p.includeFinished ?? false),
+    'queue.add': (p) => ({ entries: [engine.queue.entry(engine.queueAdd(p).id)] }),
+    'queue.move': (p) => {
+      engine.queue.move(p.runId, p.to, p.swapWith)
+      return engine.queue.state()
+    },
+    'queue.update': (p) => engine.queue.update(p),
+    'queue.remove': (p) => engine.queue.remove(p.runId),
+    'queue.retry': (p) => engine.queue.retry(p.runId),
+    'queue.pause': () => engine.queue.setPaused(true),
+    'queue.resume': () => engine.queue.setPaused(false),
+    'queue.settings': (p) => engine.queue.changeSettings(p),
+    'queue.sweep': (p) => {
+      const runs = engine.queueSweep(p)
+      const entries = engine.queue.state(true).entries
+      return { group: p.group, entries: runs.map((r) => entries.find((e) => e.runId === r.id)!).filter((e) => e !== undefined) }
+    }
   }
 
   return async (rawMethod, rawParams) => {
@@ -87,18 +95,16 @@ export function createApiHandler(engine: Engine, mode: SystemInfo['mode']): ApiH
       if (!checked.success) throw new ApiError('internal', describeZodError(`${method} result`, checked.error))
       return checked.data
     } catch (error) {
+      // the queue's refusals name their field; the method is put in front, as the schema's are
+      if (error instanceof QueueInputError) throw new ApiError('bad_request', `${method}: ${error.message}`)
       throw toApiError(error)
     }
   }
 }
 
-function notYet(method: Method): never {
-  throw new ApiError('unavailable', `${method}: not implemented yet`)
-}
-
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error
-  if (error instanceof ConfigError || error instanceof DomainInputError) return new ApiError('bad_request', error.message)
+  if (error instanceof ConfigError || error instanceof DomainInputError || error instanceof QueueInputError) return new ApiError('bad_request', error.message)
   if (error instanceof ResumableRunError) return new ApiError('conflict', error.message, { resumable: { runId: error.run.id, step: error.step, status: error.run.status } })
   if (error instanceof StoreError) {
     if (error.code === 'not_found') return new ApiError('not_found', error.message)

@@ -208,6 +208,39 @@ export const MIGRATIONS: readonly Migration[] = [
         updated_at  TEXT NOT NULL DEFAULT ${NOW}
       );
     `
+  },
+  {
+    version: 8,
+    description: 'the persistent run queue: entries in order with priority, dependencies, group and budget; the queue settings and paused flag',
+    sql: `
+      CREATE TABLE queue_entries (
+        run_id      INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+        -- the order: ascending, rewritten densely when entries move
+        position    INTEGER NOT NULL,
+        priority    INTEGER NOT NULL DEFAULT 0,
+        group_name  TEXT,
+        -- run ids that must finish first
+        after_json  TEXT NOT NULL DEFAULT '[]',
+        budget_json TEXT,
+        -- training seconds counted against the budget
+        trained_s   REAL NOT NULL DEFAULT 0,
+        -- why it last stopped: window, paused, shutdown, budget, interrupted (null: it did not stop on the queue's account)
+        stop_reason TEXT,
+        message     TEXT,
+        -- a process that trains this entry itself (elle run): queue runners leave it alone while that process lives
+        reserved_by TEXT,
+        enqueued_at TEXT NOT NULL DEFAULT ${NOW}
+      );
+      CREATE INDEX queue_entries_by_position ON queue_entries(position);
+      CREATE TABLE queue_state (
+        id            INTEGER PRIMARY KEY CHECK (id = 1),
+        settings_json TEXT NOT NULL DEFAULT '{}',
+        paused        INTEGER NOT NULL DEFAULT 0
+      );
+      INSERT INTO queue_state (id) VALUES (1);
+      -- runs left queued by an older version (its queue lived in memory) join the queue in the order they were made
+      INSERT INTO queue_entries (run_id, position) SELECT id, id FROM runs WHERE status = 'queued';
+    `
   }
 ]
 

@@ -652,7 +652,7 @@ export class ExperimentStore {
    * Move a run to a new status, refusing transitions that make no sense (finished -> running, ...).
    * With `owner`, only while that process owns the run (read and written in one transaction): a process
    * whose run was taken over after it stalled cannot record a status change any more. A run that ends
-   * (finished, failed, cancelled) has no owner.
+   * (finished, failed, cancelled) has no owner, nor has a paused or queued one (the next start claims it anew).
    */
   setRunStatus(id: number, status: RunStatus, details: { error?: string | null; backend?: string | null; owner?: string } = {}): RunSummary {
     return this.db
@@ -671,7 +671,7 @@ export class ExperimentStore {
                ended_at = CASE WHEN ? THEN strftime('%Y-%m-%dT%H:%M:%fZ','now') WHEN ? IN ('queued','running') THEN NULL ELSE ended_at END,
                error = CASE WHEN ? THEN ? ELSE NULL END,
                backend = COALESCE(?, backend),
-               owner = CASE WHEN ? THEN NULL ELSE owner END
+               owner = CASE WHEN ? OR ? <> 'running' THEN NULL ELSE owner END
              WHERE id = ?`
           )
           .run(
@@ -683,6 +683,7 @@ export class ExperimentStore {
             details.error ?? null,
             details.backend ?? null,
             terminal ? 1 : 0,
+            status,
             id
           )
         return this.getRun(id)

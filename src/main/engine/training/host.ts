@@ -37,8 +37,14 @@ export interface TrainerHostOptions {
   backend: BackendRequest
   /** with `owner`, only while that process owns the run (store.setRunStatus) */
   setStatus(id: number, status: RunStatus, details?: { error?: string | null; owner?: string }): RunSummary
-  /** runs trained at once (default 1: on a 2-core laptop the other core serves the UI) */
-  concurrency?: number
+  /** runs trained at once (default 1: on a 2-core laptop the other core serves the UI); the run queue decides when it owns the order */
+  concurrency?: number | (() => number)
+  /** a run's worker started in this process */
+  onStarted?: (runId: number) => void
+  /** a run trained here ended (finished, failed, cancelled, paused on request, or lost), after its status was written */
+  onEnded?: (run: RunSummary, ended: { status: RunOutcome['status'] | 'paused'; pausedFor: string | null }) => void
+  /** at close, pause running runs (status paused, resumed by the next start) and leave queued ones queued, instead of cancelling both */
+  pauseOnClose?: boolean
   /** seconds without a heartbeat after which a running run is considered orphaned (its lease; default 60) */
   staleSeconds?: number
   /** how writes wait for a store another process holds locked (tests shorten it) */
@@ -54,6 +60,8 @@ interface ActiveRun {
   worker: Worker
   progress: RunProgress | null
   cancelRequested: boolean
+  /** asked to stop at a checkpoint and become paused (the queue's window closed, the queue was paused, its budget ran out) */
+  pauseFor: string | null
   /** another process took the run over (this one stalled): stop without writing anything more */
   lost: string | null
   /** since when the heartbeat has found the store locked (logged once per busy period) */
@@ -136,6 +144,30 @@ export class TrainerHost {
     return run
   }
 
+  /**
+   * Stop a run at its next update with a checkpoint and mark it paused (`reason` is handed to onEnded): a
+   * queued one in this host's queue just leaves it (it stays queued). False when it is not trained here.
+   */
+  pause(runId: number, reason: string): boolean {
+    const queued = this.queue.indexOf(runId)
+    if (queued >= 0) {
+      this.queue.splice(queued, 1)
+      return true
+    }
+    const active = this.active.get(runId)
+    if (!active || active.cancelRequested) return false
+    if (active.pauseFor !== null) return true
+    active.pauseFor = reason
+    active.worker.postMessage({ type: 'cancel' } satisfies HostToWorker)
+    setTimeout(() => void active.worker.terminate(), CANCEL_GRACE_MS).unref()
+    return true
+  }
+
+  /** Is this run queued or training in this process? */
+  has(runId: number): boolean {
+    return this.active.has(runId) || this.queue.includes(runId)
+  }
+
   cancel(runId: number): RunSummary {
     const queued = this.queue.indexOf(runId)
     if (queued >= 0) {
@@ -147,6 +179,7 @@ export class TrainerHost {
     const active = this.active.get(runId)
     if (!active) return this.cancelElsewhere(runId)
     active.cancelRequested = true
+    active.pauseFor = null
     active.worker.postMessage({ type: 'cancel' } satisfies HostToWorker)
     // A worker stuck in one long tensor operation still stops: checkpoints are atomic, so the last one is intact.
     setTimeout(() => void active.worker.terminate(), CANCEL_GRACE_MS).unref()
@@ -245,9 +278,11 @@ export class TrainerHost {
     if (this.startBusy?.timer) clearTimeout(this.startBusy.timer)
     // The stream manifest is written last, so a stopped preparation simply starts over next time.
     await this.preparing?.terminate()
+    if (this.options.pauseOnClose) this.queue.length = 0
     for (const id of [...this.queue]) this.cancel(id)
     const pending = [...this.active.entries()].map(([id, a]) => {
-      this.cancel(id)
+      if (this.options.pauseOnClose && !a.cancelRequested) this.pause(id, 'shutdown')
+      else this.cancel(id)
       return a.done
     })
     await Promise.allSettled(pending)
@@ -255,7 +290,9 @@ export class TrainerHost {
   }
 
   private pump(): void {
-    while (!this.closed && !this.startBusy?.timer && this.active.size < (this.options.concurrency ?? 1) && this.queue.length > 0) {
+    const { concurrency = 1 } = this.options
+    const slots = typeof concurrency === 'function' ? concurrency() : concurrency
+    while (!this.closed && !this.startBusy?.timer && this.active.size < slots && this.queue.length > 0) {
       this.start(this.queue.shift()!)
     }
   }
@@ -306,8 +343,9 @@ export class TrainerHost {
     const worker = new Worker(file, { resourceLimits: limits })
     let outcome: RunOutcome | null = null
     let resolveDone!: (run: RunSummary) => void
-    const active: ActiveRun = { worker, progress: null, cancelRequested: false, lost: null, busySince: null, done: new Promise((r) => (resolveDone = r)) }
+    const active: ActiveRun = { worker, progress: null, cancelRequested: false, pauseFor: null, lost: null, busySince: null, done: new Promise((r) => (resolveDone = r)) }
     this.active.set(runId, active)
+    this.options.onStarted?.(runId)
 
     worker.on('message', (message: WorkerToHost) => {
       if (message.type === 'progress') {
@@ -330,11 +368,15 @@ export class TrainerHost {
       this.active.delete(runId)
       const result: RunOutcome =
         outcome ??
-        (active.cancelRequested
+        (active.cancelRequested || active.pauseFor !== null
           ? { status: 'cancelled', checkpoint: null }
           : { status: 'failed', error: `the training worker exited unexpectedly (code ${code})`, checkpoint: null })
-      void this.finish(runId, active.lost !== null ? { status: 'lost', error: active.lost, checkpoint: null } : result).then((run) => {
+      // stopped on the queue's request (not the user's cancel): paused, to continue from its checkpoint
+      const pausedFor = result.status === 'cancelled' && !active.cancelRequested ? active.pauseFor : null
+      const ended = active.lost !== null ? ({ status: 'lost', error: active.lost, checkpoint: null } as const) : result
+      void this.finish(runId, pausedFor !== null ? { status: 'paused' } : ended).then((run) => {
         resolveDone(run)
+        this.options.onEnded?.(run, { status: pausedFor !== null ? 'paused' : ended.status, pausedFor })
         this.pump()
       })
     })
@@ -346,7 +388,7 @@ export class TrainerHost {
    * process is left alone; when even the final status cannot be written (store locked past the timeout,
    * disk full), the run keeps its lease until it expires and recovery marks it failed.
    */
-  private async finish(runId: number, outcome: RunOutcome): Promise<RunSummary> {
+  private async finish(runId: number, outcome: RunOutcome | { status: 'paused' }): Promise<RunSummary> {
     const { store } = this.options
     let run: RunSummary
     try {
@@ -369,7 +411,8 @@ export class TrainerHost {
       this.options.log?.(runId, reported)
       run = { ...store.getRun(runId), status: error instanceof LeaseLostError ? store.getRun(runId).status : 'failed', error: reported }
     }
-    this.notify(run)
+    // a paused run continues later (in this process or the next): whoever waits for its end keeps waiting
+    if (run.status !== 'paused') this.notify(run)
     return run
   }
 

@@ -1,0 +1,621 @@
+// The run queue (issue 14, docs/queue.md): every run trains through it. The order, settings and paused flag
+// live in the store (store/queue.ts), so a restart keeps them; this object decides what starts when (slots,
+// dependencies, the time window, the paused flag), stops runs at a checkpoint when the window closes or their
+// budget runs out, and tells the user what happened (run.notice events, the command hook).
+//
+// Two modes: a queue runner (the workbench, `elle serve`, `elle worker`) trains every entry of the store in
+// order; an "own" process (`elle run`) trains only the entries it added itself (reserved for it), at once.
+import { spawn } from 'node:child_process'
+import {
+  QUEUE_START_PRIORITY,
+  type Params,
+  type QueueBudget,
+  type QueueEntry,
+  type QueueEntryState,
+  type QueueSettings,
+  type QueueState,
+  type RunNotice,
+  type RunStatus,
+  type RunSummary
+} from '../../../shared/contract'
+import { estimateWall, methodName, planStages, type ThroughputSample } from '../../../shared/designer'
+import { makespan } from '../../../shared/queue'
+import { RunConfig as RunConfigSchema } from '../../../shared/run-config'
+import type { EventBus } from '../events'
+import { QueueStore, type QueueRow, type StopReason } from '../store/queue'
+import { StoreError, type ExperimentStore } from '../store/store'
+import { ownerIsDead, type TrainerHost } from '../training/host'
+import { checkTimezone, compileWindow, finishTime, isOpen, nextChange, WindowError, type CompiledWindow } from './window'
+
+export type QueueMode = 'runner' | 'own'
+
+export interface RunQueueOptions {
+  store: ExperimentStore
+  host: () => TrainerHost
+  events: EventBus
+  /** the engine's status change (publishes run.updated) */
+  setStatus(id: number, status: RunStatus, details?: { error?: string | null }): RunSummary
+  backend: string
+  mode: QueueMode
+  /** milliseconds since the epoch; tests pass a fake clock */
+  clock?: () => number
+  /** how often a runner looks at the queue (default 1 s; 0: only when called) */
+  tickMs?: number
+  /** the command hook is killed after this long (default 60 s) */
+  hookTimeoutMs?: number
+  log?: (message: string) => void
+}
+
+/** A dependency, budget or window the user gave that cannot work: a bad request naming the field. */
+export class QueueInputError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'QueueInputError'
+  }
+}
+
+const STARTABLE_PAUSES: ReadonlySet<StopReason | null> = new Set(['window', 'paused', 'shutdown'])
+const NON_FINITE = /the training loss became (NaN|infinite)/
+/** how often a runner looks for runs whose process died (ticks) */
+const RECOVER_EVERY = 30
+
+const firstLine = (text: string | null): string => (text ?? '').split('\n')[0]!.trim()
+
+export class RunQueue {
+  readonly db: QueueStore
+  private readonly clock: () => number
+  private timer: NodeJS.Timeout | null = null
+  private ticks = 0
+  /** runs trained here: when their current session started and when they last reported progress (clock ms) */
+  private readonly sessions = new Map<number, { startedAt: number; progressAt: number; stalled: boolean }>()
+  private active = false
+  private ticking = false
+  private closed = false
+  private readonly unsubscribe: () => void
+
+  constructor(private readonly options: RunQueueOptions) {
+    this.db = new QueueStore(options.store.db)
+    this.clock = options.clock ?? Date.now
+    this.unsubscribe = options.events.subscribe((event) => {
+      if (event.type !== 'run.progress') return
+      const session = this.sessions.get(event.progress.runId)
+      if (!session) return
+      session.progressAt = this.clock()
+      session.stalled = false
+    })
+  }
+
+  get mode(): QueueMode {
+    return this.options.mode
+  }
+
+  private get host(): TrainerHost {
+    return this.options.host()
+  }
+
+  /** Look at the queue every tickMs (runners); also after every change made here. */
+  startTimer(): void {
+    const ms = this.options.tickMs ?? 1000
+    if (this.timer || ms <= 0) return
+    this.timer = setInterval(() => this.tick(), ms)
+    this.timer.unref()
+  }
+
+  close(): void {
+    this.closed = true
+    if (this.timer) clearInterval(this.timer)
+    this.timer = null
+    this.unsubscribe()
+  }
+
+  // ---- settings -------------------------------------------------------------------------------
+
+  settings(): QueueSettings {
+    return this.db.state().settings
+  }
+
+  /** Change settings (the fields given); a window, zone or budget that cannot work is refused and nothing changes. */
+  changeSettings(changes: Params<'queue.settings'>): QueueSettings {
+    const current = this.settings()
+    const next: QueueSettings = { ...current }
+    for (const [key, value] of Object.entries(changes)) if (value !== undefined) Object.assign(next, { [key]: value })
+    this.compiled(next) // throws naming the field
+    if (next.defaultBudget) checkBudget(next.defaultBudget, this.clock(), 'defaultBudget')
+    if (JSON.stringify(next) !== JSON.stringify(current)) {
+      this.db.setSettings(next)
+      this.changed()
+    }
+    return next
+  }
+
+  private compiled(settings: QueueSettings): CompiledWindow | null {
+    try {
+      checkTimezone(settings.timezone)
+      return settings.window ? compileWindow(settings.window, settings.timezone) : null
+    } catch (error) {
+      if (error instanceof WindowError) throw new QueueInputError(error.message)
+      throw error
+    }
+  }
+
+  setPaused(paused: boolean): QueueState {
+    if (this.db.state().paused !== paused) {
+      this.db.setPaused(paused)
+      this.changed()
+    }
+    return this.state()
+  }
+
+  // ---- entries --------------------------------------------------------------------------------
+
+  /**
+   * Check an entry's dependencies and budget before anything is stored: every run must exist, and (for an
+   * entry already queued) none may lead back to it.
+   */
+  checkEntry(input: { runId?: number; after?: readonly number[]; budget?: QueueBudget | null }): void {
+    for (const id of input.after ?? []) {
+      if (id === input.runId) throw new QueueInputError(`after: run ${id} cannot wait for itself`)
+      if (!this.db.runExists(id)) throw new QueueInputError(`after: no run with id ${id}`)
+    }
+    if (input.budget) checkBudget(input.budget, this.clock(), 'budget')
+    if (input.runId !== undefined && input.after) {
+      const edges = new Map(this.db.list().map((r) => [r.runId, r.after]))
+      edges.set(input.runId, [...input.after])
+      const cycle = findCycle(edges, input.runId)
+      if (cycle) throw new QueueInputError(`after: dependency cycle ${cycle.join(' → ')}`)
+    }
+  }
+
+  /** Put a created run (status queued) in the queue; runs.start and runs.resume use the start priority. */
+  enqueue(runId: number, entry: { priority?: number; after?: readonly number[]; group?: string | null; budget?: QueueBudget | null; reserve?: boolean } = {}): void {
+    const budget = entry.budget === undefined ? this.settings().defaultBudget : entry.budget
+    this.db.transaction(() =>
+      this.db.add(runId, {
+        priority: entry.priority ?? 0,
+        after: entry.after ?? [],
+        group: entry.group ?? null,
+        budget,
+        // an own process trains its entries itself; a runner's are anyone's
+        reservedBy: (entry.reserve ?? this.mode === 'own') ? this.host.owner : null
+      })
+    )
+    this.changed()
+  }
+
+  /** runs.resume: the run (failed, cancelled or paused) back in the queue at the start priority. */
+  resume(runId: number): RunSummary {
+    this.options.store.clearRunCancelRequest(runId)
+    const existing = this.db.get(runId)
+    const run = this.options.setStatus(runId, 'queued')
+    this.enqueue(runId, { priority: QUEUE_START_PRIORITY, after: existing?.after, group: existing?.group, budget: existing?.budget ?? null })
+    return run
+  }
+
+  move(runId: number, to: 'top' | 'bottom' | number | undefined, swapWith: number | undefined): void {
+    const entry = this.db.require(runId)
+    if (entry.status === 'finished') throw new StoreError('invalid', `run ${runId} has finished; only unfinished entries can move`)
+    const order = this.db
+      .list()
+      .filter((r) => r.status !== 'finished')
+      .map((r) => r.runId)
+    const from = order.indexOf(runId)
+    if (swapWith !== undefined) {
+      const other = order.indexOf(swapWith)
+      if (other < 0) throw new StoreError('not_found', `swapWith: run ${swapWith} is not an unfinished entry of the queue`)
+      ;[order[from], order[other]] = [order[other]!, order[from]!]
+    } else {
+      order.splice(from, 1)
+      const index = to === 'top' ? 0 : to === 'bottom' ? order.length : Math.min(to ?? order.length, order.length)
+      order.splice(index, 0, runId)
+    }
+    this.db.transaction(() => this.db.reorder(order))
+    this.changed()
+  }
+
+  update(params: Params<'queue.update'>): QueueEntry {
+    this.db.require(params.runId)
+    this.checkEntry({ runId: params.runId, after: params.after, budget: params.budget })
+    this.db.transaction(() => this.db.update(params.runId, { priority: params.priority, after: params.after, group: params.group, budget: params.budget }))
+    this.changed()
+    return this.entry(params.runId)
+  }
+
+  /** Take an entry out: a waiting or paused run is cancelled; a running one is refused. */
+  remove(runId: number): QueueEntry {
+    const before = this.entry(runId)
+    if (before.state === 'running') throw new StoreError('conflict', `run ${runId} is running; cancel it first (runs.cancel), then remove it`)
+    if (this.host.has(runId)) this.host.cancel(runId)
+    else if (before.run.status === 'queued' || before.run.status === 'paused') this.options.setStatus(runId, 'cancelled')
+    this.db.remove(runId)
+    this.changed()
+    return { ...before, run: this.options.store.getRun(runId), state: before.state === 'finished' ? 'finished' : before.run.status === 'failed' ? before.state : 'cancelled' }
+  }
+
+  /** A failed, cancelled, interrupted or stopped entry waits again (resuming from its newest checkpoint). */
+  retry(runId: number): QueueEntry {
+    const entry = this.entry(runId)
+    if (!['failed', 'cancelled', 'interrupted', 'stopped'].includes(entry.state))
+      throw new StoreError('invalid', `run ${runId} is ${entry.state}; only failed, cancelled, interrupted or stopped entries can be retried`)
+    this.options.store.clearRunCancelRequest(runId)
+    if (entry.run.status !== 'queued') this.options.setStatus(runId, 'queued')
+    this.db.setStop(runId, null, null)
+    if (entry.state === 'stopped') this.db.resetTrained(runId)
+    if (this.mode === 'own') this.db.setReserved(runId, null)
+    this.changed()
+    return this.entry(runId)
+  }
+
+  // ---- reading --------------------------------------------------------------------------------
+
+  entry(runId: number): QueueEntry {
+    this.db.require(runId)
+    const found = this.state(true).entries.find((e) => e.runId === runId)
+    if (!found) throw new StoreError('not_found', `run ${runId} is not in the queue`)
+    return found
+  }
+
+  state(includeFinished = false): QueueState {
+    const now = this.clock()
+    const { settings, paused } = this.db.state()
+    const window = this.compiledQuietly(settings)
+    const open = isOpen(window, now)
+    const change = nextChange(window, now)
+    const rows = this.db.list()
+    const blockers = this.blockers(rows, { settings, paused, window, now })
+    const samples = this.options.store.throughputSamples(this.options.backend)
+    let position = 0
+    const entries: QueueEntry[] = []
+    for (const row of rows) {
+      if (row.status === 'finished' && !includeFinished) continue
+      entries.push(this.toEntry(row, row.status === 'finished' ? -1 : position++, blockers.get(row.runId) ?? null, settings, samples))
+    }
+    const pending = entries.filter((e) => ['waiting', 'running', 'paused'].includes(e.state))
+    const seconds = pending.map((e) => e.estimate?.seconds ?? 0)
+    const etaS = pending.length > 0 ? makespan(seconds, settings.slots) : null
+    const finish = etaS === null ? null : finishTime(window, now, etaS)
+    return {
+      entries,
+      paused,
+      settings,
+      windowOpen: open,
+      nextWindowChange: change === null ? null : new Date(change).toISOString(),
+      etaS,
+      finishAt: finish === null ? null : new Date(finish).toISOString(),
+      trainingActive: this.host.activeRuns.length > 0,
+      now: new Date(now).toISOString()
+    }
+  }
+
+  private compiledQuietly(settings: QueueSettings): CompiledWindow | null {
+    try {
+      return this.compiled(settings)
+    } catch (error) {
+      // a stored window this version cannot read: the queue stays closed rather than training at noon
+      this.options.log?.(`the queue's window cannot be read (${error instanceof Error ? error.message : String(error)}); nothing starts until it is set again`)
+      return compileWindow({ kind: 'cron', cron: '0 0 1 1 *', minutes: 1 }, null)
+    }
+  }
+
+  private stateOf(row: QueueRow, settings: QueueSettings): QueueEntryState {
+    switch (row.status) {
+      case 'queued':
+        return 'waiting'
+      case 'running':
+        return 'running'
+      case 'paused':
+        if (row.stopReason === 'budget') return 'stopped'
+        if (row.stopReason === 'shutdown' && !settings.autoResume) return 'interrupted'
+        return 'paused'
+      case 'failed':
+        return row.stopReason === 'interrupted' ? 'interrupted' : 'failed'
+      default:
+        return row.status
+    }
+  }
+
+  private toEntry(row: QueueRow, position: number, blockedBy: string | null, settings: QueueSettings, samples: ThroughputSample[]): QueueEntry {
+    const run = this.options.store.getRun(row.runId)
+    const parsed = RunConfigSchema.safeParse(this.options.store.getExperimentConfig(run.experimentId))
+    const state = this.stateOf(row, settings)
+    return {
+      runId: row.runId,
+      position,
+      priority: row.priority,
+      state,
+      blockedBy: state === 'waiting' || state === 'paused' ? blockedBy : null,
+      run,
+      method: parsed.success ? methodName(parsed.data) : 'unknown',
+      seed: parsed.success ? parsed.data.training.seed : null,
+      configName: parsed.success ? parsed.data.name : run.experimentName,
+      group: row.group,
+      after: row.after,
+      budget: row.budget,
+      trainedS: row.trainedS + (this.sessions.has(row.runId) ? (this.clock() - this.sessions.get(row.runId)!.startedAt) / 1000 : 0),
+      estimate: state === 'finished' ? null : this.estimate(row, parsed.success ? parsed.data : null, samples),
+      enqueuedAt: row.enqueuedAt,
+      message: row.message ?? (state === 'failed' || state === 'interrupted' ? firstLine(run.error) : null)
+    }
+  }
+
+  /** Remaining seconds: the live progress's ETA, else the designer's estimate scaled by the steps left. */
+  private estimate(row: QueueRow, config: RunConfigSchema | null, samples: ThroughputSample[]): QueueEntry['estimate'] {
+    const live: LiveProgress | null = this.host.progressOf(row.runId) ?? progressShape(this.options.store.runProgress(row.runId))
+    if (row.status === 'running' && live?.etaS != null)
+      return { seconds: live.etaS, source: 'progress', note: `from the run's current throughput (${Math.round(live.tokensPerS)} tokens/s)` }
+    if (!config) return null
+    const walls = planStages(config).map((plan) => estimateWall(plan, config.training.batchSize, samples))
+    const total = walls.reduce((sum, w) => sum + w.seconds, 0)
+    const done = live && live.totalSteps > 0 ? Math.min(1, live.step / live.totalSteps) : 0
+    const source = walls.some((w) => w.source === 'guess') ? 'guess' : walls.some((w) => w.source === 'scaled') ? 'scaled' : 'measured'
+    return { seconds: total * (1 - done), source, note: `${walls[0]?.note ?? ''}${done > 0 ? `; ${Math.round(done * 100)}% done` : ''}` }
+  }
+
+  /** Why each waiting (or queue-paused) entry does not start now; entries absent from the map could start. */
+  private blockers(rows: QueueRow[], ctx: { settings: QueueSettings; paused: boolean; window: CompiledWindow | null; now: number }): Map<number, string> {
+    const reasons = new Map<number, string>()
+    const own = this.mode === 'own'
+    const running = rows.filter((r) => r.status === 'running').length
+    let free = ctx.settings.slots - running
+    const open = isOpen(ctx.window, ctx.now)
+    const opens = open ? null : nextChange(ctx.window, ctx.now)
+    for (const row of rows) {
+      if (!this.startable(row, ctx.settings)) continue
+      const mine = row.reservedBy === this.host.owner
+      if (own && !mine) {
+        reasons.set(row.runId, 'waits for a queue runner (the workbench or elle worker)')
+        continue
+      }
+      if (!own && row.reservedBy !== null && !mine && !ownerIsDead(row.reservedBy)) {
+        reasons.set(row.runId, `started by another process (${row.reservedBy.split(':').slice(0, 2).join(' pid ')}), which trains it`)
+        continue
+      }
+      const dependency = row.after.map((id) => ({ id, status: this.db.runStatus(id) })).find((d) => d.status !== 'finished')
+      if (dependency) {
+        const why =
+          dependency.status === 'failed' || dependency.status === 'cancelled'
+            ? `, which ${dependency.status === 'failed' ? 'failed' : 'was cancelled'}`
+            : ` (${dependency.status ?? 'deleted'})`
+        reasons.set(row.runId, `after run ${dependency.id}${why}`)
+        continue
+      }
+      const until = row.budget?.until === undefined ? null : Date.parse(row.budget.until)
+      if (until !== null && until <= ctx.now) {
+        reasons.set(row.runId, `its budget ended at ${row.budget!.until}`)
+        continue
+      }
+      if (mine && own) continue // elle run: trains at once, whatever the queue's window, pause and slots
+      if (ctx.paused) {
+        reasons.set(row.runId, 'the queue is paused')
+        continue
+      }
+      if (!open) {
+        reasons.set(row.runId, opens === null ? 'outside the window, which does not open again' : `outside the window until ${localTime(opens, ctx.settings.timezone)}`)
+        continue
+      }
+      if (this.host.has(row.runId)) continue // starting here
+      if (free <= 0) {
+        reasons.set(row.runId, `all ${ctx.settings.slots} slot${ctx.settings.slots === 1 ? '' : 's'} busy`)
+        continue
+      }
+      free--
+    }
+    return reasons
+  }
+
+  private startable(row: QueueRow, settings: QueueSettings): boolean {
+    if (row.status === 'queued') return true
+    if (row.status !== 'paused') return false
+    return STARTABLE_PAUSES.has(row.stopReason) && (row.stopReason !== 'shutdown' || settings.autoResume)
+  }
+
+  // ---- the scheduler --------------------------------------------------------------------------
+
+  /**
+   * Start what may start, pause what must stop (window closed, queue paused, budget spent), report stalls.
+   * Synchronous and idempotent: the timer calls it, and every change made here.
+   */
+  tick(): void {
+    if (this.closed || this.ticking) return
+    this.ticking = true
+    try {
+      const now = this.clock()
+      const { settings, paused } = this.db.state()
+      const window = this.compiledQuietly(settings)
+      const open = isOpen(window, now)
+      const rows = this.db.list()
+      if (this.mode === 'runner' && ++this.ticks % RECOVER_EVERY === 0) this.recover(this.host.recoverOrphans())
+      for (const row of rows) {
+        if (row.status !== 'running' || !this.sessions.has(row.runId)) continue
+        const session = this.sessions.get(row.runId)!
+        const mineAtOnce = this.mode === 'own' && row.reservedBy === this.host.owner
+        if (!mineAtOnce && (paused || !open)) this.host.pause(row.runId, paused ? 'paused' : 'window')
+        const spent = budgetSpent(row, session.startedAt, now)
+        if (spent) this.host.pause(row.runId, `budget:${spent}`)
+        if (!session.stalled && now - session.progressAt > settings.stallMinutes * 60_000) {
+          session.stalled = true
+          this.notice('stalled', row.runId, `no progress for ${Math.round((now - session.progressAt) / 60_000)} min`)
+        }
+      }
+      const blockers = this.blockers(rows, { settings, paused, window, now })
+      for (const row of rows) {
+        if (!this.startable(row, settings) || blockers.has(row.runId) || this.host.has(row.runId)) continue
+        if (this.mode === 'own' && row.reservedBy !== this.host.owner) continue
+        this.start(row)
+      }
+    } finally {
+      this.ticking = false
+    }
+  }
+
+  private start(row: QueueRow): void {
+    try {
+      if (row.status === 'paused') {
+        this.options.store.clearRunCancelRequest(row.runId)
+        this.options.setStatus(row.runId, 'queued')
+      }
+      // the resumed run continues from its newest checkpoint (the runner finds it)
+      this.db.setStop(row.runId, null, null)
+      this.host.enqueue(row.runId)
+    } catch (error) {
+      this.options.log?.(`run ${row.runId} could not be started from the queue: ${error instanceof Error ? error.message : String(error)}`)
+    }
+  }
+
+  /** Runs the host found orphaned (their process died): resumed first, or marked interrupted (auto-resume off). */
+  recover(recovered: readonly RunSummary[]): void {
+    if (recovered.length === 0) return
+    const { autoResume } = this.settings()
+    for (const run of recovered) {
+      const row = this.db.get(run.id)
+      if (!row) continue
+      // a run `elle run` trained itself is resumed by its user, as before the queue
+      if (!autoResume || row.reservedBy !== null) {
+        this.db.setStop(run.id, 'interrupted', firstLine(run.error))
+        this.notice('interrupted', run.id, firstLine(run.error))
+        continue
+      }
+      this.options.setStatus(run.id, 'queued')
+      this.db.setStop(run.id, null, 'resumed after the process training it stopped unexpectedly')
+      const order = this.db
+        .list()
+        .filter((r) => r.status !== 'finished' && r.runId !== run.id)
+        .map((r) => r.runId)
+      this.db.reorder([run.id, ...order])
+    }
+    this.changed()
+  }
+
+  // ---- the host's reports ---------------------------------------------------------------------
+
+  onStarted(runId: number): void {
+    const now = this.clock()
+    this.sessions.set(runId, { startedAt: now, progressAt: now, stalled: false })
+    this.activeChanged()
+    this.options.events.publish({ type: 'queue.changed' })
+  }
+
+  onEnded(run: RunSummary, ended: { status: string; pausedFor: string | null }): void {
+    const session = this.sessions.get(run.id)
+    this.sessions.delete(run.id)
+    if (this.db.get(run.id)) {
+      if (session) this.db.addTrained(run.id, (this.clock() - session.startedAt) / 1000)
+      if (ended.pausedFor?.startsWith('budget:')) {
+        const what = ended.pausedFor.slice('budget:'.length)
+        this.db.setStop(run.id, 'budget', `budget reached (${what}); stopped with a checkpoint`)
+        this.notice('budget', run.id, `stopped: its budget (${what}) is spent; retry to continue`)
+      } else if (ended.pausedFor !== null) {
+        const reason = ended.pausedFor as StopReason
+        this.db.setStop(run.id, reason, reason === 'window' ? 'the window closed; continues when it opens' : reason === 'paused' ? 'the queue was paused' : 'the app closed')
+        if (reason !== 'shutdown') this.notice('paused', run.id, reason === 'window' ? 'paused at a checkpoint: the window closed' : 'paused at a checkpoint: the queue was paused')
+      }
+    }
+    if (ended.status === 'finished') this.notice('finished', run.id, 'finished')
+    else if (ended.status === 'failed') this.notice(NON_FINITE.test(run.error ?? '') ? 'non-finite' : 'failed', run.id, firstLine(run.error))
+    this.activeChanged()
+    this.changed()
+  }
+
+  private activeChanged(): void {
+    const active = this.host.activeRuns.length > 0
+    if (active === this.active) return
+    this.active = active
+    this.options.events.publish({ type: 'training.active', active })
+  }
+
+  /** Something changed: tell clients and look at the queue again (after the current call returns). */
+  private changed(): void {
+    this.options.events.publish({ type: 'queue.changed' })
+    if (!this.closed) setImmediate(() => this.tick())
+  }
+
+  private notice(kind: RunNotice['kind'], runId: number, detail: string): void {
+    let name = `run ${runId}`
+    try {
+      name = this.options.store.getRun(runId).experimentName
+    } catch {
+      // deleted meanwhile: the id says enough
+    }
+    const what = kind === 'non-finite' ? 'produced a non-finite loss' : kind === 'interrupted' ? 'was interrupted' : kind
+    const message = kind === 'finished' ? `run ${runId} (${name}) finished` : `run ${runId} (${name}) ${what}: ${detail}`
+    const notice: RunNotice = { kind, runId, experimentName: name, message, at: new Date(this.clock()).toISOString() }
+    this.options.events.publish({ type: 'run.notice', notice })
+    if (kind !== 'paused') this.runHook(notice)
+  }
+
+  /** The user's command, with RUN_ID, STATUS and MESSAGE in its environment: spawned with its arguments, never through a shell. */
+  private runHook(notice: RunNotice): void {
+    const command = this.settings().notifyCommand
+    if (!command) return
+    const [program, ...args] = command
+    try {
+      const child = spawn(program!, args, {
+        env: { ...process.env, RUN_ID: String(notice.runId), STATUS: notice.kind, MESSAGE: notice.message },
+        stdio: 'ignore',
+        windowsHide: true
+      })
+      const timer = setTimeout(() => child.kill('SIGKILL'), this.options.hookTimeoutMs ?? 60_000)
+      timer.unref()
+      child.once('error', (error) => {
+        clearTimeout(timer)
+        this.options.log?.(`the notify command ${program} could not run: ${error.message}`)
+      })
+      child.once('exit', (code) => {
+        clearTimeout(timer)
+        if (code !== 0 && code !== null) this.options.log?.(`the notify command ${program} exited with code ${code}`)
+      })
+    } catch (error) {
+      this.options.log?.(`the notify command ${program} could not run: ${error instanceof Error ? error.message : String(error)}`)
+    }
+  }
+}
+
+/** A budget that cannot work: zero hours is refused by the schema; a time already past is refused here. */
+function checkBudget(budget: QueueBudget, now: number, field: string): void {
+  if (budget.until !== undefined && Date.parse(budget.until) <= now) throw new QueueInputError(`${field}.until: ${budget.until} has already passed`)
+}
+
+/** What of the budget is spent at `now` (for the message), or null. */
+function budgetSpent(row: QueueRow, sessionStart: number, now: number): string | null {
+  if (!row.budget) return null
+  const trained = row.trainedS + (now - sessionStart) / 1000
+  if (row.budget.hours !== undefined && trained >= row.budget.hours * 3600) return `${row.budget.hours} h of training`
+  if (row.budget.until !== undefined && now >= Date.parse(row.budget.until)) return `until ${row.budget.until}`
+  return null
+}
+
+/** A cycle through `start` in the dependency graph, as a path of run ids, or null. */
+function findCycle(edges: Map<number, readonly number[]>, start: number): number[] | null {
+  const path: number[] = []
+  const seen = new Set<number>()
+  const visit = (id: number): number[] | null => {
+    path.push(id)
+    for (const next of edges.get(id) ?? []) {
+      if (next === start) return [...path, start]
+      if (seen.has(next)) continue
+      seen.add(next)
+      const found = visit(next)
+      if (found) return found
+    }
+    path.pop()
+    return null
+  }
+  return visit(start)
+}
+
+function localTime(ms: number, timezone: string | null): string {
+  return new Date(ms).toLocaleString('en-GB', { timeZone: timezone ?? undefined, weekday: 'short', hour: '2-digit', minute: '2-digit' })
+}
+
+interface LiveProgress {
+  step: number
+  totalSteps: number
+  etaS: number | null
+  tokensPerS: number
+}
+
+function progressShape(value: unknown): LiveProgress | null {
+  if (typeof value !== 'object' || value === null) return null
+  const p = value as Record<string, unknown>
+  if (typeof p.step !== 'number' || typeof p.totalSteps !== 'number') return null
+  return { step: p.step, totalSteps: p.totalSteps, etaS: typeof p.etaS === 'number' ? p.etaS : null, tokensPerS: typeof p.tokensPerS === 'number' ? p.tokensPerS : 0 }
+}

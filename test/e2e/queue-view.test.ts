@@ -136,4 +136,53 @@ describe('Queue view in a real browser', () => {
     for (const id of [s1, c]) await call('runs.cancel', { id }).catch(() => undefined)
     await page.close()
   })
+
+  it('shows a run.notice as a browser notification once asked, and the morning summary links the group to Compare', { timeout: 60_000 }, async () => {
+    const context = await mode.browser.newContext({ permissions: ['notifications'] })
+    // record what the page hands the Notification API (headless Chromium shows nothing)
+    await context.addInitScript(`{
+      const Real = window.Notification
+      window.__notices = []
+      window.Notification = class { constructor(title, options) { window.__notices.push({ title, body: options && options.body }) }
+        static get permission() { return Real.permission }
+        static requestPermission() { return Real.requestPermission() } }
+    }`)
+    const page = await context.newPage()
+    const errors: string[] = []
+    page.on('pageerror', (e) => errors.push(e.message))
+    await page.goto(mode.server.openUrl)
+    await page.getByTestId('nav-queue').click()
+    await page.getByTestId('queue-notify').check()
+    expect(await page.evaluate<string | null>(`localStorage.getItem('elle.queue.notify')`)).toBe('on')
+
+    const failed = mode.engine.createRun('night-fail', tiny('night-fail'))
+    mode.engine.setRunStatus(failed.id, 'running')
+    mode.engine.setRunStatus(failed.id, 'failed', { error: 'loss is NaN at step 812\n    at train (worker.js:1)' })
+    const at = new Date().toISOString()
+    mode.engine.events.publish({
+      type: 'run.notice',
+      notice: { kind: 'failed', runId: failed.id, experimentName: 'night-fail', message: `run ${failed.id} failed: loss is NaN at step 812\nmore`, at }
+    })
+    await expect.poll(() => page.evaluate<unknown>('window.__notices')).toEqual([{ title: 'ELLE: night-fail (failed)', body: `run ${failed.id} failed: loss is NaN at step 812` }])
+    await page.getByTestId('queue-last-notice').filter({ hasText: 'loss is NaN' }).waitFor()
+
+    // ---- the morning summary: since yesterday 18:00 by default; the failed run with its first error line ----
+    await page.getByTestId('nav-runs').click()
+    await page.getByTestId('morning-summary').waitFor()
+    await page.getByTestId(`morning-failed-${failed.id}`).filter({ hasText: 'loss is NaN at step 812' }).waitFor()
+    expect(await page.getByTestId(`morning-failed-${failed.id}`).textContent()).not.toContain('worker.js')
+    expect(await page.getByTestId('morning-counts').textContent()).toMatch(/1\s+failed/)
+    const group = (await call('queue.list', { includeFinished: true })).entries.filter((e) => e.group === 'night-1').map((e) => e.runId)
+    expect(group.length).toBeGreaterThan(0) // the swept runs still in the queue's history (a removed entry leaves it)
+    await page.getByTestId('morning-compare-night-1').click()
+    await page.getByTestId('compare-view').waitFor()
+    for (const id of group) await expect.poll(() => page.getByTestId(`compare-pick-${id}`).isChecked()).toBe(true)
+    expect(await page.getByTestId(`compare-pick-${failed.id}`).isChecked()).toBe(false)
+    // a later start: nothing ran since
+    await page.getByTestId('nav-runs').click()
+    await page.getByTestId('morning-since').fill('2099-01-01T00:00')
+    await page.getByTestId('morning-none').waitFor()
+    expect(errors).toEqual([])
+    await context.close()
+  })
 })

@@ -34,6 +34,8 @@ export interface CliApiOptions {
   log?: (runId: number, message: string) => void
   /** the store is the command's own scratch store: a new one is not announced */
   scratch?: boolean
+  /** train every queue entry (elle worker) instead of only the runs this command starts */
+  queueRunner?: boolean
 }
 
 export class CliApi implements ApiClient {
@@ -125,7 +127,10 @@ export async function openCliApi(command: Pick<Command, 'name' | 'methods'>, opt
   const location = cliStorePath(options.db)
   const backend = backendRequestFromEnv(options.backend)
   const open = async (readonly: boolean): Promise<CliApi> =>
-    new CliApi(command, await openEngineApi({ dbPath: location.path, dataDir: options.dataDir, backend, mode: 'cli', readonly, log: options.log }))
+    new CliApi(
+      command,
+      await openEngineApi({ dbPath: location.path, dataDir: options.dataDir, backend, mode: 'cli', readonly, log: options.log, queue: options.queueRunner ? 'runner' : 'own' })
+    )
   // Reading a store that is not there: the default one is created as always (an empty list); a path the
   // user gave is refused by the read-only open ("no store at …") unless the command writes anyway.
   if (options.readonly && (!location.isNew || (location.given && !options.writeIf))) {

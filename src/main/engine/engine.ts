@@ -207,7 +207,7 @@ export class Engine {
   startRun(rawConfig: unknown, options: { fresh?: boolean; stream?: number | string } = {}): RunSummary {
     const run = this.createCheckedRun(this.checkRun(rawConfig, options), options)
     // at the top of the queue (after other started runs); it starts now unless the queue holds it back
-    this.queue.enqueue(run.id, { priority: QUEUE_START_PRIORITY })
+    this.queue.enqueue(run.id, { priority: QUEUE_START_PRIORITY, reserve: this.queue.mode === 'own' })
     this.queue.tick()
     return run
   }

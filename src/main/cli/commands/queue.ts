@@ -1,17 +1,305 @@
-// `elle queue`: the persistent run queue (issue 14) through the contract's queue.* methods.
-import { UsageError, type Command } from '../args'
+// `elle queue`: the persistent run queue (issue 14, docs/queue.md) through the contract's queue.* methods.
+// The queue trains in a queue runner (the workbench, elle serve or elle worker); this command only edits it.
+import fs from 'node:fs'
+import { QUEUE_PRIORITY_MAX, QUEUE_SLOTS_MAX, type Params, type QueueEntry, type QueueSettings, type QueueState, type QueueWindow } from '../../../shared/contract'
+import { intFlag, stringFlag, UsageError, type Command } from '../args'
+import { openCliApi } from '../api'
+import { table } from '../format'
+import { formatDuration } from '../progress'
+
+const SUBCOMMANDS = ['list', 'add', 'move', 'remove', 'retry', 'pause', 'resume', 'sweep', 'update'] as const
+const ARGS =
+  'list | add CONFIG.json | add --preset NAME | move RUN_ID top|bottom|INDEX | move RUN_ID --swap RUN_ID | remove RUN_ID | retry RUN_ID | pause | resume | sweep CONFIG.json --group NAME'
+const DAYS: Record<string, number[]> = {
+  weekdays: [1, 2, 3, 4, 5],
+  weekends: [0, 6],
+  daily: [0, 1, 2, 3, 4, 5, 6],
+  'every-day': [0, 1, 2, 3, 4, 5, 6]
+}
+const DAY_NAMES = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat']
+
+function runId(text: string | undefined, what = 'RUN_ID'): number {
+  if (text === undefined) throw new UsageError(`missing ${what}`)
+  if (!(/^\d+$/.test(text) && Number(text) >= 1 && Number.isSafeInteger(Number(text)))) throw new UsageError(`run ids are positive integers, got "${text}"`)
+  return Number(text)
+}
+
+function ids(text: string | undefined, flag: string): number[] | undefined {
+  if (text === undefined) return undefined
+  return text.split(',').map((t) => runId(t.trim(), `--${flag}`))
+}
+
+function numbers(text: string | undefined, flag: string): number[] | undefined {
+  if (text === undefined) return undefined
+  return text.split(',').map((t) => {
+    const n = Number(t.trim())
+    if (t.trim() === '' || !Number.isInteger(n) || n < 0) throw new UsageError(`--${flag} takes non-negative integers separated by commas, got "${text}"`)
+    return n
+  })
+}
+
+/** --option method.lambda=10,100 → a swept option (numbers stay numbers, true/false booleans). */
+function sweepOption(text: string | undefined, flag: string): { path: string; values: Array<number | string | boolean> } | undefined {
+  if (text === undefined) return undefined
+  const eq = text.indexOf('=')
+  if (eq <= 0) throw new UsageError(`--${flag} takes PATH=V1,V2 (e.g. method.lambda=10,100), got "${text}"`)
+  const values = text
+    .slice(eq + 1)
+    .split(',')
+    .map((v) => v.trim())
+    .map((v) => (v === 'true' ? true : v === 'false' ? false : v !== '' && Number.isFinite(Number(v)) ? Number(v) : v))
+  return { path: text.slice(0, eq), values }
+}
+
+function parseDays(text: string | undefined): number[] {
+  if (text === undefined) return DAYS.daily!
+  if (DAYS[text]) return DAYS[text]
+  const days = new Set<number>()
+  for (const part of text.toLowerCase().split(',')) {
+    const [from, to] = part.split('-') as [string, string | undefined]
+    const a = DAY_NAMES.indexOf(from.slice(0, 3))
+    const b = to === undefined ? a : DAY_NAMES.indexOf(to.slice(0, 3))
+    if (a < 0 || b < 0) throw new UsageError(`--days takes weekdays, weekends, daily or day names (mon-fri, sat,sun), got "${text}"`)
+    for (let d = a; ; d = (d + 1) % 7) {
+      days.add(d)
+      if (d === b) break
+    }
+  }
+  return [...days].sort((x, y) => x - y)
+}
+
+/** --window "20:00-07:30" [--days weekdays] | --window none | --cron EXPR --minutes N */
+function windowFrom(values: Record<string, string | boolean | undefined>): QueueWindow | null | undefined {
+  const window = stringFlag(values.window)
+  const cron = stringFlag(values.cron)
+  if (window !== undefined && cron !== undefined) throw new UsageError('--window cannot be combined with --cron')
+  if (cron !== undefined) {
+    const minutes = intFlag(values.minutes, 'minutes', { min: 1, max: 7 * 24 * 60 })
+    if (minutes === undefined) throw new UsageError('--cron needs --minutes (how long the window stays open each time it fires)')
+    return { kind: 'cron', cron, minutes }
+  }
+  if (window === undefined) {
+    if (values.days !== undefined) throw new UsageError('--days goes with --window')
+    return undefined
+  }
+  if (window === 'none' || window === 'off') return null
+  const match = /^(\d{1,2}:\d{2})-(\d{1,2}:\d{2})$/.exec(window)
+  if (!match) throw new UsageError(`--window takes START-END in 24 h local time, e.g. 20:00-07:30 (or "none"), got "${window}"`)
+  const pad = (t: string): string => t.padStart(5, '0')
+  return { kind: 'daily', start: pad(match[1]!), end: pad(match[2]!), days: parseDays(stringFlag(values.days)) }
+}
+
+function settingsFrom(values: Record<string, string | boolean | undefined>): Params<'queue.settings'> {
+  const changes: Params<'queue.settings'> = {}
+  const window = windowFrom(values)
+  if (window !== undefined) changes.window = window
+  const slots = intFlag(values.slots, 'slots', { min: 1, max: QUEUE_SLOTS_MAX })
+  if (slots !== undefined) changes.slots = slots
+  const autoResume = stringFlag(values['auto-resume'])
+  if (autoResume !== undefined) changes.autoResume = autoResume === 'on'
+  const stall = intFlag(values['stall-minutes'], 'stall-minutes', { min: 1, max: 24 * 60 })
+  if (stall !== undefined) changes.stallMinutes = stall
+  const tz = stringFlag(values.timezone)
+  if (tz !== undefined) changes.timezone = tz === 'local' ? null : tz
+  const notify = stringFlag(values.notify)
+  // split on spaces, never run through a shell: the program and its arguments
+  if (notify !== undefined) changes.notifyCommand = notify === 'none' ? null : notify.split(/\s+/).filter((a) => a !== '')
+  return changes
+}
+
+function budgetFrom(values: Record<string, string | boolean | undefined>): Params<'queue.add'>['budget'] {
+  const hoursText = stringFlag(values.hours)
+  const until = stringFlag(values.until)
+  if (hoursText === undefined && until === undefined) return undefined
+  const hours = hoursText === undefined ? undefined : Number(hoursText)
+  if (hours !== undefined && !Number.isFinite(hours)) throw new UsageError(`--hours takes a number, got "${hoursText}"`)
+  return { ...(hours !== undefined ? { hours } : {}), ...(until !== undefined ? { until } : {}) }
+}
+
+function readConfig(file: string): unknown {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as unknown
+  } catch (error) {
+    throw new Error(`${file}: ${error instanceof Error ? error.message : String(error)}`)
+  }
+}
+
+function describeWindow(settings: QueueSettings): string {
+  const w = settings.window
+  if (!w) return 'always open'
+  const zone = settings.timezone ?? 'local time'
+  if (w.kind === 'cron') return `cron "${w.cron}" for ${w.minutes} min (${zone})`
+  const days = w.days.length === 7 ? 'every day' : w.days.map((d) => DAY_NAMES[d]).join(',')
+  return `${w.start}-${w.end} ${days} (${zone})`
+}
+
+function printSettings(settings: QueueSettings): void {
+  console.log(
+    [
+      `window: ${describeWindow(settings)}`,
+      `slots: ${settings.slots} · auto-resume: ${settings.autoResume ? 'on' : 'off'} · stalled after ${settings.stallMinutes} min without progress`,
+      `notify: ${settings.notifyCommand ? settings.notifyCommand.join(' ') : 'none'}`
+    ].join('\n')
+  )
+}
+
+function entryRow(e: QueueEntry): Array<string | number | null> {
+  const est = e.estimate ? `${formatDuration(e.estimate.seconds)}${e.estimate.source === 'guess' ? '?' : ''}` : null
+  return [e.position < 0 ? '' : e.position, e.runId, e.state, e.configName, e.method, e.group, est, e.blockedBy ?? e.message]
+}
+
+function printState(state: QueueState): void {
+  const head = `queue ${state.paused ? 'PAUSED' : 'running'} · window ${describeWindow(state.settings)}${state.settings.window ? (state.windowOpen ? ' (open' : ' (closed') + (state.nextWindowChange ? ` until ${new Date(state.nextWindowChange).toLocaleString()})` : ')') : ''} · ${state.settings.slots} slot${state.settings.slots === 1 ? '' : 's'}`
+  console.log(head)
+  if (state.entries.length === 0) {
+    console.log('the queue is empty')
+    return
+  }
+  console.log(table(['#', 'run', 'state', 'config', 'method', 'group', 'estimate', 'note'], state.entries.map(entryRow)))
+  if (state.etaS !== null) console.log(`total ${formatDuration(state.etaS)}${state.finishAt ? ` · through by ${new Date(state.finishAt).toLocaleString()}` : ''}`)
+}
 
 export const queueCommand: Command = {
   name: 'queue',
   summary: 'The run queue: list, add, move, remove, retry, pause, resume, sweep; --window sets when it trains.',
-  usage: 'elle queue [list] | add CONFIG.json | add --preset NAME | move RUN_ID top|bottom|INDEX | remove RUN_ID | retry RUN_ID | pause | resume | sweep ...',
+  usage: `elle queue [${ARGS}] [--window 20:00-07:30 [--days weekdays] | --cron EXPR --minutes N] [--slots N] [--db FILE] [--json]`,
   methods: ['queue.list', 'queue.add', 'queue.move', 'queue.update', 'queue.remove', 'queue.retry', 'queue.pause', 'queue.resume', 'queue.settings', 'queue.sweep'],
   flags: {
+    all: { type: 'boolean', description: 'list: finished entries too' },
+    preset: { type: 'string', description: 'add/sweep: a preset (elle run --help lists them) instead of CONFIG.json' },
+    priority: { type: 'string', description: `add/sweep/update: place before entries of lower priority (-${QUEUE_PRIORITY_MAX}..${QUEUE_PRIORITY_MAX}, default 0)` },
+    after: { type: 'string', description: 'add/update: start only after these runs finished (RUN_ID,RUN_ID)' },
+    group: { type: 'string', description: 'add/update: group name; sweep: the sweep’s group (required)' },
+    hours: { type: 'string', description: 'add/sweep/update: budget: stop cleanly after N hours of training' },
+    until: { type: 'string', description: 'add/sweep/update: budget: stop cleanly at this time (ISO, e.g. 2026-12-03T07:00:00+01:00)' },
+    stream: { type: 'string', description: 'add/sweep: the stream (id or name) the runs record' },
+    fresh: { type: 'boolean', description: 'add: a new run even when an unfinished one of the same config could be resumed' },
+    swap: { type: 'string', description: 'move: swap with this run' },
+    methods: { type: 'string', description: 'sweep: methods, e.g. elle,naive,ewc' },
+    seeds: { type: 'string', description: 'sweep: seeds, e.g. 1,2,3' },
+    option: { type: 'string', description: 'sweep: one swept option PATH=V1,V2 (e.g. method.lambda=10,100)' },
+    option2: { type: 'string', description: 'sweep: a second swept option' },
+    window: { type: 'string', description: 'settings: train only between START-END local time (20:00-07:30), or "none"' },
+    days: { type: 'string', description: 'settings: with --window: weekdays, weekends, daily, or mon-fri / sat,sun (the day the window starts)' },
+    cron: { type: 'string', description: 'settings: the window opens when this cron expression fires (with --minutes)' },
+    minutes: { type: 'string', description: 'settings: with --cron: how long the window stays open' },
+    timezone: { type: 'string', description: 'settings: the zone the window is read in (IANA name, or "local")' },
+    slots: { type: 'string', description: `settings: runs trained at once (1..${QUEUE_SLOTS_MAX})` },
+    'auto-resume': { type: 'string', description: 'settings: resume runs interrupted by a crash at the next start', choices: ['on', 'off'] },
+    'stall-minutes': { type: 'string', description: 'settings: report a run stalled after N minutes without progress' },
+    notify: { type: 'string', description: 'settings: a command run on every notice, with RUN_ID, STATUS, MESSAGE set (no shell; "none" clears it)' },
     db: { type: 'string', description: 'experiment store (env: ELLE_DB)' },
     json: { type: 'boolean', description: 'print JSON' }
   },
   positionals: { name: 'ARGUMENT', min: 0, max: 3 },
-  async run() {
-    throw new UsageError('elle queue is not implemented yet')
+  async run({ values, positionals }) {
+    const [sub = 'list', first, second, ...rest] = positionals
+    if (!(SUBCOMMANDS as readonly string[]).includes(sub)) throw new UsageError(`unknown subcommand "${sub}"; use elle queue ${ARGS}`)
+    if (rest.length > 0) throw new UsageError(`too many arguments for elle queue ${sub}`)
+    const settings = settingsFrom(values)
+    const changesSettings = Object.keys(settings).length > 0
+    if (changesSettings && sub !== 'list')
+      throw new UsageError('--window, --cron, --slots, --auto-resume, --stall-minutes, --timezone and --notify change the queue’s settings: give them without a subcommand')
+    const preset = stringFlag(values.preset)
+    const budget = budgetFrom(values)
+    const priority = intFlag(values.priority, 'priority', { min: -QUEUE_PRIORITY_MAX, max: QUEUE_PRIORITY_MAX })
+    const streamText = stringFlag(values.stream)
+    const stream = streamText === undefined ? undefined : /^\d+$/.test(streamText) ? Number(streamText) : streamText
+
+    const api = await openCliApi(queueCommand, { db: stringFlag(values.db) })
+    const print = (value: unknown, text: () => void): void => (values.json ? console.log(JSON.stringify(value, null, 2)) : text())
+    try {
+      switch (sub) {
+        case 'list': {
+          if (first !== undefined) throw new UsageError(`elle queue list takes no arguments, got "${first}"`)
+          if (changesSettings) {
+            const changed = await api.call('queue.settings', settings)
+            print(changed, () => printSettings(changed))
+            return 0
+          }
+          const state = await api.call('queue.list', { includeFinished: values.all === true })
+          print(state, () => printState(state))
+          return 0
+        }
+        case 'add':
+        case 'sweep': {
+          if ((first === undefined) === (preset === undefined)) throw new UsageError(`elle queue ${sub} takes CONFIG.json or --preset NAME (one of them)`)
+          if (second !== undefined) throw new UsageError(`elle queue ${sub} takes one CONFIG.json, got "${second}"`)
+          const source = preset !== undefined ? { preset } : { config: readConfig(first!) as Params<'queue.add'>['config'] }
+          if (sub === 'add') {
+            const { entries } = await api.call('queue.add', {
+              ...source,
+              priority,
+              after: ids(stringFlag(values.after), 'after'),
+              group: stringFlag(values.group),
+              budget,
+              stream,
+              fresh: values.fresh === true ? true : undefined
+            })
+            print({ entries }, () =>
+              entries.forEach((e) => console.log(`queued run ${e.runId} (${e.configName}) at position ${e.position}${e.blockedBy ? `: ${e.blockedBy}` : ''}`))
+            )
+            return 0
+          }
+          const group = stringFlag(values.group)
+          if (group === undefined) throw new UsageError('elle queue sweep needs --group NAME')
+          const options = [sweepOption(stringFlag(values.option), 'option'), sweepOption(stringFlag(values.option2), 'option2')].filter((o) => o !== undefined)
+          const methods = stringFlag(values.methods)
+            ?.split(',')
+            .map((m) => m.trim())
+          const swept = await api.call('queue.sweep', { ...source, group, methods, seeds: numbers(stringFlag(values.seeds), 'seeds'), options, priority, budget, stream })
+          print(swept, () => {
+            console.log(`queued ${swept.entries.length} runs as group "${swept.group}"`)
+            console.log(
+              table(
+                ['run', 'config'],
+                swept.entries.map((e) => [e.runId, e.configName])
+              )
+            )
+          })
+          return 0
+        }
+        case 'move': {
+          const id = runId(first)
+          const swap = stringFlag(values.swap)
+          if ((second === undefined) === (swap === undefined)) throw new UsageError('elle queue move RUN_ID takes top, bottom or an INDEX, or --swap RUN_ID (one of them)')
+          let to: 'top' | 'bottom' | number | undefined
+          if (second !== undefined) {
+            if (second === 'top' || second === 'bottom') to = second
+            else if (/^\d+$/.test(second)) to = Number(second)
+            else throw new UsageError(`move to top, bottom or a 0-based INDEX, got "${second}"`)
+          }
+          const state = await api.call('queue.move', { runId: id, ...(to !== undefined ? { to } : { swapWith: runId(swap, '--swap') }) })
+          print(state, () => printState(state))
+          return 0
+        }
+        case 'update': {
+          const id = runId(first)
+          const entry = await api.call('queue.update', { runId: id, priority, after: ids(stringFlag(values.after), 'after'), group: stringFlag(values.group), budget })
+          print(entry, () => console.log(table(['#', 'run', 'state', 'config', 'method', 'group', 'estimate', 'note'], [entryRow(entry)])))
+          return 0
+        }
+        case 'remove':
+        case 'retry': {
+          const id = runId(first)
+          if (second !== undefined) throw new UsageError(`elle queue ${sub} takes one RUN_ID, got "${second}"`)
+          const entry = sub === 'remove' ? await api.call('queue.remove', { runId: id }) : await api.call('queue.retry', { runId: id })
+          print(entry, () =>
+            console.log(
+              sub === 'remove' ? `removed run ${id} (${entry.configName}) from the queue; it is ${entry.run.status}` : `run ${id} (${entry.configName}) waits again in the queue`
+            )
+          )
+          return 0
+        }
+        default: {
+          if (first !== undefined) throw new UsageError(`elle queue ${sub} takes no arguments, got "${first}"`)
+          const state = sub === 'pause' ? await api.call('queue.pause', {}) : await api.call('queue.resume', {})
+          print(state, () => console.log(sub === 'pause' ? 'the queue is paused: running runs stop at a checkpoint; nothing new starts' : 'the queue runs again'))
+          return 0
+        }
+      }
+    } finally {
+      await api.close()
+    }
   }
 }

@@ -175,8 +175,8 @@ export class RunQueue {
         after: entry.after ?? [],
         group: entry.group ?? null,
         budget,
-        // an own process trains its entries itself; a runner's are anyone's
-        reservedBy: (entry.reserve ?? this.mode === 'own') ? this.host.owner : null
+        // runs.start in an own process (elle run) trains its run itself; other entries are any runner's
+        reservedBy: entry.reserve === true ? this.host.owner : null
       })
     )
     this.changed()
@@ -187,7 +187,7 @@ export class RunQueue {
     this.options.store.clearRunCancelRequest(runId)
     const existing = this.db.get(runId)
     const run = this.options.setStatus(runId, 'queued')
-    this.enqueue(runId, { priority: QUEUE_START_PRIORITY, after: existing?.after, group: existing?.group, budget: existing?.budget ?? null })
+    this.enqueue(runId, { priority: QUEUE_START_PRIORITY, after: existing?.after, group: existing?.group, budget: existing?.budget ?? null, reserve: this.mode === 'own' })
     return run
   }
 

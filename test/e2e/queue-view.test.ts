@@ -151,7 +151,17 @@ describe('Queue view in a real browser', () => {
     const errors: string[] = []
     page.on('pageerror', (e) => errors.push(e.message))
     await page.goto(mode.server.openUrl)
-    await page.getByTestId('nav-queue').click()
+
+    // ---- Queue beside Start now: the draft goes to the bottom of the (paused) queue ----
+    await page.getByTestId('nav-schedules').click()
+    await page.getByTestId('field-name').fill('ui-draft')
+    await expect.poll(() => page.getByTestId('queue-draft').isEnabled()).toBe(true)
+    await page.getByTestId('queue-draft').click()
+    await page.getByTestId('queue-view').waitFor()
+    const last = (await call('queue.list', {})).entries.at(-1)!
+    expect(last).toMatchObject({ configName: 'ui-draft', state: 'waiting' })
+    await page.getByTestId(`queue-entry-${last.runId}`).waitFor()
+    await call('queue.remove', { runId: last.runId })
 
     // ---- settings: the window as simple fields; a zero-length one and a cron that never fires are refused by name ----
     await page.getByTestId('queue-window-daily').check()

@@ -149,6 +149,20 @@ describe('events, sleep and notifications', () => {
     expect(double.powerSaveBlocker.active.size).toBe(0)
     expect(double.Notification.shown.slice(shownBefore)).toEqual([{ title: `Run ${run.id} failed`, body: 'sleepy: loss is NaN at step 7' }])
   })
+
+  it("keeps the machine awake while the queue trains here, and shows the queue's notices that need attention", () => {
+    const watcher = new RunWatcher()
+    const shownBefore = double.Notification.shown.length
+    watcher.handle({ type: 'training.active', active: true })
+    expect(double.powerSaveBlocker.active.size).toBe(1)
+    const at = new Date().toISOString()
+    watcher.handle({ type: 'run.notice', notice: { kind: 'stalled', runId: 7, experimentName: 'x', message: 'run 7 (x) stalled: no progress for 15 min', at } })
+    watcher.handle({ type: 'run.notice', notice: { kind: 'finished', runId: 7, experimentName: 'x', message: 'run 7 (x) finished', at } }) // told by run.updated
+    watcher.handle({ type: 'training.active', active: false })
+    expect(double.powerSaveBlocker.active.size).toBe(0)
+    expect(double.Notification.shown.slice(shownBefore)).toEqual([{ title: 'Run 7 stalled', body: 'run 7 (x) stalled: no progress for 15 min' }])
+    watcher.dispose()
+  })
 })
 
 describe('startElectronApp', () => {

@@ -73,27 +73,49 @@ export function registerIpc(handler: ApiHandler, page: string): void {
   })
 }
 
-/** Keeps the machine awake while runs train, and tells the user when one ends. */
+/**
+ * Keeps the machine awake while runs train (a run.updated running anywhere, or training.active here), and
+ * tells the user when one ends (finished, failed with its error's first line) or needs attention (the queue's
+ * run.notice: stalled, stopped by its budget, interrupted by a crash).
+ */
 export class RunWatcher {
   private readonly running = new Set<number>()
+  private trainingHere = false
   private blocker: number | null = null
 
   handle(event: ApiEvent): void {
+    if (event.type === 'training.active') {
+      this.trainingHere = event.active
+      this.updateBlocker()
+      return
+    }
+    if (event.type === 'run.notice') {
+      const { kind, runId, message } = event.notice
+      // finished and failed are told from run.updated (also for runs other processes train)
+      if ((kind === 'stalled' || kind === 'budget' || kind === 'interrupted') && Notification.isSupported())
+        new Notification({ title: `Run ${runId} ${kind === 'budget' ? 'stopped by its budget' : kind}`, body: message }).show()
+      return
+    }
     if (event.type !== 'run.updated') return
     const { id, status, experimentName, error } = event.run
     if (status === 'running') this.running.add(id)
     else this.running.delete(id)
-    if (this.running.size > 0 && this.blocker === null) this.blocker = powerSaveBlocker.start('prevent-app-suspension')
-    if (this.running.size === 0 && this.blocker !== null) {
-      powerSaveBlocker.stop(this.blocker)
-      this.blocker = null
-    }
+    this.updateBlocker()
     const ended: RunStatus[] = ['finished', 'failed']
     if (ended.includes(status) && Notification.isSupported()) {
       new Notification({
         title: `Run ${id} ${status}`,
-        body: status === 'failed' ? `${experimentName}: ${error ?? 'unknown error'}` : `${experimentName} finished`
+        body: status === 'failed' ? `${experimentName}: ${(error ?? 'unknown error').split('\n')[0]}` : `${experimentName} finished`
       }).show()
+    }
+  }
+
+  private updateBlocker(): void {
+    const training = this.running.size > 0 || this.trainingHere
+    if (training && this.blocker === null) this.blocker = powerSaveBlocker.start('prevent-app-suspension')
+    if (!training && this.blocker !== null) {
+      powerSaveBlocker.stop(this.blocker)
+      this.blocker = null
     }
   }
 
@@ -105,6 +127,7 @@ export class RunWatcher {
     if (this.blocker !== null) powerSaveBlocker.stop(this.blocker)
     this.blocker = null
     this.running.clear()
+    this.trainingHere = false
   }
 }
 

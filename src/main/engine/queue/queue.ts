@@ -428,10 +428,11 @@ export class RunQueue {
         if (row.status !== 'running' || !this.sessions.has(row.runId)) continue
         const session = this.sessions.get(row.runId)!
         const mineAtOnce = this.mode === 'own' && row.reservedBy === this.host.owner
-        if (!mineAtOnce && (paused || !open)) this.host.pause(row.runId, paused ? 'paused' : 'window')
         const spent = budgetSpent(row, session.startedAt, now)
-        if (spent) this.host.pause(row.runId, `budget:${spent}`)
-        if (!session.stalled && now - session.progressAt > settings.stallMinutes * 60_000) {
+        if (!mineAtOnce && (paused || !open)) this.host.pause(row.runId, paused ? 'paused' : 'window')
+        else if (spent) this.host.pause(row.runId, `budget:${spent}`)
+        // a run asked to stop is not stalled for not progressing meanwhile
+        else if (!session.stalled && now - session.progressAt > settings.stallMinutes * 60_000) {
           session.stalled = true
           this.notice('stalled', row.runId, `no progress for ${Math.round((now - session.progressAt) / 60_000)} min`)
         }

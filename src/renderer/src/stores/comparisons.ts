@@ -48,6 +48,12 @@ export const useComparisonsStore = defineStore('comparisons', () => {
     return refresh()
   }
 
+  /** Compare exactly these runs (a sweep group from the morning summary). */
+  function selectOnly(ids: readonly number[]): Promise<void> {
+    selected.value = new Set(ids)
+    return refresh()
+  }
+
   function clear(): Promise<void> {
     selected.value = new Set()
     return refresh()
@@ -58,5 +64,5 @@ export const useComparisonsStore = defineStore('comparisons', () => {
     if (event.type === 'run.updated' && selected.value.has(event.run.id) && event.run.status !== 'running') void refresh()
   })
 
-  return { selected, selectedRuns, comparison, error, loading, toggle, clear, refresh }
+  return { selected, selectedRuns, comparison, error, loading, toggle, selectOnly, clear, refresh }
 })

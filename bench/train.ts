@@ -3,7 +3,8 @@
 //
 //   npm run bench:train                       the sitting: for each repeat, for each kind (GPT, BERT), one fresh
 //                                             process per configuration, interleaved: ours per backend, then the
-//                                             peer at 1 thread and at all cores; prints every run as a JSON line
+//                                             peer at 1 thread and at all cores (ours at all cores: data-parallel
+//                                             workers, one per core, per CPU backend); prints every run as a JSON line
 //                                             (with the 1-minute load average) and a summary table of medians,
 //                                             ranges and ratios to the peer at the same core budget
 //   npm run bench:train -- --backend NAME     one configuration in this process (the old single-run mode)
@@ -12,7 +13,7 @@
 //
 // Options: [--repeats 3] [--backends wasm-native,wasm,tensorflow] [--kind gpt|bert|both] [--steps 10] [--warmup 3]
 //   [--layers 4 --hidden 256 --heads 4 --ffn 1024 --seq 128 --batch 32 --vocab 8000] [--micro 1]
-//   [--ort-threads N] (wasm-native, one configuration) [--cores N] (all-cores budget, default: os.cpus())
+//   [--ort-threads N] (wasm-native, one configuration) [--workers N] (data-parallel threads, one configuration) [--cores N] (all-cores budget, default: os.cpus())
 //   [--python /usr/bin/python3] [--peer ../shared/bench/torch-peer.py] [--no-peer] [--pause 2] (seconds between runs)
 import * as tf from '@tensorflow/tfjs'
 import { spawnSync } from 'node:child_process'
@@ -27,6 +28,8 @@ import { maskTokens } from '../src/main/engine/model/masking'
 import { type LossBatch, TransformerModel } from '../src/main/engine/model/model'
 import { Rng } from '../src/main/engine/model/rng'
 import { Trainer } from '../src/main/engine/model/train'
+import { IGNORE_INDEX } from '../src/main/engine/model/config'
+import { ReplicaPool } from '../src/main/engine/training/parallel'
 import { positiveInt, SHAPE_OPTIONS } from './reference-shape'
 
 const { values: a } = parseArgs({
@@ -38,6 +41,7 @@ const { values: a } = parseArgs({
     ...SHAPE_OPTIONS,
     micro: { type: 'string', default: '1' },
     'ort-threads': { type: 'string', default: '1' },
+    workers: { type: 'string', default: '1' },
     cores: { type: 'string', default: String(os.cpus().length) },
     python: { type: 'string', default: '/usr/bin/python3' },
     peer: { type: 'string' },
@@ -75,18 +79,28 @@ async function measureHere(name: string): Promise<void> {
   const warmup = int('warmup')
   const [layers, hidden, heads, ffn, seq, batch, vocab] = shapeArgs.map((k) => int(k)) as [number, number, number, number, number, number, number]
   const micro = int('micro')
+  const workers = int('workers')
+  if (workers > 1 && backend !== 'wasm' && backend !== 'wasm-native' && backend !== 'cpu') throw new Error('--workers above 1 needs a CPU backend (wasm, wasm-native, cpu)')
+  // the replicas select the same backend in their threads (with ELLE_ORT_THREADS for wasm-native's matmuls)
+  if (workers > 1) process.env.ELLE_ORT_THREADS = String(ortThreads)
+  const replicas = workers > 1 ? await ReplicaPool.start({ replicas: workers - 1, backend: backend as 'wasm' | 'wasm-native' | 'cpu' }) : null
   if (hidden % heads !== 0 || batch % micro !== 0) throw new Error('--hidden must divide by --heads and --batch by --micro')
   const rssMB = (): number => Math.round(process.memoryUsage().rss / 2 ** 20)
 
   for (const kind of kinds) {
     const cfg = makeModelConfig(kind, { layers, heads, headSize: hidden / heads, hidden, ffn, vocabSize: vocab, maxLength: seq })
     const model = new TransformerModel(cfg, { seed: 1 })
-    const trainer = new Trainer(model, { schedule: { peak: 1e-4, warmupSteps: 100, totalSteps: 10000 } })
+    const trainer = new Trainer(model, { schedule: { peak: 1e-4, warmupSteps: 100, totalSteps: 10000 }, shards: replicas })
     const rng = new Rng(7)
     const perMicro = batch / micro
     const makeBatch = (s: number): LossBatch => {
       const ids = new Int32Array(perMicro * seq).map(() => 5 + rng.int(vocab - 5))
-      if (kind === 'gpt') return { inputIds: tf.tensor2d(ids, [perMicro, seq], 'int32'), host: { inputIds: ids } }
+      if (kind === 'gpt') {
+        // next-token labels given explicitly (what lmLoss derives), so the data-parallel split can count targets
+        const labels = new Int32Array(ids.length).fill(IGNORE_INDEX)
+        for (let r = 0; r < perMicro; r++) for (let t = 0; t + 1 < seq; t++) labels[r * seq + t] = ids[r * seq + t + 1]!
+        return { inputIds: tf.tensor2d(ids, [perMicro, seq], 'int32'), labels: tf.tensor2d(labels, [perMicro, seq], 'int32'), host: { inputIds: ids, labels } }
+      }
       const m = maskTokens(ids, { maskId: 4, vocabSize: vocab, protectedIds: [0, 1, 2, 3], seed: s, seqLen: seq })
       return {
         inputIds: tf.tensor2d(m.inputIds, [perMicro, seq], 'int32'),
@@ -98,15 +112,23 @@ async function measureHere(name: string): Promise<void> {
     const pool = Array.from({ length: 4 * micro }, (_, i) => makeBatch(i))
     const batchAt = (s: number): LossBatch[] => Array.from({ length: micro }, (_, k) => pool[(s * micro + k) % pool.length]!)
     const times: number[] = []
+    // CPU time of the whole process (every thread) per measured step: on a loaded machine wall time says
+    // little, while the CPU time of 2 workers against 1 shows what sharding costs on top of the work
+    let cpuMs = 0
     let rssAt200 = 0
     let tensorsAt10 = 0
     let last = { loss: 0, gradNorm: 0 }
     const loadStart = load1()
     for (let s = 0; s < warmup + steps; s++) {
       const t0 = performance.now()
+      const c0 = process.cpuUsage()
       last = await trainer.trainStep(batchAt(s))
       const ms = performance.now() - t0
-      if (s >= warmup) times.push(ms)
+      const c = process.cpuUsage(c0)
+      if (s >= warmup) {
+        times.push(ms)
+        cpuMs += (c.user + c.system) / 1000
+      }
       if (s + 1 === 10) tensorsAt10 = tf.memory().numTensors
       if (s + 1 === 200) rssAt200 = rssMB()
     }
@@ -121,7 +143,8 @@ async function measureHere(name: string): Promise<void> {
       JSON.stringify({
         framework: `tfjs ${tf.version.tfjs} ${backend}`,
         kind,
-        threads: backend === 'wasm-native' ? ortThreads : backend === 'tensorflow' ? os.cpus().length : 1,
+        threads: (backend === 'wasm-native' ? ortThreads : backend === 'tensorflow' ? os.cpus().length : 1) * workers,
+        workers,
         params: nAll,
         steps,
         micro,
@@ -129,9 +152,11 @@ async function measureHere(name: string): Promise<void> {
         ms_min: Math.round(times[0]! * 10) / 10,
         ms_max: Math.round(times[times.length - 1]! * 10) / 10,
         tokens_per_s: Math.round(tokens / (med / 1000)),
+        cpu_ms_per_step: Math.round((cpuMs / steps) * 10) / 10,
         gflops_peer_formula: Math.round((peerFlops / med / 1e6) * 100) / 100,
         gflops_own_formula: Math.round((ownFlops / med / 1e6) * 100) / 100,
         final_loss: Math.round(last.loss * 1000) / 1000,
+        // the process's: with --workers, the coordinator and every replica thread together
         peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
         rss_mb_at_200: rssAt200 || undefined,
         rss_mb_end: rssMB(),
@@ -149,6 +174,7 @@ async function measureHere(name: string): Promise<void> {
     trainer.dispose()
     model.dispose()
   }
+  await replicas?.dispose()
 }
 
 /** One training step under tf.profile: time per kernel name, largest first, as a Markdown table. */
@@ -204,14 +230,19 @@ async function sitting(): Promise<void> {
   const repeats = int('repeats')
   const pauseMs = Number(a.pause) * 1000
   const common = ['--steps', String(int('steps')), '--warmup', String(int('warmup')), '--micro', String(int('micro')), ...shapeArgs.flatMap((k) => [`--${k}`, String(int(k))])]
-  const ours = (backend: BackendName, ortThreads: number) => (kind: ModelKind) => {
-    const r = spawnSync(process.execPath, [self, '--backend', backend, '--kind', kind, '--ort-threads', String(ortThreads), ...common], { encoding: 'utf8', maxBuffer: 1 << 24 })
-    if (r.status !== 0) {
-      console.error(`ours ${backend} ${kind} failed: ${r.stderr.trim().split('\n').slice(-3).join(' / ')}`)
-      return undefined
+  const ours =
+    (backend: BackendName, ortThreads: number, workers = 1) =>
+    (kind: ModelKind) => {
+      const r = spawnSync(process.execPath, [self, '--backend', backend, '--kind', kind, '--ort-threads', String(ortThreads), '--workers', String(workers), ...common], {
+        encoding: 'utf8',
+        maxBuffer: 1 << 24
+      })
+      if (r.status !== 0) {
+        console.error(`ours ${backend} ${kind} failed: ${r.stderr.trim().split('\n').slice(-3).join(' / ')}`)
+        return undefined
+      }
+      return lastJson(r.stdout)
     }
-    return lastJson(r.stdout)
-  }
   const peerScript = path.resolve(root, a.peer ?? '../shared/bench/torch-peer.py')
   const peer = (threads: number) => (kind: ModelKind) => {
     const r = spawnSync(a.python!, [peerScript, '--kind', kind, '--threads', String(threads), ...common.filter((x, i, all) => x !== '--micro' && all[i - 1] !== '--micro')], {
@@ -266,8 +297,14 @@ async function sitting(): Promise<void> {
     if (b === 'tensorflow') configs.push({ label: `ours tensorflow (${cores} cores)`, budget: 'all', run: ours(b, 1) })
     else if (b === 'wasm-native') {
       configs.push({ label: 'ours wasm-native, 1 ORT thread', budget: 'one', run: ours(b, 1) })
-      if (cores > 1) configs.push({ label: `ours wasm-native, ${cores} ORT threads`, budget: 'all', run: ours(b, cores) })
-    } else configs.push({ label: `ours ${b} (1 thread)`, budget: 'one', run: ours(b, 1) })
+      if (cores > 1) {
+        configs.push({ label: `ours wasm-native, ${cores} ORT threads`, budget: 'all', run: ours(b, cores) })
+        configs.push({ label: `ours wasm-native, ${cores} workers`, budget: 'all', run: ours(b, 1, cores) })
+      }
+    } else {
+      configs.push({ label: `ours ${b} (1 thread)`, budget: 'one', run: ours(b, 1) })
+      if (cores > 1) configs.push({ label: `ours ${b}, ${cores} workers`, budget: 'all', run: ours(b, 1, cores) })
+    }
   }
   if (!a['no-peer']) {
     if (!fs.existsSync(peerScript)) console.error(`no peer: ${peerScript} not found`)

@@ -7,8 +7,16 @@ import path from 'node:path'
 
 /** What scripts/build.mjs reads (electron.vite.config.ts: sources, benchmarks, public assets, the package list for externals). */
 export const BUNDLE_INPUTS = ['src', 'bench', 'resources', 'electron.vite.config.ts', 'package.json', 'scripts/build.mjs']
-/** The bundles tests load: the worker, the CLI, the Electron main and preload, the renderer. */
-export const BUNDLE_OUTPUTS = ['out/main/train-worker.js', 'out/main/job-worker.js', 'out/main/cli.js', 'out/main/electron.js', 'out/preload/index.cjs', 'out/renderer/index.html']
+/** The bundles tests load: the workers (training, its data-parallel replicas, jobs), the CLI, the Electron main and preload, the renderer. */
+export const BUNDLE_OUTPUTS = [
+  'out/main/train-worker.js',
+  'out/main/train-replica.js',
+  'out/main/job-worker.js',
+  'out/main/cli.js',
+  'out/main/electron.js',
+  'out/preload/index.cjs',
+  'out/renderer/index.html'
+]
 
 function newest(entry: string, best: { file: string; mtimeMs: number }): void {
   const stat = fs.statSync(entry, { throwIfNoEntry: false })

@@ -47,7 +47,7 @@ export class ProgressReporter extends StatusLine {
   update(p: RunProgress): void {
     const fraction = p.step / p.totalSteps
     const head = `stage ${p.stage + 1}/${p.stages} ${p.phase === 'frw' ? `warm-up on ${p.domain}` : p.domain}`
-    const stats = `step ${p.step}/${p.totalSteps} · loss ${p.loss.toFixed(3)} · ${formatRate(p.tokensPerS)} · ETA ${formatDuration(p.etaS)}`
+    const stats = `step ${p.step}/${p.totalSteps} · loss ${p.loss.toFixed(3)} · ${formatRate(p.tokensPerS)}${(p.workers ?? 1) > 1 ? ` (${p.workers} workers)` : ''} · ETA ${formatDuration(p.etaS)}`
     const validation = p.validation && p.validation.step !== this.lastValidationStep ? p.validation : null
     if (this.interactive) {
       const width = 24

@@ -5,6 +5,7 @@
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { loadCheckpoint } from '../../../src/main/engine/checkpoint/checkpoint'
+import { estimateRun } from '../../../src/main/engine/resources'
 import { ExperimentStore } from '../../../src/main/engine/store/store'
 import { parseRunConfig, type RunConfigInput } from '../../../src/main/engine/training/config'
 import { parallelFallback, RunController, type TrainingJob } from '../../../src/main/engine/training/run'
@@ -57,6 +58,17 @@ async function execute(runId: number, stopAtStep = Infinity): Promise<{ status: 
 }
 
 describe('a stored run on 2 workers', () => {
+  it('the memory estimate counts the replicas, and each thread holds half the activations', () => {
+    const one = estimateRun(configOf(1)).peak.bytes
+    const two = estimateRun(configOf(2)).peak.bytes
+    expect(one.replicas).toBe(0)
+    expect(two.activations).toBeCloseTo(one.activations / 2)
+    expect(two.replicas).toBeGreaterThan(two.activations)
+    expect(two.total).toBeGreaterThan(one.total)
+    // logit-KD falls back to one thread: nothing for replicas
+    expect(estimateRun(configOf(2, { method: { name: 'logit-kd' } } as never)).peak.bytes.replicas).toBe(0)
+  })
+
   it('trains with a replica, resumes mid-stage, and equals the 1-worker run', async () => {
     const one = newRun(1)
     expect((await execute(one)).status).toBe('finished')

@@ -11,6 +11,10 @@
 //   + methods: EWC/MAS 6P (importance, anchor, the penalty's tape), logit-KD P + the teacher's
 //     activations, A-GEM 2P (reference gradient), PNN at stage k: k frozen columns (kP), the laterals
 //     (L+1)·k·(d²+d) with their gradients and Adam, and k more columns of activations.
+// Data-parallel (training.workers W > 1; not for logit-KD and PNN, which fall back to one thread): each
+// thread holds the activations of its ceil(B/W) rows of a micro-batch; each of the W-1 replicas holds the
+// weights, their gradients and a temporary copy (3P) and a runtime of its own (128 MiB, no data); the
+// shared buffers hold the weights and each replica's gradients (W·P).
 // Host side: the checkpoint's copies of weights and moments (3P) and the plugin state as base64 JSON
 // (importance, teacher, columns: 4/3 x 3 copies), plus a fixed 256 MiB for the worker's runtime and data.
 //
@@ -33,6 +37,8 @@ const F32 = 4
 const MiB = 2 ** 20
 /** The worker's own runtime, the wasm module and the tokenized domains: not per-parameter, so a flat allowance. */
 const WORKER_BASE_BYTES = 256 * MiB
+/** A replica thread's runtime and wasm module (it loads no data). */
+const REPLICA_BASE_BYTES = 128 * MiB
 /** Share of BERT positions that get logits (the masking rate). */
 const MLM_RATE = 0.15
 
@@ -55,7 +61,7 @@ export interface StageEstimate {
   bytes: {
     /** weights, Adam moments, gradients and the optimizer's temporaries */
     parameters: number
-    /** activations and their gradients for one micro-batch */
+    /** activations and their gradients for one micro-batch (with several workers: the coordinator's share of it) */
     activations: number
     /** what the method keeps or computes beyond that (importance, teacher, frozen columns) */
     method: number
@@ -65,6 +71,8 @@ export interface StageEstimate {
     state: number
     /** copies outside the backend (checkpoints, plugin state) and the worker's runtime */
     host: number
+    /** data-parallel replicas (training.workers > 1): their tensors, runtimes and the shared buffers; 0 for one thread */
+    replicas: number
     total: number
   }
 }
@@ -105,7 +113,11 @@ function estimateStage(
   const { kind, layers: L, heads: H, headSize, hidden: d, ffn: f } = model
   const P = parameterCount(model)
   const rows = kind === 'gpt' ? B * T : Math.ceil(MLM_RATE * B * T)
-  const activations = F32 * (4 * rows * V + L * (11 * B * H * T * T + B * T * (50 * d + 6 * f)) + 22 * B * T * d)
+  const W = method === 'logit-kd' || method === 'pnn' ? 1 : Math.min(config.training.workers, B)
+  // each thread's share of a micro-batch (the coordinator's shard is the largest)
+  const whole = F32 * (4 * rows * V + L * (11 * B * H * T * T + B * T * (50 * d + 6 * f)) + 22 * B * T * d)
+  const activations = W > 1 ? (whole * Math.ceil(B / W)) / B : whole
+  const replicas = W > 1 ? (W - 1) * (F32 * 3 * P + activations + REPLICA_BASE_BYTES) + F32 * W * P : 0
   const parameters = F32 * P * (3 + 1.5 + (accumulation > 1 ? 1 : 0))
 
   // what the method adds: tensors in the backend, and parameters it keeps as checkpointed plugin state
@@ -141,7 +153,7 @@ function estimateStage(
     batchSize: B,
     seqLen: T,
     params: P + columns * P + (method === 'pnn' ? (L + 1) * columns * (d * d + d) : 0),
-    bytes: { parameters, activations, method: extra, tensors, state, host, total: tensors + host }
+    bytes: { parameters, activations, method: extra, tensors, state, host, replicas, total: tensors + host + replicas }
   }
 }
 

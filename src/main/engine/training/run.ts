@@ -245,7 +245,13 @@ async function startReplicas(config: RunConfig, log: (message: string) => void):
     log(`training.workers is ${workers}, but this run trains in 1 worker: ${why}`)
     return null
   }
-  const pool = await ReplicaPool.start({ replicas: workers - 1, backend, resourceLimits: trainingWorkerResourceLimits(config) })
+  let pool: ReplicaPool
+  try {
+    pool = await ReplicaPool.start({ replicas: workers - 1, backend, resourceLimits: trainingWorkerResourceLimits(config) })
+  } catch (error) {
+    log(`training.workers is ${workers}, but this run trains in 1 worker: the replica threads did not start (${error instanceof Error ? error.message : String(error)})`)
+    return null
+  }
   const dropout = config.model.dropout > 0 ? ' (dropout: each shard draws its own masks, so the run is not bit-comparable with a 1-worker run)' : ''
   log(`data-parallel: ${workers} workers on ${backend}, each micro-batch split by rows, gradients weighted by target counts${dropout}`)
   return pool

@@ -3,7 +3,7 @@
 // rules (which keys, when a text field swallows them, the "g then letter" sequence) are unit-tested.
 
 /** The views a shortcut can open (the renderer's navigation ids). */
-export const SHORTCUT_VIEWS = ['streams', 'schedules', 'runs', 'compare'] as const
+export const SHORTCUT_VIEWS = ['streams', 'schedules', 'runs', 'queue', 'compare'] as const
 export type ShortcutView = (typeof SHORTCUT_VIEWS)[number]
 
 export type ShortcutAction = { kind: 'view'; view: ShortcutView } | { kind: 'help' } | { kind: 'close' }
@@ -15,13 +15,14 @@ export interface Shortcut {
   action: ShortcutAction
 }
 
-/** The letter after "g" for each view: s(treams), d(esigner: Schedules), r(uns), c(ompare). */
-export const GO_LETTERS: Readonly<Record<ShortcutView, string>> = { streams: 's', schedules: 'd', runs: 'r', compare: 'c' }
+/** The letter after "g" for each view: s(treams), d(esigner: Schedules), r(uns), q(ueue), c(ompare). */
+export const GO_LETTERS: Readonly<Record<ShortcutView, string>> = { streams: 's', schedules: 'd', runs: 'r', queue: 'q', compare: 'c' }
 
 const VIEW_LABELS: Readonly<Record<ShortcutView, string>> = {
   streams: 'Streams: domains and streams',
   schedules: 'Schedules: the experiment designer',
   runs: 'Runs: training runs and their curves',
+  queue: 'Queue: the run queue, its order, time window and ETA',
   compare: 'Compare: ELLE against the baselines'
 }
 

@@ -161,7 +161,7 @@ describe('Runs view in a real browser', () => {
 
     // "?" opens the list of shortcuts as a modal dialog; Escape closes it
     await page.keyboard.press('?')
-    await page.getByTestId('shortcut-help').filter({ hasText: 'Alt+4' }).waitFor()
+    await page.getByTestId('shortcut-help').filter({ hasText: 'Alt+5' }).waitFor()
     expect(await page.getByTestId('shortcut-help').textContent()).toContain('g c')
     await page.evaluate(fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8')) // over the devtools protocol: the CSP allows no inline script
     const violations = await page.evaluate<string[]>(
@@ -172,6 +172,8 @@ describe('Runs view in a real browser', () => {
     await page.keyboard.press('Escape')
     await expect.poll(() => page.getByTestId('shortcut-help').isVisible()).toBe(false)
     await page.keyboard.press('Alt+4')
+    await page.getByTestId('queue-view').waitFor()
+    await page.keyboard.press('Alt+5')
     await page.getByTestId('compare-view').waitFor()
     await page.getByTestId('shortcut-help-open').click()
     await page.getByTestId('shortcut-help').waitFor()

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApiHandler, type ApiHandler } from '../../src/main/engine/api/handler'
 import type { Engine } from '../../src/main/engine/engine'
 import { ExperimentStore } from '../../src/main/engine/store/store'
+import { LATEST_SCHEMA_VERSION } from '../../src/main/engine/store/migrations'
 import { DesignEstimate, SavedExperiment, type ApiEvent } from '../../src/shared/contract'
 import { validateDesign } from '../../src/shared/designer'
 import type { RunConfigInput } from '../../src/shared/run-config'
@@ -38,12 +39,12 @@ beforeAll(async () => {
 afterAll(() => engine.close())
 
 describe('saved experiments', () => {
-  it('migrates a store to schema 7 with the saved_experiments table', () => {
-    expect(engine.store.schemaVersion).toBe(7)
+  it('migrates a store from schema 6 to the latest, with the saved_experiments table (added in 7)', () => {
+    expect(engine.store.schemaVersion).toBe(LATEST_SCHEMA_VERSION)
     const file = path.join(tempDir(), 'v6.sqlite')
     ExperimentStore.open(file, { targetVersion: 6 }).close()
     const store = ExperimentStore.open(file)
-    expect(store.schemaVersion).toBe(7)
+    expect(store.schemaVersion).toBe(LATEST_SCHEMA_VERSION)
     store.close()
     const db = new Database(file, { readonly: true })
     expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'saved_experiments'").pluck().get()).toBe('saved_experiments')

@@ -49,6 +49,12 @@ try {
     elle('run', file)
   }
 
+  // an overnight queue held by a closed window: a sweep of ELLE, naive and EWC over two seeds, waiting for 20:00-07:30
+  const sweepFile = path.join(tmp, 'tour-elle.json')
+  elle('queue', 'pause')
+  elle('queue', 'sweep', sweepFile, '--group', 'overnight', '--methods', 'elle,naive,ewc', '--seeds', '1,2', '--fresh')
+  elle('queue', '--window', '20:00-07:30', '--days', 'weekdays')
+
   server = spawn(process.execPath, [elleBin, 'serve', '--port', '0', '--json'], { env, stdio: ['ignore', 'pipe', 'inherit'] })
   const first = await new Promise((resolve, reject) => {
     server.once('exit', (code) => reject(new Error(`elle serve exited with ${code}`)))
@@ -86,6 +92,7 @@ try {
       .catch(() => undefined)
   })
   await shot('runs', `#/runs/run/${elleRun.id}`, () => page.getByTestId('chart-ppl').waitFor())
+  await shot('queue', '#/queue', () => page.locator('.queue-row').first().waitFor())
   await shot('compare', '#/compare', async () => {
     await page.getByTestId('compare-view').waitFor()
     for (const run of [elleRun, naiveRun]) await page.getByTestId(`compare-pick-${run.id}`).check()

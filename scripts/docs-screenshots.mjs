@@ -15,7 +15,7 @@ const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)))
 const elleBin = path.join(root, 'bin', 'elle.mjs')
 const outDir = path.join(root, 'docs', 'img')
 const chromiumPath = process.env.ELLE_CHROMIUM ?? '/usr/bin/chromium'
-const VIEWPORT = { width: 1280, height: 800 }
+const VIEWPORT = { width: 1400, height: 900 }
 const STEPS = Number(process.env.DOCS_STEPS ?? 12) // per stage: enough for a few validation points, seconds on 2 cores
 
 if (!fs.existsSync(chromiumPath)) throw new Error(`Chromium not found at ${chromiumPath}; install it (apt-get install -y chromium) or set ELLE_CHROMIUM`)

@@ -235,13 +235,7 @@ export class Trainer {
 
   private accumulate(acc: Map<string, tf.Tensor>, grads: tf.NamedTensorMap): void {
     for (const [tfName, g] of Object.entries(grads)) {
-      const role = this.roleOf.get(tfName)!
-      const prev = acc.get(role)
-      if (prev) {
-        acc.set(role, tf.add(prev, g))
-        prev.dispose()
-        g.dispose()
-      } else acc.set(role, g)
+      addInto(acc, this.roleOf.get(tfName)!, g)
     }
   }
 
@@ -252,13 +246,7 @@ export class Trainer {
     for (const [role, data] of grads) {
       const v = this.model.params.get(role)
       if (!v) throw new Error(`a replica returned a gradient for ${role}, which this model does not have`)
-      const g = tf.tensor(copy ? data.slice() : data, v.shape, 'float32')
-      const prev = acc.get(role)
-      if (prev) {
-        acc.set(role, tf.add(prev, g))
-        prev.dispose()
-        g.dispose()
-      } else acc.set(role, g)
+      addInto(acc, role, tf.tensor(copy ? data.slice() : data, v.shape, 'float32'))
     }
   }
 
@@ -266,4 +254,16 @@ export class Trainer {
     this.optimizer.dispose()
     this.auxiliaryOptimizer?.dispose()
   }
+}
+
+/** acc[role] += g, taking ownership of g (kept as is when the role has no gradient yet). */
+function addInto(acc: Map<string, tf.Tensor>, role: string, g: tf.Tensor): void {
+  const prev = acc.get(role)
+  if (!prev) {
+    acc.set(role, g)
+    return
+  }
+  acc.set(role, tf.add(prev, g))
+  prev.dispose()
+  g.dispose()
 }

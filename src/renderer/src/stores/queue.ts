@@ -104,31 +104,18 @@ export const useQueueStore = defineStore('queue', () => {
     })
   }
 
-  /** Queue one config (the designer's draft) at the bottom; answers the added entries or null. */
-  async function add(config: RunConfigInput, stream?: number): Promise<QueueEntry[] | null> {
-    try {
-      const { entries: added } = await api.call('queue.add', { config, stream })
-      error.value = null
-      void load()
-      return added
-    } catch (e) {
-      error.value = (e as Error).message
-      return null
-    }
+  /** Queue entries by one call; answers the added entries, or null after a refusal (then in `error`). */
+  async function enqueue(call: () => Promise<{ entries: QueueEntry[] }>): Promise<QueueEntry[] | null> {
+    let added: QueueEntry[] | null = null
+    const ok = await attempt(async () => {
+      added = (await call()).entries
+    })
+    return afterChange(ok) ? added : null
   }
-
+  /** Queue one config (the designer's draft) at the bottom. */
+  const add = (config: RunConfigInput, stream?: number): Promise<QueueEntry[] | null> => enqueue(() => api.call('queue.add', { config, stream }))
   /** Queue the cross product of a config's methods × seeds × option values as a named group. */
-  async function sweep(params: Params<'queue.sweep'>): Promise<QueueEntry[] | null> {
-    try {
-      const { entries: added } = await api.call('queue.sweep', params)
-      error.value = null
-      void load()
-      return added
-    } catch (e) {
-      error.value = (e as Error).message
-      return null
-    }
-  }
+  const sweep = (params: Params<'queue.sweep'>): Promise<QueueEntry[] | null> => enqueue(() => api.call('queue.sweep', params))
 
   // ---- browser notifications (Electron's main process shows native ones itself) ----
   function readNotify(): boolean {

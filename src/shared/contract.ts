@@ -516,7 +516,12 @@ export const QueueSettings = z.object({
    * run on every notice: the program and its arguments (no shell), with RUN_ID, STATUS (the notice kind) and
    * MESSAGE in its environment; null: none
    */
-  notifyCommand: z.array(z.string().min(1).max(4096)).min(1).max(64).nullable()
+  notifyCommand: z.array(z.string().min(1).max(4096)).min(1).max(64).nullable(),
+  /**
+   * the whole queue's budget: at this time (ISO) running runs pause at a checkpoint and the queue pauses, until the
+   * user resumes it (then this is cleared); null: none. queue.settings also takes stopAfterHours (now + N hours).
+   */
+  stopAt: z.iso.datetime({ offset: true }).nullable()
 })
 export type QueueSettings = z.infer<typeof QueueSettings>
 
@@ -668,9 +673,13 @@ const queueMethods = {
           .max(24 * 60)
           .optional(),
         defaultBudget: QueueBudget.nullable().optional(),
-        notifyCommand: z.array(z.string().min(1).max(4096)).min(1).max(64).nullable().optional()
+        notifyCommand: z.array(z.string().min(1).max(4096)).min(1).max(64).nullable().optional(),
+        stopAt: z.iso.datetime({ offset: true }).nullable().optional(),
+        /** sets stopAt to now plus this many hours */
+        stopAfterHours: z.number().positive().max(10_000).optional()
       })
-      .strict(),
+      .strict()
+      .refine((p) => p.stopAt === undefined || p.stopAfterHours === undefined, { message: 'give stopAt or stopAfterHours, not both', path: ['stopAfterHours'] }),
     result: QueueSettings
   },
   /**

@@ -246,6 +246,18 @@ export function budgetFromFields(hours: string, until: string): QueueBudget | nu
   return budget.hours === undefined && budget.until === undefined ? null : budget
 }
 
+/**
+ * The settings form's "stop the queue at" field (a local datetime, empty: none) as a change of QueueSettings.stopAt:
+ * nothing when it names the stored moment, so saving other settings never re-sends (and re-checks) it.
+ */
+export function stopAtChange(input: string, stored: string | null): { stopAt?: string | null } {
+  if (input.trim() === '') return stored === null ? {} : { stopAt: null }
+  const d = new Date(input)
+  if (Number.isNaN(d.getTime())) throw new Error(`stopAt: "${input}" is not a date and time`)
+  if (stored !== null && Math.abs(Date.parse(stored) - d.getTime()) < 60_000) return {}
+  return { stopAt: toIsoWithOffset(d) }
+}
+
 /** "2 h (0 h 40 min used)", "until tomorrow 07:00", both joined; "none". */
 export function describeBudget(budget: QueueBudget | null, trainedS = 0, now: Date = new Date()): string {
   if (!budget) return 'none'

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest'
 import type { RunSummary } from '../../src/shared/contract'
 import {
+  stopAtChange,
   budgetFromFields,
   defaultSince,
   describeWindow,
@@ -125,5 +126,18 @@ describe('queue view derivations', () => {
       { name: 'ewc-lambda', runIds: [2, 3] },
       { name: null, runIds: [4] }
     ])
+  })
+})
+
+describe('the queue stop-time field', () => {
+  it('sends a change only when it names another moment, clears with an empty field, and refuses nonsense naming the field', () => {
+    const local = '2026-12-03T07:00'
+    const iso = new Date(local).toISOString()
+    expect(stopAtChange(local, iso)).toEqual({}) // the stored moment, written in another form: no change
+    expect(stopAtChange('', iso)).toEqual({ stopAt: null })
+    expect(stopAtChange('', null)).toEqual({})
+    const change = stopAtChange('2026-12-03T08:00', iso)
+    expect(Date.parse(change.stopAt!)).toBe(new Date('2026-12-03T08:00').getTime())
+    expect(() => stopAtChange('tomorrow-ish', null)).toThrow(/^stopAt: "tomorrow-ish" is not a date and time$/)
   })
 })

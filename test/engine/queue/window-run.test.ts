@@ -146,4 +146,29 @@ describe('a time window closing mid-run', () => {
     engine.cancelRun(run.id)
     expect((await engine.host.waitFor(run.id)).status).toBe('cancelled')
   }, 120_000)
+
+  it('pauses the whole queue at its stop time, the running run at a checkpoint; resuming the queue continues it', async () => {
+    expect(() => engine.queue.changeSettings({ stopAt: new Date(now - 60_000).toISOString() })).toThrow(/^stopAt: .* has already passed$/)
+    expect(engine.queue.settings().stopAt).toBeNull() // refused: nothing changed
+    expect(engine.queue.changeSettings({ stopAfterHours: 2 }).stopAt).toBe(new Date(now + 2 * 3_600_000).toISOString())
+    const run = engine.queueAdd({ config: { ...config, name: 'queue-budget' } })
+    await when((e) => e.type === 'run.progress' && e.progress.runId === run.id && e.progress.step >= 12)
+    now += 60 * 60_000
+    engine.queue.tick()
+    expect(engine.queue.state().paused).toBe(false) // one hour left
+    now += 61 * 60_000
+    const paused = when((e) => e.type === 'run.notice' && e.notice.runId === run.id && e.notice.kind === 'paused')
+    engine.queue.tick()
+    await paused
+    expect(engine.queue.state()).toMatchObject({ paused: true, settings: { stopAt: null } })
+    expect(engine.queue.entry(run.id)).toMatchObject({ state: 'paused', blockedBy: 'the queue is paused' })
+    expect(engine.store.listCheckpoints(run.id).at(-1)!.step).toBeGreaterThanOrEqual(12)
+    engine.queue.tick()
+    expect(engine.store.getRun(run.id).status).toBe('paused')
+    engine.queue.setPaused(false)
+    engine.queue.tick()
+    expect(engine.store.getRun(run.id).status).toBe('running')
+    engine.cancelRun(run.id)
+    expect((await engine.host.waitFor(run.id)).status).toBe('cancelled')
+  }, 120_000)
 })

@@ -104,6 +104,14 @@ function settingsFrom(values: Record<string, string | boolean | undefined>): Par
   const notify = stringFlag(values.notify)
   // split on spaces, never run through a shell: the program and its arguments
   if (notify !== undefined) changes.notifyCommand = notify === 'none' ? null : notify.split(/\s+/).filter((a) => a !== '')
+  const stopAt = stringFlag(values['stop-at'])
+  if (stopAt !== undefined) changes.stopAt = stopAt === 'none' ? null : stopAt
+  const stopAfter = stringFlag(values['stop-after'])
+  if (stopAfter !== undefined) {
+    const hours = Number(stopAfter)
+    if (!Number.isFinite(hours)) throw new UsageError(`--stop-after takes a number of hours, got "${stopAfter}"`)
+    changes.stopAfterHours = hours
+  }
   return changes
 }
 
@@ -138,7 +146,8 @@ function printSettings(settings: QueueSettings): void {
     [
       `window: ${describeWindow(settings)}`,
       `slots: ${settings.slots} · auto-resume: ${settings.autoResume ? 'on' : 'off'} · stalled after ${settings.stallMinutes} min without progress`,
-      `notify: ${settings.notifyCommand ? settings.notifyCommand.join(' ') : 'none'}`
+      `notify: ${settings.notifyCommand ? settings.notifyCommand.join(' ') : 'none'}`,
+      `stops at: ${settings.stopAt ? new Date(settings.stopAt).toLocaleString() : 'never (no queue budget)'}`
     ].join('\n')
   )
 }
@@ -187,6 +196,8 @@ export const queueCommand: Command = {
     slots: { type: 'string', description: `settings: runs trained at once (1..${QUEUE_SLOTS_MAX})` },
     'auto-resume': { type: 'string', description: 'settings: resume runs interrupted by a crash at the next start', choices: ['on', 'off'] },
     'stall-minutes': { type: 'string', description: 'settings: report a run stalled after N minutes without progress' },
+    'stop-at': { type: 'string', description: 'settings: the queue’s budget: pause the whole queue at this time (ISO), running runs at a checkpoint ("none" clears it)' },
+    'stop-after': { type: 'string', description: 'settings: the queue’s budget: pause the whole queue N hours from now' },
     notify: { type: 'string', description: 'settings: a command run on every notice, with RUN_ID, STATUS, MESSAGE set (no shell; "none" clears it)' },
     db: { type: 'string', description: 'experiment store (env: ELLE_DB)' },
     json: { type: 'boolean', description: 'print JSON' }

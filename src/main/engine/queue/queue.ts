@@ -118,9 +118,12 @@ export class RunQueue {
   changeSettings(changes: Params<'queue.settings'>): QueueSettings {
     const current = this.settings()
     const next: QueueSettings = { ...current }
-    for (const [key, value] of Object.entries(changes)) if (value !== undefined) Object.assign(next, { [key]: value })
+    const { stopAfterHours, ...fields } = changes
+    for (const [key, value] of Object.entries(fields)) if (value !== undefined) Object.assign(next, { [key]: value })
+    if (stopAfterHours !== undefined) next.stopAt = new Date(this.clock() + stopAfterHours * 3_600_000).toISOString()
     this.compiled(next) // throws naming the field
     if (next.defaultBudget) checkBudget(next.defaultBudget, this.clock(), 'defaultBudget')
+    if (changes.stopAt && Date.parse(changes.stopAt) <= this.clock()) throw new QueueInputError(`stopAt: ${changes.stopAt} has already passed`)
     if (JSON.stringify(next) !== JSON.stringify(current)) {
       this.db.setSettings(next)
       this.changed()
@@ -419,7 +422,17 @@ export class RunQueue {
     this.ticking = true
     try {
       const now = this.clock()
-      const { settings, paused } = this.db.state()
+      const state = this.db.state()
+      const { settings } = state
+      let { paused } = state
+      if (settings.stopAt !== null && now >= Date.parse(settings.stopAt)) {
+        // the queue's own budget is spent: pause it (running runs stop at a checkpoint below) until the user resumes
+        this.db.setSettings({ ...settings, stopAt: null })
+        this.db.setPaused(true)
+        paused = true
+        this.options.log?.(`the queue's stop time ${settings.stopAt} came: the queue is paused`)
+        this.options.events.publish({ type: 'queue.changed' })
+      }
       const window = this.compiledQuietly(settings)
       const open = isOpen(window, now)
       const rows = this.db.list()

@@ -11,7 +11,8 @@ export const DEFAULT_QUEUE_SETTINGS: QueueSettings = {
   autoResume: true,
   stallMinutes: 15,
   defaultBudget: null,
-  notifyCommand: null
+  notifyCommand: null,
+  stopAt: null
 }
 
 /** why an entry last stopped on the queue's account */

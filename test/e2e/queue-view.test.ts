@@ -174,16 +174,18 @@ describe('Queue view in a real browser', () => {
     await page.keyboard.press('Space') // Mon–Fri and Saturday
     await page.getByTestId('queue-slots').fill('2')
     await page.getByTestId('queue-notify-command').fill(`notify-send 'ELLE run'`)
+    await page.getByTestId('queue-stop-at').fill('2099-12-03T07:00') // the whole queue's budget
     await page.getByTestId('queue-settings-save').click()
     await expect.poll(async () => (await call('queue.settings', {})).window).toEqual({ kind: 'daily', start: '20:00', end: '07:30', days: [1, 2, 3, 4, 5, 6] })
     expect(await call('queue.settings', {})).toMatchObject({ slots: 2, notifyCommand: ['notify-send', 'ELLE run'] })
+    expect(Date.parse((await call('queue.settings', {})).stopAt!)).toBe(await page.evaluate(`new Date('2099-12-03T07:00').getTime()`))
     await page.getByTestId('queue-window').filter({ hasText: '20:00–07:30 (next day), starting Mon–Sat' }).waitFor()
     await page.getByTestId('queue-window-cron').check()
     await page.getByTestId('queue-window-cronexpr').fill('0 0 31 2 *')
     await page.getByTestId('queue-settings-save').click()
     await page.getByTestId('queue-error').filter({ hasText: 'window.cron' }).waitFor()
     expect((await call('queue.settings', {})).window).toMatchObject({ kind: 'daily' }) // refused: unchanged
-    await call('queue.settings', { window: null, slots: 1, notifyCommand: null })
+    await call('queue.settings', { window: null, slots: 1, notifyCommand: null, stopAt: null })
 
     await page.getByTestId('queue-notify').check()
     expect(await page.evaluate<string | null>(`localStorage.getItem('elle.queue.notify')`)).toBe('on')

@@ -172,3 +172,37 @@ describe('a time window closing mid-run', () => {
     expect((await engine.host.waitFor(run.id)).status).toBe('cancelled')
   }, 120_000)
 })
+
+describe('a machine that sleeps', () => {
+  it('does not call a run stalled for the time the machine slept, but does when it stops progressing while awake', async () => {
+    let clock = Date.parse('2026-12-02T22:00:00Z')
+    // a timer that exists (as in the workbench and elle worker) but never fires here: the test ticks by hand
+    const sleeper = await Engine.open({
+      dbPath: path.join(dir, 'sleep.sqlite'),
+      dataDir: inject('dataDir'),
+      backend: { flag: 'wasm' },
+      queue: { clock: () => clock, tickMs: 2_000_000_000 }
+    })
+    try {
+      const seen: ApiEvent[] = []
+      sleeper.events.subscribe((e) => seen.push(e))
+      const run = sleeper.queueAdd({ config: { ...config, name: 'sleeper', stages: [{ domain: 'press', steps: 400 }] } })
+      await new Promise<void>((resolve) => {
+        const stop = sleeper.events.subscribe((e) => e.type === 'run.progress' && e.progress.runId === run.id && (stop(), resolve()))
+      })
+      const stalls = (): number => seen.filter((e) => e.type === 'run.notice' && e.notice.kind === 'stalled').length
+      clock += 40 * 60_000 // the lid closed for 40 minutes: one look after a long gap
+      sleeper.queue.tick()
+      expect(stalls()).toBe(0)
+      for (let minute = 1; minute <= 16; minute++) {
+        clock += 60_000 // awake, looking every minute, no progress reported in between
+        sleeper.queue.tick()
+      }
+      expect(stalls()).toBe(1)
+      sleeper.cancelRun(run.id)
+      expect((await sleeper.host.waitFor(run.id)).status).toBe('cancelled')
+    } finally {
+      await sleeper.close()
+    }
+  }, 120_000)
+})

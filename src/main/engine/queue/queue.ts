@@ -58,6 +58,12 @@ const STARTABLE_PAUSES: ReadonlySet<StopReason | null> = new Set(['window', 'pau
 const NON_FINITE = /the training loss became (NaN|infinite)/
 /** how often a runner looks for runs whose process died (ticks) */
 const RECOVER_EVERY = 30
+/**
+ * A gap this long between two looks at the queue means the machine slept (the timer looks every second, and
+ * training runs in worker threads, so this process is never busy that long): the gap counts neither as time
+ * without progress (no false "stalled" after a laptop wakes) nor against a run's budget of training hours.
+ */
+const SLEEP_GAP_MS = 2 * 60_000
 
 const firstLine = (text: string | null): string => (text ?? '').split('\n')[0]!.trim()
 
@@ -66,6 +72,7 @@ export class RunQueue {
   private readonly clock: () => number
   private timer: NodeJS.Timeout | null = null
   private ticks = 0
+  private lastTickAt: number | null = null
   /** runs trained here: when their current session started and when they last reported progress (clock ms) */
   private readonly sessions = new Map<number, { startedAt: number; progressAt: number; stalled: boolean }>()
   private active = false
@@ -422,6 +429,15 @@ export class RunQueue {
     this.ticking = true
     try {
       const now = this.clock()
+      // only a queue that looks every second can tell a sleep from a quiet spell (elle run's looks only on changes)
+      if (this.timer !== null && this.lastTickAt !== null && now - this.lastTickAt > SLEEP_GAP_MS) {
+        const slept = now - this.lastTickAt
+        for (const session of this.sessions.values()) {
+          session.startedAt += slept
+          session.progressAt += slept
+        }
+      }
+      this.lastTickAt = now
       const state = this.db.state()
       const { settings } = state
       let { paused } = state

@@ -6,7 +6,7 @@ import path from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { Engine } from '../../../src/main/engine/engine'
-import { ExperimentStore, LeaseLostError } from '../../../src/main/engine/store/store'
+import { ExperimentStore, LeaseLostError, SlotsBusyError } from '../../../src/main/engine/store/store'
 import { runDirOf } from '../../../src/main/engine/training/run'
 import type { RunConfigInput } from '../../../src/main/engine/training/config'
 import { tempDir } from '../../helpers/tmp'
@@ -64,6 +64,31 @@ describe('the lease on a run', () => {
       // B ends it; an ended run has no owner
       expect(store.setRunStatus(run.id, 'finished', { owner: 'B' }).status).toBe('finished')
       expect(store.runOwner(run.id)).toBeNull()
+    } finally {
+      store.close()
+    }
+  })
+
+  it("holds the queue's slots across processes: a second runner cannot claim a run while the slots are taken", () => {
+    const store = ExperimentStore.open(path.join(tempDir(), 'slots.sqlite'))
+    try {
+      const experiment = store.ensureExperiment('slots', { k: 1 }).id
+      const [a, b] = [store.createRun(experiment), store.createRun(experiment)]
+      // both runners saw one free slot; A claims first (its run is claimed, not yet running)
+      store.claimRun(a.id, 'A', null, 60, 1)
+      expect(() => store.claimRun(b.id, 'B', null, 60, 1)).toThrow(SlotsBusyError)
+      expect(() => store.claimRun(b.id, 'B', null, 60, 1)).toThrow(/^all 1 slot are taken; run \d+ stays queued$/)
+      expect(store.getRun(b.id)).toMatchObject({ status: 'queued' })
+      expect(store.runOwner(b.id)).toBeNull() // refused: nothing changed
+      store.setRunStatus(a.id, 'running', { owner: 'A' })
+      expect(() => store.claimRun(b.id, 'B', null, 60, 1)).toThrow(SlotsBusyError)
+      store.claimRun(b.id, 'B', null, 60, 2) // two slots: room for both
+      expect(store.runOwner(b.id)).toBe('B')
+      // a run whose lease expired holds no slot
+      const c = store.createRun(experiment)
+      store.db.prepare("UPDATE runs SET heartbeat_at = '2001-01-01T00:00:00.000Z'").run()
+      store.claimRun(c.id, 'C', null, 60, 1)
+      expect(store.runOwner(c.id)).toBe('C')
     } finally {
       store.close()
     }

@@ -470,14 +470,14 @@ export class RunQueue {
       for (const row of rows) {
         if (!this.startable(row, settings) || blockers.has(row.runId) || this.host.has(row.runId)) continue
         if (this.mode === 'own' && row.reservedBy !== this.host.owner) continue
-        this.start(row)
+        this.start(row, settings.slots)
       }
     } finally {
       this.ticking = false
     }
   }
 
-  private start(row: QueueRow): void {
+  private start(row: QueueRow, slots: number): void {
     try {
       if (row.status === 'paused') {
         this.options.store.clearRunCancelRequest(row.runId)
@@ -485,7 +485,8 @@ export class RunQueue {
       }
       // the resumed run continues from its newest checkpoint (the runner finds it)
       this.db.setStop(row.runId, null, null)
-      this.host.enqueue(row.runId)
+      // an elle run (own mode) trains at once; the runners' starts are held to the slots across processes
+      this.host.enqueue(row.runId, this.mode === 'runner' ? { slots } : {})
     } catch (error) {
       this.options.log?.(`run ${row.runId} could not be started from the queue: ${error instanceof Error ? error.message : String(error)}`)
     }

@@ -84,6 +84,14 @@ export const LEASE_SECONDS = 60
 /** SQL: is the run's lease (heartbeat_at + ? seconds) over, or was it never taken? */
 const LEASE_EXPIRED = "(heartbeat_at IS NULL OR julianday('now') - julianday(heartbeat_at) > ? / 86400.0)"
 
+/** All of the queue's slots are taken (by runs of any process): the run stays queued and starts when one is free. */
+export class SlotsBusyError extends StoreError {
+  constructor(message: string) {
+    super('conflict', message)
+    this.name = 'SlotsBusyError'
+  }
+}
+
 /** This process does not own the run any more (another process took it over after a stall); it must stop
  *  without writing. */
 export class LeaseLostError extends StoreError {
@@ -766,11 +774,19 @@ export class ExperimentStore {
 
   /**
    * Take a queued run for this process, in one transaction: only when nobody owns it or its owner's lease
-   * (heartbeat_at + `leaseSeconds`) has expired. Throws a conflict naming the owner otherwise.
+   * (heartbeat_at + `leaseSeconds`) has expired. Throws a conflict naming the owner otherwise. With `slots`,
+   * also only while fewer runs than that are claimed or running with a live lease, in any process: two queue
+   * runners (the workbench and elle worker) that both saw a free slot cannot both take it.
    */
-  claimRun(id: number, owner: string, runDir: string | null, leaseSeconds = LEASE_SECONDS): void {
+  claimRun(id: number, owner: string, runDir: string | null, leaseSeconds = LEASE_SECONDS, slots?: number): void {
     this.db
       .transaction(() => {
+        if (slots !== undefined) {
+          const taken = this.db
+            .prepare(`SELECT COUNT(*) AS n FROM runs WHERE id != ? AND owner IS NOT NULL AND status IN ('queued', 'running') AND NOT ${LEASE_EXPIRED}`)
+            .get(id, leaseSeconds) as { n: number }
+          if (taken.n >= slots) throw new SlotsBusyError(`all ${slots} slot${slots === 1 ? '' : 's'} are taken; run ${id} stays queued`)
+        }
         const row = this.db.prepare(`SELECT status, owner, ${LEASE_EXPIRED} AS expired FROM runs WHERE id = ?`).get(leaseSeconds, id) as
           { status: RunStatus; owner: string | null; expired: number } | undefined
         if (!row) throw new StoreError('not_found', `no run with id ${id}`)

@@ -14,7 +14,7 @@ import type { EventBus } from '../events'
 import { mainBundle } from '../install-paths'
 import { trainingWorkerResourceLimits, workerResourceLimits } from '../resources'
 import { busyPolicy, isBusyError, isDiskFullError, StoreLockedError, whenStoreFree, withBusyTimeout, type BusyPolicy } from '../store/busy'
-import { LEASE_SECONDS, LeaseLostError, StoreError, type ExperimentStore } from '../store/store'
+import { LEASE_SECONDS, LeaseLostError, SlotsBusyError, StoreError, type ExperimentStore } from '../store/store'
 import type { AddedDomain } from './data'
 import type { AddDomainJob, HostToWorker, WorkerToHost } from './protocol'
 import { parseRunConfig } from './config'
@@ -94,6 +94,8 @@ export class TrainerHost {
   readonly owner = `${os.hostname()}:${process.pid}:${randomUUID()}`
   private readonly active = new Map<number, ActiveRun>()
   private readonly queue: number[] = []
+  /** the run queue's slot count for runs it started, checked when each is claimed */
+  private readonly slotLimits = new Map<number, number>()
   private readonly waiters = new Map<number, Array<(run: RunSummary) => void>>()
   private readonly heartbeat: NodeJS.Timeout
   private closed = false
@@ -130,10 +132,14 @@ export class TrainerHost {
     return recovered
   }
 
-  /** Queue a run (status queued) and start it when a slot is free. */
-  enqueue(runId: number): void {
+  /**
+   * Queue a run (status queued) and start it when a slot is free. `slots`: the run queue's slot count, checked
+   * against every process's runs when the run is claimed (it stays queued when they are all taken).
+   */
+  enqueue(runId: number, options: { slots?: number } = {}): void {
     if (this.closed) throw new Error('the trainer host is shut down')
     if (this.queue.includes(runId) || this.active.has(runId)) return
+    if (options.slots !== undefined) this.slotLimits.set(runId, options.slots)
     this.queue.push(runId)
     this.pump()
   }
@@ -324,7 +330,9 @@ export class TrainerHost {
     const file = workerFile()
     try {
       withBusyTimeout(store.db, Math.min(SERVING_BUSY_MS, this.busy.busyTimeoutMs), () => {
-        store.claimRun(runId, this.owner, runDirOf(dataDir, dbPath, runId), this.options.staleSeconds ?? LEASE_SECONDS)
+        const slots = this.slotLimits.get(runId)
+        this.slotLimits.delete(runId)
+        store.claimRun(runId, this.owner, runDirOf(dataDir, dbPath, runId), this.options.staleSeconds ?? LEASE_SECONDS, slots)
         this.options.setStatus(runId, 'running', { owner: this.owner })
       })
       this.startBusy = null
@@ -347,6 +355,11 @@ export class TrainerHost {
         }
         this.startBusy = null
         failure = new StoreLockedError(store.path, Date.now() - busy.since)
+      }
+      if (error instanceof SlotsBusyError) {
+        // another runner took the last slot between the queue's look and this claim: the queue starts it later
+        this.options.log?.(runId, error.message)
+        return
       }
       // Another process trains it, or the store stayed locked: leave the run as it is, tell whoever waits.
       const message = failure instanceof Error ? failure.message : String(failure)

@@ -231,7 +231,9 @@ export function toIsoWithOffset(d: Date): string {
 }
 
 /** The budget form's fields (hours, a local datetime) as a budget; empty fields: no budget (null). */
-export function budgetFromFields(hours: string, until: string): QueueBudget | null {
+export function budgetFromFields(hoursField: string | number, until: string): QueueBudget | null {
+  // a number input's v-model hands over a number once something is typed, '' when empty
+  const hours = String(hoursField)
   const budget: QueueBudget = {}
   if (hours.trim() !== '') {
     const h = Number(hours)
@@ -244,6 +246,41 @@ export function budgetFromFields(hours: string, until: string): QueueBudget | nu
     budget.until = toIsoWithOffset(d)
   }
   return budget.hours === undefined && budget.until === undefined ? null : budget
+}
+
+/** The fields of a queue entry's edit form, as typed. */
+export interface EntryFields {
+  /** a number input: a number once typed, '' when empty */
+  priority: string | number
+  /** run ids, separated by commas or spaces: "12, 14" */
+  after: string
+  group: string
+  hours: string | number
+  until: string
+}
+
+/** An entry's edit form filled with what the entry has now (a budget's time is re-entered, not shown back). */
+export function entryFields(e: { priority: number; after: readonly number[]; group: string | null; budget: QueueBudget | null }): EntryFields {
+  return { priority: String(e.priority), after: e.after.join(', '), group: e.group ?? '', hours: e.budget?.hours !== undefined ? String(e.budget.hours) : '', until: '' }
+}
+
+/**
+ * The edit form as queue.update's changes: priority, dependencies, group (empty: none) and budget. Bad fields
+ * throw naming the field; the engine refuses unknown runs and cycles the same way.
+ */
+export function entryChanges(fields: EntryFields): { priority: number; after: number[]; group: string | null; budget: QueueBudget | null } {
+  const priority = Number(String(fields.priority).trim() === '' ? '0' : fields.priority)
+  if (!Number.isInteger(priority)) throw new Error(`priority: "${fields.priority}" is not a whole number`)
+  const after = fields.after
+    .split(/[\s,]+/)
+    .filter((t) => t !== '')
+    .map((t) => {
+      const id = Number(t.replace(/^#/, ''))
+      if (!Number.isInteger(id) || id <= 0) throw new Error(`after: "${t}" is not a run id`)
+      return id
+    })
+  const group = fields.group.trim() === '' ? null : fields.group.trim()
+  return { priority, after: [...new Set(after)], group, budget: budgetFromFields(fields.hours, fields.until) }
 }
 
 /**

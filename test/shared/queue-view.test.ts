@@ -3,6 +3,8 @@
 import { describe, expect, it } from 'vitest'
 import type { RunSummary } from '../../src/shared/contract'
 import {
+  entryChanges,
+  entryFields,
   stopAtChange,
   budgetFromFields,
   defaultSince,
@@ -139,5 +141,16 @@ describe('the queue stop-time field', () => {
     const change = stopAtChange('2026-12-03T08:00', iso)
     expect(Date.parse(change.stopAt!)).toBe(new Date('2026-12-03T08:00').getTime())
     expect(() => stopAtChange('tomorrow-ish', null)).toThrow(/^stopAt: "tomorrow-ish" is not a date and time$/)
+  })
+})
+
+describe('the queue entry edit form', () => {
+  it('reads priority, dependencies, group and budget, numbers as the page hands them over, and names a bad field', () => {
+    const fields = entryFields({ priority: 2, after: [12, 14], group: 'night', budget: { hours: 3 } })
+    expect(fields).toEqual({ priority: '2', after: '12, 14', group: 'night', hours: '3', until: '' })
+    expect(entryChanges({ ...fields, priority: 5, hours: 1.5, after: '#12 14,12' })).toEqual({ priority: 5, after: [12, 14], group: 'night', budget: { hours: 1.5 } })
+    expect(entryChanges({ priority: '', after: '', group: '  ', hours: '', until: '' })).toEqual({ priority: 0, after: [], group: null, budget: null })
+    expect(() => entryChanges({ ...fields, after: '12, x' })).toThrow(/^after: "x" is not a run id$/)
+    expect(() => entryChanges({ ...fields, priority: '1.5' })).toThrow(/^priority: "1.5" is not a whole number$/)
   })
 })

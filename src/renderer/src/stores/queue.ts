@@ -91,6 +91,9 @@ export const useQueueStore = defineStore('queue', () => {
   const pause = (): Promise<boolean> => attempt(async () => apply(await api.call('queue.pause', {})))
   const resume = (): Promise<boolean> => attempt(async () => apply(await api.call('queue.resume', {})))
   const setBudget = (runId: number, budget: QueueBudget | null): Promise<boolean> => attempt(() => api.call('queue.update', { runId, budget })).then(afterChange)
+  /** Change an entry's priority, dependencies, group and budget at once; a refusal (unknown run, cycle) lands in `error`. */
+  const update = (runId: number, changes: Omit<Params<'queue.update'>, 'runId'>): Promise<boolean> =>
+    attempt(() => api.call('queue.update', { runId, ...changes })).then(afterChange)
   function afterChange(ok: boolean): boolean {
     if (ok) void load()
     return ok
@@ -171,6 +174,7 @@ export const useQueueStore = defineStore('queue', () => {
     pause,
     resume,
     setBudget,
+    update,
     saveSettings,
     add,
     sweep,

@@ -114,7 +114,9 @@ export function curveOption(input: CurveChartInput, opts: CurveOptionOpts): ECha
   }
 
   const width = opts.width ?? 640
-  const titleH = input.title ? 26 : 4
+  // the views head their charts themselves; the title is drawn where the chart stands alone (exports, report)
+  const title = opts.interactive ? undefined : input.title
+  const titleH = title ? 26 : 4
   // a static legend wraps; estimate its rows (about 6.5 px per character) so the plot starts below it
   const entryW = (i: number) => 40 + legendText(names[i]!, input.lines[i]!.points).length * 6.5
   let rows = input.lines.length ? 1 : 0
@@ -133,7 +135,7 @@ export function curveOption(input: CurveChartInput, opts: CurveOptionOpts): ECha
     animation: opts.interactive && totalPoints < 5000,
     backgroundColor: '#ffffff',
     textStyle: { fontFamily: 'system-ui, -apple-system, Segoe UI, Roboto, sans-serif' },
-    title: input.title ? { text: input.title, left: LEGEND_LEFT, top: 4, textStyle: { fontSize: 13, fontWeight: 600, color: '#1d2733' } } : undefined,
+    title: title ? { text: title, left: LEGEND_LEFT, top: 4, textStyle: { fontSize: 13, fontWeight: 600, color: '#1d2733' } } : undefined,
     legend: {
       type: opts.interactive ? 'scroll' : 'plain',
       data: names,
@@ -149,7 +151,8 @@ export function curveOption(input: CurveChartInput, opts: CurveOptionOpts): ECha
     grid: { left: 64, right: 28, top, bottom: opts.interactive ? 84 : 48 },
     xAxis: {
       type: 'value',
-      min: 'dataMin',
+      // from 0 when the data starts near it (steps, tokens, time and FLOPs all count from 0), else from the first x
+      min: (v: { min: number; max: number }) => (v.min >= 0 && v.min <= 0.25 * v.max ? 0 : v.min),
       max: 'dataMax',
       name: input.xLabel,
       nameLocation: 'middle',

@@ -17,6 +17,14 @@ const VIRIDIS = Array.from({ length: 9 }, (_, k) => viridis(k / 8))
 
 /** The colour scale's domain: log10 of the perplexities' range, or ±the largest difference. */
 export function heatmapScale(input: HeatmapInput): { min: number; max: number } {
+  if (input.colorRange) {
+    const [lo, hi] = input.colorRange
+    if (input.scale === 'diverging') {
+      const m = Math.max(Math.abs(lo), Math.abs(hi)) || 1
+      return { min: -m, max: m }
+    }
+    if (lo > 0 && hi > lo) return { min: Math.log10(lo), max: Math.log10(hi) }
+  }
   const all = input.values.flatMap((r) => r.filter((v): v is number => v !== null && Number.isFinite(v) && (input.scale !== 'log' || v > 0)))
   if (all.length === 0) return input.scale === 'log' ? { min: 0, max: 1 } : { min: -1, max: 1 }
   if (input.scale === 'diverging') {

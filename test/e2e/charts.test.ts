@@ -82,6 +82,15 @@ describe('charts in a real browser', () => {
     const selected = await chart.evaluate((e: unknown) => (e as { echart: Chart }).echart.getOption().legend[0]!.selected ?? {})
     expect(selected[names[0]!]).toBe(false)
 
+    // the keyboard does the same: 0 shows everything, + zooms in, 2 hides the second line
+    await chart.getByRole('img').focus()
+    await page.keyboard.press('0')
+    await expect.poll(() => chart.getAttribute('data-zoom')).toBe('')
+    await page.keyboard.press('+')
+    await expect.poll(() => chart.getAttribute('data-zoom')).toMatch(/^[\d.e+-]+,[\d.e+-]+$/)
+    await page.keyboard.press('2')
+    await expect.poll(() => chart.getAttribute('data-hidden')).toBe(`${names[0]}|${names[1]}`)
+
     // exports: a PNG, and an SVG that parses back with the legend (and point counts) and the axis names
     const png = await download(page, 'curves-ap-wall-png')
     expect(png.name).toBe('AP-against-training-wall-time.png')

@@ -61,7 +61,7 @@ export function heatmapOption(input: HeatmapInput, opts: HeatmapOptionOpts): ECh
     backgroundColor: '#ffffff',
     textStyle: { fontFamily: 'system-ui, -apple-system, Segoe UI, Roboto, sans-serif' },
     title: input.title ? { text: input.title, left: 10, top: 4, textStyle: { fontSize: 13, fontWeight: 600, color: '#1d2733' } } : undefined,
-    grid: { left: 150, right: 24, top: input.title ? 64 : 40, bottom: 64 },
+    grid: { left: 176, right: 24, top: input.title ? 64 : 40, bottom: 64 },
     xAxis: {
       type: 'category',
       data: input.cols,
@@ -79,8 +79,8 @@ export function heatmapOption(input: HeatmapInput, opts: HeatmapOptionOpts): ECh
       inverse: true,
       name: 'stage',
       nameLocation: 'middle',
-      nameGap: 136,
-      axisLabel: { color: '#394653', width: 128, overflow: 'truncate' },
+      nameGap: 160,
+      axisLabel: { color: '#394653', width: 140, overflow: 'truncate' },
       axisTick: { show: false }
     },
     visualMap: {
@@ -90,7 +90,7 @@ export function heatmapOption(input: HeatmapInput, opts: HeatmapOptionOpts): ECh
       max: scale.max,
       calculable: false,
       orient: 'horizontal',
-      left: 150,
+      left: 176,
       bottom: 8,
       itemHeight: 180,
       itemWidth: 10,
@@ -132,5 +132,5 @@ export function heatmapSize(input: HeatmapInput): { width: number; height: numbe
   const cw = Math.max(56, Math.min(84, Math.floor(520 / Math.max(1, input.cols.length))))
   const ch = input.rows.length > 16 ? 14 : 26
   // at least as wide as the colour scale and its end labels
-  return { width: Math.max(480, 150 + 24 + cw * input.cols.length), height: (input.title ? 64 : 40) + 64 + ch * input.rows.length }
+  return { width: Math.max(506, 176 + 24 + cw * input.cols.length), height: (input.title ? 64 : 40) + 64 + ch * input.rows.length }
 }

@@ -30,6 +30,7 @@ const CSS = `
   .plots { display: grid; grid-template-columns: repeat(auto-fit, minmax(600px, 1fr)); gap: 16px; }
   .card { background: #fff; border-radius: 6px; padding: 12px; box-shadow: 0 1px 2px rgba(0,0,0,.06); overflow-x: auto; }
   .maps { display: flex; flex-wrap: wrap; gap: 16px; }
+  .card svg { max-width: 100%; height: auto; }
   .muted { color: #5d6b7a; }
   footer { margin-top: 36px; color: #8796a5; font-size: 12px; }
 `

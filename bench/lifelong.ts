@@ -6,7 +6,10 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { compareRuns } from '../src/main/engine/compare'
-import { lineChartSvg, RUN_COLORS, standaloneSvg } from '../src/main/engine/compare/svg'
+import { curveSvg } from '../src/main/engine/compare/svg'
+import { phaseMarkers } from '../src/shared/charts/compare'
+import { runColor } from '../src/shared/charts/palette'
+import type { CurveChartInput } from '../src/shared/charts/types'
 import { finetuneCheckpoint, finetuneUntrained, metricName, primaryTask } from '../src/main/engine/downstream'
 import { readStreamManifest } from '../src/main/engine/data'
 import { ExperimentStore } from '../src/main/engine/store/store'
@@ -337,21 +340,26 @@ for (const kind of kinds) {
   const c0 = comparisons.get(`${kind}/0`)!
   const methodOfRun = (id: number): string => methods.find((m) => runs.get(`${m}/${kind}/0`)?.id === id) ?? `run ${id}`
   for (const axis of ['seconds', 'flops'] as const) {
-    const svg = standaloneSvg(
-      lineChartSvg({
-        title: `${kind.toUpperCase()}: AP against training ${axis === 'seconds' ? 'wall time' : 'FLOPs'} (seed 0)`,
-        xLabel: axis === 'seconds' ? 'training wall seconds' : 'training FLOPs',
-        yLabel: 'AP',
-        xKind: axis,
-        legend: 'right',
-        series: c0.runs.map((r, i) => ({
-          label: methodOfRun(r.id),
-          color: RUN_COLORS[i % RUN_COLORS.length]!,
-          dashed: !r.elle,
-          points: r.ap.map((p) => [axis === 'seconds' ? p.wallS : p.flops, p.value] as const)
-        }))
-      })
-    )
+    const input: CurveChartInput = {
+      title: `${kind.toUpperCase()}: AP against training ${axis === 'seconds' ? 'wall time' : 'FLOPs'} (seed 0)`,
+      xAxis: axis === 'seconds' ? 'wall' : 'flops',
+      xLabel: axis === 'seconds' ? 'training wall time' : 'training FLOPs',
+      yLabel: 'AP',
+      logY: false,
+      lines: c0.runs.map((r) => ({
+        key: `run:${r.id}`,
+        label: methodOfRun(r.id),
+        color: runColor(r.id),
+        role: 'run' as const,
+        dashed: !r.elle,
+        x: r.ap.map((p) => (axis === 'seconds' ? p.wallS : p.flops)),
+        y: r.ap.map((p) => p.value),
+        points: r.ap.length
+      })),
+      // where the ELLE runs start each domain and grow (every method's would crowd the picture)
+      markers: c0.runs.filter((r) => r.elle).flatMap((r) => phaseMarkers(r, axis === 'seconds' ? 'wallS' : 'flops'))
+    }
+    const svg = curveSvg(input, { width: 900 }).file
     const file = `lifelong-${kind}-ap-${axis === 'seconds' ? 'wall' : 'flops'}.svg`
     fs.writeFileSync(path.join(imgDir, file), svg)
     lines.push(`![${kind} AP against ${axis}](img/${file})`, '')

@@ -1,24 +1,5 @@
-// Plot scales, colours and number formats, shared by the HTML report (engine) and the workbench's
-// Compare view (renderer), so both draw and label the same comparison the same way.
-
-/** About `count` round tick values (1, 2, 5 x 10^k) covering [lo, hi]. */
-export function niceTicks(lo: number, hi: number, count = 5): number[] {
-  if (!(hi > lo)) return [lo]
-  const raw = (hi - lo) / count
-  const mag = 10 ** Math.floor(Math.log10(raw))
-  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag
-  const ticks: number[] = []
-  for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) ticks.push(Number(t.toPrecision(12)))
-  return ticks
-}
-
-/** Ticks for a log axis: 1, 2, 5 x 10^k inside [lo, hi] (thinned to powers of ten when too many). */
-export function logTicks(lo: number, hi: number): number[] {
-  const out: number[] = []
-  for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) for (const m of [1, 2, 5]) out.push(m * 10 ** e)
-  const inside = out.filter((t) => t >= lo * 0.999 && t <= hi * 1.001)
-  return inside.length > 8 ? inside.filter((t) => Math.log10(t) % 1 === 0) : inside.length >= 2 ? inside : [lo, hi]
-}
+// The viridis colour scale and number formats, shared by the HTML report (engine) and the workbench's
+// views (renderer), so both label the same comparison the same way (the charts: src/shared/charts).
 
 // viridis, sampled: perceptually uniform and readable in grey
 const VIRIDIS = ['#440154', '#482878', '#3e4989', '#31688e', '#26828e', '#1f9e89', '#35b779', '#6ece58', '#b5de2b', '#fde725']
@@ -41,12 +22,6 @@ export function viridis(t: number): string {
         .padStart(2, '0')
     )
     .join('')}`
-}
-
-/** Position of a perplexity on a shared log colour scale. */
-export function logPosition(v: number, min: number, max: number): number {
-  if (!(max > min)) return 0.5
-  return (Math.log(v) - Math.log(min)) / (Math.log(max) - Math.log(min))
 }
 
 export function formatValue(v: number | null | undefined, digits = 1): string {

@@ -43,17 +43,25 @@ describe('Compare view in a real browser', () => {
     const saved = page.getByTestId('compute-saved')
     await saved.filter({ hasText: `#${elle.id} elle (ELLE) reached the final AP of #${er.id} er` }).waitFor()
     expect(await saved.textContent()).toMatch(/saves \d+% of the wall time/)
-    // one curve per run on each plot, the baseline dashed, and a marker where ELLE reached its final AP
-    for (const chart of ['chart-ap-wall', 'chart-ap-flops']) {
-      expect(await page.getByTestId(chart).locator('g.series path').count()).toBe(2)
-      expect(await page.getByTestId(chart).locator('g.series path[stroke-dasharray]').count()).toBe(1)
-      expect(await page.getByTestId(chart).locator('g.marker circle').count()).toBe(1)
+    // one curve per run on each plot, the baseline dashed, markers where domains start and where ELLE grew
+    for (const chart of ['curves-ap-wall', 'curves-ap-flops']) {
+      const el = page.getByTestId(chart)
+      await el.locator('canvas').first().waitFor()
+      expect((await el.getAttribute('data-lines'))?.split('|')).toHaveLength(2)
+      const dashed = await el.evaluate((e: unknown) => {
+        const option = (e as { echart: { getOption(): { series: Array<{ name: string; lineStyle?: { type?: string } }> } } }).echart.getOption()
+        return option.series.filter((s) => s.lineStyle?.type === 'dashed').map((s) => s.name)
+      })
+      expect(dashed).toEqual([expect.stringContaining(`#${er.id}`)])
+      // 2 domain starts per run, and ELLE's 2 growths
+      expect(await el.getAttribute('data-markers')).toBe('6')
     }
-    // heat maps: stage ends by default (3 x 3 cells), every validation on request (4 per stage + 2 warm-ups)
-    expect(await page.getByTestId(`heatmap-${elle.id}`).locator('rect[width]:not([height="9"])').count()).toBe(9)
+    // heat maps: stage ends by default (3 rows, 6 of 9 cells seen), every validation on request (4 per stage + 2 warm-ups)
+    const heat = page.getByTestId(`heatmap-${elle.id}`)
+    await heat.locator('canvas').first().waitFor()
+    expect(await heat.getAttribute('data-rows')).toBe('3')
     await page.getByTestId('heatmap-rows-all').click()
-    await expect.poll(() => page.getByTestId(`heatmap-${elle.id}`).locator('rect[width]:not([height="9"])').count()).toBe(14 * 3)
-    expect(await page.getByTestId(`heatmap-${elle.id}`).textContent()).toContain('perplexity (log)')
+    await expect.poll(() => heat.getAttribute('data-rows')).toBe('14')
     // summary and downstream tables
     expect(await page.getByTestId(`compare-row-${elle.id}`).textContent()).toContain('3/3')
     // differences between methods: hand-written metrics have no intervals, so one seed each is within noise

@@ -70,6 +70,8 @@ export const HeatmapInput = z.object({
   /** `log` for perplexities (viridis on a log scale), `diverging` for differences around 0 */
   scale: z.enum(['log', 'diverging']),
   /** how cell values are written: perplexity with one decimal, or a signed difference */
-  format: z.enum(['ppl', 'diff'])
+  format: z.enum(['ppl', 'diff']),
+  /** the colour scale's ends in cell units, so several maps of one comparison share one scale; default: this map's own range */
+  colorRange: z.tuple([z.number(), z.number()]).optional()
 })
 export type HeatmapInput = z.infer<typeof HeatmapInput>

@@ -6,6 +6,7 @@ import { compareCommand } from '../../../src/main/cli/commands/compare'
 import { UsageError } from '../../../src/main/cli/args'
 import type { ExperimentStore } from '../../../src/main/engine/store/store'
 import { tempDir } from '../../helpers/tmp'
+import { runColor } from '../../../src/shared/charts/palette'
 import { config, createRun, simulateRun, tempStore } from './fixtures'
 
 const STREAM = ['press', 'humanities', 'hobbies', 'learned']
@@ -50,9 +51,13 @@ describe('the HTML report', () => {
     expect(html).toContain('aria-label="AP against training wall time"')
     expect(html).toContain('aria-label="AP against training FLOPs"')
     for (const id of [elle, er, naive]) expect(html).toMatch(new RegExp(`aria-label="#${id} [^"]*" class="heatmap"`))
-    // the heat maps show the stage ends, one colour legend each
-    expect((html.match(/<linearGradient/g) ?? []).length).toBe(3)
+    // the heat maps show the stage ends with values in the cells, one colour legend each
+    expect((html.match(/perplexity \(log\)/g) ?? []).length).toBe(3)
     expect(html).toContain('after learned (')
+    // the curves: each run in its own colour (as in the views), the legend with point counts, ELLE's growth markers
+    for (const id of [elle, er, naive]) expect(html).toContain(`stroke="${runColor(id)}"`)
+    expect(html).toMatch(/#\d+ elle · \d+ pts/)
+    expect(html).toContain('#' + elle + ' grew: 200.0k → 400.0k params')
     // downstream: both tasks, mean ± std over three seeds, '–' for the run without scores
     expect(html).toContain('id="downstream-table"')
     expect(html).toContain('0.820 ± 0.020 (n=3)')

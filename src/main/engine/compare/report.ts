@@ -1,10 +1,12 @@
 // The standalone HTML report of a comparison: inline <style> and inline SVG only (no scripts, no external
-// resources), so it opens anywhere and can be mailed or archived as one file.
+// resources), so it opens anywhere and can be mailed or archived as one file. Its charts are the Compare
+// view's (src/shared/charts), rendered to SVG on the server.
+import { apCurves, matrixHeatmaps, matrixRows } from '../../../shared/charts/compare'
+import { runColor } from '../../../shared/charts/palette'
 import type { ComparedRun, RunComparison } from '../../../shared/contract'
 import { downstreamKey, downstreamMetricLabel } from '../../../shared/downstream'
-import { matrixRowLabel } from '../../../shared/metrics'
 import { evaluationSentence, formatFlops, formatParams, formatScore, formatSeconds, formatValue, formatWithInterval } from '../../../shared/plot'
-import { CHART_CSS, escapeHtml, heatmapSvg, lineChartSvg, RUN_COLORS, type Marker } from './svg'
+import { curveSvg, escapeHtml, heatmapSvg } from './svg'
 
 const CSS = `
   :root { color-scheme: light; }
@@ -28,27 +30,16 @@ const CSS = `
   .plots { display: grid; grid-template-columns: repeat(auto-fit, minmax(600px, 1fr)); gap: 16px; }
   .card { background: #fff; border-radius: 6px; padding: 12px; box-shadow: 0 1px 2px rgba(0,0,0,.06); overflow-x: auto; }
   .maps { display: flex; flex-wrap: wrap; gap: 16px; }
-${CHART_CSS}  .muted { color: #5d6b7a; }
+  .card svg { max-width: 100%; height: auto; }
+  .muted { color: #5d6b7a; }
   footer { margin-top: 36px; color: #8796a5; font-size: 12px; }
 `
 
-const colorOf = (c: RunComparison, id: number): string => RUN_COLORS[c.runs.findIndex((r) => r.id === id) % RUN_COLORS.length]!
+// the run's colour everywhere (views, report, exported files)
+const colorOf = (_c: RunComparison, id: number): string => runColor(id)
 
 /** Rows of the heat map: stage ends when there are any (the paper's view), else every validation. */
-export function heatmapRows(run: ComparedRun, stream: readonly string[]): { labels: string[]; values: Array<Array<number | null>> } {
-  const ends = run.matrix.filter((r) => r.stageEnd)
-  const rows = ends.length > 0 ? ends : run.matrix
-  return {
-    labels: rows.map((r) => matrixRowLabel(r, stream, ends.length > 0)),
-    values: rows.map((r) => r.ppl)
-  }
-}
-
-/** One colour scale for every heat map of the report: the range of the rows they show. */
-function pplRange(c: RunComparison): { min: number; max: number } {
-  const all = c.runs.flatMap((r) => heatmapRows(r, c.stream).values.flatMap((row) => row.filter((v): v is number => v !== null && v > 0)))
-  return all.length === 0 ? { min: 1, max: 10 } : { min: Math.min(...all), max: Math.max(...all) }
-}
+export const heatmapRows = (run: ComparedRun, stream: readonly string[]): { labels: string[]; values: Array<Array<number | null>> } => matrixRows(run, stream)
 
 function summaryTable(c: RunComparison): string {
   const bestGeo = Math.min(...c.runs.map((r) => r.final.apGeo ?? Infinity))
@@ -143,20 +134,10 @@ export function downstreamTable(c: RunComparison): string {
   <p class="muted">Mean ± sample standard deviation over fine-tuning seeds (n seeds); higher is better.</p>`
 }
 
-function markers(c: RunComparison, axis: 'wallS' | 'flops'): Marker[] {
-  return c.computeSaved.filter((s) => s.reached && s.target !== null).map((s) => ({ x: s[axis]!, y: s.target!, color: colorOf(c, s.otherRunId), label: s.sentence }))
-}
-
 export function renderReport(c: RunComparison, options: { generatedAt?: Date } = {}): string {
-  const series = (axis: 'wallS' | 'flops') =>
-    c.runs.map((r) => ({ label: `${r.label}`, color: colorOf(c, r.id), points: r.ap.map((p) => [p[axis], p.value] as const), dashed: !r.elle && c.runs.some((o) => o.elle) }))
-  const range = pplRange(c)
-  const maps = c.runs
-    .map((r) => {
-      const rows = heatmapRows(r, c.stream)
-      return `<div class="card">${heatmapSvg({ title: `${r.label} · ${r.experimentName}`, rowLabels: rows.labels, columns: c.stream, values: rows.values, min: range.min, max: range.max })}</div>`
-    })
-    .join('')
+  const heatmaps = matrixHeatmaps(c)
+  const maps = heatmaps.map((m) => `<div class="card">${heatmapSvg(m.input).inline}</div>`).join('')
+  const range = heatmaps[0]?.input.colorRange
   const saved =
     c.computeSaved.length === 0
       ? `<p class="saved miss">No ELLE run among these runs (a run whose config grows the model, or names method "elle"), so no compute saved is computed.</p>`
@@ -194,14 +175,14 @@ ${evaluatedList(c)}
 
 <h2>AP over training</h2>
 <div class="plots">
-<div class="card">${lineChartSvg({ title: 'AP against training wall time', series: series('wallS'), xLabel: 'training wall time', yLabel: 'AP (perplexity)', xKind: 'seconds', markers: markers(c, 'wallS') })}</div>
-<div class="card">${lineChartSvg({ title: 'AP against training FLOPs', series: series('flops'), xLabel: 'training FLOPs', yLabel: 'AP (perplexity)', xKind: 'flops', markers: markers(c, 'flops') })}</div>
+<div class="card">${curveSvg(apCurves(c, 'wallS')).inline}</div>
+<div class="card">${curveSvg(apCurves(c, 'flops')).inline}</div>
 </div>
-${c.computeSaved.some((s) => s.reached) ? `<p class="muted">Circles mark where the ELLE run first reached another run's final AP (in that run's colour).</p>` : ''}
+<p class="muted">Dashed vertical lines: where each domain's training starts; solid: where a run grew (its new size on the line). Baselines are dashed when an ELLE run is among the runs.</p>
 
 <h2>Perplexity matrices</h2>
 <div class="maps">${maps}</div>
-<p class="muted">Rows: the end of each training stage (or every validation when no stage has ended); columns: domains in stream order; one logarithmic colour scale for all runs (${formatValue(range.min)} to ${formatValue(range.max)}). Grey: not yet seen.</p>
+<p class="muted">Rows: the end of each training stage (or every validation when no stage has ended); columns: domains in stream order; one logarithmic colour scale for all runs${range ? ` (${formatValue(range[0])} to ${formatValue(range[1])})` : ''}. Grey: not yet seen.</p>
 
 <h2>Downstream</h2>
 <div class="card">${downstreamTable(c)}</div>

@@ -60,10 +60,8 @@ describe('lifelong panels in a real browser', () => {
     await page.getByText('the matrix as a table').click()
     // after the first stage: 90 − 120 on press; intervals ±4%: −30 ∓ hypot(3.6, 4.8) = [−36, −24]
     expect((await page.getByTestId('matrix-cell-0-0').textContent())!.trim()).toBe('-30.0 [-36, -24]')
-    const drawn = await chart.locator('.echart-box').evaluate((el) => {
-      const option = (el as HTMLElement & { echart?: { getOption(): { series: Array<{ data: Array<{ value: number[] }> }> } } }).echart!.getOption()
-      return option.series[0]!.data.map((d) => d.value[3]!)
-    })
+    type Host = { echart: { getOption(): { series: Array<{ data: Array<{ value: number[] }> }> } } }
+    const drawn: number[] = await chart.locator('.echart-box').evaluate((el) => (el as unknown as Host).echart.getOption().series[0]!.data.map((d) => d.value[3]!))
     expect(drawn).toHaveLength(6)
     expect(drawn.every((v) => v < 0)).toBe(true)
     // swapping A and B flips every sign

@@ -59,7 +59,7 @@ describe('lifelong panels in a real browser', () => {
     await expect.poll(() => chart.getAttribute('data-cells')).toBe('6')
     await page.getByText('the matrix as a table').click()
     // after the first stage: 90 − 120 on press; intervals ±4%: −30 ∓ hypot(3.6, 4.8) = [−36, −24]
-    expect((await page.getByTestId('matrix-cell-0-0').textContent())!.trim()).toBe('-30.0 [-36, -24]')
+    expect((await page.getByTestId('matrix-cell-0-0').textContent())!.trim()).toBe('-30.0 [-36.0, -24.0]')
     type Host = { echart: { getOption(): { series: Array<{ data: Array<{ value: number[] }> }> } } }
     const drawn: number[] = await chart.locator('.echart-box').evaluate((el) => (el as unknown as Host).echart.getOption().series[0]!.data.map((d) => d.value[3]!))
     expect(drawn).toHaveLength(6)
@@ -105,6 +105,11 @@ describe('lifelong panels in a real browser', () => {
     expect(tex).toContain('\\toprule')
     expect(tex).toContain('elle-gpt')
 
+    if (process.env.ELLE_LIFELONG_SCREENSHOT) {
+      await page.getByTestId('matrix-mode-diff').click()
+      for (const panel of ['matrix-panel', 'stage-panel', 'downstream-panel'])
+        await page.getByTestId(panel).screenshot({ path: process.env.ELLE_LIFELONG_SCREENSHOT.replace(/\.png$/, `-${panel}.png`) })
+    }
     expect(errors).toEqual([])
     await page.close()
   })

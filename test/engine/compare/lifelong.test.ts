@@ -117,7 +117,8 @@ describe('elle compare --csv --latex --report', () => {
   it('writes the three files from one command', async () => {
     const dir = tempDir()
     const out = { csv: path.join(dir, 'series.csv'), tex: path.join(dir, 'tables.tex'), html: path.join(dir, 'r.html') }
-    const log = vi.spyOn(console, 'log').mockImplementation(() => undefined)
+    const lines: string[] = []
+    const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')))
     const err = vi.spyOn(console, 'error').mockImplementation(() => undefined)
     try {
       const code = await main([
@@ -141,6 +142,7 @@ describe('elle compare --csv --latex --report', () => {
       log.mockRestore()
       err.mockRestore()
     }
+    expect(lines.join('\n')).toContain(`#${elle} elle: BWT -0.125, FWT +0.050 (job `)
     const csv = parseCsv(fs.readFileSync(out.csv, 'utf8'))
     expect(csv.slice(1).every((r) => r[2] === 'ap_geo')).toBe(true)
     expect(csv.length - 1).toBe(

@@ -182,6 +182,14 @@ export const compareCommand: Command = {
         console.log('compute saved:')
         for (const s of comparison.computeSaved) console.log(`  ${s.sentence}`)
       }
+      const transfers = comparison.runs.filter((r) => r.transfer)
+      if (transfers.length > 0) {
+        console.log('')
+        console.log('downstream transfer (accuracy, the latest forgetting matrix; Lopez-Paz & Ranzato 2017):')
+        const signed = (v: number | null) => (v === null ? '–' : `${v > 0 ? '+' : ''}${v.toFixed(3)}`)
+        for (const r of transfers)
+          console.log(`  #${r.id} ${r.method}: BWT ${signed(r.transfer!.bwt)}, FWT ${signed(r.transfer!.fwt)} (job ${r.transfer!.jobId}, ${r.transfer!.seeds} seeds)`)
+      }
       if (written) console.log(`\nreport written to ${written}`)
       if (csvFile !== null) console.log(`${written ? '' : '\n'}CSV written to ${csvFile} (${csvRows} rows)`)
       if (latexFile !== null) console.log(`LaTeX tables written to ${latexFile}`)

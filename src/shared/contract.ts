@@ -208,6 +208,8 @@ export const ComparedRun = z.object({
       ...PhaseFields,
       /** the last validation of a training phase: the row the paper's tables use */
       stageEnd: z.boolean(),
+      /** tokens trained on at this validation (absent: a comparison made before it was carried) */
+      tokens: z.number().optional(),
       ppl: z.array(z.number().nullable()),
       /** each cell's 95% bootstrap interval (ppl_lo/ppl_hi series); absent or null where not recorded */
       ci: z.array(IntervalZ.nullable()).optional()

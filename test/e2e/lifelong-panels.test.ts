@@ -74,6 +74,8 @@ describe('lifelong panels in a real browser', () => {
     // AP per stage end with intervals
     expect(await page.getByTestId(`stage-${elle.id}`).locator('tbody tr').count()).toBe(3)
     expect(await page.getByTestId(`stage-${elle.id}`).textContent()).toMatch(/\d+\.\d \[\d+\.\d, \d+\.\d\]/)
+    // tokens trained on at each stage end (the fixtures count 1024 per step: 100 steps per stage)
+    expect(await page.getByTestId(`stage-${elle.id}`).locator('tbody tr').first().locator('td').nth(2).textContent()).toBe('102k')
 
     // downstream: ELLE best; against the naive reference, Welch's p (0.0098 by scipy) with n
     await page.getByTestId('downstream-reference').selectOption(String(naive.id))

@@ -7,6 +7,8 @@ export interface StageAp {
   stage: number | null
   domain: string | null
   step: number
+  /** tokens trained on (null: not carried by this comparison) */
+  tokens: number | null
   wallS: number
   flops: number
   ap: number | null
@@ -27,6 +29,7 @@ export function stageAp(run: Pick<ComparedRun, 'matrix' | 'ap' | 'apPlus' | 'apG
         stage: r.stage,
         domain: r.domain,
         step: r.step,
+        tokens: r.tokens ?? null,
         wallS: r.wallS,
         flops: r.flops,
         ap: at(run.ap, r.step),

@@ -62,6 +62,7 @@ describe('the comparison’s lifelong facts', () => {
     const [e, n] = c.runs
     const end = e!.matrix.filter((r) => r.stageEnd).at(-1)!
     expect(end.ci).toHaveLength(3)
+    expect(end.tokens).toBe(end.step * 1024)
     end.ppl.forEach((v, j) => {
       expect(end.ci![j]!.lo).toBeCloseTo(v! * 0.95, 6)
       expect(end.ci![j]!.hi).toBeCloseTo(v! * 1.05, 6)

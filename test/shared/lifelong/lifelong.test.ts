@@ -187,7 +187,7 @@ describe('stageAp', () => {
       matrix: [
         { step: 20, wallS: 2, flops: 20, kind: 'train', stage: 0, domain: 'a', stageEnd: true, ppl: [40] },
         { step: 30, wallS: 3, flops: 30, kind: 'train', stage: 1, domain: 'b', stageEnd: false, ppl: [41, 60] },
-        { step: 40, wallS: 4, flops: 40, kind: 'train', stage: 1, domain: 'b', stageEnd: true, ppl: [45, 30] }
+        { step: 40, wallS: 4, flops: 40, kind: 'train', stage: 1, domain: 'b', stageEnd: true, tokens: 4096, ppl: [45, 30] }
       ],
       ap: [20, 30, 40].map((step) => ({ step, value: step + 0.5, wallS: 0, flops: 0 })),
       apGeo: [20, 40].map((step) => ({ step, value: step, wallS: 0, flops: 0 })),
@@ -201,5 +201,6 @@ describe('stageAp', () => {
     ])
     expect(s[1]!.ci).toEqual({ ap: { lo: 40, hi: 41 }, apPlus: null, apGeo: { lo: 39, hi: 41 } })
     expect(s[0]!.ci.ap).toBeNull()
+    expect(s.map((r) => r.tokens)).toEqual([null, 4096])
   })
 })

@@ -133,7 +133,7 @@ const PPL_LO = pplLoSeries('')
 const PPL_HI = pplHiSeries('')
 
 function matrixOf(points: readonly MetricPoint[], stream: readonly string[]): ComparedRun['matrix'] {
-  const rows = new Map<number, { step: number; wallS: number; flops: number; phase: PhaseRef; ppl: Map<string, number> }>()
+  const rows = new Map<number, { step: number; wallS: number; flops: number; tokens: number; phase: PhaseRef; ppl: Map<string, number> }>()
   const bounds = new Map<number, { lo: Map<string, number>; hi: Map<string, number> }>()
   for (const p of points) {
     // a cell's bootstrap bounds are recorded at the same step as its perplexity
@@ -147,7 +147,7 @@ function matrixOf(points: readonly MetricPoint[], stream: readonly string[]): Co
     const domain = pplDomain(p.name)
     if (domain === null) continue
     let row = rows.get(p.step)
-    if (!row) rows.set(p.step, (row = { step: p.step, wallS: p.wallS, flops: p.flops, phase: p.phase, ppl: new Map() }))
+    if (!row) rows.set(p.step, (row = { step: p.step, wallS: p.wallS, flops: p.flops, tokens: p.tokensSeen, phase: p.phase, ppl: new Map() }))
     row.ppl.set(domain, p.value)
   }
   const sorted = [...rows.values()].sort((a, b) => a.step - b.step)
@@ -168,6 +168,7 @@ function matrixOf(points: readonly MetricPoint[], stream: readonly string[]): Co
       domain: r.phase.domain,
       // a label read before schema 5 that was not "<kind>-<stage>:<domain>" has no stage: counted as training
       stageEnd: (r.phase.kind === PHASE_KINDS.train || r.phase.stage === null) && (next === undefined || !samePhase(next.phase, r.phase)),
+      tokens: r.tokens,
       ppl: stream.map((d) => r.ppl.get(d) ?? null),
       ...(ci.some((c) => c !== null) ? { ci } : {})
     }

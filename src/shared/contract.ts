@@ -171,6 +171,24 @@ export const EvaluatedDomain = z.object({
   docs: z.number().nullable()
 })
 
+/**
+ * A run's downstream forgetting matrix (accuracy): R[i][j] is task j's score after stage i (null: not scored),
+ * baseline[j] the score of the run's step-0 model; BWT and FWT as Lopez-Paz & Ranzato (2017), docs/compare.md.
+ */
+export const Transfer = z.object({
+  jobId: z.number().int().positive(),
+  /** the stream's domains (columns) and the task each is scored on */
+  domains: z.array(z.string()),
+  tasks: z.array(z.string().nullable()),
+  R: z.array(z.array(z.number().nullable())),
+  std: z.array(z.array(z.number().nullable())),
+  baseline: z.array(z.number().nullable()),
+  bwt: z.number().nullable(),
+  fwt: z.number().nullable(),
+  seeds: z.number().int().nonnegative()
+})
+export type Transfer = z.infer<typeof Transfer>
+
 export const ComparedRun = z.object({
   id: z.number().int().positive(),
   experimentName: z.string(),
@@ -190,7 +208,11 @@ export const ComparedRun = z.object({
       ...PhaseFields,
       /** the last validation of a training phase: the row the paper's tables use */
       stageEnd: z.boolean(),
-      ppl: z.array(z.number().nullable())
+      /** tokens trained on at this validation (absent: a comparison made before it was carried) */
+      tokens: z.number().optional(),
+      ppl: z.array(z.number().nullable()),
+      /** each cell's 95% bootstrap interval (ppl_lo/ppl_hi series); absent or null where not recorded */
+      ci: z.array(IntervalZ.nullable()).optional()
     })
   ),
   ap: z.array(CurvePoint),
@@ -204,6 +226,10 @@ export const ComparedRun = z.object({
     /** 95% bootstrap intervals over validation documents of the final values (null: not recorded) */
     ci: z.object({ ap: IntervalZ.nullable(), apPlus: IntervalZ.nullable(), apGeo: IntervalZ.nullable() })
   }),
+  /** 95% bootstrap intervals of AP, AP+ and geometric AP at each validation that recorded them (by step) */
+  intervals: z.array(z.object({ step: z.number(), ap: IntervalZ.nullable(), apPlus: IntervalZ.nullable(), apGeo: IntervalZ.nullable() })).optional(),
+  /** the latest finished forgetting-matrix job of the run (runs.forgetting), on accuracy; null: none stored */
+  transfer: Transfer.nullable().optional(),
   /** the run's training seed (from its config): what pairs runs of two methods */
   seed: z.number().int().nullable(),
   /** the final validation per domain, and the validations' share of the run's time */
@@ -260,6 +286,15 @@ export const ComputeSaved = z.object({
   /** ELLE's need as a fraction of the other run's total; 1 - fraction is the saving */
   wallFraction: z.number().nullable(),
   flopsFraction: z.number().nullable(),
+  /**
+   * the 95% interval of those fractions, from the two runs' AP intervals: lo where ELLE's lower AP bound first
+   * reaches the other's upper bound, hi where ELLE's upper bound reaches the other's lower bound (null: it never
+   * did). Absent or null when either run recorded no AP intervals.
+   */
+  ci: z
+    .object({ wallFraction: z.object({ lo: z.number(), hi: z.number().nullable() }).nullable(), flopsFraction: z.object({ lo: z.number(), hi: z.number().nullable() }).nullable() })
+    .nullable()
+    .optional(),
   sentence: z.string()
 })
 export type ComputeSaved = z.infer<typeof ComputeSaved>
@@ -929,6 +964,16 @@ export const contract = {
     params: z.object({ ids: z.array(z.number().int().positive()).min(1).max(COMPARE_MAX_RUNS) }).strict(),
     result: RunComparison
   },
+  /**
+   * Every point of the runs' series as one long-format CSV (run_id, run_label, metric, phase, stage, domain, step,
+   * tokens, wall_s, flops, value). metrics: exact names, or `prefix/*` for a family (`ppl/*`); absent: every series.
+   */
+  'runs.exportCsv': {
+    params: z.object({ ids: z.array(z.number().int().positive()).min(1).max(COMPARE_MAX_RUNS), metrics: z.array(z.string().min(1).max(200)).min(1).max(200).optional() }).strict(),
+    result: z.object({ csv: z.string(), rows: z.number().int().nonnegative() })
+  },
+  /** The standalone HTML report of runs.compare's comparison (what `elle compare --report` writes). */
+  'runs.report': { params: z.object({ ids: z.array(z.number().int().positive()).min(1).max(COMPARE_MAX_RUNS) }).strict(), result: z.object({ html: z.string() }) },
   'domains.list': { params: Empty, result: z.object({ domains: z.array(DomainSummary) }) },
   'domains.add': {
     params: DomainAddParams,

@@ -36,9 +36,9 @@ describe('Compare view in a real browser', () => {
     await page.goto(server.openUrl)
     await page.getByTestId('nav-compare').click()
     await page.getByTestId(`compare-pick-${elle.id}`).check()
-    await page.getByTestId(`heatmap-${elle.id}`).waitFor()
+    await page.getByTestId(`stage-${elle.id}`).waitFor()
     await page.getByTestId(`compare-pick-${er.id}`).check()
-    await page.getByTestId(`heatmap-${er.id}`).waitFor()
+    await page.getByTestId(`stage-${er.id}`).waitFor()
 
     const saved = page.getByTestId('compute-saved')
     await saved.filter({ hasText: `#${elle.id} elle (ELLE) reached the final AP of #${er.id} er` }).waitFor()
@@ -56,12 +56,14 @@ describe('Compare view in a real browser', () => {
       // 2 domain starts per run, and ELLE's 2 growths
       expect(await el.getAttribute('data-markers')).toBe('6')
     }
-    // heat maps: stage ends by default (3 rows, 6 of 9 cells seen), every validation on request (4 per stage + 2 warm-ups)
-    const heat = page.getByTestId(`heatmap-${elle.id}`)
-    await heat.locator('canvas').first().waitFor()
-    expect(await heat.getAttribute('data-rows')).toBe('3')
-    await page.getByTestId('heatmap-rows-all').click()
-    await expect.poll(() => heat.getAttribute('data-rows')).toBe('14')
+    // the matrix of the first run: stage ends by default (3 x 3, 6 cells seen), every validation on request
+    // (4 per stage + 2 warm-ups: 14 rows, 4·1 + 1 + 4·2 + 2 + 4·3 = 27 cells seen)
+    const chart = page.getByTestId('matrix-chart')
+    await expect.poll(() => chart.getAttribute('data-cells')).toBe('6')
+    expect(await chart.getAttribute('data-rows')).toBe('3')
+    await page.getByTestId('matrix-rows-all').click()
+    await expect.poll(() => chart.getAttribute('data-cells')).toBe('27')
+    expect(await chart.getAttribute('data-rows')).toBe('14')
     // summary and downstream tables
     expect(await page.getByTestId(`compare-row-${elle.id}`).textContent()).toContain('3/3')
     // differences between methods: hand-written metrics have no intervals, so one seed each is within noise

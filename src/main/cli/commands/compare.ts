@@ -2,7 +2,8 @@
 // as a table, JSON, or a standalone HTML report (docs/compare.md).
 import fs from 'node:fs'
 import path from 'node:path'
-import { formatFlops, formatParams, formatScore, formatSeconds, formatValue, renderReport } from '../../engine/api/facade'
+import { formatFlops, formatParams, formatScore, formatSeconds, formatValue } from '../../engine/api/facade'
+import { latexApTable, latexDownstreamTable } from '../../../shared/export/latex'
 import { downstreamKey, downstreamMetricLabel } from '../../../shared/downstream'
 import { evaluationSentence, formatWithInterval } from '../../../shared/plot'
 import { COMPARE_MAX_RUNS } from '../../../shared/contract'
@@ -25,18 +26,18 @@ function statIfAny(file: string): fs.Stats | undefined {
  * The report's absolute path, checked before any work: a directory, or a folder path that runs into a
  * file, is a usage error. Missing folders are fine (docs/compare.md): they are created when writing.
  */
-function reportTarget(file: string): string {
+function reportTarget(file: string, flag = 'report', example = 'report.html'): string {
   const target = path.resolve(file)
   const stat = statIfAny(target)
-  if (stat?.isDirectory()) throw new UsageError(`--report ${file} is a directory; give a file name, e.g. ${path.join(file, 'report.html')}`)
-  if (stat && !stat.isFile()) throw new UsageError(`--report ${file} exists and is not a regular file`)
+  if (stat?.isDirectory()) throw new UsageError(`--${flag} ${file} is a directory; give a file name, e.g. ${path.join(file, example)}`)
+  if (stat && !stat.isFile()) throw new UsageError(`--${flag} ${file} exists and is not a regular file`)
   let folder = path.dirname(target)
   let found = statIfAny(folder)
   while (found === undefined && path.dirname(folder) !== folder) {
     folder = path.dirname(folder)
     found = statIfAny(folder)
   }
-  if (found && !found.isDirectory()) throw new UsageError(`--report ${file}: ${folder} is a file, not a folder`)
+  if (found && !found.isDirectory()) throw new UsageError(`--${flag} ${file}: ${folder} is a file, not a folder`)
   return target
 }
 
@@ -60,12 +61,15 @@ function writeAtomically(target: string, content: string): void {
 export const compareCommand: Command = {
   name: 'compare',
   summary: 'Compare runs of one stream: AP, AP+, wall time, FLOPs, downstream, compute saved.',
-  usage: 'elle compare RUN_ID... [--db FILE] [--json] [--report FILE.html]',
-  methods: ['runs.compare'],
+  usage: 'elle compare RUN_ID... [--db FILE] [--json] [--report FILE.html] [--csv FILE.csv [--metrics LIST]] [--latex FILE.tex]',
+  methods: ['runs.compare', 'runs.report', 'runs.exportCsv'],
   flags: {
     db: { type: 'string', description: 'experiment store (env: ELLE_DB; default: the data directory)' },
     json: { type: 'boolean', description: 'print the comparison as JSON' },
-    report: { type: 'string', description: 'also write a standalone HTML report (plots, heat maps, tables) to FILE' }
+    report: { type: 'string', description: 'also write a standalone HTML report (plots, heat maps, tables) to FILE' },
+    csv: { type: 'string', description: 'also write every point of the runs’ series as long-format CSV to FILE' },
+    metrics: { type: 'string', description: 'with --csv: the series to write, comma-separated; `ppl/*` for a family (default: all)' },
+    latex: { type: 'string', description: 'also write the AP/AP+ and downstream tables as LaTeX (booktabs) to FILE' }
   },
   positionals: { name: 'RUN_ID', min: 1, max: COMPARE_MAX_RUNS, missing: 'give at least one run id, e.g. elle compare 3 7' },
   async run({ values, positionals }) {
@@ -78,16 +82,39 @@ export const compareCommand: Command = {
     const reportFile = stringFlag(values.report)
     if (reportFile !== undefined && reportFile.trim() === '') throw new UsageError('--report needs a file name')
     const report = reportFile === undefined ? null : reportTarget(reportFile) // refused before any work
+    const fileFlag = (name: 'csv' | 'latex', example: string): string | null => {
+      const v = values[name]
+      if (v === undefined) return null
+      if (typeof v !== 'string' || v.trim() === '') throw new UsageError(`--${name} needs a file name`)
+      return reportTarget(v, name, example)
+    }
+    const csvFile = fileFlag('csv', 'series.csv')
+    const latexFile = fileFlag('latex', 'tables.tex')
+    const metricsFlag = stringFlag(values.metrics)
+    if (metricsFlag !== undefined && csvFile === null) throw new UsageError('--metrics applies to --csv only')
+    const metrics = metricsFlag
+      ?.split(',')
+      .map((m) => m.trim())
+      .filter((m) => m !== '')
+    if (metrics !== undefined && metrics.length === 0) throw new UsageError('--metrics needs at least one series name, e.g. --metrics ap,ap_geo,ppl/*')
     const api = await openCliApi(compareCommand, { db: stringFlag(values.db), readonly: true })
     try {
       const comparison = await api.call('runs.compare', { ids })
       let written: string | null = null
       if (report !== null) {
-        writeAtomically(report, renderReport(comparison))
+        writeAtomically(report, (await api.call('runs.report', { ids })).html)
         written = report
       }
+      let csvRows: number | null = null
+      if (csvFile !== null) {
+        const out = await api.call('runs.exportCsv', { ids, ...(metrics ? { metrics } : {}) })
+        writeAtomically(csvFile, out.csv)
+        csvRows = out.rows
+      }
+      if (latexFile !== null)
+        writeAtomically(latexFile, latexApTable(comparison) + (comparison.runs.some((r) => r.downstream.length > 0) ? `\n${latexDownstreamTable(comparison)}` : ''))
       if (values.json) {
-        console.log(JSON.stringify({ store: api.storePath, report: written, ...comparison }, null, 2))
+        console.log(JSON.stringify({ store: api.storePath, report: written, csv: csvFile, csvRows, latex: latexFile, ...comparison }, null, 2))
         return 0
       }
       console.log(`stream: ${comparison.stream.join(' → ')}`)
@@ -155,7 +182,17 @@ export const compareCommand: Command = {
         console.log('compute saved:')
         for (const s of comparison.computeSaved) console.log(`  ${s.sentence}`)
       }
+      const transfers = comparison.runs.filter((r) => r.transfer)
+      if (transfers.length > 0) {
+        console.log('')
+        console.log('downstream transfer (accuracy, the latest forgetting matrix; Lopez-Paz & Ranzato 2017):')
+        const signed = (v: number | null) => (v === null ? '–' : `${v > 0 ? '+' : ''}${v.toFixed(3)}`)
+        for (const r of transfers)
+          console.log(`  #${r.id} ${r.method}: BWT ${signed(r.transfer!.bwt)}, FWT ${signed(r.transfer!.fwt)} (job ${r.transfer!.jobId}, ${r.transfer!.seeds} seeds)`)
+      }
       if (written) console.log(`\nreport written to ${written}`)
+      if (csvFile !== null) console.log(`${written ? '' : '\n'}CSV written to ${csvFile} (${csvRows} rows)`)
+      if (latexFile !== null) console.log(`LaTeX tables written to ${latexFile}`)
       return 0
     } finally {
       await api.close()

@@ -3,7 +3,7 @@
 import pkg from '../../../../package.json'
 import type { z } from 'zod'
 import { ApiError, contract, describeZodError, parseRequest, type Contract, type MetricSeries, type Method, type Result, type SystemInfo } from '../../../shared/contract'
-import { CompareError, compareRuns } from '../compare'
+import { CompareError, compareRuns, exportCsv, renderReport } from '../compare'
 import { ResumableRunError, type Engine } from '../engine'
 import { ConfigError, parseRunConfig } from '../training/config'
 import { DomainInputError } from '../training/host'
@@ -36,6 +36,20 @@ export function createApiHandler(engine: Engine, mode: SystemInfo['mode']): ApiH
         return compareRuns(engine.store, p.ids)
       } catch (error) {
         throw error instanceof CompareError ? new ApiError('bad_request', `runs.compare: ${error.message}`) : error
+      }
+    },
+    'runs.exportCsv': (p) => {
+      try {
+        return exportCsv(engine.store, p.ids, p.metrics)
+      } catch (error) {
+        throw error instanceof CompareError ? new ApiError('bad_request', `runs.exportCsv: ${error.message}`) : error
+      }
+    },
+    'runs.report': (p) => {
+      try {
+        return { html: renderReport(compareRuns(engine.store, p.ids)) }
+      } catch (error) {
+        throw error instanceof CompareError ? new ApiError('bad_request', `runs.report: ${error.message}`) : error
       }
     },
     'domains.list': () => ({ domains: engine.store.listDomains() }),

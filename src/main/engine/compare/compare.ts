@@ -1,6 +1,7 @@
 // Compare lifelong runs of one stream: AP / AP+ / geometric AP over time, the perplexity matrices, cost per
 // phase, downstream scores, and the compute an ELLE run saved against every other run (docs/compare.md).
-import type { ComparedRun, ComputeSaved, CurvePoint, MethodDifference, RunComparison } from '../../../shared/contract'
+import type { ComparedRun, ComputeSaved, CurvePoint, MethodDifference, RunComparison, Transfer } from '../../../shared/contract'
+import { jobResult } from '../../../shared/jobs'
 import { differenceVerdict, pairedDifference, type Interval } from '../../../shared/stats'
 import { lifelongSummary } from '../metrics/lifelong'
 import { settingsKey, type EvaluationInput, type ExperimentStore, type MetricPoint } from '../store/store'
@@ -128,18 +129,36 @@ function phasesOf(points: readonly MetricPoint[]): ComparedRun['phases'] {
   })
 }
 
+const PPL_LO = pplLoSeries('')
+const PPL_HI = pplHiSeries('')
+
 function matrixOf(points: readonly MetricPoint[], stream: readonly string[]): ComparedRun['matrix'] {
-  const rows = new Map<number, { step: number; wallS: number; flops: number; phase: PhaseRef; ppl: Map<string, number> }>()
+  const rows = new Map<number, { step: number; wallS: number; flops: number; tokens: number; phase: PhaseRef; ppl: Map<string, number> }>()
+  const bounds = new Map<number, { lo: Map<string, number>; hi: Map<string, number> }>()
   for (const p of points) {
+    // a cell's bootstrap bounds are recorded at the same step as its perplexity
+    const bound = p.name.startsWith(PPL_LO) ? 'lo' : p.name.startsWith(PPL_HI) ? 'hi' : null
+    if (bound !== null) {
+      let b = bounds.get(p.step)
+      if (!b) bounds.set(p.step, (b = { lo: new Map(), hi: new Map() }))
+      b[bound].set(p.name.slice((bound === 'lo' ? PPL_LO : PPL_HI).length), p.value)
+      continue
+    }
     const domain = pplDomain(p.name)
     if (domain === null) continue
     let row = rows.get(p.step)
-    if (!row) rows.set(p.step, (row = { step: p.step, wallS: p.wallS, flops: p.flops, phase: p.phase, ppl: new Map() }))
+    if (!row) rows.set(p.step, (row = { step: p.step, wallS: p.wallS, flops: p.flops, tokens: p.tokensSeen, phase: p.phase, ppl: new Map() }))
     row.ppl.set(domain, p.value)
   }
   const sorted = [...rows.values()].sort((a, b) => a.step - b.step)
   return sorted.map((r, i) => {
     const next = sorted[i + 1]
+    const b = bounds.get(r.step)
+    const ci = stream.map((d) => {
+      const lo = b?.lo.get(d)
+      const hi = b?.hi.get(d)
+      return lo === undefined || hi === undefined || !r.ppl.has(d) ? null : { lo, hi }
+    })
     return {
       step: r.step,
       wallS: r.wallS,
@@ -149,9 +168,57 @@ function matrixOf(points: readonly MetricPoint[], stream: readonly string[]): Co
       domain: r.phase.domain,
       // a label read before schema 5 that was not "<kind>-<stage>:<domain>" has no stage: counted as training
       stageEnd: (r.phase.kind === PHASE_KINDS.train || r.phase.stage === null) && (next === undefined || !samePhase(next.phase, r.phase)),
-      ppl: stream.map((d) => r.ppl.get(d) ?? null)
+      tokens: r.tokens,
+      ppl: stream.map((d) => r.ppl.get(d) ?? null),
+      ...(ci.some((c) => c !== null) ? { ci } : {})
     }
   })
+}
+
+/** AP, AP+ and geometric AP intervals at every validation that recorded any of them. */
+function intervalsOf(points: readonly MetricPoint[]): NonNullable<ComparedRun['intervals']> {
+  const names: Record<string, [keyof Omit<NonNullable<ComparedRun['intervals']>[number], 'step'>, 'lo' | 'hi']> = {
+    [SERIES.apLo]: ['ap', 'lo'],
+    [SERIES.apHi]: ['ap', 'hi'],
+    [SERIES.apPlusLo]: ['apPlus', 'lo'],
+    [SERIES.apPlusHi]: ['apPlus', 'hi'],
+    [SERIES.apGeoLo]: ['apGeo', 'lo'],
+    [SERIES.apGeoHi]: ['apGeo', 'hi']
+  }
+  const bySteps = new Map<number, Record<string, { lo?: number; hi?: number }>>()
+  for (const p of points) {
+    const n = names[p.name]
+    if (!n) continue
+    let row = bySteps.get(p.step)
+    if (!row) bySteps.set(p.step, (row = {}))
+    ;(row[n[0]] ??= {})[n[1]] = p.value
+  }
+  const pick = (v: { lo?: number; hi?: number } | undefined) => (v?.lo === undefined || v.hi === undefined ? null : { lo: v.lo, hi: v.hi })
+  return [...bySteps].sort(([a], [b]) => a - b).map(([step, r]) => ({ step, ap: pick(r.ap), apPlus: pick(r.apPlus), apGeo: pick(r.apGeo) }))
+}
+
+/** The run's latest finished forgetting-matrix job (accuracy), or null; a result that no longer parses is skipped. */
+function transferOf(store: ExperimentStore, runId: number): Transfer | null {
+  for (const job of store.listJobs({ kind: 'forgetting', status: 'finished' })) {
+    if (job.params.runId !== runId || job.result === null) continue
+    try {
+      const r = jobResult('forgetting', job.result)
+      return {
+        jobId: job.id,
+        domains: r.stages.map((s) => s.domain),
+        tasks: r.stages.map((s) => s.task),
+        R: r.accuracy.R,
+        std: r.accuracy.std,
+        baseline: r.accuracy.baseline,
+        bwt: r.accuracy.bwt,
+        fwt: r.accuracy.fwt,
+        seeds: r.seeds.length
+      }
+    } catch {
+      continue // recorded by an older version in another shape: the next older job may still read
+    }
+  }
+  return null
 }
 
 function downstreamOf(rows: ReadonlyArray<EvaluationInput>, checkpointSteps: ReadonlyMap<number, number>): ComparedRun['downstream'] {
@@ -215,6 +282,8 @@ function compareOne(store: ExperimentStore, id: number, facts: ConfigFacts, stre
       domainsSeen: last ? last.ppl.filter((v) => v !== null).length : 0,
       ci: { ap: interval(SERIES.apLo, SERIES.apHi), apPlus: interval(SERIES.apPlusLo, SERIES.apPlusHi), apGeo: interval(SERIES.apGeoLo, SERIES.apGeoHi) }
     },
+    intervals: intervalsOf(points),
+    transfer: transferOf(store, id),
     seed: facts.seed,
     evaluation: {
       domains: stream.map((domain) => ({
@@ -260,6 +329,7 @@ export function computeSaved(elle: ComparedRun, other: ComparedRun): ComputeSave
   }
   const wallFraction = other.totals.wallS > 0 ? reach.wallS! / other.totals.wallS : null
   const flopsFraction = other.totals.flops > 0 ? reach.flops! / other.totals.flops : null
+  const ci = savedInterval(eligible, elle.intervals ?? [], other)
   const share = (f: number | null, what: string, total: string) => (f === null ? `${what} (the other run recorded none)` : `${formatPct(f)} of its ${what} (${total})`)
   const saving = (f: number | null) => (f === null ? '–' : f <= 1 ? `saves ${formatPct(1 - f)}` : `needs ${formatPct(f - 1)} more`)
   return {
@@ -269,11 +339,38 @@ export function computeSaved(elle: ComparedRun, other: ComparedRun): ComputeSave
     flops: reach.flops,
     wallFraction,
     flopsFraction,
+    ci,
     sentence:
       `${who} reached ${goal} after ${formatSeconds(reach.wallS!)} and ${formatFlops(reach.flops!)} FLOPs: ` +
       `${share(wallFraction, 'training wall time', formatSeconds(other.totals.wallS))} and ${share(flopsFraction, 'FLOPs', formatFlops(other.totals.flops))} ` +
-      `(${saving(wallFraction)} of the wall time, ${saving(flopsFraction)} of the FLOPs).`
+      `(${saving(wallFraction)} of the wall time, ${saving(flopsFraction)} of the FLOPs)` +
+      (ci?.flopsFraction
+        ? `; 95% interval of the FLOPs share ${formatPct(ci.flopsFraction.lo)} to ${ci.flopsFraction.hi === null ? 'not reached' : formatPct(ci.flopsFraction.hi)}.`
+        : '.')
   }
+}
+
+/**
+ * The interval of the compute fractions from both runs' AP intervals: the earliest plausible crossing (ELLE's
+ * lower bound reaching the other's upper bound) and the latest (ELLE's upper bound reaching the other's lower
+ * bound; null when it never does). Null when either run recorded no AP interval.
+ */
+function savedInterval(eligible: readonly CurvePoint[], intervals: NonNullable<ComparedRun['intervals']>, other: ComparedRun): ComputeSaved['ci'] {
+  const target = other.final.ci.ap
+  if (target === null) return null
+  const bound = (side: 'lo' | 'hi'): CurvePoint[] =>
+    eligible.flatMap((p) => {
+      const ci = intervals.find((c) => c.step === p.step)?.ap
+      return ci ? [{ ...p, value: ci[side] }] : []
+    })
+  const lo = bound('lo')
+  const hi = bound('hi')
+  if (lo.length === 0 || hi.length === 0) return null
+  const early = firstReach(lo, target.hi)
+  const late = firstReach(hi, target.lo)
+  if (!early.reached) return null
+  const fraction = (of: 'wallS' | 'flops', total: number) => (total > 0 ? { lo: early[of]! / total, hi: late.reached ? late[of]! / total : null } : null)
+  return { wallFraction: fraction('wallS', other.totals.wallS), flopsFraction: fraction('flops', other.totals.flops) }
 }
 
 /**

@@ -51,7 +51,12 @@ export function createApiHandler(engine: Engine, mode: SystemInfo['mode']): ApiH
     'experiments.estimate': (p) => engine.designEstimate(p.config),
     // the runs table and saved views (issue 15)
     'runs.table': (p) => runTable(engine, p.ids),
-    'runs.annotate': (p) => annotateRun(engine.store, p.id, p),
+    'runs.annotate': (p) => {
+      const row = annotateRun(engine.store, p.id, p)
+      // other windows reload their table on it
+      engine.events.publish({ type: 'run.updated', run: engine.store.getRun(p.id) })
+      return row
+    },
     'views.list': () => ({ views: listViews(engine.store) }),
     'views.get': (p) => getView(engine.store, p.id),
     'views.save': (p) => saveView(engine.store, p),

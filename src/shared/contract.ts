@@ -5,6 +5,7 @@
 import { z } from 'zod'
 import { ThroughputSample } from './designer'
 import { RunConfig } from './run-config'
+import { ViewState } from './view-state'
 
 export const RUN_STATUSES = ['queued', 'running', 'paused', 'finished', 'failed', 'cancelled'] as const
 export const RunStatus = z.enum(RUN_STATUSES)
@@ -469,6 +470,63 @@ const savedExperimentMethods = {
   'experiments.estimate': { params: z.object({ config: z.unknown().optional() }).strict(), result: DesignEstimate }
 } as const
 // ---- end of saved experiments ------------------------------------------------------------------------------
+
+// ---- the runs table and saved views (issue 15, docs/runs-table.md) -----------------------------------------
+export const RUN_TAGS_MAX = 20
+export const RUN_TAG_PATTERN = /^[\w.-]{1,40}$/
+export const RUN_NOTE_MAX = 10_000
+export const VIEW_NAME_MAX = 80
+export const RUN_TABLE_MAX = 10_000
+
+const TableScalar = z.union([z.string(), z.number(), z.boolean(), z.null()])
+export const RunTag = z.string().regex(RUN_TAG_PATTERN, 'a tag is 1-40 letters, digits, "_", "." or "-"')
+
+/** One run as the runs table shows it: what the filter query, the sort and the column chooser work on. */
+export const RunTableRow = z.object({
+  id: z.number().int().positive(),
+  experimentId: z.number().int().positive(),
+  experiment: z.string(),
+  status: RunStatus,
+  createdAt: z.string(),
+  /** training.seed (null: the config names none that is readable) */
+  seed: z.number().int().nullable(),
+  /** method.name, or inferred from the config (growth: elle, replay: er, else naive) */
+  method: z.string(),
+  tags: z.array(z.string()),
+  note: z.string(),
+  /** the stored run config flattened: `training.lr` → 0.001, `stages.1.domain` → "fiction" */
+  config: z.record(z.string(), TableScalar),
+  /** final metrics: ap, ap_geo, ap_plus, loss (the last recorded), tokens, wall_s, flops, params, `downstream.<task>` (mean score at the last evaluated checkpoint) */
+  final: z.record(z.string(), z.number().nullable())
+})
+export type RunTableRow = z.infer<typeof RunTableRow>
+
+export const SavedViewSummary = z.object({ id: z.number().int().positive(), name: z.string(), createdAt: z.string(), updatedAt: z.string() })
+export type SavedViewSummary = z.infer<typeof SavedViewSummary>
+export const SavedView = SavedViewSummary.extend({ state: ViewState })
+export type SavedView = z.infer<typeof SavedView>
+
+const runTableMethods = {
+  /** every run (or those of `ids`) with its config fields and final metrics; `configFields` / `finalFields`: the columns that occur, sorted */
+  'runs.table': {
+    params: z.object({ ids: z.array(z.number().int().positive()).max(RUN_TABLE_MAX).optional() }).strict(),
+    result: z.object({ rows: z.array(RunTableRow), configFields: z.array(z.string()), finalFields: z.array(z.string()) })
+  },
+  /** replace a run's tags and/or note (absent: kept); tags are kept unique, in the order given */
+  'runs.annotate': {
+    params: z.object({ id: z.number().int().positive(), tags: z.array(RunTag).max(RUN_TAGS_MAX).optional(), note: z.string().max(RUN_NOTE_MAX).optional() }).strict(),
+    result: RunTableRow
+  },
+  'views.list': { params: Empty, result: z.object({ views: z.array(SavedViewSummary) }) },
+  'views.get': { params: RunId, result: SavedView },
+  /** create (no id) or replace (id) a saved view; a name another view has is a conflict */
+  'views.save': {
+    params: z.object({ id: z.number().int().positive().optional(), name: z.string().trim().min(1).max(VIEW_NAME_MAX), state: ViewState }).strict(),
+    result: SavedView
+  },
+  'views.delete': { params: RunId, result: SavedViewSummary }
+} as const
+// ---- end of the runs table --------------------------------------------------------------------------------
 
 // ---- the run queue (issue 14, docs/queue.md) --------------------------------------------------------------
 // Every run trains through one persistent queue in the store: runs.start adds its run at the top (after other
@@ -996,6 +1054,7 @@ export const contract = {
   'runs.config': { params: RunId, result: z.object({ config: RunConfig }) },
   ...streamMethods,
   ...savedExperimentMethods,
+  ...runTableMethods,
   ...queueMethods,
   // jobs and checkpoints (see the block above the contract)
   'jobs.list': {

@@ -18,6 +18,7 @@ import { streamsCommand } from './commands/streams'
 import { experimentsCommand } from './commands/experiments'
 import { queueCommand } from './commands/queue'
 import { workerCommand } from './commands/worker'
+import { viewsCommand } from './commands/views'
 import { helpText, parseCommandArgs, UsageError, type Command } from './args'
 import { JobCancelledError } from './api'
 
@@ -30,6 +31,7 @@ export const COMMANDS: readonly Command[] = [
   experimentsCommand,
   runCommand,
   runsCommand,
+  viewsCommand,
   queueCommand,
   workerCommand,
   checkpointsCommand,

@@ -4,19 +4,35 @@ import { intFlag, stringFlag, UsageError, type Command } from '../args'
 import { table } from '../format'
 import { openCliApi } from '../api'
 import { lifelongSummary } from '../../engine/api/facade'
+import { checkRunsSubcommand, RUNS_SUBCOMMANDS, RUNS_TABLE_USAGE, runsSubcommand } from './runs-table'
 
 export const runsCommand: Command = {
   name: 'runs',
-  summary: 'List the runs in the experiment store, newest first.',
-  usage: 'elle runs [--db FILE] [--status STATUS] [--limit N] [--json]',
-  methods: ['runs.list', 'runs.metrics'],
+  summary: 'List the runs in the experiment store, newest first; tag them, note them, filter the runs table.',
+  usage: `elle runs [--db FILE] [--status STATUS] [--limit N] [--json] | ${RUNS_TABLE_USAGE}`,
+  methods: ['runs.list', 'runs.metrics', 'runs.table', 'runs.annotate'],
   flags: {
     db: { type: 'string', description: 'experiment store (env: ELLE_DB; default: the data directory)' },
     status: { type: 'string', description: `only runs with this status (${RunStatus.options.join(', ')})` },
     limit: { type: 'string', description: 'at most N runs' },
-    json: { type: 'boolean', description: 'print JSON' }
+    json: { type: 'boolean', description: 'print JSON' },
+    filter: { type: 'string', description: 'table: a filter query, e.g. "method = elle and seed < 3"' }
   },
-  async run({ values }) {
+  positionals: { name: 'SUBCOMMAND ARGS...', min: 0, max: Infinity },
+  async run({ values, positionals }) {
+    const [sub, ...rest] = positionals
+    if (sub !== undefined) {
+      if (!(RUNS_SUBCOMMANDS as readonly string[]).includes(sub)) throw new UsageError(`unknown subcommand "${sub}"; usage: ${RUNS_TABLE_USAGE}`)
+      if (values.status !== undefined || values.limit !== undefined) throw new UsageError('--status and --limit go with the plain run list (elle runs)')
+      checkRunsSubcommand(sub, rest)
+      const api = await openCliApi(runsCommand, { db: stringFlag(values.db), readonly: sub === 'table' })
+      try {
+        return await runsSubcommand(api, sub, rest, { json: values.json === true, filter: stringFlag(values.filter) })
+      } finally {
+        await api.close()
+      }
+    }
+    if (values.filter !== undefined) throw new UsageError('--filter goes with elle runs table')
     const status = stringFlag(values.status)
     if (status !== undefined && !RunStatus.safeParse(status).success) {
       throw new UsageError(`--status must be one of ${RunStatus.options.join(', ')}, got "${status}"`)

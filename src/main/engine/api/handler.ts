@@ -11,6 +11,7 @@ import { QueueInputError } from '../queue/queue'
 import { PRESETS } from '../training/presets'
 import { isBusyError, isDiskFullError } from '../store/busy'
 import { StoreError, type MetricPoint } from '../store/store'
+import { annotateRun, deleteView, getView, listViews, runTableRows, saveView } from '../store/run-table'
 
 type Handlers = { [M in Method]: (params: z.infer<Contract[M]['params']>) => Result<M> | Promise<Result<M>> }
 
@@ -62,6 +63,18 @@ export function createApiHandler(engine: Engine, mode: SystemInfo['mode']): ApiH
     'experiments.save': (p) => engine.saveExperiment(p),
     'experiments.delete': (p) => engine.deleteSavedExperiment(p.id),
     'experiments.estimate': (p) => engine.designEstimate(p.config),
+    // the runs table and saved views (issue 15)
+    'runs.table': (p) => runTable(engine, p.ids),
+    'runs.annotate': (p) => {
+      const row = annotateRun(engine.store, p.id, p)
+      // other windows reload their table on it
+      engine.events.publish({ type: 'run.updated', run: engine.store.getRun(p.id) })
+      return row
+    },
+    'views.list': () => ({ views: listViews(engine.store) }),
+    'views.get': (p) => getView(engine.store, p.id),
+    'views.save': (p) => saveView(engine.store, p),
+    'views.delete': (p) => deleteView(engine.store, p.id),
     'runs.config': (p) => ({ config: parseRunConfig(engine.store.getExperimentConfig(engine.store.getRun(p.id).experimentId), `run ${p.id}`) }),
     'streams.list': () => ({ streams: engine.store.listStreams() }),
     'streams.create': (p) => engine.changeStreams(() => engine.store.createStream(p)),
@@ -117,6 +130,13 @@ export function createApiHandler(engine: Engine, mode: SystemInfo['mode']): ApiH
       throw toApiError(error)
     }
   }
+}
+
+function runTable(engine: Engine, ids: readonly number[] | undefined): Result<'runs.table'> {
+  const rows = runTableRows(engine.store, ids)
+  const fields = (pick: (r: (typeof rows)[number]) => object) =>
+    [...new Set(rows.flatMap((r) => Object.keys(pick(r))))].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }))
+  return { rows, configFields: fields((r) => r.config), finalFields: fields((r) => r.final) }
 }
 
 export function toApiError(error: unknown): ApiError {

@@ -241,6 +241,21 @@ export const MIGRATIONS: readonly Migration[] = [
       -- runs left queued by an older version (its queue lived in memory) join the queue in the order they were made
       INSERT INTO queue_entries (run_id, position) SELECT id, id FROM runs WHERE status = 'queued';
     `
+  },
+  {
+    version: 9,
+    description: 'the runs table: tags and a note per run, and saved views (the comparison and table state a link names)',
+    sql: `
+      ALTER TABLE runs ADD COLUMN tags_json TEXT NOT NULL DEFAULT '[]';
+      ALTER TABLE runs ADD COLUMN note TEXT NOT NULL DEFAULT '';
+      CREATE TABLE saved_views (
+        id         INTEGER PRIMARY KEY,
+        name       TEXT NOT NULL UNIQUE,
+        state_json TEXT NOT NULL,
+        created_at TEXT NOT NULL DEFAULT ${NOW},
+        updated_at TEXT NOT NULL DEFAULT ${NOW}
+      );
+    `
   }
 ]
 

@@ -39,6 +39,34 @@ beforeAll(async () => {
   checkpointId = engine.store.addCheckpoint({ runId, stageId: stage.id, step: 100, path: written.path, bytes: written.bytes, sha256: written.sha256 }).id
   engine.setRunStatus(runId, 'running')
   engine.setRunStatus(runId, 'finished')
+  // a forgetting matrix as its job stores it (computing one fine-tunes every cell: not this test's subject)
+  const matrix = {
+    R: [
+      [0.62, 0.4],
+      [0.55, 0.71]
+    ],
+    std: [
+      [0.01, 0.02],
+      [0.03, 0.01]
+    ],
+    baseline: [null, 0.35],
+    bwt: -0.07,
+    fwt: 0.05
+  }
+  const forgetting = engine.store.createJob('forgetting', { runId, seeds: 2 }, 'test')
+  engine.store.endJob(forgetting.id, {
+    status: 'finished',
+    result: {
+      runId,
+      prompt: 'own',
+      seeds: [0, 1],
+      settings: { steps: 5, batchSize: 8, lr: 1e-4 },
+      stages: ['press', 'fiction'].map((domain, index) => ({ index, domain, task: `${domain}-genre`, seen: [domain], checkpointId: null, checkpointPath: null, step: null })),
+      accuracy: matrix,
+      macroF1: matrix,
+      cells: []
+    }
+  })
 })
 afterAll(async () => {
   await mode?.close()
@@ -62,6 +90,20 @@ async function ended(page: Page, status: 'finished' | 'failed') {
   return card
 }
 
+/** Close the dialog once the job it started is listed in it (closing does not cancel the job). */
+async function closeWhenStarted(page: Page) {
+  const dialog = page.getByTestId('action-dialog')
+  await dialog.locator('[data-testid^="job-"][data-status]').first().waitFor()
+  await dialog.getByTestId('action-close').click()
+}
+
+/** A job card in the run's job list, once it ended with this status. */
+async function listed(page: Page, what: string, status: 'finished' | 'failed' = 'finished') {
+  const card = page.getByTestId('run-jobs').locator(`[data-status="${status}"]`).filter({ hasText: what })
+  await card.waitFor({ timeout: 30_000 })
+  return card
+}
+
 describe('checkpoint actions in a real browser', () => {
   it('exports to Hugging Face (files load with elle import), grows with the logit check, evaluates, fine-tunes into the comparison', async () => {
     const page = await browser.newPage()
@@ -78,6 +120,14 @@ describe('checkpoint actions in a real browser', () => {
     const row = page.getByTestId(`checkpoint-row-${checkpointId}`)
     await row.waitFor()
     expect(await row.textContent()).toContain('gpt L2 H2 d32 ffn128')
+
+    // the slow jobs first, side by side (different kinds run at once): fine-tune, grow, evaluate
+    await start(page, 'finetune', { 'finetune-seeds': '1', 'finetune-steps': '5' })
+    await closeWhenStarted(page)
+    await start(page, 'grow', { 'grow-layers': '1', 'grow-heads': '1' })
+    await closeWhenStarted(page)
+    await start(page, 'evaluate', { 'eval-max-sequences': '8' })
+    await closeWhenStarted(page)
 
     // a missing folder is refused at its field before anything starts; Escape closes the dialog
     let dialog = await start(page, 'export', {})
@@ -108,35 +158,32 @@ describe('checkpoint actions in a real browser', () => {
     expect(Object.keys(loaded.weights).sort()).toEqual(Object.keys(original.weights).sort())
 
     // grow: the function-preservation check is shown (exact growth keeps every argmax)
-    dialog = await start(page, 'grow', { 'grow-layers': '1', 'grow-heads': '1' })
-    const grown = await ended(page, 'finished')
+    const grown = await listed(page, 'grow of checkpoint')
     expect(await grown.getByTestId('agreement-argmax').textContent()).toBe('100.0%')
     expect(Number(await grown.getByTestId('agreement-max-diff').textContent())).toBeLessThan(1e-3)
     expect(await grown.textContent()).toContain('gpt L3 H3 d48')
-    await dialog.getByTestId('action-close').click()
 
     // evaluate on the run's domain: the perplexity (with its interval) appears in the checkpoint's row
-    dialog = await start(page, 'evaluate', { 'eval-max-sequences': '8' })
-    const evaluated = await ended(page, 'finished')
+    const evaluated = await listed(page, 'evaluation of checkpoint')
     expect(await evaluated.getByTestId('eval-ppl').textContent()).toMatch(/^\d+\.\d\d$/)
-    await dialog.getByTestId('action-close').click()
     await page
       .getByTestId(`checkpoint-evals-${checkpointId}`)
       .filter({ hasText: /press \d+\.\d \[\d+\.\d–\d+\.\d\]/ })
       .waitFor()
 
     // fine-tune 1 seed × 5 updates: the scores show, and the comparison picked above gets them
-    dialog = await start(page, 'finetune', { 'finetune-seeds': '1', 'finetune-steps': '5' })
-    const tuned = await ended(page, 'finished')
+    const tuned = await listed(page, 'fine-tune of checkpoint')
     expect(await tuned.getByTestId('finetune-accuracy').textContent()).toMatch(/^\d\.\d{3}$/)
-    await dialog.getByTestId('action-close').click()
     await page.getByTestId('nav-compare').click()
     await page.getByTestId('compare-downstream').filter({ hasText: 'press-genre' }).waitFor({ timeout: 10_000 })
 
-    // every job of the run is listed on its page
+    // every job of the run is listed on its page, the stored forgetting matrix as a table with BWT and FWT
     await page.getByTestId('nav-runs').click()
-    await page.getByTestId('run-jobs').locator('[data-testid^="job-"][data-status]').nth(4).waitFor()
+    await page.getByTestId('run-jobs').locator('[data-testid^="job-"][data-status]').nth(5).waitFor()
+    const matrix = page.getByTestId('forgetting-matrix')
+    expect(await matrix.locator('tbody tr').first().textContent()).toMatch(/press\s*0\.620\s*0\.400/)
+    expect(await page.getByTestId('forgetting-result').textContent()).toMatch(/BWT -0\.070 · FWT 0\.050/)
     expect(consoleErrors).toEqual([])
     await page.close()
-  })
+  }, 120_000) // four job workers and a CLI process: about 15 s on a quiet machine, several times that on a loaded one
 })

@@ -34,6 +34,7 @@ beforeAll(async () => {
   runId = run.id
   simulateRun(engine.store, runId, ['press'], { secondsPerStep: [0.1], flopsPerStep: [1e10], params: [1e5] })
   const stage = engine.store.addStage(runId, { index: 0, kind: 'train', domain: 'press' })
+  engine.store.setStageStatus(stage.id, 'finished')
   const cfg = tinyConfig('gpt', { vocabSize: data.tokenizer.vocabSize })
   const written = await saveCheckpoint(path.join(dir, 'ckpt'), checkpointInput(cfg, data.tokenizer, { training: { reason: 'stage-end' } }))
   checkpointId = engine.store.addCheckpoint({ runId, stageId: stage.id, step: 100, path: written.path, bytes: written.bytes, sha256: written.sha256 }).id
@@ -129,8 +130,19 @@ describe('checkpoint actions in a real browser', () => {
     await start(page, 'evaluate', { 'eval-max-sequences': '8' })
     await closeWhenStarted(page)
 
+    // a forgetting matrix far too long to wait for: its live progress shows, and Cancel stops it
+    await page.getByTestId('action-forgetting').click()
+    let dialog = page.getByTestId('action-dialog')
+    await dialog.getByTestId('finetune-seeds').fill('1')
+    await dialog.getByTestId('finetune-steps').fill('1000000')
+    await dialog.getByTestId('action-start').click()
+    await dialog.locator('[data-testid^="job-progress-"]').waitFor({ timeout: 30_000 })
+    await dialog.locator('[data-testid^="job-cancel-"]').click()
+    await dialog.locator('[data-testid^="job-"][data-status="cancelled"]').waitFor({ timeout: 30_000 })
+    await dialog.getByTestId('action-close').click()
+
     // a missing folder is refused at its field before anything starts; Escape closes the dialog
-    let dialog = await start(page, 'export', {})
+    dialog = await start(page, 'export', {})
     expect(await dialog.getByTestId('action-error').textContent()).toContain('Folder is required')
     await page.keyboard.press('Escape')
     await dialog.waitFor({ state: 'detached' })
@@ -179,7 +191,7 @@ describe('checkpoint actions in a real browser', () => {
 
     // every job of the run is listed on its page, the stored forgetting matrix as a table with BWT and FWT
     await page.getByTestId('nav-runs').click()
-    await page.getByTestId('run-jobs').locator('[data-testid^="job-"][data-status]').nth(5).waitFor()
+    await page.getByTestId('run-jobs').locator('[data-testid^="job-"][data-status]').nth(6).waitFor()
     const matrix = page.getByTestId('forgetting-matrix')
     expect(await matrix.locator('tbody tr').first().textContent()).toMatch(/press\s*0\.620\s*0\.400/)
     expect(await page.getByTestId('forgetting-result').textContent()).toMatch(/BWT -0\.070 · FWT 0\.050/)

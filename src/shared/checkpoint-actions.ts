@@ -1,6 +1,7 @@
 // Pure helpers of the run page's checkpoint actions (issue 15): what the views show of jobs, checkpoints and
 // their results, kept here so the components stay thin and the rules are testable without a browser.
 import type { CheckpointSummary, JobSummary, ModelShape, Params } from './contract'
+import type { HeatmapInput } from './charts/types'
 import { EvaluateResult } from './jobs'
 
 /** "12 s left", "3 min 5 s left"; null etaS: not measured yet. */
@@ -281,4 +282,25 @@ export function actionRequest(action: CheckpointAction, form: ActionForm, target
 
 function failField(field: keyof ActionForm, message: string): never {
   throw new FieldError(field, message)
+}
+
+/**
+ * The forgetting view of a score matrix: R[i][j] − R[j][j] for every task j already learned at stage i
+ * (negative: forgotten since its own stage), as a diverging heat map's input; null where not computed.
+ */
+export function forgettingHeatmap(R: ReadonlyArray<ReadonlyArray<number | null>>, stages: ReadonlyArray<{ domain: string; task: string | null }>, metric: string): HeatmapInput {
+  const values = R.map((row, i) =>
+    row.map((v, j) => {
+      const own = R[j]?.[j] ?? null
+      return j <= i && v !== null && own !== null ? v - own : null
+    })
+  )
+  return {
+    title: `${metric} change since each task's own stage (negative: forgotten)`,
+    rows: stages.map((s, i) => `after ${i + 1} · ${s.domain}`),
+    cols: stages.map((s) => s.task ?? s.domain),
+    values,
+    scale: 'diverging',
+    format: 'diff'
+  }
 }

@@ -195,6 +195,8 @@ describe('checkpoint actions in a real browser', () => {
     const matrix = page.getByTestId('forgetting-matrix')
     expect(await matrix.locator('tbody tr').first().textContent()).toMatch(/press\s*0\.620\s*0\.400/)
     expect(await page.getByTestId('forgetting-result').textContent()).toMatch(/BWT -0\.070 · FWT 0\.050/)
+    // and as a heat map of each task's change since its own stage: three cells on and below the diagonal
+    expect(await page.locator('[data-testid^="forgetting-heatmap-"]').first().getAttribute('data-cells')).toBe('3')
     expect(consoleErrors).toEqual([])
     await page.close()
   }, 120_000) // four job workers and a CLI process: about 15 s on a quiet machine, several times that on a loaded one

@@ -1,7 +1,7 @@
 // The pure rules behind the run page's checkpoint actions: forms to job params, which jobs a run shows,
 // the latest evaluation per domain.
 import { describe, expect, it } from 'vitest'
-import { actionRequest, emptyActionForm, formatEta, jobsOfRun, latestEvaluations, type ActionForm } from '../../src/shared/checkpoint-actions'
+import { actionRequest, emptyActionForm, forgettingHeatmap, formatEta, jobsOfRun, latestEvaluations, type ActionForm } from '../../src/shared/checkpoint-actions'
 import type { JobSummary } from '../../src/shared/contract'
 
 const form = (over: Partial<ActionForm> = {}): ActionForm => ({ ...emptyActionForm(), ...over })
@@ -65,5 +65,26 @@ describe('jobs on a run page', () => {
     expect(latestEvaluations(jobs, 7)).toEqual([{ jobId: 2, on: 'press', ppl: 20.1, ci: { lo: 19, hi: 21 }, endedAt: null }])
     expect(formatEta(null)).toBe('ETA –')
     expect(formatEta(125)).toBe('ETA 2 min 5 s')
+  })
+})
+
+describe('forgetting heat map', () => {
+  it('is each learned task’s change since its own stage, nothing above the diagonal', () => {
+    const input = forgettingHeatmap(
+      [
+        [0.6, 0.4],
+        [0.5, 0.7]
+      ],
+      [
+        { domain: 'press', task: 'press-genre' },
+        { domain: 'fiction', task: null }
+      ],
+      'accuracy'
+    )
+    expect(input.values[0]).toEqual([0, null])
+    expect(input.values[1]![0]).toBeCloseTo(-0.1)
+    expect(input.values[1]![1]).toBe(0)
+    expect(input.cols).toEqual(['press-genre', 'fiction'])
+    expect(input.scale).toBe('diverging')
   })
 })

@@ -106,12 +106,12 @@ export function describeJob(job: Pick<JobSummary, 'kind' | 'params'>): string {
   }
 }
 
-/** Colour of a score in [lo, hi] for a heat-map cell: dark blue (low) to green (high); null: no colour. */
+/** Colour of a score in [lo, hi] for a heat-map cell: pale blue (low) to green (high), light enough for dark text; null: no colour. */
 export function heatColor(value: number | null, lo: number, hi: number): string | null {
   if (value === null || !Number.isFinite(value)) return null
   const t = hi > lo ? Math.min(1, Math.max(0, (value - lo) / (hi - lo))) : 0.5
   const mix = (a: number, b: number): number => Math.round(a + (b - a) * t)
-  return `rgb(${mix(30, 62)} ${mix(50, 207)} ${mix(110, 142)})`
+  return `rgb(${mix(200, 110)} ${mix(214, 214)} ${mix(232, 150)})`
 }
 
 /** The low and high of a matrix's finite cells (for its colour scale); null when it has none. */

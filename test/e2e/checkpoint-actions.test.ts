@@ -4,6 +4,7 @@
 // evaluated (the row shows the perplexity) and fine-tuned (the scores reach the comparison); bad input
 // shows its error next to the action.
 import fs from 'node:fs'
+import { createRequire } from 'node:module'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
@@ -16,6 +17,7 @@ import { elle } from '../cli/elle'
 import { checkpointInput, tinyConfig } from '../engine/checkpoint/helpers'
 import { config, simulateRun } from '../engine/compare/fixtures'
 
+const require = createRequire(import.meta.url)
 let mode: BrowserMode
 let engine: Engine
 let server: BrowserServer
@@ -197,6 +199,20 @@ describe('checkpoint actions in a real browser', () => {
     expect(await page.getByTestId('forgetting-result').textContent()).toMatch(/BWT -0\.070 · FWT 0\.050/)
     // and as a heat map of each task's change since its own stage: three cells on and below the diagonal
     expect(await page.locator('[data-testid^="forgetting-heatmap-"]').first().getAttribute('data-cells')).toBe('3')
+    // axe finds nothing serious on the page with its job results, nor in an open action dialog
+    await page.evaluate(fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8')) // over the devtools protocol: the CSP allows no inline script
+    const serious = (): Promise<string[]> =>
+      page.evaluate<string[]>(
+        `axe.run(document, { resultTypes: ['violations'] }).then((r) =>
+           r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id + ' (' + v.nodes.length + '): ' + v.nodes[0].html.slice(0, 80)))`
+      )
+    expect(await serious()).toEqual([])
+    await page.getByTestId(`action-grow-${checkpointId}`).click()
+    await page.getByTestId('grow-layers').waitFor()
+    expect(await serious()).toEqual([])
+    await page.keyboard.press('Escape')
+    await page.getByTestId('action-dialog').waitFor({ state: 'detached' })
+
     expect(consoleErrors).toEqual([])
     await page.close()
   }, 120_000) // four job workers and a CLI process: about 15 s on a quiet machine, several times that on a loaded one

@@ -31,15 +31,15 @@ export const useCheckpointsStore = defineStore('checkpoints', () => {
   const loading = ref(false)
   let request = 0
 
-  /** The run's domains: its config's stages, else the stages it recorded. */
+  /** The run's domains: its stream's (in order), else the stages it recorded; only calls that cannot fail on an odd run. */
   async function runDomains(id: number): Promise<string[]> {
-    try {
-      const { config } = await api.call('runs.config', { id })
-      return [...new Set(config.stages.map((s) => s.domain))]
-    } catch {
-      const detail = await api.call('runs.get', { id })
-      return [...new Set(detail.stages.map((s) => s.domain).filter((d): d is string => d !== null))]
+    const detail = await api.call('runs.get', { id })
+    if (detail.streamId !== null) {
+      const { streams } = await api.call('streams.list', {})
+      const stream = streams.find((s) => s.id === detail.streamId)
+      if (stream) return stream.domains
     }
+    return [...new Set(detail.stages.map((s) => s.domain).filter((d): d is string => d !== null))]
   }
 
   async function load(id: number | null): Promise<void> {
@@ -54,15 +54,9 @@ export const useCheckpointsStore = defineStore('checkpoints', () => {
     loading.value = true
     try {
       const [list, names] = await Promise.all([api.call('checkpoints.list', { runId: id }), runDomains(id)])
-      // a domain added by path may have no task; one that is gone is skipped rather than failing the page
-      const found = await Promise.all(
-        names.map((name) =>
-          api.call('domains.get', { name }).then(
-            (d) => d.tasks,
-            () => [] as string[]
-          )
-        )
-      )
+      // a domain added by path may have no task; one that is gone is skipped rather than asked for (a 404 is noise)
+      const known = new Set((await api.call('domains.list', {})).domains.map((d) => d.name))
+      const found = await Promise.all(names.filter((n) => known.has(n)).map((name) => api.call('domains.get', { name }).then((d) => d.tasks)))
       if (mine !== request) return
       checkpoints.value = list.checkpoints
       domains.value = names

@@ -129,7 +129,7 @@ export const useCheckpointsStore = defineStore('checkpoints', () => {
   async function pickFolder(field: 'exportDir' | 'outDir' | 'importPath'): Promise<void> {
     if (api.corpus.kind !== 'dialog') return
     try {
-      const [picked] = await api.corpus.pick('folder')
+      const [picked] = await api.corpus.pick('output-folder')
       if (picked !== undefined) form.value[field] = picked
     } catch (e) {
       fieldError.value = { field, message: (e as Error).message }

@@ -7,7 +7,8 @@ export const IPC_EVENT_CHANNEL = 'elle:event'
 /** the native file/folder dialog for a corpus (issue 13): the paths come back checked by the main process */
 export const IPC_PICK_CHANNEL = 'elle:pick-corpus'
 
-export const PICK_KINDS = ['files', 'folder'] as const
+/** files, folder: a corpus to read; output-folder: a folder to write into or read a model from (checkpoint actions) */
+export const PICK_KINDS = ['files', 'folder', 'output-folder'] as const
 export type PickKind = (typeof PICK_KINDS)[number]
 /** ok with no paths: the dialog was cancelled */
 export type PickResponse = { ok: true; paths: string[] } | ({ ok: false } & ApiErrorBody)

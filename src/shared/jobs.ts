@@ -22,7 +22,9 @@ export const EvaluateResult = z.object({
   loss: z.number(),
   ppl: z.number(),
   tokens: z.number().int().nonnegative(),
-  sequences: z.number().int().nonnegative()
+  sequences: z.number().int().nonnegative(),
+  /** 95% bootstrap interval of ppl over documents (null: one document; absent: stored before intervals) */
+  ci: z.object({ lo: z.number(), hi: z.number() }).nullable().optional()
 })
 
 /** `finetune`: one task, k seeds (engine/downstream FinetuneReport). */
@@ -81,6 +83,18 @@ export const ForgettingResult = z.looseObject({
   )
 })
 
+/** Logits of the checkpoint before and after growing, on one fixed batch of random tokens (engine/growth/preservation.ts). */
+export const GrowAgreement = z.object({
+  batch: z.object({ source: z.literal('random-tokens'), sequences: z.number().int().positive(), length: z.number().int().positive(), seed: z.number().int() }),
+  maxAbsDiff: z.number(),
+  maxAbsLogit: z.number(),
+  maxRelErr: z.number(),
+  kl: z.number(),
+  /** share of positions whose argmax token is the same */
+  argmaxAgreement: z.number().min(0).max(1)
+})
+export type GrowAgreement = z.infer<typeof GrowAgreement>
+
 /** `grow`: the grown checkpoint's folder, shapes before and after, and how it grew. */
 export const GrowResult = z.object({
   from: z.string(),
@@ -94,7 +108,9 @@ export const GrowResult = z.object({
   /** exact growth's masks and the steps over which they ramp to 1; null when nothing ramps */
   ramp: z.looseObject({ steps: z.number().int().positive() }).nullable(),
   optimizer: z.enum(['grown', 'dropped']),
-  sha256: z.string()
+  sha256: z.string(),
+  /** the function-preservation check: logits before vs after on a fixed batch (absent in results stored before it existed) */
+  agreement: GrowAgreement.optional()
 })
 
 /** `export`: the Hugging Face model folder written. */

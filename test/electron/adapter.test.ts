@@ -182,6 +182,10 @@ describe('the native corpus dialog through the preload', () => {
     double.dialog.nextOpen = { canceled: false, filePaths: [dir] }
     expect(await bridge.pickCorpus('folder')).toEqual({ ok: true, paths: [dir] })
     expect(double.dialog.opened.at(-1)).toMatchObject({ properties: ['openDirectory'] })
+    // the checkpoint actions' folder (an export target, a model to import): one that may be created in the dialog
+    double.dialog.nextOpen = { canceled: false, filePaths: [dir] }
+    expect(await bridge.pickCorpus('output-folder')).toEqual({ ok: true, paths: [dir] })
+    expect(double.dialog.opened.at(-1)).toMatchObject({ title: 'Choose a folder', properties: ['openDirectory', 'createDirectory'] })
     double.dialog.nextOpen = { canceled: true, filePaths: [] }
     expect(await bridge.pickCorpus('folder')).toEqual({ ok: true, paths: [] })
   })

@@ -92,7 +92,8 @@ export function checkPickedPaths(kind: PickKind, paths: readonly string[]): stri
     } catch (error) {
       throw new Error(`${p} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`)
     }
-    if (kind === 'folder' ? !st.isDirectory() : !st.isFile()) throw new Error(`${p} is not a ${kind === 'folder' ? 'folder' : 'regular file'}`)
+    const folder = kind !== 'files'
+    if (folder ? !st.isDirectory() : !st.isFile()) throw new Error(`${p} is not a ${folder ? 'folder' : 'regular file'}`)
     return path.resolve(p)
   })
 }
@@ -103,8 +104,8 @@ export function registerCorpusPicker(page: string): void {
     if (!fromOurPage(event, page)) return { ok: false, error: { code: 'unauthorized', message: 'request from an unexpected frame refused' } }
     if (!(PICK_KINDS as readonly unknown[]).includes(kind)) return { ok: false, error: { code: 'bad_request', message: `pick kind must be one of ${PICK_KINDS.join(', ')}` } }
     const picked = await dialog.showOpenDialog({
-      title: kind === 'folder' ? 'Add a folder of text files as a domain' : 'Add text or JSONL files as a domain',
-      properties: kind === 'folder' ? ['openDirectory'] : ['openFile', 'multiSelections'],
+      title: kind === 'output-folder' ? 'Choose a folder' : kind === 'folder' ? 'Add a folder of text files as a domain' : 'Add text or JSONL files as a domain',
+      properties: kind === 'output-folder' ? ['openDirectory', 'createDirectory'] : kind === 'folder' ? ['openDirectory'] : ['openFile', 'multiSelections'],
       ...(kind === 'files' ? { filters: [{ name: 'Text or JSONL', extensions: CORPUS_EXTENSIONS }] } : {})
     })
     if (picked.canceled) return { ok: true, paths: [] }

@@ -170,7 +170,10 @@ describe('jobs through the API', () => {
     const [, last] = await checkpoints()
     const done = await ended((await job('checkpoints.evaluate', { checkpointId: last!.id, domain: 'press', maxSequences: 8 })).id)
     expect(done.status).toBe('finished')
-    expect(done.result).toMatchObject({ on: 'press', sequences: 8 })
+    expect(done.result).toMatchObject({ on: 'press', sequences: 8, ci: { lo: expect.any(Number), hi: expect.any(Number) } })
+    const { ppl, ci } = done.result as { ppl: number; ci: { lo: number; hi: number } }
+    expect(ci.lo).toBeLessThanOrEqual(ppl)
+    expect(ci.hi).toBeGreaterThanOrEqual(ppl)
     expect((done.result as { ppl: number }).ppl).toBeGreaterThan(1)
   })
 

@@ -39,7 +39,10 @@ export const evalCommand: Command = {
       const { result } = await api.runJob('checkpoints.evaluate', { checkpointPath: path.resolve(checkpointDir), maxSequences, ...params }, 'evaluate')
       const report = { ...result, backend: api.backend.active }
       if (values.json) console.log(JSON.stringify(report, null, 2))
-      else console.log(`loss ${result.loss.toFixed(4)}  perplexity ${result.ppl.toFixed(3)}  tokens ${result.tokens.toLocaleString('en')}  sequences ${result.sequences}`)
+      else
+        console.log(
+          `loss ${result.loss.toFixed(4)}  perplexity ${result.ppl.toFixed(3)}${result.ci ? ` (95% CI ${result.ci.lo.toFixed(3)}-${result.ci.hi.toFixed(3)})` : ''}  tokens ${result.tokens.toLocaleString('en')}  sequences ${result.sequences}`
+        )
       return 0
     } finally {
       await api.close()

@@ -86,6 +86,11 @@ export const growCommand: Command = {
         const how = mode === 'elle' ? 'elle' : `exact: hidden ${report.hiddenScheme}, inserted layers ${report.depthInit}`
         const masks = report.ramp ? `; masks ramp to 1 over ${report.ramp.steps} steps` : ''
         console.log(`grew ${shape(report.before)} -> ${shape(report.after)} (${how}${masks}; optimizer ${report.optimizer}) into ${report.to}`)
+        const a = report.agreement
+        if (a)
+          console.log(
+            `logits before vs after: max |diff| ${a.maxAbsDiff.toExponential(2)} (max |logit| ${a.maxAbsLogit.toFixed(2)}), argmax agreement ${(100 * a.argmaxAgreement).toFixed(1)}%`
+          )
       }
       return 0
     } finally {

@@ -3,6 +3,9 @@
 export interface LogitAgreement {
   /** max |a - b| / max |a|. */
   maxRelErr: number
+  /** max |a - b|, and max |a| (the scale it is relative to) */
+  maxAbsErr: number
+  maxAbs: number
   /** Mean over positions of KL(softmax(a) || softmax(b)). */
   kl: number
   /** Share of positions whose argmax agrees. */
@@ -28,7 +31,7 @@ export function logitAgreement(a: Float32Array, b: Float32Array, V: number): Log
     kl += k
     if (argmax(pa) === argmax(pb)) same++
   }
-  return { maxRelErr: maxErr / maxAbs, kl: kl / rows, top1: same / rows }
+  return { maxRelErr: maxErr / maxAbs, maxAbsErr: maxErr, maxAbs, kl: kl / rows, top1: same / rows }
 }
 
 function softmax(z: Float32Array): Float64Array {

@@ -3,6 +3,7 @@
 // the job to stop: a cancel takes effect at the next progress point.
 import path from 'node:path'
 import type { JobKind } from '../../../shared/contract'
+import { lifelongIntervals, type Interval } from '../../../shared/stats'
 import { exists } from '../checkpoint/atomic'
 import { isCheckpointDir, loadCheckpoint, saveCheckpoint } from '../checkpoint/checkpoint'
 import { restoreModel } from '../checkpoint/restore'
@@ -10,6 +11,7 @@ import { readTextFile, type CorpusSource, type PromptMode } from '../data'
 import { evaluateRunDownstream, finetuneCheckpoint } from '../downstream'
 import { exportHuggingFace, importHuggingFace } from '../export/huggingface'
 import { growModel, growOptimizerState, growthStateToJson, parseGrowthState, type GrowthMode } from '../growth'
+import { preservationCheck } from '../growth/preservation'
 import type { ExperimentStore } from '../store/store'
 import { addUserDomain, ensureDefaultDomains, loadRunData } from '../training/data'
 import { evaluate, evaluationSet } from '../training/evaluate'
@@ -49,7 +51,7 @@ export async function evaluateCheckpoint(
   dataDir: string,
   o: { checkpoint: string; domain?: string; textPath?: string; prompt?: string; maxSequences?: number },
   progress: (fraction: number, message: string) => void = () => {}
-): Promise<{ checkpoint: string; on: string; loss: number; ppl: number; tokens: number; sequences: number }> {
+): Promise<{ checkpoint: string; on: string; loss: number; ppl: number; tokens: number; sequences: number; ci: Interval | null }> {
   const checkpoint = await loadCheckpoint(path.resolve(o.checkpoint), { optimizer: false })
   progress(0.2, 'checkpoint loaded')
   const model = restoreModel(checkpoint)
@@ -81,8 +83,14 @@ export async function evaluateCheckpoint(
     progress(0.4, 'evaluating')
     const inputs = evaluationSet(model, tokenizer, split as never, { seqLen, batchSize: 16, maxSequences: o.maxSequences ?? 512, promptSlot, prompt, seed: 0 })
     if (inputs.length === 0) throw new JobInputError(`the text is too short: it needs at least ${seqLen} tokens for one sequence`)
-    const result = await evaluate(model, inputs, tokenizer.specialIds.pad)
-    return { checkpoint: path.resolve(o.checkpoint), on: o.domain ?? path.resolve(o.textPath!), ...result }
+    const { loss, ppl, tokens, sequences, docLoss, docTokens } = await evaluate(model, inputs, tokenizer.specialIds.pad)
+    // the perplexity's 95% bootstrap interval over documents, as validations store it (a one-document text has none)
+    const on = o.domain ?? path.resolve(o.textPath!)
+    const ci =
+      docLoss && docTokens && docLoss.length >= 2
+        ? lifelongIntervals({ current: new Map([[on, { loss: docLoss, tokens: docTokens }]]), reference: new Map(), currentDomain: on }).ppl[on]!
+        : null
+    return { checkpoint: path.resolve(o.checkpoint), on, loss, ppl, tokens, sequences, ci }
   } finally {
     model.dispose()
   }
@@ -132,6 +140,9 @@ export async function growCheckpoint(o: {
     training: ckpt.training,
     experiment: ckpt.experiment
   })
+  // the grown checkpoint as written (growth masks included) against the one it grew from
+  const written2 = await loadCheckpoint(written.path, { optimizer: false })
+  const agreement = preservationCheck(ckpt, written2, Object.values(ckpt.tokenizer.specialIds))
   return {
     from: path.resolve(o.checkpoint),
     to: written.path,
@@ -143,7 +154,8 @@ export async function growCheckpoint(o: {
     layerSources: grown.maps.layerSources,
     ramp: grown.state.ramp,
     optimizer: optimizerState ? 'grown' : 'dropped',
-    sha256: written.sha256
+    sha256: written.sha256,
+    agreement
   }
 }
 
@@ -188,7 +200,7 @@ export const JOB_BODIES: Record<JobKind, JobBody> = {
     return { ...report }
   },
   grow: async (p, ctx) => {
-    ctx.progress(0, 'growing')
+    ctx.progress(0, 'growing, then comparing logits before and after')
     return growCheckpoint({ ...(p as Parameters<typeof growCheckpoint>[0]), checkpoint: str(p.checkpointPath)!, outDir: str(p.outDir)! })
   },
   export: async (p, ctx) => {

@@ -62,6 +62,9 @@ export const useComparisonsStore = defineStore('comparisons', () => {
   // A picked run that finishes (or gets new downstream scores) is compared again with its final numbers.
   api.onEvent((event) => {
     if (event.type === 'run.updated' && selected.value.has(event.run.id) && event.run.status !== 'running') void refresh()
+    // a fine-tune or forgetting matrix (from the run page's checkpoint actions) stores downstream scores
+    if (event.type === 'job.updated' && event.job.status === 'finished' && (event.job.kind === 'finetune' || event.job.kind === 'forgetting') && selected.value.size > 0)
+      void refresh()
   })
 
   return { selected, selectedRuns, comparison, error, loading, toggle, selectOnly, clear, refresh }

@@ -246,9 +246,12 @@ function downstreamOf(rows: ReadonlyArray<EvaluationInput>, checkpointSteps: Rea
   })
 }
 
+/** Series written at every update: only their phases' extents matter here (see readMetricsForComparison). */
+const PER_STEP_SERIES: ReadonlySet<string> = new Set([SERIES.loss, SERIES.lr, SERIES.gradNorm, SERIES.tokensPerS, SERIES.penalty])
+
 function compareOne(store: ExperimentStore, id: number, facts: ConfigFacts, stream: readonly string[]): ComparedRun {
   const run = store.getRun(id)
-  const points = store.readMetrics(id)
+  const points = store.readMetricsForComparison(id, PER_STEP_SERIES)
   const summary = lifelongSummary(points)
   const matrix = matrixOf(points, stream)
   const params = points.filter((p) => p.name === SERIES.params).sort((a, b) => a.step - b.step)

@@ -6,7 +6,9 @@ import { createApiHandler, type ApiHandler } from '../../src/main/engine/api/han
 import type { Engine } from '../../src/main/engine/engine'
 import { rejection } from '../helpers/api'
 import { tempEngine } from '../helpers/engine'
-import { config, simulateRun } from './compare/fixtures'
+import { config, simulateRun, tempStore } from './compare/fixtures'
+import { BLOCK_STEPS } from '../../src/main/engine/store/series'
+import type { MetricPoint } from '../../src/main/engine/store/store'
 
 let engine: Engine
 let handle: ApiHandler
@@ -109,5 +111,49 @@ describe('runs.series', () => {
     })
     expect((await rejection(handle('runs.series', { runs: [elle], metrics: ['loss'], x: 'hours' }))).message).toMatch(/^runs\.series: x: /)
     expect((await rejection(handle('runs.series', { runs: [elle, elle], metrics: ['loss'], x: 'step' }))).message).toContain('listed twice')
+  })
+})
+
+describe('metric blocks', () => {
+  it('read back exactly what the metrics table holds: batches across blocks, rewritten steps, runs from before the blocks', () => {
+    const store = tempStore()
+    try {
+      const run = store.createRun(store.ensureExperiment('blocks', { name: 'blocks' }).id).id
+      const point = (step: number, value: number): MetricPoint => ({
+        runId: run,
+        phase: { kind: 'train', stage: 0, domain: 'd' },
+        step,
+        tokensSeen: step * 8,
+        wallS: step / 4,
+        flops: step * 1e6,
+        name: 'loss',
+        value
+      })
+      const total = 3 * BLOCK_STEPS + 100
+      // batches of 1,000 steps as the trainer writes them, ending inside and exactly at block edges
+      for (let from = 0; from < total; from += 1000) store.insertMetrics(Array.from({ length: Math.min(1000, total - from) }, (_, i) => point(from + i, Math.sin(from + i))))
+      const sealed = () => store.db.prepare("SELECT block FROM metric_blocks WHERE run_id = ? AND name = 'loss' ORDER BY block").pluck().all(run) as number[]
+      expect(sealed()).toEqual([0, 1, 2])
+      const same = (x: 'step' | 'tokens' | 'wall' | 'flops') => {
+        const fast = store.series.columns(run, 'loss', x)
+        const slow = store.series.columnsFromRows(run, 'loss', x)
+        expect(fast.x.length).toBe(total)
+        expect([...fast.x]).toEqual([...slow.x])
+        expect([...fast.y]).toEqual([...slow.y])
+      }
+      same('step')
+      same('wall')
+      // a resumed run writes earlier steps again: their block is rebuilt with the new values
+      store.insertMetrics([point(5, 42), point(BLOCK_STEPS + 1, 43)])
+      expect(store.series.columns(run, 'loss', 'step').y[5]).toBe(42)
+      expect(store.series.columns(run, 'loss', 'step').y[BLOCK_STEPS + 1]).toBe(43)
+      same('tokens')
+      // a store from before the blocks: read from the rows, and the finished blocks are stored on the way
+      store.db.prepare('DELETE FROM metric_blocks').run()
+      same('flops')
+      expect(sealed()).toEqual([0, 1, 2])
+    } finally {
+      store.close()
+    }
   })
 })

@@ -10,7 +10,7 @@ import { bucketMinMax, groupLines, smooth, upperBound, lowerBound, X_LABELS, yLa
 import type { Grouping, Smoothing } from '../../../shared/view-state'
 import { configFacts } from '../compare/compare'
 import type { ExperimentStore } from '../store/store'
-import { SeriesStore, type PhaseStart, type SeriesColumns } from '../store/series'
+import type { PhaseStart, SeriesColumns } from '../store/series'
 
 /** A query that cannot be answered as asked (a bad range); the message names the field. */
 export class SeriesQueryError extends Error {
@@ -141,7 +141,7 @@ export function querySeries(store: ExperimentStore, query: SeriesQuery, read?: C
   const smoothing: Smoothing = query.smoothing ?? { kind: 'none', param: 0 }
   const grouping: Grouping = query.grouping ?? { by: 'none', stat: 'mean', band: 'none', members: false }
   const x = query.x
-  const series = new SeriesStore(store.db)
+  const series = store.series
   const readColumns: ColumnReader = read ?? ((id, name, xs) => series.columns(id, name, xs))
 
   const infos: RunInfo[] = query.runs.map((id) => {

@@ -1,11 +1,23 @@
-// Column reads of the metrics table for the curves query: one series of one run as typed arrays (step, the x
-// column, value), and each phase's first point. Reading columns instead of MetricPoint objects keeps 100
-// runs × 100,000 points within memory and time (docs/benchmarks.md, "Comparison at scale").
+// Column reads of the metrics table for the curves query, and the blocks that make them fast at scale.
+//
+// The metrics table holds one row per point (PRIMARY KEY run_id, name, step). Reading 100 runs × 100,000
+// points row by row takes tens of seconds, so each series is also kept as blocks of BLOCK_STEPS steps
+// (metric_blocks, schema 10): every column of the block as one little-endian Float64 blob. The blocks are
+// derived data: a write to the metrics table deletes the blocks it touches and rebuilds those training has
+// moved past; a read takes the blocks present and reads the rest (the open last block, blocks of runs written
+// before schema 10) from the metrics table, storing the finished ones it had to read when the store is writable.
 import type Database from 'better-sqlite3'
 import type { XAxisKind } from '../../../shared/charts/types'
 import type { PhaseRef } from '../../../shared/metrics'
 
 export const X_COLUMNS: Record<XAxisKind, string> = { step: 'step', tokens: 'tokens_seen', wall: 'wall_s', flops: 'flops' }
+const BLOB_COLUMNS: Record<XAxisKind, string> = { step: 'step', tokens: 'tokens', wall: 'wall', flops: 'flops' }
+
+/** Decoded blocks kept in memory for redraws (a zoom, another smoothing): 100 runs × 100,000 points of one x unit take 160 MB. */
+export const SERIES_CACHE_BYTES = 320 * 2 ** 20
+
+/** Steps per block: a block is rebuilt from at most this many rows. */
+export const BLOCK_STEPS = 4096
 
 export interface SeriesColumns {
   x: Float64Array
@@ -22,8 +34,18 @@ export interface PhaseStart {
   value: number | null
 }
 
+const f64 = (buffer: Buffer): Float64Array =>
+  buffer.byteOffset % 8 === 0 ? new Float64Array(buffer.buffer, buffer.byteOffset, buffer.byteLength / 8) : new Float64Array(new Uint8Array(buffer).buffer)
+const blob = (values: Float64Array): Buffer => Buffer.from(values.buffer, values.byteOffset, values.byteLength)
+
+type Row = [number, number, number, number, number]
+
 export class SeriesStore {
   private readonly statements = new Map<string, Database.Statement>()
+  private blocksTable: boolean | null = null
+  /** decoded blocks, least recently used first; a block's `built` stamp changes whenever it is rebuilt (by any process) */
+  private readonly cache = new Map<string, { built: number; x: Float64Array; y: Float64Array }>()
+  private cachedBytes = 0
 
   constructor(private readonly db: Database.Database) {}
 
@@ -33,8 +55,140 @@ export class SeriesStore {
     return s
   }
 
-  /** One series in step order, x in the given unit. */
+  /** Whether the store has the blocks table (a store opened at an earlier schema version has not). */
+  get hasBlocks(): boolean {
+    this.blocksTable ??= this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'metric_blocks'").get() !== undefined
+    return this.blocksTable
+  }
+
+  private rowsOf(runId: number, name: string, from: number, to: number): Row[] {
+    return this.prepare('SELECT step, tokens_seen, wall_s, flops, value FROM metrics WHERE run_id = ? AND name = ? AND step BETWEEN ? AND ? ORDER BY step')
+      .raw()
+      .all(runId, name, from, to) as Row[]
+  }
+
+  private writeBlock(runId: number, name: string, block: number, rows: readonly Row[]): void {
+    const cols = [0, 1, 2, 3, 4].map(() => new Float64Array(rows.length))
+    rows.forEach((r, i) => {
+      for (let c = 0; c < 5; c++) cols[c]![i] = r[c]!
+    })
+    this.prepare('INSERT OR REPLACE INTO metric_blocks (run_id, name, block, n, built, step, tokens, wall, flops, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
+      runId,
+      name,
+      block,
+      rows.length,
+      Math.floor(Math.random() * 2 ** 52),
+      ...cols.map(blob)
+    )
+  }
+
+  /**
+   * Keep the blocks true to the points just written (inside the writing transaction): the touched blocks are
+   * deleted, and rebuilt when the series has moved past them (a later block was written, now or before).
+   */
+  afterInsert(points: ReadonlyArray<{ runId: number; name: string; step: number }>): void {
+    if (!this.hasBlocks || points.length === 0) return
+    const series = new Map<string, { runId: number; name: string; blocks: Set<number>; max: number; min: number }>()
+    for (const p of points) {
+      const key = `${p.runId}\u0000${p.name}`
+      let s = series.get(key)
+      if (!s) series.set(key, (s = { runId: p.runId, name: p.name, blocks: new Set(), max: -Infinity, min: Infinity }))
+      const b = Math.floor(p.step / BLOCK_STEPS)
+      s.blocks.add(b)
+      s.max = Math.max(s.max, b)
+      s.min = Math.min(s.min, b)
+    }
+    const del = this.prepare('DELETE FROM metric_blocks WHERE run_id = ? AND name = ? AND block = ?')
+    const exists = this.prepare('SELECT 1 FROM metric_blocks WHERE run_id = ? AND name = ? AND block = ?')
+    for (const s of series.values()) {
+      for (const b of s.blocks) {
+        del.run(s.runId, s.name, b)
+        if (b < s.max) this.seal(s.runId, s.name, b)
+      }
+      // the block before this batch was left open by the previous batch: training has now moved past it
+      const before = s.min - 1
+      if (before >= 0 && !s.blocks.has(before) && exists.get(s.runId, s.name, before) === undefined) this.seal(s.runId, s.name, before)
+    }
+  }
+
+  private seal(runId: number, name: string, block: number): void {
+    const rows = this.rowsOf(runId, name, block * BLOCK_STEPS, (block + 1) * BLOCK_STEPS - 1)
+    if (rows.length > 0) this.writeBlock(runId, name, block, rows)
+  }
+
+  /** One series in step order, x in the given unit: from the blocks, and the metrics table where there are none. */
   columns(runId: number, name: string, x: XAxisKind): SeriesColumns {
+    if (!this.hasBlocks) return this.columnsFromRows(runId, name, x)
+    const last = this.prepare('SELECT MAX(step) AS s FROM metrics WHERE run_id = ? AND name = ?').get(runId, name) as { s: number | null }
+    if (last.s === null) return { x: new Float64Array(0), y: new Float64Array(0) }
+    const lastBlock = Math.floor(last.s / BLOCK_STEPS)
+    // the blocks' stamps first (no blob is read); only blocks not decoded before, or rebuilt since, are read
+    const stamps = this.prepare('SELECT block, built FROM metric_blocks WHERE run_id = ? AND name = ? ORDER BY block').raw().all(runId, name) as Array<[number, number]>
+    const stored: Array<[number, Float64Array, Float64Array]> = stamps.map(([block, built]) => {
+      const key = `${runId}\u0000${name}\u0000${block}\u0000${x}`
+      const hit = this.cache.get(key)
+      if (hit && hit.built === built) {
+        this.cache.delete(key)
+        this.cache.set(key, hit)
+        return [block, hit.x, hit.y]
+      }
+      const row = this.prepare(`SELECT ${BLOB_COLUMNS[x]}, value FROM metric_blocks WHERE run_id = ? AND name = ? AND block = ?`).raw().get(runId, name, block) as [Buffer, Buffer]
+      const entry = { built, x: f64(row[0]), y: f64(row[1]) }
+      this.remember(key, entry)
+      return [block, entry.x, entry.y]
+    })
+    const parts: Array<{ x: Float64Array; y: Float64Array }> = []
+    const xi = ({ step: 0, tokens: 1, wall: 2, flops: 3 } as const)[x]
+    let next = 0
+    const fromRows = (from: number, to: number): void => {
+      // blocks missing below the last (written before schema 10, or on a read-only store): read and, when possible, store them
+      for (let b = from; b <= to; b++) {
+        const rows = this.rowsOf(runId, name, b * BLOCK_STEPS, (b + 1) * BLOCK_STEPS - 1)
+        if (rows.length === 0) continue
+        if (b < lastBlock) this.tryStore(runId, name, b, rows)
+        parts.push({ x: Float64Array.from(rows, (r) => r[xi]), y: Float64Array.from(rows, (r) => r[4]) })
+      }
+    }
+    for (const [block, xs, ys] of stored) {
+      if (block > lastBlock) continue
+      if (block > next) fromRows(next, block - 1)
+      parts.push({ x: xs, y: ys })
+      next = block + 1
+    }
+    fromRows(next, lastBlock)
+    const n = parts.reduce((s, p) => s + p.x.length, 0)
+    const out = { x: new Float64Array(n), y: new Float64Array(n) }
+    let at = 0
+    for (const p of parts) {
+      out.x.set(p.x, at)
+      out.y.set(p.y, at)
+      at += p.x.length
+    }
+    return out
+  }
+
+  private remember(key: string, entry: { built: number; x: Float64Array; y: Float64Array }): void {
+    if (this.cache.has(key)) this.cachedBytes -= this.cache.get(key)!.x.byteLength * 2
+    this.cache.set(key, entry)
+    this.cachedBytes += entry.x.byteLength * 2
+    for (const [k, v] of this.cache) {
+      if (this.cachedBytes <= SERIES_CACHE_BYTES) break
+      this.cache.delete(k)
+      this.cachedBytes -= v.x.byteLength * 2
+    }
+  }
+
+  private tryStore(runId: number, name: string, block: number, rows: readonly Row[]): void {
+    if (this.db.readonly) return
+    try {
+      this.writeBlock(runId, name, block, rows)
+    } catch {
+      // derived data only: a busy or full store just reads the rows again next time
+    }
+  }
+
+  /** One series read row by row from the metrics table (stores without blocks). */
+  columnsFromRows(runId: number, name: string, x: XAxisKind): SeriesColumns {
     const rows = this.prepare(`SELECT ${X_COLUMNS[x]}, value FROM metrics WHERE run_id = ? AND name = ? ORDER BY step`).raw().all(runId, name) as Array<[number, number]>
     const xs = new Float64Array(rows.length)
     const ys = new Float64Array(rows.length)
@@ -54,11 +208,6 @@ export class SeriesStore {
       .raw()
       .all(runId, name) as Array<[string, number | null, string | null, number, number, number, number, number]>
     return rows.map(([kind, stage, domain, step, tokens, wall, flops, value]) => ({ phase: { kind, stage, domain }, step, tokens, wall, flops, value }))
-  }
-
-  /** Whether a run recorded the series. */
-  has(runId: number, name: string): boolean {
-    return this.prepare('SELECT 1 FROM metrics WHERE run_id = ? AND name = ? LIMIT 1').get(runId, name) !== undefined
   }
 
   /** The sweep group the run was queued in (queue_entries.group_name), or null. */

@@ -1,0 +1,234 @@
+// CurveChartInput -> ECharts option, the one curve drawing of the workbench: the views call it interactive
+// (zoom, slider, scrolling legend), the report and docs/img call it static (no animation, the whole legend
+// laid out so an SVG file shows every line). Every part of a line (raw, min/max envelope, band) is a series
+// with the line's name, so a click on its legend entry hides all of them together.
+import type { EChartsOption, LineSeriesOption } from 'echarts'
+import { escapeHtml, formatExact, formatX } from './format'
+import type { CurveChartInput, CurveLine, CurveMarker } from './types'
+
+export interface CurveOptionOpts {
+  interactive: boolean
+  width?: number
+  height?: number
+}
+
+type Part = 'main' | 'raw' | 'envelope-lo' | 'envelope' | 'band-lo' | 'band' | 'markers'
+
+/** What each series of the option draws (by series index): the tooltip reads exact values back from the input through it. */
+export interface SeriesMeta {
+  line: number
+  part: Part
+}
+
+type Values = ReadonlyArray<number | null>
+type Point = [number, number | null]
+
+const pairs = (x: readonly number[], y: Values): Point[] => x.map((v, i) => [v, y[i] ?? null])
+const diff = (x: readonly number[], lo: Values, hi: Values): Point[] =>
+  x.map((v, i) => {
+    const a = lo[i]
+    const b = hi[i]
+    return [v, a === null || a === undefined || b === null || b === undefined ? null : b - a]
+  })
+
+/** Legend names: the labels, made unique (two runs may share a label) so each legend entry toggles one line. */
+export function lineNames(lines: readonly CurveLine[]): string[] {
+  const seen = new Map<string, number>()
+  for (const l of lines) seen.set(l.label, (seen.get(l.label) ?? 0) + 1)
+  return lines.map((l) => ((seen.get(l.label) ?? 0) > 1 ? `${l.label} (${l.key})` : l.label))
+}
+
+const LEGEND_LEFT = 10
+const LEGEND_ITEM_H = 14
+const LEGEND_ROW_H = 22
+/** A legend entry's text: the line's name and how many stored points it stands for. */
+export const legendText = (name: string, points: number): string => `${name} · ${points.toLocaleString('en-US')} pts`
+
+function markerSeries(markers: readonly CurveMarker[], name: string): Omit<LineSeriesOption, 'data'> & { data: Point[] } {
+  return {
+    type: 'line',
+    name,
+    data: [],
+    silent: true,
+    markLine: {
+      silent: false,
+      symbol: ['none', 'none'],
+      animation: false,
+      data: markers.map((m) => {
+        const growth = m.kind === 'growth'
+        const text = growth && m.detail ? `${m.label}: ${m.detail}` : m.label
+        return {
+          xAxis: m.x,
+          name: text,
+          lineStyle: { color: growth ? (m.color ?? '#333') : (m.color ?? '#9aa3ad'), type: growth ? 'solid' : 'dashed', width: growth ? 1.5 : 1, opacity: growth ? 0.9 : 0.8 },
+          label: { show: true, formatter: text, position: 'insideEndTop', color: growth ? (m.color ?? '#333') : '#6b7682', fontSize: 10 }
+        }
+      })
+    }
+  }
+}
+
+export function curveOption(input: CurveChartInput, opts: CurveOptionOpts): EChartsOption & { __meta?: SeriesMeta[] } {
+  const names = lineNames(input.lines)
+  const series: LineSeriesOption[] = []
+  const meta: SeriesMeta[] = []
+  const push = (s: LineSeriesOption, m: SeriesMeta) => (series.push(s), meta.push(m))
+  const totalPoints = input.lines.reduce((n, l) => n + l.x.length, 0)
+
+  input.lines.forEach((l, i) => {
+    const name = names[i]!
+    const member = l.role === 'member'
+    const base = { type: 'line' as const, name, connectNulls: false, showSymbol: false, symbol: 'none' as const, emphasis: { disabled: true } }
+    // areas between two values: an invisible lower series and the difference stacked on it (stacking works in data space, so on log axes too)
+    const area = (lo: Values, hi: Values, part: 'envelope' | 'band', opacity: number, z: number) => {
+      const stack = `${part}:${l.key}`
+      push({ ...base, data: pairs(l.x, lo), stack, stackStrategy: 'all', lineStyle: { opacity: 0 }, silent: true, z }, { line: i, part: `${part}-lo` })
+      push({ ...base, data: diff(l.x, lo, hi), stack, stackStrategy: 'all', lineStyle: { opacity: 0 }, areaStyle: { color: l.color, opacity }, silent: true, z }, { line: i, part })
+    }
+    const few = l.x.length <= 40
+    push(
+      {
+        ...base,
+        data: pairs(l.x, l.y),
+        showSymbol: few && !member,
+        symbol: few && !member ? 'circle' : 'none',
+        symbolSize: 4,
+        itemStyle: { color: l.color },
+        lineStyle: { color: l.color, width: member ? 1 : l.role === 'group' ? 2.5 : 1.8, opacity: member ? 0.45 : 1, type: l.dashed ? 'dashed' : 'solid' },
+        z: member ? 3 : 4
+      },
+      { line: i, part: 'main' }
+    )
+    // after the main series: the legend takes its icon from the first series of a name
+    if (l.band) area(l.band.lo, l.band.hi, 'band', member ? 0.08 : 0.2, 1)
+    if (l.min && l.max) area(l.min, l.max, 'envelope', member ? 0.05 : 0.12, 1)
+    if (l.raw) push({ ...base, data: pairs(l.x, l.raw), lineStyle: { color: l.color, width: 1, opacity: member ? 0.15 : 0.3 }, silent: true, z: 2 }, { line: i, part: 'raw' })
+  })
+  // markers that belong to a line hide with it; the rest hang on a series of their own, outside the legend
+  const byKey = new Map(input.lines.map((l, i) => [l.key, i]))
+  const loose = input.markers.filter((m) => m.key === undefined || !byKey.has(m.key))
+  if (loose.length) push(markerSeries(loose, '__markers') as LineSeriesOption, { line: -1, part: 'markers' })
+  for (const [key, i] of byKey) {
+    const own = input.markers.filter((m) => m.key === key)
+    if (own.length) push({ ...(markerSeries(own, names[i]!) as LineSeriesOption), color: input.lines[i]!.color }, { line: i, part: 'markers' })
+  }
+
+  const width = opts.width ?? 640
+  const titleH = input.title ? 26 : 4
+  // a static legend wraps; estimate its rows (about 6.5 px per character) so the plot starts below it
+  const entryW = (i: number) => 40 + legendText(names[i]!, input.lines[i]!.points).length * 6.5
+  let rows = input.lines.length ? 1 : 0
+  let used = 0
+  input.lines.forEach((_, i) => {
+    const w = entryW(i)
+    if (used > 0 && used + w > width - 2 * LEGEND_LEFT) (rows++, (used = 0))
+    used += w
+  })
+  const legendRows = opts.interactive ? Math.min(1, rows) : rows
+  const top = titleH + 4 + legendRows * LEGEND_ROW_H + 18
+  const points = new Map(names.map((n, i) => [n, input.lines[i]!.points]))
+  const range = input.range ?? null
+
+  const option: EChartsOption & { __meta?: SeriesMeta[] } = {
+    animation: opts.interactive && totalPoints < 5000,
+    backgroundColor: '#ffffff',
+    textStyle: { fontFamily: 'system-ui, -apple-system, Segoe UI, Roboto, sans-serif' },
+    title: input.title ? { text: input.title, left: LEGEND_LEFT, top: 4, textStyle: { fontSize: 13, fontWeight: 600, color: '#1d2733' } } : undefined,
+    legend: {
+      type: opts.interactive ? 'scroll' : 'plain',
+      data: names,
+      left: LEGEND_LEFT,
+      // interactive: room on the right for the PNG and SVG buttons
+      right: opts.interactive ? 100 : LEGEND_LEFT,
+      top: titleH + 4,
+      itemHeight: LEGEND_ITEM_H,
+      itemWidth: 22,
+      textStyle: { fontSize: 11, color: '#394653' },
+      formatter: (name: string) => legendText(name, points.get(name) ?? 0)
+    },
+    grid: { left: 64, right: 28, top, bottom: opts.interactive ? 84 : 48 },
+    xAxis: {
+      type: 'value',
+      min: 'dataMin',
+      max: 'dataMax',
+      name: input.xLabel,
+      nameLocation: 'middle',
+      nameGap: 28,
+      nameTextStyle: { fontSize: 12, color: '#394653' },
+      axisLabel: { formatter: (v: number) => formatX(input.xAxis, v), color: '#5d6b7a', hideOverlap: true },
+      splitLine: { lineStyle: { color: '#edf0f3' } }
+    },
+    yAxis: {
+      type: input.logY ? 'log' : 'value',
+      scale: true,
+      name: `${input.yLabel}${input.logY ? ' (log)' : ''}`,
+      nameLocation: 'middle',
+      nameGap: 48,
+      nameTextStyle: { fontSize: 12, color: '#394653' },
+      axisLabel: { color: '#5d6b7a', formatter: (v: number) => (Math.abs(v) >= 1e4 || (v !== 0 && Math.abs(v) < 1e-2) ? v.toExponential(0) : String(+v.toPrecision(4))) },
+      splitLine: { lineStyle: { color: '#edf0f3' } }
+    },
+    tooltip: opts.interactive
+      ? {
+          trigger: 'axis',
+          confine: true,
+          axisPointer: { type: 'line', snap: false, animation: false },
+          formatter: (params) => curveTooltip(input, names, meta, Array.isArray(params) ? params : [params])
+        }
+      : undefined,
+    dataZoom: opts.interactive
+      ? [
+          { type: 'inside', xAxisIndex: 0, filterMode: 'none', ...(range ? { startValue: range[0], endValue: range[1] } : {}) },
+          {
+            type: 'slider',
+            xAxisIndex: 0,
+            filterMode: 'none',
+            height: 18,
+            bottom: 10,
+            labelFormatter: (v: number) => formatX(input.xAxis, v),
+            ...(range ? { startValue: range[0], endValue: range[1] } : {})
+          }
+        ]
+      : undefined,
+    series
+  }
+  // not an ECharts key: the views' wrapper and tests read which series is which
+  Object.defineProperty(option, '__meta', { value: meta, enumerable: false })
+  return option
+}
+
+interface TipParam {
+  seriesIndex?: number
+  dataIndex?: number
+  axisValue?: string | number
+}
+
+/** The axis tooltip: x, then per visible line its exact value (bucketed: value, min, max; smoothed: raw; group: band), then markers near x. */
+export function curveTooltip(input: CurveChartInput, names: readonly string[], meta: readonly SeriesMeta[], params: readonly TipParam[]): string {
+  const x = Number(params[0]?.axisValue ?? NaN)
+  const rows: string[] = []
+  let near: [number, number] | null = null
+  for (const p of params) {
+    const m = meta[p.seriesIndex ?? -1]
+    if (!m || m.part !== 'main' || p.dataIndex === undefined) continue
+    const l = input.lines[m.line]!
+    const k = p.dataIndex
+    const parts = [`<b>${formatExact(l.y[k])}</b>`]
+    if (l.min && l.max && (l.min[k] !== l.max[k] || l.min[k] !== l.y[k])) parts.push(`min ${formatExact(l.min[k])}, max ${formatExact(l.max[k])}`)
+    if (l.raw) parts.push(`raw ${formatExact(l.raw[k])}`)
+    if (l.band) parts.push(`${l.band.kind} [${formatExact(l.band.lo[k])}, ${formatExact(l.band.hi[k])}]`)
+    rows.push(
+      `<span style="display:inline-block;width:10px;height:3px;margin-right:6px;vertical-align:middle;background:${l.color}"></span>${escapeHtml(names[m.line]!)}: ${parts.join(' · ')}`
+    )
+    const lo = l.x[Math.max(0, k - 1)]!
+    const hi = l.x[Math.min(l.x.length - 1, k + 1)]!
+    near = near ? [Math.min(near[0], lo), Math.max(near[1], hi)] : [lo, hi]
+  }
+  const marks = near ? input.markers.filter((m) => m.x >= near![0] && m.x <= near![1]) : []
+  for (const m of marks)
+    rows.push(`<i>${escapeHtml(m.kind === 'growth' ? 'grew' : 'domain')} at ${formatExact(m.x)}: ${escapeHtml(m.label)}${m.detail ? ` (${escapeHtml(m.detail)})` : ''}</i>`)
+  return [`${escapeHtml(input.xLabel)} ${formatExact(x)}`, ...rows].join('<br>')
+}
+
+/** The series meta of an option built by curveOption (empty for other options). */
+export const seriesMeta = (option: object): readonly SeriesMeta[] => (option as { __meta?: SeriesMeta[] }).__meta ?? []

@@ -43,12 +43,10 @@ describe('Compare view in a real browser', () => {
     const saved = page.getByTestId('compute-saved')
     await saved.filter({ hasText: `#${elle.id} elle (ELLE) reached the final AP of #${er.id} er` }).waitFor()
     expect(await saved.textContent()).toMatch(/saves \d+% of the wall time/)
-    // one curve per run on each plot, the baseline dashed, and a marker where ELLE reached its final AP
-    for (const chart of ['chart-ap-wall', 'chart-ap-flops']) {
-      expect(await page.getByTestId(chart).locator('g.series path').count()).toBe(2)
-      expect(await page.getByTestId(chart).locator('g.series path[stroke-dasharray]').count()).toBe(1)
-      expect(await page.getByTestId(chart).locator('g.marker circle').count()).toBe(1)
-    }
+    // the curves panel (runs.series): one line per run on geometric AP, with its point count
+    const curve = page.getByTestId('curve-ap_geo')
+    await expect.poll(() => curve.getAttribute('data-lines')).toMatch(/\|/)
+    expect((await curve.getAttribute('data-lines'))!.split('|')).toHaveLength(2)
     // heat maps: stage ends by default (3 x 3 cells), every validation on request (4 per stage + 2 warm-ups)
     expect(await page.getByTestId(`heatmap-${elle.id}`).locator('rect[width]:not([height="9"])').count()).toBe(9)
     await page.getByTestId('heatmap-rows-all').click()

@@ -37,6 +37,7 @@ describe('runs.series', () => {
     const chart = r.charts[0]!
     expect(chart.yLabel).toBe('geometric AP (perplexity)')
     expect(r.xLabel).toBe('step')
+    expect(r.available).toEqual(['ap', 'ap_geo', 'ap_plus', 'loss', 'params', 'ppl/code', 'ppl/fiction', 'ppl/press', 'val_loss/code', 'val_loss/fiction', 'val_loss/press'])
     // stage 0 trains steps 0–100; each later stage starts with a 10-step warm-up after growth
     expect(chart.markers.map((m) => [m.kind, m.label, m.x])).toEqual([
       ['domain', 'press', 0],

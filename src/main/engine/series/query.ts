@@ -239,5 +239,6 @@ export function querySeries(store: ExperimentStore, query: SeriesQuery, read?: C
     const markers = mergeMarkers(present.flatMap((info) => markersOf(startsOf(info.id, metric), info, x, lineKey(info), lineColor(info))))
     return { metric, yLabel: yLabelOf(metric), lines, markers, extent }
   })
-  return { x, xLabel: X_LABELS[x], range, charts }
+  const available = [...new Set(query.runs.flatMap((id) => series.names(id)))].sort()
+  return { x, xLabel: X_LABELS[x], range, charts, available }
 }

@@ -210,6 +210,17 @@ export class SeriesStore {
     return rows.map(([kind, stage, domain, step, tokens, wall, flops, value]) => ({ phase: { kind, stage, domain }, step, tokens, wall, flops, value }))
   }
 
+  /** The names of the series a run recorded: one index seek per name, not a scan of its points. */
+  names(runId: number): string[] {
+    return this.prepare(
+      `WITH RECURSIVE n(name) AS (SELECT MIN(name) FROM metrics WHERE run_id = @run
+         UNION ALL SELECT (SELECT MIN(name) FROM metrics WHERE run_id = @run AND name > n.name) FROM n WHERE n.name IS NOT NULL)
+       SELECT name FROM n WHERE name IS NOT NULL`
+    )
+      .pluck()
+      .all({ run: runId }) as string[]
+  }
+
   /** The sweep group the run was queued in (queue_entries.group_name), or null. */
   sweepGroup(runId: number): string | null {
     const row = this.prepare('SELECT group_name FROM queue_entries WHERE run_id = ?').get(runId) as { group_name: string | null } | undefined

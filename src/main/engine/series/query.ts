@@ -230,7 +230,7 @@ export function querySeries(store: ExperimentStore, query: SeriesQuery, read?: C
           x: g.x,
           y: g.y,
           ...(raw ? { raw: raw.y } : {}),
-          ...(band !== 'none' && g.lo && g.hi ? { band: { lo: g.lo, hi: g.hi, kind: band } } : {}),
+          ...(band !== 'none' && members.length > 1 && g.lo && g.hi ? { band: { lo: g.lo, hi: g.hi, kind: band } } : {}),
           points: members.reduce((s, m) => s + inRange(columns.get(m.id)!.x, span), 0)
         })
         if (grouping.members) for (const m of members) lines.push(runLine(m, 'member'))

@@ -39,7 +39,7 @@ async function drawn(page: Page, testid: string): Promise<Drawn> {
       }>
       dataZoom: Array<{ startValue?: number; endValue?: number }>
     }
-    const chart = (el.querySelector('.echart-box') as (HTMLElement & { echart?: { getOption(): Opt } }) | null)?.echart
+    const chart = (el.querySelector('.echart-box') as unknown as { echart?: { getOption(): Opt } } | null)?.echart
     const o = chart!.getOption()
     return {
       xName: o.xAxis[0]!.name,
@@ -114,7 +114,7 @@ describe('curves panel in a real browser', () => {
     const [lo, hi] = [60 * 1024, 160 * 1024]
     await chart.evaluate(
       (el, [a, b]) => {
-        const host = el.querySelector('.echart-box') as HTMLElement & { echart?: { dispatchAction(a: object): void } }
+        const host = el.querySelector('.echart-box') as unknown as { echart?: { dispatchAction(a: object): void } }
         host.echart!.dispatchAction({ type: 'dataZoom', startValue: a, endValue: b })
       },
       [lo, hi] as const

@@ -119,6 +119,7 @@ async function main(): Promise<void> {
   check.close()
   console.error(`store ${dbPath}: ${runIds.length} runs, ${rowCount.toLocaleString('en-US')} metric rows, ${blockCount} blocks, ${storeMb.toFixed(0)} MB`)
 
+  if (REPEATS === 0) return // --repeats 0: fill only
   const full: SeriesQuery = { runs: runIds, metrics: ['loss'], x: 'step' }
   const smoothed: SeriesQuery = { ...full, smoothing: { kind: 'ema', param: 0.99 } }
   const zoomed: SeriesQuery = { ...smoothed, range: [STEPS * 0.4, STEPS * 0.6] }

@@ -21,7 +21,8 @@ export function smooth(y: ArrayLike<number>, smoothing: Smoothing): Float64Array
 /** s_t = w s_{t-1} + (1 - w) y_t, divided by 1 - w^t (t counts finite points) so the start is not pulled to 0. */
 function ema(y: ArrayLike<number>, w: number, out: Float64Array): Float64Array {
   let acc = 0
-  let t = 0
+  // w^t as a running product (Math.pow per point costs more than the rest of the loop)
+  let wt = 1
   for (let i = 0; i < y.length; i++) {
     const v = y[i]!
     if (!Number.isFinite(v)) {
@@ -29,8 +30,8 @@ function ema(y: ArrayLike<number>, w: number, out: Float64Array): Float64Array {
       continue
     }
     acc = acc * w + (1 - w) * v
-    t++
-    out[i] = acc / (1 - Math.pow(w, t))
+    wt *= w
+    out[i] = acc / (1 - wt)
   }
   return out
 }

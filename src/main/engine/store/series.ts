@@ -13,7 +13,7 @@ import type { PhaseRef } from '../../../shared/metrics'
 export const X_COLUMNS: Record<XAxisKind, string> = { step: 'step', tokens: 'tokens_seen', wall: 'wall_s', flops: 'flops' }
 const BLOB_COLUMNS: Record<XAxisKind, string> = { step: 'step', tokens: 'tokens', wall: 'wall', flops: 'flops' }
 
-/** Decoded blocks kept in memory for redraws (a zoom, another smoothing): 100 runs × 100,000 points of one x unit take 160 MB. */
+/** Decoded series kept in memory for redraws (a zoom, another smoothing): 100 runs × 100,000 points of one x unit take 160 MB. */
 export const SERIES_CACHE_BYTES = 320 * 2 ** 20
 
 /** Steps per block: a block is rebuilt from at most this many rows. */
@@ -43,8 +43,8 @@ type Row = [number, number, number, number, number]
 export class SeriesStore {
   private readonly statements = new Map<string, Database.Statement>()
   private blocksTable: boolean | null = null
-  /** decoded blocks, least recently used first; a block's `built` stamp changes whenever it is rebuilt (by any process) */
-  private readonly cache = new Map<string, { built: number; x: Float64Array; y: Float64Array }>()
+  /** decoded series, least recently used first, with the signature of their blocks (a block's `built` stamp changes whenever it is rebuilt, by any process) */
+  private readonly cache = new Map<string, { sig: string; x: Float64Array; y: Float64Array }>()
   private cachedBytes = 0
 
   constructor(private readonly db: Database.Database) {}
@@ -116,47 +116,49 @@ export class SeriesStore {
     if (rows.length > 0) this.writeBlock(runId, name, block, rows)
   }
 
-  /** One series in step order, x in the given unit: from the blocks, and the metrics table where there are none. */
+  /**
+   * One series in step order, x in the given unit: from the blocks, and from the metrics table for blocks not
+   * stored (they are stored on the way when the store is writable, the open last one too: any later write to a
+   * block deletes it). The whole series stays in memory while its blocks are unchanged (their stamps and the last step).
+   */
   columns(runId: number, name: string, x: XAxisKind): SeriesColumns {
     if (!this.hasBlocks) return this.columnsFromRows(runId, name, x)
     const last = this.prepare('SELECT MAX(step) AS s FROM metrics WHERE run_id = ? AND name = ?').get(runId, name) as { s: number | null }
     if (last.s === null) return { x: new Float64Array(0), y: new Float64Array(0) }
     const lastBlock = Math.floor(last.s / BLOCK_STEPS)
-    // the blocks' stamps first (no blob is read); only blocks not decoded before, or rebuilt since, are read
-    const stamps = this.prepare('SELECT block, built FROM metric_blocks WHERE run_id = ? AND name = ? ORDER BY block').raw().all(runId, name) as Array<[number, number]>
-    const stored: Array<[number, Float64Array, Float64Array]> = stamps.map(([block, built]) => {
-      const key = `${runId}\u0000${name}\u0000${block}\u0000${x}`
-      const hit = this.cache.get(key)
-      if (hit && hit.built === built) {
-        this.cache.delete(key)
-        this.cache.set(key, hit)
-        return [block, hit.x, hit.y]
-      }
-      const row = this.prepare(`SELECT ${BLOB_COLUMNS[x]}, value FROM metric_blocks WHERE run_id = ? AND name = ? AND block = ?`).raw().get(runId, name, block) as [Buffer, Buffer]
-      const entry = { built, x: f64(row[0]), y: f64(row[1]) }
-      this.remember(key, entry)
-      return [block, entry.x, entry.y]
-    })
+    const key = `${runId}\u0000${name}\u0000${x}`
+    const signature = (): string =>
+      `${last.s}|${(this.prepare('SELECT block, built FROM metric_blocks WHERE run_id = ? AND name = ? ORDER BY block').raw().all(runId, name) as Array<[number, number]>).join(';')}`
+    let sig = signature()
+    const hit = this.cache.get(key)
+    if (hit && hit.sig === sig) {
+      this.cache.delete(key)
+      this.cache.set(key, hit)
+      return hit
+    }
+    const stored = this.prepare(`SELECT block, ${BLOB_COLUMNS[x]}, value FROM metric_blocks WHERE run_id = ? AND name = ? ORDER BY block`).raw().all(runId, name) as Array<
+      [number, Buffer, Buffer]
+    >
     const parts: Array<{ x: Float64Array; y: Float64Array }> = []
     const xi = ({ step: 0, tokens: 1, wall: 2, flops: 3 } as const)[x]
     let next = 0
+    let unstored = 0
     const fromRows = (from: number, to: number): void => {
-      // blocks missing below the last (written before schema 10, or on a read-only store): read and, when possible, store them
       for (let b = from; b <= to; b++) {
-        const rows = this.rowsOf(runId, name, b * BLOCK_STEPS, (b + 1) * BLOCK_STEPS - 1)
-        if (rows.length === 0) continue
-        if (b < lastBlock) this.tryStore(runId, name, b, rows)
-        parts.push({ x: Float64Array.from(rows, (r) => r[xi]), y: Float64Array.from(rows, (r) => r[4]) })
+        const rows = this.readAndStore(runId, name, b)
+        if (rows === null) continue
+        if (!rows.stored) unstored++
+        parts.push({ x: Float64Array.from(rows.rows, (r) => r[xi]), y: Float64Array.from(rows.rows, (r) => r[4]) })
       }
     }
     for (const [block, xs, ys] of stored) {
       if (block > lastBlock) continue
       if (block > next) fromRows(next, block - 1)
-      parts.push({ x: xs, y: ys })
+      parts.push({ x: f64(xs), y: f64(ys) })
       next = block + 1
     }
     fromRows(next, lastBlock)
-    const n = parts.reduce((s, p) => s + p.x.length, 0)
+    const n = parts.reduce((sum, p) => sum + p.x.length, 0)
     const out = { x: new Float64Array(n), y: new Float64Array(n) }
     let at = 0
     for (const p of parts) {
@@ -164,27 +166,47 @@ export class SeriesStore {
       out.y.set(p.y, at)
       at += p.x.length
     }
+    // a block read from rows and not stored (a read-only store) may change without a stamp: such a series is not kept
+    if (unstored === 0) {
+      if (parts.length !== stored.length) sig = signature()
+      this.remember(key, { sig, ...out })
+    }
     return out
   }
 
-  private remember(key: string, entry: { built: number; x: Float64Array; y: Float64Array }): void {
-    if (this.cache.has(key)) this.cachedBytes -= this.cache.get(key)!.x.byteLength * 2
+  private remember(key: string, entry: { sig: string; x: Float64Array; y: Float64Array }): void {
+    const bytes = (e: { x: Float64Array }) => e.x.byteLength * 2
+    const old = this.cache.get(key)
+    if (old) this.cachedBytes -= bytes(old)
+    this.cache.delete(key)
     this.cache.set(key, entry)
-    this.cachedBytes += entry.x.byteLength * 2
+    this.cachedBytes += bytes(entry)
     for (const [k, v] of this.cache) {
       if (this.cachedBytes <= SERIES_CACHE_BYTES) break
       this.cache.delete(k)
-      this.cachedBytes -= v.x.byteLength * 2
+      this.cachedBytes -= bytes(v)
     }
   }
 
-  private tryStore(runId: number, name: string, block: number, rows: readonly Row[]): void {
-    if (this.db.readonly) return
-    try {
-      this.writeBlock(runId, name, block, rows)
-    } catch {
-      // derived data only: a busy or full store just reads the rows again next time
+  /** A block's rows from the metrics table, stored as a block in the same write transaction when the store is writable (so no write slips between). */
+  private readAndStore(runId: number, name: string, block: number): { rows: Row[]; stored: boolean } | null {
+    const read = () => this.rowsOf(runId, name, block * BLOCK_STEPS, (block + 1) * BLOCK_STEPS - 1)
+    if (!this.db.readonly) {
+      try {
+        const rows = this.db
+          .transaction(() => {
+            const rows = read()
+            if (rows.length > 0) this.writeBlock(runId, name, block, rows)
+            return rows
+          })
+          .immediate()
+        return rows.length > 0 ? { rows, stored: true } : null
+      } catch {
+        // derived data only: a busy or full store is read row by row this time
+      }
     }
+    const rows = read()
+    return rows.length > 0 ? { rows, stored: false } : null
   }
 
   /** One series read row by row from the metrics table (stores without blocks). */

@@ -126,6 +126,30 @@ function finiteExtent(columns: Iterable<SeriesColumns>): [number, number] | null
 
 const inRange = (x: Float64Array, range: readonly [number, number]): number => upperBound(x, range[1]) - lowerBound(x, range[0])
 
+/**
+ * Buckets per line when the query names none: 800 for up to 50 lines, fewer beyond (100 lines: 400), so a chart
+ * of many runs stays within about 40,000 drawn points; every bucket keeps its min and max either way.
+ */
+export function defaultBuckets(lines: number): number {
+  return Math.max(200, Math.min(SERIES_QUERY_DEFAULT_BUCKETS, Math.round(40_000 / Math.max(1, lines))))
+}
+
+// Smoothed copies of the series the store keeps in memory, by the identity of the kept array: a redraw (a zoom, a
+// smoothing toggled back) does not smooth 10 million points again, and a series that changed is a new array.
+const smoothedCache = new WeakMap<ArrayLike<number>, Map<string, Float64Array>>()
+function smoothedOf(y: Float64Array, smoothing: Smoothing): Float64Array {
+  const key = `${smoothing.kind}:${smoothing.param}`
+  let byKind = smoothedCache.get(y)
+  const hit = byKind?.get(key)
+  if (hit) return hit
+  const out = smooth(y, smoothing)
+  if (!byKind) smoothedCache.set(y, (byKind = new Map()))
+  // one smoothing per series is kept: the one drawn now
+  byKind.clear()
+  byKind.set(key, out)
+  return out
+}
+
 export function querySeries(store: ExperimentStore, query: SeriesQuery, read?: ColumnReader): SeriesResult {
   const range = query.range ?? null
   if (range !== null) {
@@ -137,7 +161,7 @@ export function querySeries(store: ExperimentStore, query: SeriesQuery, read?: C
     if (seen.has(id)) throw new SeriesQueryError(`runs: run ${id} is listed twice`)
     seen.add(id)
   }
-  const buckets = query.buckets ?? SERIES_QUERY_DEFAULT_BUCKETS
+  const buckets = query.buckets ?? defaultBuckets(query.runs.length)
   const smoothing: Smoothing = query.smoothing ?? { kind: 'none', param: 0 }
   const grouping: Grouping = query.grouping ?? { by: 'none', stat: 'mean', band: 'none', members: false }
   const x = query.x
@@ -183,7 +207,7 @@ export function querySeries(store: ExperimentStore, query: SeriesQuery, read?: C
     const values = new Map<number, Float64Array>()
     for (const info of present) {
       const c = columns.get(info.id)!
-      values.set(info.id, smoothed ? smooth(c.y, smoothing) : c.y)
+      values.set(info.id, smoothed ? smoothedOf(c.y, smoothing) : c.y)
     }
     const runLine = (info: RunInfo, role: 'run' | 'member'): CurveLine => {
       const c = columns.get(info.id)!

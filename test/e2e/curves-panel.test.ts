@@ -1,5 +1,7 @@
 // End to end: the curves panel of the Compare view (runs.series drawn by ECharts) in a real Chromium: the x-axis
 // switch with domain and growth markers, smoothing over the raw curve, grouping with a band, and zoom re-querying.
+import fs from 'node:fs'
+import { createRequire } from 'node:module'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
 import type { Engine } from '../../src/main/engine/engine'
@@ -7,6 +9,7 @@ import type { BrowserServer } from '../../src/main/transports/http/server'
 import { startBrowserMode, type BrowserMode } from '../helpers/browser'
 import { config, simulateRun } from '../engine/compare/fixtures'
 
+const require = createRequire(import.meta.url)
 let mode: BrowserMode
 let engine: Engine
 let server: BrowserServer
@@ -125,6 +128,14 @@ describe('curves panel in a real browser', () => {
     for (const s of zoomed.series.filter((x) => x.n > 0)) for (const x of s.xs) expect(x >= lo && x <= hi).toBe(true)
     await page.getByTestId('curves-zoom-out').click()
     await expect.poll(async () => (await drawn(page, 'curve-ap_geo')).series[0]!.n).toBe(full.series[0]!.n)
+    // every control has a name (axe, on the panel with grouping controls shown)
+    await page.getByTestId('curves-group-by').selectOption('method')
+    await page.evaluate(fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8'))
+    const violations = await page.evaluate<string[]>(
+      `axe.run(document.querySelector('[data-testid="curves-panel"]'), { resultTypes: ['violations'] }).then((r) =>
+         r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id + ': ' + v.nodes[0].html.slice(0, 80)))`
+    )
+    expect(violations).toEqual([])
     expect(errors).toEqual([])
     await page.close()
   })

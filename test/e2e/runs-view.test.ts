@@ -200,10 +200,10 @@ describe('Runs view in a real browser', () => {
     expect(run).toBeDefined()
     await page.getByTestId(`run-row-${run.id}`).click()
     await page.getByTestId(`run-status-${run.id}`).filter({ hasText: 'finished' }).waitFor({ timeout: 120_000 })
-    // the perplexity curve of the finished run is drawn from the store
-    await page.getByTestId('chart-loss').locator('path[stroke]').waitFor()
-    await page.getByTestId('chart-ppl').locator('circle').first().waitFor()
-    expect(await page.getByTestId('chart-ppl').locator('circle').count()).toBe(10) // one validation every 3 of 30 steps
+    // the curves of the finished run are drawn from the store (runs.series): geometric AP, one validation every 3 of 30 steps
+    await expect.poll(() => page.getByTestId('curve-ap_geo').getAttribute('data-points')).toBe('10')
+    await page.getByTestId('curves-metrics').locator('[data-metric="loss"]').check()
+    await expect.poll(() => page.getByTestId('curve-loss').getAttribute('data-points')).toBe('30')
     expect(consoleErrors).toEqual([])
 
     // a bad config is refused with the field named, and the form stays

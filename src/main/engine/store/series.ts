@@ -9,6 +9,7 @@
 import type Database from 'better-sqlite3'
 import type { XAxisKind } from '../../../shared/charts/types'
 import type { PhaseRef } from '../../../shared/metrics'
+import { withBusyTimeout } from './busy'
 
 export const X_COLUMNS: Record<XAxisKind, string> = { step: 'step', tokens: 'tokens_seen', wall: 'wall_s', flops: 'flops' }
 const BLOB_COLUMNS: Record<XAxisKind, string> = { step: 'step', tokens: 'tokens', wall: 'wall', flops: 'flops' }
@@ -46,6 +47,8 @@ export class SeriesStore {
   /** decoded series, least recently used first, with the signature of their blocks (a block's `built` stamp changes whenever it is rebuilt, by any process) */
   private readonly cache = new Map<string, { sig: string; x: Float64Array; y: Float64Array }>()
   private cachedBytes = 0
+  /** after a failed attempt to store blocks on read (busy, disk full), the next attempt waits until then */
+  private storeAgainAt = 0
 
   constructor(private readonly db: Database.Database) {}
 
@@ -191,18 +194,22 @@ export class SeriesStore {
   /** A block's rows from the metrics table, stored as a block in the same write transaction when the store is writable (so no write slips between). */
   private readAndStore(runId: number, name: string, block: number): { rows: Row[]; stored: boolean } | null {
     const read = () => this.rowsOf(runId, name, block * BLOCK_STEPS, (block + 1) * BLOCK_STEPS - 1)
-    if (!this.db.readonly) {
+    if (!this.db.readonly && Date.now() >= this.storeAgainAt) {
       try {
-        const rows = this.db
-          .transaction(() => {
-            const rows = read()
-            if (rows.length > 0) this.writeBlock(runId, name, block, rows)
-            return rows
-          })
-          .immediate()
+        // a reader never waits for a writer (another process training): 20 ms, then the rows are read as they are
+        const rows = withBusyTimeout(this.db, 20, () =>
+          this.db
+            .transaction(() => {
+              const rows = read()
+              if (rows.length > 0) this.writeBlock(runId, name, block, rows)
+              return rows
+            })
+            .immediate()
+        )
         return rows.length > 0 ? { rows, stored: true } : null
       } catch {
-        // derived data only: a busy or full store is read row by row this time
+        // derived data only: a busy or full store is read row by row, and not written to for a second
+        this.storeAgainAt = Date.now() + 1000
       }
     }
     const rows = read()

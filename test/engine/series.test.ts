@@ -95,6 +95,19 @@ describe('runs.series', () => {
     ])
   })
 
+  it('groups by method (from the config) and by sweep group (from the queue)', async () => {
+    const byMethod = await series({ runs: [elle, ...seeds], metrics: ['ap_geo'], x: 'step', grouping: { by: 'method', stat: 'median', band: 'std', members: false } })
+    expect(byMethod.charts[0]!.lines.map((l) => [l.key, l.label])).toEqual([
+      ['group:method:elle', 'elle (1 run)'],
+      ['group:method:naive', 'naive (3 runs)']
+    ])
+    const add = engine.store.db.prepare('INSERT INTO queue_entries (run_id, position, group_name) VALUES (?, ?, ?)')
+    seeds.forEach((id, i) => add.run(id, 100 + i, 'floors'))
+    const bySweep = await series({ runs: [elle, ...seeds], metrics: ['ap_geo'], x: 'step', grouping: { by: 'sweep', stat: 'mean', band: 'sem', members: false } })
+    expect(bySweep.charts[0]!.lines.map((l) => l.label)).toEqual([`run ${elle} (no sweep) (1 run)`, 'floors (3 runs)'])
+    expect(bySweep.charts[0]!.lines[1]!.band?.kind).toBe('sem')
+  })
+
   it('smooths over the raw series and re-buckets a range', async () => {
     const r = await series({ runs: [elle], metrics: ['ap_geo'], x: 'step', smoothing: { kind: 'ema', param: 0.8 }, range: [50, 150] })
     const line = r.charts[0]!.lines[0]!

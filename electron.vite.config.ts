@@ -41,7 +41,8 @@ export default defineConfig({
           'bench-growth': resolve(__dirname, 'bench/growth.ts'),
           'bench-frw': resolve(__dirname, 'bench/frw.ts'),
           'bench-lifelong': resolve(__dirname, 'bench/lifelong.ts'),
-          'bench-sweep': resolve(__dirname, 'bench/sweep.ts')
+          'bench-sweep': resolve(__dirname, 'bench/sweep.ts'),
+          'bench-compare': resolve(__dirname, 'bench/compare.ts')
         },
         external: isExternalForNode,
         output: { format: 'es', entryFileNames: '[name].js', chunkFileNames: 'chunks/[name]-[hash].js' }

@@ -6,6 +6,7 @@ import { z } from 'zod'
 import { ThroughputSample } from './designer'
 import { RunConfig } from './run-config'
 import { ViewState } from './view-state'
+import { SeriesQuery, SeriesResult } from './series'
 
 export const RUN_STATUSES = ['queued', 'running', 'paused', 'finished', 'failed', 'cancelled'] as const
 export const RunStatus = z.enum(RUN_STATUSES)
@@ -1018,6 +1019,8 @@ export const contract = {
       .strict(),
     result: z.object({ series: z.array(MetricSeries) })
   },
+  /** curves of any series of any runs, bucketed, smoothed and grouped (src/shared/series.ts) */
+  'runs.series': { params: SeriesQuery, result: SeriesResult },
   'runs.compare': {
     params: z.object({ ids: z.array(z.number().int().positive()).min(1).max(COMPARE_MAX_RUNS) }).strict(),
     result: RunComparison

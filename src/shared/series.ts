@@ -35,5 +35,12 @@ export const SeriesChart = z.object({
 })
 export type SeriesChart = z.infer<typeof SeriesChart>
 
-export const SeriesResult = z.object({ x: XAxisKind, xLabel: z.string(), range: z.tuple([z.number(), z.number()]).nullable(), charts: z.array(SeriesChart) })
+export const SeriesResult = z.object({
+  x: XAxisKind,
+  xLabel: z.string(),
+  range: z.tuple([z.number(), z.number()]).nullable(),
+  charts: z.array(SeriesChart),
+  /** every series name the queried runs recorded (what a metric picker offers); added by the series helper */
+  available: z.array(z.string()).optional()
+})
 export type SeriesResult = z.infer<typeof SeriesResult>

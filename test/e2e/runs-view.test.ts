@@ -200,11 +200,10 @@ describe('Runs view in a real browser', () => {
     expect(run).toBeDefined()
     await page.getByTestId(`run-row-${run.id}`).click()
     await page.getByTestId(`run-status-${run.id}`).filter({ hasText: 'finished' }).waitFor({ timeout: 120_000 })
-    // the perplexity curve of the finished run is drawn from the store
-    await page.getByTestId('chart-loss').locator('canvas').first().waitFor()
-    await page.getByTestId('chart-ppl').locator('canvas').first().waitFor()
-    // one line per validated domain, each drawing its stored points (one validation every 3 of 30 steps)
-    await expect.poll(() => page.getByTestId('chart-ppl').getAttribute('data-drawn')).toBe('10')
+    // the curves of the finished run are drawn from the store (runs.series): geometric AP, one validation every 3 of 30 steps
+    await expect.poll(() => page.getByTestId('curve-ap_geo').getAttribute('data-points')).toBe('10')
+    await page.getByTestId('curves-metrics').locator('[data-metric="loss"]').check()
+    await expect.poll(() => page.getByTestId('curve-loss').getAttribute('data-points')).toBe('30')
     expect(consoleErrors).toEqual([])
 
     // a bad config is refused with the field named, and the form stays

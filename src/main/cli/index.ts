@@ -12,6 +12,7 @@ import { importCommand } from './commands/import'
 import { jobsCommand } from './commands/jobs'
 import { runCommand } from './commands/run'
 import { runsCommand } from './commands/runs'
+import { seriesCommand } from './commands/series'
 import { serveCommand } from './commands/serve'
 import { startCommand } from './commands/start'
 import { streamsCommand } from './commands/streams'
@@ -39,6 +40,7 @@ export const COMMANDS: readonly Command[] = [
   finetuneCommand,
   growCommand,
   compareCommand,
+  seriesCommand,
   exportCommand,
   importCommand,
   jobsCommand

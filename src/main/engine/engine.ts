@@ -19,6 +19,8 @@ import {
   type RunSummary
 } from '../../shared/contract'
 import { streamDifference } from './compare/compare'
+import { querySeries } from './series/query'
+import type { SeriesQuery, SeriesResult } from '../../shared/series'
 import { selectBackend, type BackendRequest } from './backend/select'
 import { EventBus } from './events'
 import { defaultDataDir, uploadFolderOf } from './paths'
@@ -411,6 +413,11 @@ export class Engine {
     const ended = await this.jobs.waitFor(this.addDomainJob(params).id)
     if (ended.status !== 'finished' || !ended.result) throw new DomainInputError(ended.error ?? `adding domain "${params.name}" was ${ended.status}`)
     return jobResult('domain.add', ended.result)
+  }
+
+  /** runs.series: the curves of any series of any runs (src/main/engine/series) */
+  series(query: SeriesQuery): SeriesResult {
+    return querySeries(this.store, query)
   }
 
   listCheckpoints(runId: number): CheckpointSummary[] {

@@ -4,6 +4,7 @@ import pkg from '../../../../package.json'
 import type { z } from 'zod'
 import { ApiError, contract, describeZodError, parseRequest, type Contract, type MetricSeries, type Method, type Result, type SystemInfo } from '../../../shared/contract'
 import { CompareError, compareRuns, exportCsv, renderReport } from '../compare'
+import { SeriesQueryError } from '../series/query'
 import { ResumableRunError, type Engine } from '../engine'
 import { ConfigError, parseRunConfig } from '../training/config'
 import { DomainInputError } from '../training/host'
@@ -32,6 +33,13 @@ export function createApiHandler(engine: Engine, mode: SystemInfo['mode']): ApiH
     'runs.cancel': (p) => engine.cancelRun(p.id),
     'runs.progress': (p) => ({ progress: engine.host.progressOf(engine.store.getRun(p.id).id) }),
     'runs.metrics': (p) => ({ series: metricSeries(engine.store.readMetrics(engine.store.getRun(p.id).id), p.names, p.maxPoints ?? 2000) }),
+    'runs.series': (p) => {
+      try {
+        return engine.series(p)
+      } catch (error) {
+        throw error instanceof SeriesQueryError ? new ApiError('bad_request', `runs.series: ${error.message}`) : error
+      }
+    },
     'runs.compare': (p) => {
       try {
         return compareRuns(engine.store, p.ids)

@@ -21,6 +21,7 @@ import { methodName, planStages, type ThroughputSample } from '../../../shared/d
 import { RunConfig, type RunConfigInput } from '../../../shared/run-config'
 import type { PhaseRef } from '../../../shared/metrics'
 import { openDatabase, StoreError, type OpenOptions } from './open'
+import { SeriesStore } from './series'
 
 export { StoreError } from './open'
 
@@ -219,15 +220,19 @@ function toJobSummary(row: JobRow): JobSummary {
 
 export class ExperimentStore {
   private insertMetricStatement: Database.Statement | null = null
+  /** column reads of series and the metric blocks kept with every insert (store/series.ts) */
+  readonly series: SeriesStore
   private readonly insertMetricsBatch: Database.Transaction<(points: readonly MetricPoint[], owner: string | undefined) => void>
 
   private constructor(
     readonly db: Database.Database,
     readonly path: string
   ) {
+    this.series = new SeriesStore(db)
     this.insertMetricsBatch = db.transaction((points: readonly MetricPoint[], owner: string | undefined) => {
       if (owner !== undefined) this.assertOwner(points[0]!.runId, owner)
       for (const p of points) this.insertMetric.run(p.runId, p.phase.kind, p.phase.stage, p.phase.domain, p.step, p.tokensSeen, p.wallS, p.flops, p.name, p.value)
+      this.series.afterInsert(points)
     })
   }
 

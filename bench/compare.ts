@@ -1,0 +1,196 @@
+// npm run bench:compare — the comparison at scale (issue 15): a store with 100 runs × 6 domains × 100,000 steps
+// of metrics, then, in the real browser (Debian Chromium via playwright-core) against the real HTTP transport:
+// the first draw of all 100 runs' loss curves, the redraw after toggling smoothing and after zooming, and the
+// page's memory. Targets: first draw < 2 s, redraw < 1 s, page memory < 1 GB (docs/benchmarks.md).
+// The store is filled once and kept (ELLE_BENCH_COMPARE_DIR, default <tmp>/elle-bench-compare); --refill rebuilds it.
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { parseArgs } from 'node:util'
+import { build } from 'esbuild'
+import { chromium } from 'playwright-core'
+import { openEngineApi, type EngineApi } from '../src/main/engine/api/facade'
+import { ExperimentStore, type MetricPoint } from '../src/main/engine/store/store'
+import { startBrowserServer } from '../src/main/transports/http/server'
+import type { SeriesQuery } from '../src/shared/series'
+import type { DrawTiming } from './compare-page'
+
+const { values } = parseArgs({
+  options: { runs: { type: 'string', default: '100' }, steps: { type: 'string', default: '100000' }, repeats: { type: 'string', default: '3' }, refill: { type: 'boolean' } }
+})
+const RUNS = Number(values.runs)
+const STEPS = Number(values.steps)
+const REPEATS = Number(values.repeats)
+const DOMAINS = ['press', 'humanities', 'fiction', 'code', 'learned', 'forum']
+const METHODS = ['elle', 'naive', 'er', 'ewc', 'mas']
+const VALIDATE_EVERY = 1000
+const dir = process.env.ELLE_BENCH_COMPARE_DIR ?? path.join(os.tmpdir(), 'elle-bench-compare')
+const dbPath = path.join(dir, `store-${RUNS}x${STEPS}.sqlite`)
+const CHROMIUM = process.env.ELLE_CHROMIUM ?? '/usr/bin/chromium'
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+const ms = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6
+
+/** A plausible run: per-step loss (falling, a bump at each new domain, one spike), validations every 1,000 steps, params at each stage. */
+function fill(): { seconds: number; rows: number } {
+  fs.mkdirSync(dir, { recursive: true })
+  for (const f of [dbPath, `${dbPath}-wal`, `${dbPath}-shm`]) fs.rmSync(f, { force: true })
+  const store = ExperimentStore.open(dbPath)
+  const t0 = process.hrtime.bigint()
+  let rows = 0
+  const perStage = Math.ceil(STEPS / DOMAINS.length)
+  for (let r = 0; r < RUNS; r++) {
+    const method = METHODS[r % METHODS.length]!
+    const seed = Math.floor(r / METHODS.length)
+    const elle = method === 'elle'
+    const config = {
+      name: `bench-${method}`,
+      model: { kind: 'gpt', layers: 4, heads: 4, headSize: 32 },
+      method: { name: method },
+      training: { seed },
+      stages: DOMAINS.map((domain, i) => ({ domain, steps: perStage, ...(elle && i > 0 ? { grow: { layers: 1, heads: 1 } } : {}) }))
+    }
+    const run = store.createRun(store.ensureExperiment(config.name, config).id, { backend: 'bench' })
+    store.setRunStatus(run.id, 'running')
+    let wall = 0
+    let flops = 0
+    let rand = 1 + r * 7919
+    const noise = (): number => ((rand = (rand * 16807) % 2147483647) / 2147483647 - 0.5) * 0.1
+    let batch: MetricPoint[] = []
+    const flush = () => (store.insertMetrics(batch), (rows += batch.length), (batch = []))
+    const spikeAt = Math.floor(STEPS * (0.3 + 0.4 * (r / RUNS)))
+    for (let step = 0; step < STEPS; step++) {
+      const stage = Math.min(DOMAINS.length - 1, Math.floor(step / perStage))
+      const phase = { kind: 'train', stage, domain: DOMAINS[stage]! }
+      const params = 1.2e6 * (elle ? 1 + stage * 0.5 : 1 + (DOMAINS.length - 1) * 0.5)
+      wall += 0.02 * (params / 1.2e6)
+      flops += 6 * params * 4096
+      const at = { runId: run.id, phase, step, tokensSeen: step * 4096, wallS: wall, flops }
+      if (step % perStage === 0) batch.push({ ...at, name: 'params', value: params })
+      const sinceStage = step - stage * perStage
+      const loss = 2.5 + 2 * Math.exp(-step / (STEPS / 5)) + 0.8 * Math.exp(-sinceStage / 2000) + noise() + seed * 0.01 + (step === spikeAt ? 40 : 0)
+      batch.push({ ...at, name: 'loss', value: loss })
+      if (step % VALIDATE_EVERY === VALIDATE_EVERY - 1) {
+        const ppl = DOMAINS.slice(0, stage + 1).map((_, j) => Math.exp(loss) * (1 + 0.05 * (stage - j)))
+        ppl.forEach((v, j) => batch.push({ ...at, name: `ppl/${DOMAINS[j]}`, value: v }))
+        batch.push({ ...at, name: 'ap', value: ppl.reduce((a, b) => a + b, 0) / ppl.length })
+        batch.push({ ...at, name: 'ap_geo', value: Math.exp(ppl.reduce((a, b) => a + Math.log(b), 0) / ppl.length) })
+      }
+      if (batch.length >= 10_000) flush()
+    }
+    flush()
+    store.setRunStatus(run.id, 'finished')
+    if ((r + 1) % 10 === 0) console.error(`filled ${r + 1}/${RUNS} runs (${rows.toLocaleString('en-US')} rows, ${(ms(t0) / 1000).toFixed(0)} s)`)
+  }
+  store.close()
+  return { seconds: ms(t0) / 1000, rows }
+}
+
+async function pageBundle(): Promise<string> {
+  const out = await build({
+    entryPoints: [path.resolve('bench/compare-page.ts')],
+    bundle: true,
+    format: 'iife',
+    platform: 'browser',
+    write: false,
+    minify: true,
+    logLevel: 'warning'
+  })
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'elle-bench-compare-page-'))
+  fs.writeFileSync(path.join(folder, 'bench.js'), out.outputFiles[0]!.text)
+  fs.writeFileSync(
+    path.join(folder, 'index.html'),
+    '<!doctype html><html><head><meta charset="utf-8"><title>bench:compare</title></head><body><div id="chart" style="width:1200px;height:600px"></div><script src="/bench.js"></script></body></html>'
+  )
+  return folder
+}
+
+async function main(): Promise<void> {
+  let filled: { seconds: number; rows: number } | null = null
+  if (values.refill || !fs.existsSync(dbPath)) filled = fill()
+  const storeMb = fs.statSync(dbPath).size / 1e6
+  const check = ExperimentStore.open(dbPath, { readonly: true })
+  const runIds = check
+    .listRuns({})
+    .map((r) => r.id)
+    .sort((a, b) => a - b)
+  const rowCount = check.db.prepare('SELECT COUNT(*) FROM metrics').pluck().get() as number
+  const blockCount = check.db.prepare('SELECT COUNT(*) FROM metric_blocks').pluck().get() as number
+  check.close()
+  console.error(`store ${dbPath}: ${runIds.length} runs, ${rowCount.toLocaleString('en-US')} metric rows, ${blockCount} blocks, ${storeMb.toFixed(0)} MB`)
+
+  if (REPEATS === 0) return // --repeats 0: fill only
+  const full: SeriesQuery = { runs: runIds, metrics: ['loss'], x: 'step' }
+  const smoothed: SeriesQuery = { ...full, smoothing: { kind: 'ema', param: 0.99 } }
+  const zoomed: SeriesQuery = { ...smoothed, range: [STEPS * 0.4, STEPS * 0.6] }
+  const folder = await pageBundle()
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking']
+  })
+  const results: Record<string, number[]> = { engineCold: [], engineWarm: [], first: [], firstRequest: [], firstRender: [], smoothing: [], zoom: [], heapMb: [], bytes: [] }
+  try {
+    for (let rep = 0; rep < REPEATS; rep++) {
+      // a fresh engine each time: the first draw reads the blocks from the store, not from the engine's memory
+      const api: EngineApi = await openEngineApi({ dbPath, mode: 'browser', queue: 'own', backend: { flag: 'cpu' } })
+      try {
+        const t0 = process.hrtime.bigint()
+        await api.call('runs.series', full)
+        results.engineCold!.push(ms(t0))
+        const t1 = process.hrtime.bigint()
+        await api.call('runs.series', full)
+        results.engineWarm!.push(ms(t1))
+      } finally {
+        await api.close()
+      }
+      const engine = await openEngineApi({ dbPath, mode: 'browser', queue: 'own', backend: { flag: 'cpu' } })
+      const server = await startBrowserServer({ handler: engine.handler, events: engine.events, rendererDir: folder, port: 0 })
+      const page = await browser.newPage({ viewport: { width: 1300, height: 800 } })
+      try {
+        await page.goto(server.openUrl)
+        await page.waitForFunction(() => 'bench' in globalThis)
+        const draw = (q: SeriesQuery) =>
+          page.evaluate(async (query) => (globalThis as unknown as { bench: { draw(q: SeriesQuery, logY: boolean): Promise<DrawTiming> } }).bench.draw(query, false), q)
+        const first = await draw(full)
+        results.first!.push(first.totalMs)
+        results.firstRequest!.push(first.requestMs)
+        results.firstRender!.push(first.optionMs + first.renderMs)
+        results.bytes!.push(first.bytes)
+        results.smoothing!.push((await draw(smoothed)).totalMs)
+        results.zoom!.push((await draw(zoomed)).totalMs)
+        const cdp = await page.context().newCDPSession(page)
+        await cdp.send('Performance.enable')
+        const { metrics } = (await cdp.send('Performance.getMetrics')) as { metrics: Array<{ name: string; value: number }> }
+        results.heapMb!.push((metrics.find((m) => m.name === 'JSHeapTotalSize')?.value ?? 0) / 1e6)
+        console.error(`run ${rep + 1}: first ${first.totalMs.toFixed(0)} ms (${first.lines} lines, ${first.points.toLocaleString('en-US')} points, ${first.drawn} drawn)`)
+      } finally {
+        await page.close()
+        await server.close()
+        await engine.close()
+      }
+    }
+  } finally {
+    await browser.close()
+    fs.rmSync(folder, { recursive: true, force: true })
+  }
+  const summary = Object.fromEntries(Object.entries(results).map(([k, v]) => [k, `${Math.round(median(v))} (${v.map(Math.round).join(', ')})`]))
+  console.log(
+    JSON.stringify(
+      {
+        machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, load ${os.loadavg()[0]!.toFixed(1)}`,
+        store: { path: dbPath, runs: runIds.length, rows: rowCount, blocks: blockCount, mb: Math.round(storeMb), fill: filled },
+        query: { lines: runIds.length, pointsPerLine: STEPS, buckets: 800 },
+        ms: summary,
+        targets: { firstDrawMs: 2000, redrawMs: 1000, pageMemoryMb: 1000 }
+      },
+      null,
+      2
+    )
+  )
+}
+
+main().catch((error) => {
+  console.error(error)
+  process.exit(1)
+})

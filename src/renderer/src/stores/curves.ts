@@ -1,0 +1,55 @@
+// The curves panel's data: `runs.series` for the runs shown and the view state's metrics, x axis, smoothing,
+// grouping and range. A newer request always wins: a response that arrives after a later one was sent is dropped.
+import { defineStore } from 'pinia'
+import { computed, ref } from 'vue'
+import type { SeriesQuery, SeriesResult } from '../../../shared/series'
+import { useApi } from '../api/inject'
+import { useViewStateStore } from './viewState'
+
+/** Series every run may record, offered before a first answer says which ones the runs have. */
+export const COMMON_METRICS = ['ap_geo', 'ap', 'ap_plus', 'loss', 'lr', 'grad_norm', 'tokens_per_s', 'penalty'] as const
+
+export const useCurvesStore = defineStore('curves', () => {
+  const api = useApi()
+  const view = useViewStateStore()
+  const result = ref<SeriesResult | null>(null)
+  const error = ref<string | null>(null)
+  const loading = ref(false)
+  /** the query the shown result answers (tests and the bench read it) */
+  const answered = ref<SeriesQuery | null>(null)
+  let sent = 0
+
+  /** What the picker offers: the series the runs recorded (interval and bookkeeping series left out), else the common ones. */
+  const available = computed(() => {
+    const names = result.value?.available ?? [...COMMON_METRICS]
+    const offered = names.filter((n) => !/_(lo|hi)$|^(ppl_lo|ppl_hi|val_tokens|val_docs|val_loss)\/|^(params|eval_s)$/.test(n))
+    return [...new Set([...offered, ...view.compare.metrics])]
+  })
+
+  /** Ask for the curves of `runs` (default: the compared runs) with the view state's settings. */
+  async function load(runs: readonly number[] = view.compare.runs): Promise<void> {
+    const mine = ++sent
+    const c = view.compare
+    if (runs.length === 0 || c.metrics.length === 0) {
+      result.value = null
+      error.value = null
+      return
+    }
+    const query: SeriesQuery = { runs: [...runs], metrics: [...c.metrics], x: c.x, range: c.range, smoothing: { ...c.smoothing }, grouping: { ...c.grouping } }
+    loading.value = true
+    try {
+      const r = await api.call('runs.series', query)
+      if (mine !== sent) return
+      result.value = r
+      answered.value = query
+      error.value = null
+    } catch (e) {
+      if (mine !== sent) return
+      error.value = (e as Error).message
+    } finally {
+      if (mine === sent) loading.value = false
+    }
+  }
+
+  return { result, error, loading, answered, available, load }
+})

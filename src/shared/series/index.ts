@@ -1,0 +1,4 @@
+export * from './bucket'
+export * from './smooth'
+export * from './group'
+export * from './labels'

@@ -43,6 +43,19 @@ describe('Compare view in a real browser', () => {
     const saved = page.getByTestId('compute-saved')
     await saved.filter({ hasText: `#${elle.id} elle (ELLE) reached the final AP of #${er.id} er` }).waitFor()
     expect(await saved.textContent()).toMatch(/saves \d+% of the wall time/)
+    // one curve per run on each efficiency plot, the baseline dashed, markers where domains start and where ELLE grew
+    for (const chart of ['curves-ap-wall', 'curves-ap-flops']) {
+      const el = page.getByTestId(chart)
+      await el.locator('canvas').first().waitFor()
+      expect((await el.getAttribute('data-lines'))?.split('|')).toHaveLength(2)
+      const dashed = await el.evaluate((e: unknown) => {
+        const option = (e as { echart: { getOption(): { series: Array<{ name: string; lineStyle?: { type?: string } }> } } }).echart.getOption()
+        return option.series.filter((s) => s.lineStyle?.type === 'dashed').map((s) => s.name)
+      })
+      expect(dashed).toEqual([expect.stringContaining(`#${er.id}`)])
+      // 2 domain starts per run, and ELLE's 2 growths
+      expect(await el.getAttribute('data-markers')).toBe('6')
+    }
     // the curves panel (runs.series): one line per run on geometric AP, with its point count
     const curve = page.getByTestId('curve-ap_geo')
     await expect.poll(() => curve.getAttribute('data-lines')).toMatch(/\|/)

@@ -61,7 +61,7 @@ describe('lifelong panels in a real browser', () => {
     // after the first stage: 90 − 120 on press; intervals ±4%: −30 ∓ hypot(3.6, 4.8) = [−36, −24]
     expect((await page.getByTestId('matrix-cell-0-0').textContent())!.trim()).toBe('-30.0 [-36.0, -24.0]')
     type Host = { echart: { getOption(): { series: Array<{ data: Array<{ value: number[] }> }> } } }
-    const drawn: number[] = await chart.locator('.echart-box').evaluate((el) => (el as unknown as Host).echart.getOption().series[0]!.data.map((d) => d.value[3]!))
+    const drawn: number[] = await chart.evaluate((el) => (el as unknown as Host).echart.getOption().series[0]!.data.map((d) => d.value[3]!))
     expect(drawn).toHaveLength(6)
     expect(drawn.every((v) => v < 0)).toBe(true)
     // swapping A and B flips every sign

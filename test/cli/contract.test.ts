@@ -6,10 +6,11 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { isMethod, METHODS } from '../../src/shared/contract'
-import { COMMANDS, main } from '../../src/main/cli/index'
+import { COMMANDS } from '../../src/main/cli/index'
 import { openCliApi } from '../../src/main/cli/api'
 import { ExperimentStore } from '../../src/main/engine/store/store'
 import { tempDir } from '../helpers/tmp'
+import { elleInProcess } from './in-process'
 
 describe('the command table', () => {
   it('puts at least one contract method behind every command', () => {
@@ -44,19 +45,7 @@ describe('the command table', () => {
 })
 
 /** `elle ARGS` in this process, as bin/elle runs main(): exit code, stdout, stderr. */
-async function elle(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = []
-  const err: string[] = []
-  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')))
-  const error = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')))
-  try {
-    const code = await main(argv)
-    return { code, out: out.join('\n'), err: err.join('\n') }
-  } finally {
-    log.mockRestore()
-    error.mockRestore()
-  }
-}
+const elle = elleInProcess
 
 describe('streams, domains, jobs and checkpoints from the command line', () => {
   const dir = tempDir()

@@ -4,25 +4,14 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
-import { describe, expect, inject, it, vi } from 'vitest'
-import { main } from '../../src/main/cli/index'
+import { describe, expect, inject, it } from 'vitest'
 import { ExperimentStore } from '../../src/main/engine/store/store'
 import { tempDir } from '../helpers/tmp'
+import { elleInProcess } from './in-process'
 
 const BIN = path.resolve('bin/elle.mjs')
 
-async function elle(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = []
-  const err: string[] = []
-  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')))
-  const error = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')))
-  try {
-    return { code: await main(argv), out: out.join('\n'), err: err.join('\n') }
-  } finally {
-    log.mockRestore()
-    error.mockRestore()
-  }
-}
+const elle = elleInProcess
 
 function worker(db: string): { child: ChildProcess; output: () => string } {
   let output = ''

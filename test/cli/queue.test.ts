@@ -2,21 +2,10 @@
 // (training through the queue: queue-restart.test.ts).
 import path from 'node:path'
 import { afterAll, describe, expect, it, vi } from 'vitest'
-import { main } from '../../src/main/cli/index'
 import { tempDir } from '../helpers/tmp'
+import { elleInProcess } from './in-process'
 
-async function elle(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = []
-  const err: string[] = []
-  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')))
-  const error = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')))
-  try {
-    return { code: await main(argv), out: out.join('\n'), err: err.join('\n') }
-  } finally {
-    log.mockRestore()
-    error.mockRestore()
-  }
-}
+const elle = elleInProcess
 
 describe('elle queue', () => {
   const db = path.join(tempDir(), 'cli-queue.sqlite')

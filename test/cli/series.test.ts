@@ -1,24 +1,13 @@
 // elle series: the curves query from the command line (a table, or the result as JSON), and its usage errors.
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { main } from '../../src/main/cli/index'
 import { SeriesResult } from '../../src/shared/series'
 import { ExperimentStore } from '../../src/main/engine/store/store'
 import { config, simulateRun } from '../engine/compare/fixtures'
 import { tempDir } from '../helpers/tmp'
+import { elleInProcess } from './in-process'
 
-async function elle(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = []
-  const err: string[] = []
-  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')))
-  const error = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')))
-  try {
-    return { code: await main(argv), out: out.join('\n'), err: err.join('\n') }
-  } finally {
-    log.mockRestore()
-    error.mockRestore()
-  }
-}
+const elle = elleInProcess
 
 const db = path.join(tempDir(), 'series.sqlite')
 let id = 0

@@ -129,12 +129,27 @@ async function main(): Promise<void> {
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking']
   })
-  const results: Record<string, number[]> = { engineCold: [], engineWarm: [], first: [], firstRequest: [], firstRender: [], smoothing: [], zoom: [], heapMb: [], bytes: [] }
+  const results: Record<string, number[]> = {
+    compareCold: [],
+    engineCold: [],
+    engineWarm: [],
+    first: [],
+    firstRequest: [],
+    firstRender: [],
+    smoothing: [],
+    zoom: [],
+    heapMb: [],
+    bytes: []
+  }
   try {
     for (let rep = 0; rep < REPEATS; rep++) {
       // a fresh engine each time: the first draw reads the blocks from the store, not from the engine's memory
       const api: EngineApi = await openEngineApi({ dbPath, mode: 'browser', queue: 'own', backend: { flag: 'cpu' } })
       try {
+        // the Compare view's other request: AP, matrices, phases and totals of all the runs
+        const tc = process.hrtime.bigint()
+        await api.call('runs.compare', { ids: runIds })
+        results.compareCold!.push(ms(tc))
         const t0 = process.hrtime.bigint()
         await api.call('runs.series', full)
         results.engineCold!.push(ms(t0))

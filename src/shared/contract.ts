@@ -337,7 +337,8 @@ export type RunComparison = z.infer<typeof RunComparison>
 
 /** Limits the API enforces; the CLI checks the same constants, so both refuse the same input. */
 export const RUNS_LIST_MAX = 10_000
-export const COMPARE_MAX_RUNS = 50
+/** runs one comparison takes: the 100 runs of a sweep of methods × seeds and more (the same bound as runs.series) */
+export const COMPARE_MAX_RUNS = 200
 export const DOMAIN_NAME_MAX = 64
 export const DOMAIN_PATHS_MAX = 10_000
 export const DOMAIN_DESCRIPTION_MAX = 500

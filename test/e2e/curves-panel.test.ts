@@ -42,7 +42,7 @@ async function drawn(page: Page, testid: string): Promise<Drawn> {
       }>
       dataZoom: Array<{ startValue?: number; endValue?: number }>
     }
-    const chart = (el.querySelector('.echart-box') as unknown as { echart?: { getOption(): Opt } } | null)?.echart
+    const chart = (el as unknown as { echart?: { getOption(): Opt } }).echart
     const o = chart!.getOption()
     return {
       xName: o.xAxis[0]!.name,
@@ -100,7 +100,7 @@ describe('curves panel in a real browser', () => {
     // grouping: three seeds of one experiment become one mean line with a 95% band
     for (const r of seeds) {
       await page.getByTestId(`compare-pick-${r.id}`).check()
-      await page.getByTestId(`heatmap-${r.id}`).waitFor()
+      await page.getByTestId(`compare-row-${r.id}`).waitFor()
     }
     await expect.poll(async () => (await chart.getAttribute('data-lines'))?.split('|').length).toBe(4)
     await page.getByTestId('curves-group-by').selectOption('experiment')
@@ -117,7 +117,7 @@ describe('curves panel in a real browser', () => {
     const [lo, hi] = [60 * 1024, 160 * 1024]
     await chart.evaluate(
       (el, [a, b]) => {
-        const host = el.querySelector('.echart-box') as unknown as { echart?: { dispatchAction(a: object): void } }
+        const host = el as unknown as { echart?: { dispatchAction(a: object): void } }
         host.echart!.dispatchAction({ type: 'dataZoom', startValue: a, endValue: b })
       },
       [lo, hi] as const

@@ -10,6 +10,9 @@ export default defineConfig({
     globalSetup: ['test/global-setup.ts'],
     environment: 'node',
     pool: 'forks',
+    // vitest's default in run mode is one worker fewer than the cores: one on a 2-core machine, which ran the suite
+    // file by file (18 min). Most files wait on a browser, a child process or a training worker, so two overlap well.
+    maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 60_000,
     alias: { electron: electronDouble }

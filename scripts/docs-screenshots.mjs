@@ -91,7 +91,7 @@ try {
       .waitFor({ timeout: 10_000 })
       .catch(() => undefined)
   })
-  await shot('runs', `#/runs/run/${elleRun.id}`, () => page.getByTestId('chart-ppl').waitFor())
+  await shot('runs', `#/runs/run/${elleRun.id}`, () => page.getByTestId('curve-ap_geo').locator('canvas').first().waitFor())
   await shot('queue', '#/queue', () => page.locator('.queue-row').first().waitFor())
   await shot('compare', '#/compare', async () => {
     await page.getByTestId('compare-view').waitFor()

@@ -1,9 +1,9 @@
 import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
-import type { MetricSeries, RunDetail, RunProgress, RunSummary } from '../../../shared/contract'
+import type { RunDetail, RunProgress, RunSummary } from '../../../shared/contract'
 import { useApi } from '../api/inject'
 
-const METRICS_REFRESH_MS = 2000
+const DETAIL_REFRESH_MS = 2000
 
 /** Runs from the store, kept current by pushed `run.updated` / `run.progress` events (no polling). */
 export const useRunsStore = defineStore('runs', () => {
@@ -14,8 +14,7 @@ export const useRunsStore = defineStore('runs', () => {
   const error = ref<string | null>(null)
   const selectedId = ref<number | null>(null)
   const detail = ref<RunDetail | null>(null)
-  const metrics = ref<MetricSeries[]>([])
-  let metricsFetchedAt = 0
+  let detailFetchedAt = 0
 
   const runs = computed(() => [...byId.value.values()].sort((a, b) => b.id - a.id))
 
@@ -35,17 +34,16 @@ export const useRunsStore = defineStore('runs', () => {
   async function refreshSelected(): Promise<void> {
     const id = selectedId.value
     if (id === null) return
-    metricsFetchedAt = Date.now()
-    const [d, m] = await Promise.all([api.call('runs.get', { id }), api.call('runs.metrics', { id, maxPoints: 600 })])
+    detailFetchedAt = Date.now()
+    // the run's curves come from runs.series (the curves panel); the detail's metric count tells it to ask again
+    const d = await api.call('runs.get', { id })
     if (selectedId.value !== id) return
     detail.value = d
-    metrics.value = m.series
   }
 
   async function select(id: number | null): Promise<void> {
     selectedId.value = id
     detail.value = null
-    metrics.value = []
     if (id === null) return
     try {
       await refreshSelected()
@@ -70,7 +68,7 @@ export const useRunsStore = defineStore('runs', () => {
       if (selectedId.value === event.run.id) void refreshSelected()
     } else if (event.type === 'run.progress') {
       progress.value.set(event.progress.runId, event.progress)
-      if (selectedId.value === event.progress.runId && Date.now() - metricsFetchedAt > METRICS_REFRESH_MS) void refreshSelected()
+      if (selectedId.value === event.progress.runId && Date.now() - detailFetchedAt > DETAIL_REFRESH_MS) void refreshSelected()
     }
   })
   // After a dropped connection we may have missed events: reload once when it comes back.
@@ -85,7 +83,6 @@ export const useRunsStore = defineStore('runs', () => {
     error,
     selectedId,
     detail,
-    metrics,
     load,
     select,
     cancel: (id: number) => act('runs.cancel', id),

@@ -45,7 +45,7 @@ interface Point {
 }
 const GRID: Record<string, Point[]> = {
   ewc: [1, 1e1, 1e2, 1e3, 1e4, 1e5].map((lambda) => ({ label: `lambda ${lambda}`, method: { name: 'ewc', lambda, gamma: 1, samples: 16, fisher: 'sequence' } })),
-  mas: [1e-3, 1e-2, 1e-1, 1].map((lambda) => ({ label: `lambda ${lambda}`, method: { name: 'mas', lambda, samples: 16 } })),
+  mas: [1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1].map((lambda) => ({ label: `lambda ${lambda}`, method: { name: 'mas', lambda, samples: 16 } })),
   'logit-kd': [0.1, 0.25, 0.5, 0.75].flatMap((alpha) =>
     [1, 2, 4].map((temperature) => ({ label: `alpha ${alpha}, tau ${temperature}`, method: { name: 'logit-kd', alpha, temperature } }))
   ),

@@ -81,6 +81,9 @@ const promptOf = (method: string): 'own' | 'off' => (method === 'elle-no-prompt'
 const started = Date.now()
 const log = (m: string) => console.error(`[${((Date.now() - started) / 1000).toFixed(0)}s] ${m}`)
 const engine = await Engine.open({ dbPath, dataDir, backend: { env: process.env.ELLE_BACKEND } })
+// Two invocations on one --db share the store's queue: a run queued behind the other process's is started by the queue's
+// timer, which is unref'd, so without this the process would exit silently while it waits. Cleared when the engine closes.
+const keepAlive = setInterval(() => undefined, 60_000)
 const runs = new Map<string, RunSummary>() // key: method/kind/seed
 
 for (const kind of kinds) {
@@ -191,6 +194,7 @@ for (const kind of kinds)
       )
     )
 await engine.close()
+clearInterval(keepAlive)
 
 const mean = (xs: Array<number | null>): number | null => {
   const v = xs.filter((x): x is number => x !== null && Number.isFinite(x))

@@ -69,6 +69,9 @@ function configFor(kind: 'gpt' | 'bert', p: Point): RunConfigInput {
 const started = Date.now()
 const log = (m: string) => console.error(`[${((Date.now() - started) / 1000).toFixed(0)}s] ${m}`)
 const engine = await Engine.open({ dbPath, dataDir, backend: { env: process.env.ELLE_BACKEND } })
+// Two invocations on one --db share the store's queue: a run queued behind the other process's is started by the queue's
+// timer, which is unref'd, so without this the process would exit silently while it waits. Cleared when the engine closes.
+const keepAlive = setInterval(() => undefined, 60_000)
 const lines: string[] = [
   `# Baseline sweep (\`npm run bench:sweep\`)`,
   '',
@@ -117,4 +120,5 @@ try {
   log(`wrote ${values.out}`)
 } finally {
   engine.close()
+  clearInterval(keepAlive)
 }

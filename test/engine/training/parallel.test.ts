@@ -147,7 +147,7 @@ describe('data-parallel training (2 threads)', () => {
 
   it('GPT with logit-KD (the replica holds the teacher and computes the distillation term) and replay: equals the one-thread run', async () => {
     const config = tinyConfig('gpt', {
-      method: { name: 'logit-kd', alpha: 0.5, temperature: 2 },
+      method: { name: 'logit-kd', alpha: 0.9, temperature: 2 },
       replay: { ratio: 0.5, weights: 'uniform' },
       stages: [
         { domain: 'alpha', steps: 5 },

@@ -2,7 +2,7 @@
 // equals the one-thread run to float rounding (losses and final weights), for GPT and BERT, with every kind
 // of method plugin (a penalty, A-GEM's projection, logit-KD's teacher, PNN's columns and laterals), across a
 // growth stage; every update is shared; the replica holds the coordinator's weights (and its constants and
-// teacher) bit for bit; tensors stay flat.
+// teacher) bit for bit; validation, split with the replica, gives the one-thread perplexities; tensors stay flat.
 import * as tf from '@tensorflow/tfjs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { methodPlugins } from '../../../src/main/engine/methods/registry'
@@ -10,7 +10,7 @@ import { PnnModel } from '../../../src/main/engine/methods/pnn-model'
 import { TransformerModel, type Weights } from '../../../src/main/engine/model'
 import type { RunConfig } from '../../../src/main/engine/training/config'
 import type { RunData } from '../../../src/main/engine/training/data'
-import { TrainingLoop, type StepRecord, type TrainingContext, type TrainingPlugin } from '../../../src/main/engine/training/loop'
+import { TrainingLoop, type StepRecord, type TrainingContext, type TrainingPlugin, type ValidationReport } from '../../../src/main/engine/training/loop'
 import { ReplicaPool } from '../../../src/main/engine/training/parallel'
 import { modelConfigFor } from '../../../src/main/engine/training/run'
 import { makeRunData, tinyConfig, useBackend } from './fixtures'
@@ -44,6 +44,11 @@ class Recorder implements TrainingPlugin {
   private shardsComputed(): number {
     return this.shards?.shardsComputed ?? 0
   }
+  /** every validation's per-domain loss and per-document sums, in order */
+  validations: Array<{ domain: string; loss: number; docLoss: number[] }> = []
+  afterValidation(_ctx: TrainingContext, report: ValidationReport): void {
+    for (const d of report.domains) this.validations.push({ domain: d.domain, loss: d.loss, docLoss: d.docLoss ?? [] })
+  }
   async afterStep(_ctx: TrainingContext, r: StepRecord): Promise<void> {
     this.losses.push(r.loss)
     if (this.shards) {
@@ -62,7 +67,7 @@ class Recorder implements TrainingPlugin {
 async function train(config: RunConfig, shards: ReplicaPool | null): Promise<{ recorder: Recorder; weights: Weights }> {
   const model = new TransformerModel(modelConfigFor(config, data.tokenizer.vocabSize), { seed: 3 })
   const recorder = new Recorder(shards)
-  const loop = new TrainingLoop({ config, model, data, plugins: [...methodPlugins(config), recorder], shards })
+  const loop = new TrainingLoop({ config, model, data, plugins: [...methodPlugins(config), recorder], shards, evaluation: shards })
   expect(await loop.run()).toBe(true)
   // PNN: the newest column's laterals too (they train beside the checkpointed roles)
   const weights = { ...(await loop.model.readWeights()), ...(loop.model instanceof PnnModel ? await loop.model.lateralWeights() : {}) }
@@ -84,7 +89,17 @@ function maxWeightDifference(a: Weights, b: Weights): number {
 
 async function expectEqualRuns(config: RunConfig): Promise<Recorder> {
   const one = await train(config, null)
+  const evaluated = pool.partsEvaluated
   const two = await train(config, pool)
+  // validation was shared too (each evaluation set split with the replica) and equals the one-thread perplexities
+  expect(pool.partsEvaluated - evaluated).toBeGreaterThanOrEqual(two.recorder.validations.length)
+  expect(two.recorder.validations.map((v) => v.domain)).toEqual(one.recorder.validations.map((v) => v.domain))
+  two.recorder.validations.forEach((v, i) => {
+    const w = one.recorder.validations[i]!
+    expect(Math.abs(v.loss - w.loss)).toBeLessThan(1e-4 * Math.max(1, w.loss))
+    expect(v.docLoss.length).toBe(w.docLoss.length)
+    v.docLoss.forEach((x, d) => expect(Math.abs(x - w.docLoss[d]!)).toBeLessThan(1e-4 * Math.max(1, Math.abs(w.docLoss[d]!))))
+  })
   // every update's micro-batches were shared (at least one shard for the replica in each)
   expect(two.recorder.shardsPerStep.length).toBe(two.recorder.losses.length)
   expect(two.recorder.shardsPerStep.every((n) => n >= 1)).toBe(true)

@@ -17,6 +17,7 @@ import * as tf from '@tensorflow/tfjs'
 import type { BackendName } from '../../../shared/contract'
 import { nativeMatmulActive } from '../backend/native-matmul'
 import { mainBundle } from '../install-paths'
+import type { LossInput, ShardedEvaluation } from './evaluate'
 import {
   trainedVariables,
   readTensors,
@@ -89,11 +90,13 @@ export type ToReplica =
       objective: ReplicaObjectiveSettings | null
     }
   | { type: 'digest'; id: number; version: number; masks: GrowthMasks | null }
+  | { type: 'evaluate'; id: number; version: number; masks: GrowthMasks | null; inputs: LossInput[]; padId: number; column: number | null }
 
 export type FromReplica =
   | { type: 'ready'; backend: string }
   | { type: 'computed'; id: number; loss: number; roles: string[]; tensors: number }
   | { type: 'digest'; id: number; digest: string; tensors: number }
+  | { type: 'evaluated'; id: number; sums: Float32Array; tensors: number }
   | { type: 'error'; id: number | null; message: string }
 
 /** The replicas' backend: the coordinator's own (only tfjs's CPU backends, whose threads are separate, are sharded). */
@@ -145,10 +148,12 @@ export interface ReplicaPoolOptions {
   file?: string
 }
 
-export class ReplicaPool implements ShardedGradients {
+export class ReplicaPool implements ShardedGradients, ShardedEvaluation {
   readonly replicas: number
   /** shards the replicas have computed so far */
   shardsComputed = 0
+  /** validation parts the replicas have evaluated so far */
+  partsEvaluated = 0
   private readonly members: Replica[] = []
   private layout: SlotLayout[] = []
   private layoutKey = ''
@@ -211,7 +216,8 @@ export class ReplicaPool implements ShardedGradients {
     })
   }
 
-  async sync(model: TransformerModel, teacher: TransformerModel | null = null): Promise<void> {
+  /** `teacher` undefined keeps the replicas' teacher (validation syncs only the weights). */
+  async sync(model: TransformerModel, teacher?: TransformerModel | null): Promise<void> {
     const trained = trainedVariables(model)
     const key = JSON.stringify([model.config, [...trained].map(([role, v]) => [role, v.shape])])
     if (key !== this.layoutKey || model !== this.model) {
@@ -242,7 +248,7 @@ export class ReplicaPool implements ShardedGradients {
       this.layoutKey = key
       this.model = model
     }
-    if (teacher !== this.teacher) {
+    if (teacher !== undefined && teacher !== this.teacher) {
       // a new teacher (once per stage of logit-KD): its frozen weights go to the replicas once
       this.teacherWeights = teacher ? packWeights(await teacher.readWeights()) : null
       const message: ToReplica = { type: 'teacher', teacher: teacher && this.teacherWeights ? { config: teacher.config, weights: this.teacherWeights } : null }
@@ -276,6 +282,22 @@ export class ReplicaPool implements ShardedGradients {
       const roles = new Set(answer.roles)
       for (const slot of this.layout) if (roles.has(slot.role)) grads.set(slot.role, member.grads!.subarray(slot.offset, slot.offset + slot.size))
       return { loss: answer.loss, grads }
+    })
+  }
+
+  async evaluate(parts: LossInput[][], padId: number, column: number | null): Promise<Float32Array[]> {
+    if (parts.length > this.members.length) throw new Error(`ReplicaPool.evaluate: ${parts.length} parts for ${this.members.length} replicas`)
+    if (this.version === 0) throw new Error('ReplicaPool.evaluate: sync the model first')
+    const asked = parts.map((inputs, i) => {
+      const id = this.nextId++
+      return this.ask(this.members[i]!, { type: 'evaluate', id, version: this.version, masks: this.masks, inputs, padId, column }, id)
+    })
+    const answers = await Promise.all(asked)
+    return answers.map((answer, i) => {
+      if (answer.type !== 'evaluated') throw new Error(`replica ${i + 1} answered ${answer.type} to an evaluate request`)
+      this.members[i]!.tensors = answer.tensors
+      this.partsEvaluated++
+      return answer.sums
     })
   }
 

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs'
 import { selectBackend } from '../backend/select'
 import { distillTerms } from '../methods/distill'
 import { readTensors, trainedVariables, TransformerModel, type LossBatch } from '../model'
+import { scoredSums } from './evaluate'
 import { buildReplicaModel } from './replica-model'
 import { unpackWeights, weightDigest, type FromReplica, type PackedWeights, type SlotLayout, type ToReplica } from './parallel'
 
@@ -108,6 +109,18 @@ async function handle(message: ToReplica): Promise<void> {
         tf.dispose([batch.inputIds, batch.labels!])
       }
       return post({ type: 'computed', id: message.id, loss, roles, tensors: tf.memory().numTensors })
+    }
+    case 'evaluate': {
+      const m = load(message.version, message.masks)
+      const routed = m as { readColumn?: number | null }
+      if (message.column !== null && !('readColumn' in m)) throw new Error(`the replica's model has no columns to read column ${message.column} from`)
+      if ('readColumn' in m) routed.readColumn = message.column
+      try {
+        const sums = await scoredSums(m, message.inputs, message.padId, message.inputs[0]!.scored!.documents)
+        return post({ type: 'evaluated', id: message.id, sums, tensors: tf.memory().numTensors })
+      } finally {
+        if ('readColumn' in m) routed.readColumn = null
+      }
     }
     case 'digest': {
       const m = load(message.version, message.masks)

@@ -189,7 +189,7 @@ export class RunController {
 
       loadPluginStates(methods, pluginStates, pluginTensors, resumedFrom)
       // Methods shape the updates; services record them (metrics see the final micro-batches, checkpoints the final state).
-      const loop = new TrainingLoop({ config, model, data, plugins: [...methods, stages, metrics, checkpoints, progress], state, optimizerState, shards: pool })
+      const loop = new TrainingLoop({ config, model, data, plugins: [...methods, stages, metrics, checkpoints, progress], state, optimizerState, shards: pool, evaluation: pool })
       this.loop = loop
       await stages.ensure(loop.stages)
       if (this.cancelled || this.lost) loop.requestStop()

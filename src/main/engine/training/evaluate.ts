@@ -201,12 +201,15 @@ export function splitScored(inputs: readonly LossInput[], threads: number): Loss
     return out
   }
   if (inputs.length >= threads) return ranges(inputs.length).map(([a, b]) => inputs.slice(a, b))
-  return ranges(0).map((_, i) =>
-    inputs.flatMap((input) => {
-      const [a, b] = ranges(input.shape[0])[i]!
-      return b > a ? [rowSlice(input, a, b)] : []
-    })
-  )
+  // (a part left empty, when batches have fewer rows than there are threads, is dropped)
+  return ranges(0)
+    .map((_, i) =>
+      inputs.flatMap((input) => {
+        const [a, b] = ranges(input.shape[0])[i]!
+        return b > a ? [rowSlice(input, a, b)] : []
+      })
+    )
+    .filter((part) => part.length > 0)
 }
 
 /** Rows a..b−1 of a scored input, with its scored positions re-indexed (its documents keep their numbers). */

@@ -1,7 +1,8 @@
 // A stored run with training.workers = 2, through the controller the training worker uses: it trains with
 // a replica thread, is cancelled mid-stage, resumes from its checkpoint (again on 2 workers) and ends with
-// the same losses and weights as the same run on 1 worker; a method that cannot be sharded falls back to 1
-// worker and says why in the run's log.
+// the same losses and weights as the same run on 1 worker; logit-KD and PNN runs share their updates too
+// (the replicas hold the teacher, rebuild the columns); only a backend without data-parallel threads falls
+// back to 1 worker, saying why.
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { loadCheckpoint } from '../../../src/main/engine/checkpoint/checkpoint'
@@ -65,8 +66,13 @@ describe('a stored run on 2 workers', () => {
     expect(two.activations).toBeCloseTo(one.activations / 2)
     expect(two.replicas).toBeGreaterThan(two.activations)
     expect(two.total).toBeGreaterThan(one.total)
-    // logit-KD falls back to one thread: nothing for replicas
-    expect(estimateRun(configOf(2, { method: { name: 'logit-kd' } } as never)).peak.bytes.replicas).toBe(0)
+    // logit-KD and PNN shard too: their replicas hold the teacher, the frozen columns, and their share of the activations
+    for (const name of ['logit-kd', 'pnn']) {
+      const kd1 = estimateRun(configOf(1, { method: { name } } as never)).peak.bytes
+      const kd2 = estimateRun(configOf(2, { method: { name } } as never)).peak.bytes
+      expect(kd2.activations).toBeCloseTo(kd1.activations / 2)
+      expect(kd2.replicas).toBeGreaterThan(two.replicas)
+    }
   })
 
   it('trains with a replica, resumes mid-stage, and equals the 1-worker run', async () => {
@@ -95,17 +101,16 @@ describe('a stored run on 2 workers', () => {
     expect(max).toBeLessThan(1e-4)
   }, 180_000)
 
-  it('falls back to 1 worker, saying why, for methods the replicas cannot run', async () => {
-    expect(parallelFallback(configOf(2, { method: { name: 'logit-kd' } } as never), 'wasm')).toMatch(/logit-kd: the teacher's distillation objective/)
-    expect(parallelFallback(configOf(2, { method: { name: 'pnn' } } as never), 'wasm')).toMatch(/pnn: the replicas do not rebuild/)
-    expect(parallelFallback(configOf(2, { method: { name: 'ewc' } } as never), 'wasm')).toBeNull()
-    expect(parallelFallback(configOf(2), null)).toMatch(/data-parallel threads are for the CPU backends/)
-    const run = newRun(2, { method: { name: 'logit-kd' }, stages: [{ domain: 'press', steps: 2 }] } as never)
-    const result = await execute(run)
-    expect(result.status).toBe('finished')
-    expect(result.logs).toContain(
-      "training.workers is 2, but this run trains in 1 worker: method logit-kd: the teacher's distillation objective is computed in the coordinating thread only"
-    )
-    expect([...result.workers]).toEqual([1])
-  }, 120_000)
+  it('shares logit-KD and PNN updates too; only a backend without data-parallel threads falls back, saying why', async () => {
+    expect(parallelFallback('wasm')).toBeNull()
+    expect(parallelFallback(null)).toMatch(/data-parallel threads are for the CPU backends/)
+    for (const name of ['logit-kd', 'pnn']) {
+      const run = newRun(2, { method: { name } } as never)
+      const result = await execute(run)
+      expect(result.status).toBe('finished')
+      expect(result.logs.some((l) => l.startsWith('data-parallel: 2 workers on wasm'))).toBe(true)
+      expect(result.logs.some((l) => l.includes('trains in 1 worker'))).toBe(false)
+      expect([...result.workers]).toEqual([2])
+    }
+  }, 180_000)
 })

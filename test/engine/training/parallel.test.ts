@@ -1,13 +1,16 @@
 // Data-parallel training (training/parallel.ts): a run whose micro-batches are shared with a replica thread
-// equals the one-thread run to float rounding (losses and final weights), for GPT and BERT, with a method
-// plugin, across a growth stage; the replica holds the coordinator's weights bit for bit; tensors stay flat.
+// equals the one-thread run to float rounding (losses and final weights), for GPT and BERT, with every kind
+// of method plugin (a penalty, A-GEM's projection, logit-KD's teacher, PNN's columns and laterals), across a
+// growth stage; every update is shared; the replica holds the coordinator's weights (and its constants and
+// teacher) bit for bit; validation, split with the replica, gives the one-thread perplexities; tensors stay flat.
 import * as tf from '@tensorflow/tfjs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { methodPlugins } from '../../../src/main/engine/methods/registry'
+import { PnnModel } from '../../../src/main/engine/methods/pnn-model'
 import { TransformerModel, type Weights } from '../../../src/main/engine/model'
 import type { RunConfig } from '../../../src/main/engine/training/config'
 import type { RunData } from '../../../src/main/engine/training/data'
-import { TrainingLoop, type StepRecord, type TrainingContext, type TrainingPlugin } from '../../../src/main/engine/training/loop'
+import { TrainingLoop, type StepRecord, type TrainingContext, type TrainingPlugin, type ValidationReport } from '../../../src/main/engine/training/loop'
 import { ReplicaPool } from '../../../src/main/engine/training/parallel'
 import { modelConfigFor } from '../../../src/main/engine/training/run'
 import { makeRunData, tinyConfig, useBackend } from './fixtures'
@@ -32,9 +35,26 @@ class Recorder implements TrainingPlugin {
   tensors: number[] = []
   replicaTensors: number[] = []
   digestsEqual: boolean[] = []
-  constructor(private readonly shards: ReplicaPool | null) {}
+  /** shards the replica computed in each update */
+  shardsPerStep: number[] = []
+  private shardsBefore = 0
+  constructor(private readonly shards: ReplicaPool | null) {
+    this.shardsBefore = this.shardsComputed()
+  }
+  private shardsComputed(): number {
+    return this.shards?.shardsComputed ?? 0
+  }
+  /** every validation's per-domain loss and per-document sums, in order */
+  validations: Array<{ domain: string; loss: number; docLoss: number[] }> = []
+  afterValidation(_ctx: TrainingContext, report: ValidationReport): void {
+    for (const d of report.domains) this.validations.push({ domain: d.domain, loss: d.loss, docLoss: d.docLoss ?? [] })
+  }
   async afterStep(_ctx: TrainingContext, r: StepRecord): Promise<void> {
     this.losses.push(r.loss)
+    if (this.shards) {
+      this.shardsPerStep.push(this.shards.shardsComputed - this.shardsBefore)
+      this.shardsBefore = this.shardsComputed()
+    }
     this.tensors.push(tf.memory().numTensors)
     if (this.shards) this.replicaTensors.push(this.shards.replicaTensors()[0]!)
     if (this.shards && r.step % 5 === 0) {
@@ -47,9 +67,10 @@ class Recorder implements TrainingPlugin {
 async function train(config: RunConfig, shards: ReplicaPool | null): Promise<{ recorder: Recorder; weights: Weights }> {
   const model = new TransformerModel(modelConfigFor(config, data.tokenizer.vocabSize), { seed: 3 })
   const recorder = new Recorder(shards)
-  const loop = new TrainingLoop({ config, model, data, plugins: [...methodPlugins(config), recorder], shards })
+  const loop = new TrainingLoop({ config, model, data, plugins: [...methodPlugins(config), recorder], shards, evaluation: shards })
   expect(await loop.run()).toBe(true)
-  const weights = await loop.model.readWeights()
+  // PNN: the newest column's laterals too (they train beside the checkpointed roles)
+  const weights = { ...(await loop.model.readWeights()), ...(loop.model instanceof PnnModel ? await loop.model.lateralWeights() : {}) }
   loop.dispose()
   loop.model.dispose()
   return { recorder, weights }
@@ -66,12 +87,22 @@ function maxWeightDifference(a: Weights, b: Weights): number {
   return max
 }
 
-async function expectEqualRuns(config: RunConfig): Promise<void> {
+async function expectEqualRuns(config: RunConfig): Promise<Recorder> {
   const one = await train(config, null)
-  const before = pool.shardsComputed
+  const evaluated = pool.partsEvaluated
   const two = await train(config, pool)
-  // every update's micro-batches were shared (one shard each for the replica)
-  expect(pool.shardsComputed - before).toBeGreaterThanOrEqual(two.recorder.losses.length)
+  // validation was shared too (each evaluation set split with the replica) and equals the one-thread perplexities
+  expect(pool.partsEvaluated - evaluated).toBeGreaterThanOrEqual(two.recorder.validations.length)
+  expect(two.recorder.validations.map((v) => v.domain)).toEqual(one.recorder.validations.map((v) => v.domain))
+  two.recorder.validations.forEach((v, i) => {
+    const w = one.recorder.validations[i]!
+    expect(Math.abs(v.loss - w.loss)).toBeLessThan(1e-4 * Math.max(1, w.loss))
+    expect(v.docLoss.length).toBe(w.docLoss.length)
+    v.docLoss.forEach((x, d) => expect(Math.abs(x - w.docLoss[d]!)).toBeLessThan(1e-4 * Math.max(1, Math.abs(w.docLoss[d]!))))
+  })
+  // every update's micro-batches were shared (at least one shard for the replica in each)
+  expect(two.recorder.shardsPerStep.length).toBe(two.recorder.losses.length)
+  expect(two.recorder.shardsPerStep.every((n) => n >= 1)).toBe(true)
   expect(two.recorder.losses.length).toBe(one.recorder.losses.length)
   two.recorder.losses.forEach((loss, i) => expect(Math.abs(loss - one.recorder.losses[i]!)).toBeLessThan(1e-4 * Math.max(1, one.recorder.losses[i]!)))
   expect(maxWeightDifference(one.weights, two.weights)).toBeLessThan(1e-4)
@@ -83,6 +114,7 @@ async function expectEqualRuns(config: RunConfig): Promise<void> {
   const r = two.recorder.replicaTensors
   expect(r.at(-1)).toBeGreaterThan(0)
   expect(r.at(-1)).toBe(r.at(-4))
+  return two.recorder
 }
 
 describe('data-parallel training (2 threads)', () => {
@@ -123,6 +155,30 @@ describe('data-parallel training (2 threads)', () => {
       stages: [
         { domain: 'alpha', steps: 8 },
         { domain: 'beta', steps: 10, frwSteps: 3, grow: { layers: 1, heads: 1 } }
+      ]
+    } as never)
+    await expectEqualRuns(config)
+  }, 120_000)
+
+  it('GPT with logit-KD (the replica holds the teacher and computes the distillation term) and replay: equals the one-thread run', async () => {
+    const config = tinyConfig('gpt', {
+      method: { name: 'logit-kd', alpha: 0.9, temperature: 2 },
+      replay: { ratio: 0.5, weights: 'uniform' },
+      stages: [
+        { domain: 'alpha', steps: 5 },
+        { domain: 'beta', steps: 10 }
+      ]
+    } as never)
+    await expectEqualRuns(config)
+  }, 120_000)
+
+  it('GPT with PNN (the replica rebuilds the frozen columns; the laterals train on both threads): equals the one-thread run over three columns', async () => {
+    const config = tinyConfig('gpt', {
+      method: { name: 'pnn' },
+      stages: [
+        { domain: 'alpha', steps: 5 },
+        { domain: 'beta', steps: 5 },
+        { domain: 'alpha', steps: 5 }
       ]
     } as never)
     await expectEqualRuns(config)

@@ -5,7 +5,7 @@
 // α may decay linearly over a stage, α_t = α·max(0, 1 − t/decaySteps), as the reference's schedule does.
 import * as tf from '@tensorflow/tfjs'
 import { z } from 'zod'
-import { ops, TransformerModel, validateModelConfig, type ForwardOptions, type LossBatch, type MicroObjective, type ModelConfig, type Weights } from '../model'
+import { ops, TransformerModel, validateModelConfig, type ForwardOptions, type LossBatch, type MicroObjective, type ModelConfig, type ObjectiveTerms, type Weights } from '../model'
 import type { MethodOf } from '../training/config'
 import type { StagePlan, StateTensorReader, StateTensorWriter, TrainingContext, TrainingPlugin } from '../training/plugin-api'
 import { StoredTensorsSchema } from '../training/plugin-state'
@@ -53,6 +53,21 @@ export function distillationLoss(student: tf.Tensor, teacher: tf.Tensor, tempera
   return kl(student) as tf.Scalar
 }
 
+/**
+ * The distillation objective of one (micro-)batch: (1 − α)·LM + α·τ²·KL over its labelled positions, and the
+ * LM loss to report. Both are means over the batch's labelled positions, so a shard's terms weighted by its
+ * share of the targets add up to the whole micro-batch's (what data-parallel replicas compute).
+ */
+export function distillTerms(student: TransformerModel, teacher: TransformerModel, batch: LossBatch, opts: ForwardOptions, alpha: number, temperature: number): ObjectiveTerms {
+  const { rows, targets } = labelledRows(batch)
+  const ids = tf.tensor1d(rows, 'int32')
+  const zT = teacher.headLogits(ops.gatherRows(teacher.encode(batch.inputIds, { training: false, padId: opts.padId }), ids))
+  const zS = student.headLogits(ops.gatherRows(student.encode(batch.inputIds, opts), ids))
+  const lm = ops.crossEntropy(zS, targets)
+  const kd = distillationLoss(zS, zT, temperature)
+  return { objective: tf.add(tf.mul(lm, 1 - alpha), tf.mul(kd, alpha)) as tf.Scalar, loss: lm }
+}
+
 export class DistillPlugin implements TrainingPlugin {
   readonly name = 'logit-kd'
   private teacherModel: TransformerModel | null = null
@@ -89,19 +104,14 @@ export class DistillPlugin implements TrainingPlugin {
     const alpha = this.alphaAt(ctx)
     if (!teacher || alpha === 0) return null
     const student = ctx.model
-    const tau = this.settings.temperature
-    return (batch: LossBatch, opts: ForwardOptions) => {
+    const temperature = this.settings.temperature
+    const objective = (batch: LossBatch, opts: ForwardOptions) => distillTerms(student, teacher, batch, opts, alpha, temperature)
+    return Object.assign(objective, {
+      // data-parallel replicas hold the teacher too (synced once per stage) and compute these terms on their shards
+      replica: { kind: 'distill' as const, alpha, temperature, teacher },
       // the teacher's forward (a third of its training FLOPs) is this method's extra cost
-      const [rowsN, seqLen] = batch.inputIds.shape
-      ctx.chargeCompute((rowsN * seqLen * teacher.trainingFlopsPerToken(seqLen)) / 3)
-      const { rows, targets } = labelledRows(batch)
-      const ids = tf.tensor1d(rows, 'int32')
-      const zT = teacher.headLogits(ops.gatherRows(teacher.encode(batch.inputIds, { training: false, padId: opts.padId }), ids))
-      const zS = student.headLogits(ops.gatherRows(student.encode(batch.inputIds, opts), ids))
-      const lm = ops.crossEntropy(zS, targets)
-      const kd = distillationLoss(zS, zT, tau)
-      return { objective: tf.add(tf.mul(lm, 1 - alpha), tf.mul(kd, alpha)) as tf.Scalar, loss: lm }
-    }
+      charge: ([rowsN, seqLen]: [number, number]) => ctx.chargeCompute((rowsN * seqLen * teacher.trainingFlopsPerToken(seqLen)) / 3)
+    })
   }
 
   readonly stateSchema = DistillState

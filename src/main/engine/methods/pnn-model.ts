@@ -10,7 +10,17 @@
 // the whole progressive stack, and `readColumn` points the output at an earlier column (validation of
 // domain j uses column j).
 import * as tf from '@tensorflow/tfjs'
-import { ops, trainingFlopsPerToken, TransformerModel, type AuxiliaryParams, type ForwardOptions, type ModelConfig, type ModelOptions, type Weights } from '../model'
+import {
+  ops,
+  trainingFlopsPerToken,
+  TransformerModel,
+  type AuxiliaryParams,
+  type ForwardOptions,
+  type ModelConfig,
+  type ModelOptions,
+  type ReplicaBlueprint,
+  type Weights
+} from '../model'
 import { hashSeed } from '../model/rng'
 import { disposeMap, readMap, tensorMap, type TensorMap } from './tensors'
 
@@ -77,6 +87,32 @@ export class PnnModel extends TransformerModel implements AuxiliaryParams {
     const frozenLaterals = ((k * (k - 1)) / 2) * lateralsPerPair * 2 * d * d
     const newestLaterals = k * lateralsPerPair * 6 * d * d
     return super.trainingFlopsPerToken(seqLen) + frozenForward + frozenLaterals + newestLaterals
+  }
+
+  /** The frozen columns as one set of constants (`column{k}/{name}`; laterals are the names that start with `lateral.`), for a replica thread to rebuild the model. */
+  override async replicaBlueprint(): Promise<ReplicaBlueprint> {
+    const constants: Weights = {}
+    ;(await this.frozenColumns()).forEach((c, k) => {
+      for (const [name, w] of Object.entries(c.weights)) constants[`column${k}/${name}`] = w
+      for (const [name, w] of Object.entries(c.laterals)) constants[`column${k}/${name}`] = w
+    })
+    return { kind: 'pnn', config: this.config, constants }
+  }
+
+  /** A model with the frozen columns of a blueprint's constants (its newest column and laterals are set from the shared weights). */
+  static fromBlueprint(config: ModelConfig, constants: Weights): PnnModel {
+    const columns: PnnColumn[] = []
+    for (const [key, w] of Object.entries(constants)) {
+      const match = /^column(\d+)\/(.+)$/.exec(key)
+      if (!match) throw new Error(`PnnModel.fromBlueprint: constant ${key} is not column{k}/{name}`)
+      const k = Number(match[1])
+      const name = match[2]!
+      const column = (columns[k] ??= { weights: {}, laterals: {} })
+      if (name.startsWith('lateral.')) column.laterals[name] = w
+      else column.weights[name] = w
+    }
+    for (let k = 0; k < columns.length; k++) if (!columns[k]) throw new Error(`PnnModel.fromBlueprint: no constants for column ${k}`)
+    return new PnnModel(config, columns)
   }
 
   /** The newest column as a frozen column (what the next domain's model starts from). */

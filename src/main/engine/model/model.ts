@@ -117,6 +117,15 @@ function initValues(name: string, shape: number[], seed: number, std: number): F
   return out
 }
 
+/** What a replica thread needs to rebuild a model besides its trained weights (TransformerModel.replicaBlueprint). */
+export interface ReplicaBlueprint {
+  /** 'transformer', or the subclass's own kind (PNN: 'pnn') */
+  kind: string
+  config: ModelConfig
+  /** frozen tensors the model computes with (PNN's earlier columns and their laterals); {} for none */
+  constants: Weights
+}
+
 export class TransformerModel {
   readonly config: ModelConfig
   /** Role name -> variable, in a fixed order (embeddings, layers bottom-up, head). */
@@ -141,6 +150,16 @@ export class TransformerModel {
     const v = this.params.get(name)
     if (!v) throw new Error(`no parameter named ${name}`)
     return v
+  }
+
+  /**
+   * How a data-parallel replica thread rebuilds this model: its kind, config, and the frozen tensors it
+   * computes with beyond its trained variables (training/replica-model.ts builds it; the trained variables
+   * come from the shared weights). A subclass with more structure must override it.
+   */
+  async replicaBlueprint(): Promise<ReplicaBlueprint> {
+    if (this.constructor !== TransformerModel) throw new Error(`${this.constructor.name} does not say how a replica thread rebuilds it`)
+    return { kind: 'transformer', config: this.config, constants: {} }
   }
 
   /** Analytic training FLOPs per token (forward + backward) at sequence length `seqLen`; a model with

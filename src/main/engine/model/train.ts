@@ -35,17 +35,35 @@ export interface ShardResult {
 /**
  * Replicas of the model in other threads (training/parallel.ts). Each update the trainer gives them the
  * model's weights once, then splits every micro-batch by rows: shard 0 here, shard i+1 on replica i; the
- * shards' gradients, weighted by their target counts, add up to the micro-batch's gradient.
+ * shards' gradients, weighted by their target counts, add up to the micro-batch's gradient. A replica
+ * rebuilds the model from its blueprint (PNN: with its frozen columns) and, for a distillation objective,
+ * holds the teacher too.
  */
 export interface ShardedGradients {
   /** threads computing shards besides this one */
   readonly replicas: number
-  /** Whether this model can be mirrored (a model with auxiliary parameters, PNN's, cannot). */
-  supports(model: TransformerModel): boolean
-  /** Give the replicas the model's current weights (and growth masks); once per update, before `compute`. */
-  sync(model: TransformerModel): Promise<void>
-  /** Replica i computes shards[i] (null: nothing for it); the result arrays stay valid until the next call. */
-  compute(shards: Array<GradientShard | null>, opts: ForwardOptions): Promise<Array<ShardResult | null>>
+  /** Give the replicas the model's current trained weights (and growth masks), and the objective's teacher when it changed; once per update, before `compute`. */
+  sync(model: TransformerModel, teacher?: TransformerModel | null): Promise<void>
+  /** Replica i computes shards[i] (null: nothing for it) with the LM loss or `objective`; the result arrays stay valid until the next call. */
+  compute(shards: Array<GradientShard | null>, opts: ForwardOptions, objective?: ReplicaObjectiveSettings | null): Promise<Array<ShardResult | null>>
+}
+
+/** The settings of a micro-batch objective a replica computes itself (its teacher is synced separately). */
+export interface ReplicaObjectiveSettings {
+  kind: 'distill'
+  alpha: number
+  temperature: number
+}
+
+/** How replicas compute a micro-batch objective on their shards: its settings and the frozen model it reads. */
+export interface ReplicaObjective extends ReplicaObjectiveSettings {
+  teacher: TransformerModel
+}
+
+/** The variables an update trains, keyed by role: the model's parameters and its auxiliary ones (PNN's laterals). */
+export function trainedVariables(model: TransformerModel): Map<string, tf.Variable> {
+  const aux = auxiliaryParamsOf(model)
+  return aux ? new Map([...model.params, ...aux]) : model.params
 }
 
 /** Splits a micro-batch into at most n shards of consecutive rows, each with at least one target; null when it cannot be split. */
@@ -79,7 +97,13 @@ export interface ObjectiveTerms {
 }
 
 /** A micro-batch's objective in place of `model.loss` (e.g. distillation); runs inside the gradient tape. */
-export type MicroObjective = (batch: LossBatch, opts: ForwardOptions) => ObjectiveTerms
+export interface MicroObjective {
+  (batch: LossBatch, opts: ForwardOptions): ObjectiveTerms
+  /** How replicas compute it on their shards (data-parallel training); absent: an update with it runs in this thread alone. */
+  readonly replica?: ReplicaObjective
+  /** Charges the objective's extra compute for a micro-batch of this shape; the trainer calls it once per micro-batch, wherever its rows are computed. */
+  readonly charge?: (shape: [number, number]) => void
+}
 
 /** Method contributions to one update (docs/baselines.md); all optional. */
 export interface StepHooks {
@@ -120,6 +144,8 @@ export class Trainer {
   /** the optimizer of the model's auxiliary parameters, if it has any */
   readonly auxiliaryOptimizer: AdamW | null
   private readonly vars: tf.Variable[]
+  /** every variable an update trains, by role (the model's and its auxiliary ones) */
+  private readonly trained: Map<string, tf.Variable>
   private readonly roleOf = new Map<string, string>()
 
   constructor(
@@ -129,8 +155,9 @@ export class Trainer {
     this.optimizer = new AdamW(model.params, { decay: isDecayed, ...opts.adam })
     const aux = auxiliaryParamsOf(model)
     this.auxiliaryOptimizer = aux ? new AdamW(aux, { decay: isDecayed, ...opts.adam }) : null
-    this.vars = [...model.params.values(), ...(aux?.values() ?? [])]
-    for (const [role, v] of [...model.params, ...(aux ?? [])]) this.roleOf.set(v.name, role)
+    this.trained = trainedVariables(model)
+    this.vars = [...this.trained.values()]
+    for (const [role, v] of this.trained) this.roleOf.set(v.name, role)
   }
 
   /**
@@ -147,16 +174,20 @@ export class Trainer {
     const losses: tf.Scalar[] = []
     let penaltyValue: tf.Scalar | null = null
     let replicaLoss = 0
-    // a micro-batch objective (distillation) runs here only: its teacher lives in this thread
-    const shards = this.opts.shards && this.opts.shards.replicas > 0 && !hooks.objective && this.opts.shards.supports(this.model) ? this.opts.shards : null
+    // a micro-batch objective (distillation) is shared only when the replicas can compute it (they then hold its teacher)
+    const objective = hooks.objective ?? null
+    const replicaObjective = objective ? (objective.replica ?? null) : null
+    const shards = this.opts.shards && this.opts.shards.replicas > 0 && (!objective || replicaObjective) ? this.opts.shards : null
+    const settings = replicaObjective ? { kind: replicaObjective.kind, alpha: replicaObjective.alpha, temperature: replicaObjective.temperature } : null
     try {
-      if (shards) await shards.sync(this.model)
+      if (shards) await shards.sync(this.model, replicaObjective?.teacher ?? null)
       for (let k = 0; k < K; k++) {
         const mb = microBatches[k]!
         const opts: ForwardOptions = { training: true, seed: hashSeed(this.opts.seed ?? 0, `step${step}/micro${k}`), padId: this.opts.padId }
+        objective?.charge?.(mb.inputIds.shape)
         const split = shards ? splitBatch(mb, shards.replicas + 1) : null
         // shard 0 here, the others on the replicas (started first, so they work while this thread does)
-        const pending = split && shards ? shards.compute(split.slice(1), opts) : null
+        const pending = split && shards ? shards.compute(split.slice(1), opts, settings) : null
         // a failure here must not leave the replicas' answer unhandled
         pending?.catch(() => undefined)
         const own = split ? split[0]! : null
@@ -167,22 +198,25 @@ export class Trainer {
               host: { inputIds: own.inputIds, labels: own.labels }
             }
           : null
+        // this thread's rows, and the share of the micro-batch's targets they hold (1 unshared)
+        const batch = ownBatch ?? mb
+        const weight = own ? own.weight : 1
+        const weighted = (x: tf.Scalar): tf.Scalar => (own ? tf.mul(x, weight) : x)
         let reported: tf.Scalar | null = null
         try {
           const { value, grads } = tf.variableGrads(() => {
-            let objective: tf.Scalar
-            if (hooks.objective) {
-              const terms = hooks.objective(mb, opts)
-              reported = tf.keep(terms.loss)
-              objective = terms.objective
-            } else if (own && ownBatch) objective = tf.mul(this.model.loss(ownBatch, opts), own.weight)
-            else objective = this.model.loss(mb, opts)
+            let term: tf.Scalar
+            if (objective) {
+              const terms = objective(batch, opts)
+              reported = tf.keep(weighted(terms.loss))
+              term = weighted(terms.objective)
+            } else term = weighted(this.model.loss(batch, opts))
             // The penalty joins the first micro-batch's tape, x K: gradients are averaged over K later.
             if (k === 0 && hooks.penalty) {
               penaltyValue = tf.keep(hooks.penalty())
-              objective = tf.add(objective, tf.mul(penaltyValue, K))
+              term = tf.add(term, tf.mul(penaltyValue, K))
             }
-            return objective
+            return term
           }, this.vars)
           if (reported) {
             losses.push(reported)
@@ -244,7 +278,7 @@ export class Trainer {
     // the cpu backend keeps the array it is given: copy, since the replica overwrites it next time
     const copy = tf.getBackend() === 'cpu'
     for (const [role, data] of grads) {
-      const v = this.model.params.get(role)
+      const v = this.trained.get(role)
       if (!v) throw new Error(`a replica returned a gradient for ${role}, which this model does not have`)
       addInto(acc, role, tf.tensor(copy ? data.slice() : data, v.shape, 'float32'))
     }

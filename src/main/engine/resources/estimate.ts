@@ -11,10 +11,12 @@
 //   + methods: EWC/MAS 6P (importance, anchor, the penalty's tape), logit-KD P + the teacher's
 //     activations, A-GEM 2P (reference gradient), PNN at stage k: k frozen columns (kP), the laterals
 //     (L+1)·k·(d²+d) with their gradients and Adam, and k more columns of activations.
-// Data-parallel (training.workers W > 1; not for logit-KD and PNN, which fall back to one thread): each
-// thread holds the activations of its ceil(B/W) rows of a micro-batch; each of the W-1 replicas holds the
-// weights, their gradients and a temporary copy (3P) and a runtime of its own (128 MiB, no data); the
-// shared buffers hold the weights and each replica's gradients (W·P).
+// Data-parallel (training.workers W > 1, every method): each thread holds the activations of its ceil(B/W)
+// rows of a micro-batch; each of the W-1 replicas holds the trained weights, their gradients and a
+// temporary copy (3P; PNN: the newest laterals too) and a runtime of its own (128 MiB, no data), plus for
+// logit-KD the teacher (P) and its forward on the replica's rows, for PNN the k frozen columns (kP) and
+// their activations; the shared buffers hold the trained weights and each replica's gradients (W·P) and
+// the frozen tensors once (the teacher P, or kP of columns).
 // Host side: the checkpoint's copies of weights and moments (3P) and the plugin state as base64 JSON
 // (importance, teacher, columns: 4/3 x 3 copies), plus a fixed 256 MiB for the worker's runtime and data.
 //
@@ -113,11 +115,18 @@ function estimateStage(
   const { kind, layers: L, heads: H, headSize, hidden: d, ffn: f } = model
   const P = parameterCount(model)
   const rows = kind === 'gpt' ? B * T : Math.ceil(MLM_RATE * B * T)
-  const W = method === 'logit-kd' || method === 'pnn' ? 1 : Math.min(config.training.workers, B)
+  const W = Math.min(config.training.workers, B)
   // each thread's share of a micro-batch (the coordinator's shard is the largest)
   const whole = F32 * (4 * rows * V + L * (11 * B * H * T * T + B * T * (50 * d + 6 * f)) + 22 * B * T * d)
   const activations = W > 1 ? (whole * Math.ceil(B / W)) / B : whole
-  const replicas = W > 1 ? (W - 1) * (F32 * 3 * P + activations + REPLICA_BASE_BYTES) + F32 * W * P : 0
+  // what each replica holds for the method (EWC/MAS and A-GEM work on the coordinator only), and the trained
+  // parameters beyond the model's (PNN's newest laterals) that are synced and summed like the weights
+  const frozenColumns = method === 'pnn' ? stage : 0
+  const newestLaterals = (L + 1) * frozenColumns * (d * d + d)
+  const replicaMethod = method === 'logit-kd' ? F32 * P + activations : method === 'pnn' ? F32 * (frozenColumns * P + newestLaterals) + frozenColumns * activations : 0
+  // shared buffers: the trained weights and each replica's gradients (W copies), and the frozen tensors once (teacher, columns)
+  const sharedFrozen = method === 'logit-kd' ? F32 * P : F32 * frozenColumns * P
+  const replicas = W > 1 ? (W - 1) * (F32 * 3 * (P + newestLaterals) + activations + replicaMethod + REPLICA_BASE_BYTES) + F32 * W * (P + newestLaterals) + sharedFrozen : 0
   const parameters = F32 * P * (3 + 1.5 + (accumulation > 1 ? 1 : 0))
 
   // what the method adds: tensors in the backend, and parameters it keeps as checkpointed plugin state

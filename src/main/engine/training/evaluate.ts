@@ -118,9 +118,9 @@ export function evaluationSet(
  * read per call; they also return the per-document losses the bootstrap intervals resample.
  * Async: losses are computed first, then read back at once (no synchronous read, which WebGPU lacks).
  */
-export async function evaluate(model: TransformerModel, inputs: readonly LossInput[], padId: number): Promise<EvaluationResult> {
+export async function evaluate(model: TransformerModel, inputs: readonly LossInput[], padId: number, shards: ShardedEvaluation | null = null): Promise<EvaluationResult> {
   const sequences = inputs.reduce((n, i) => n + i.shape[0], 0)
-  if (inputs.length > 0 && inputs.every((i) => i.scored)) return evaluateScored(model, inputs, padId, sequences)
+  if (inputs.length > 0 && inputs.every((i) => i.scored)) return evaluateScored(model, inputs, padId, sequences, shards)
   const pending: Array<{ loss: tf.Scalar; count: number }> = []
   let values: Array<Float32Array | Int32Array | Uint8Array>
   try {
@@ -144,10 +144,22 @@ export async function evaluate(model: TransformerModel, inputs: readonly LossInp
   return { loss: mean, ppl: Math.exp(mean), tokens, sequences }
 }
 
-async function evaluateScored(model: TransformerModel, inputs: readonly LossInput[], padId: number, sequences: number): Promise<EvaluationResult> {
-  const D = inputs[0]!.scored!.documents
-  const tokensPerDoc = new Float64Array(D)
-  for (const input of inputs) for (let d = 0; d < D; d++) tokensPerDoc[d]! += input.scored!.tokensPerDoc[d]!
+/**
+ * Replica threads that evaluate parts of an evaluation set (data-parallel training, parallel.ts): the
+ * scored sets are split into consecutive parts of batches, each thread sums its NLL per document, and the
+ * sums are added in thread order (equal to the one-thread sums to float rounding).
+ */
+export interface ShardedEvaluation {
+  /** threads besides this one */
+  readonly replicas: number
+  /** Give the replicas the model's current weights (their teacher, if any, stays). */
+  sync(model: TransformerModel): Promise<void>
+  /** Replica i sums the NLL per document of parts[i] (read from `column`, PNN's routing; null: the model's output); posted at once. */
+  evaluate(parts: LossInput[][], padId: number, column: number | null): Promise<Float32Array[]>
+}
+
+/** The summed NLL per validation document of scored inputs (what a thread evaluates). */
+export async function scoredSums(model: TransformerModel, inputs: readonly LossInput[], padId: number, D: number): Promise<Float32Array> {
   let sums: tf.Tensor1D = tf.zeros([D])
   for (const input of inputs) {
     const s = input.scored!
@@ -167,8 +179,79 @@ async function evaluateScored(model: TransformerModel, inputs: readonly LossInpu
     sums.dispose()
     sums = next
   }
-  const perDoc = (await sums.data()) as Float32Array
-  sums.dispose()
+  try {
+    return (await sums.data()) as Float32Array
+  } finally {
+    sums.dispose()
+  }
+}
+
+/**
+ * Splits scored inputs into `threads` parts of similar size, the first for this thread: consecutive batches
+ * when there are enough of them, else the rows of every batch (a validation set is often one large batch).
+ */
+export function splitScored(inputs: readonly LossInput[], threads: number): LossInput[][] {
+  const ranges = (n: number): Array<[number, number]> => {
+    const out: Array<[number, number]> = []
+    for (let i = 0, start = 0; i < threads; i++) {
+      const size = Math.floor(n / threads) + (i < n % threads ? 1 : 0)
+      out.push([start, start + size])
+      start += size
+    }
+    return out
+  }
+  if (inputs.length >= threads) return ranges(inputs.length).map(([a, b]) => inputs.slice(a, b))
+  // (a part left empty, when batches have fewer rows than there are threads, is dropped)
+  return ranges(0)
+    .map((_, i) =>
+      inputs.flatMap((input) => {
+        const [a, b] = ranges(input.shape[0])[i]!
+        return b > a ? [rowSlice(input, a, b)] : []
+      })
+    )
+    .filter((part) => part.length > 0)
+}
+
+/** Rows a..b−1 of a scored input, with its scored positions re-indexed (its documents keep their numbers). */
+function rowSlice(input: LossInput, a: number, b: number): LossInput {
+  const S = input.shape[1]
+  const s = input.scored!
+  const keep: number[] = []
+  for (let j = 0; j < s.rows.length; j++) if (s.rows[j]! >= a * S && s.rows[j]! < b * S) keep.push(j)
+  const docs = Int32Array.from(keep, (j) => s.docs[j]!)
+  const tokensPerDoc = new Float64Array(s.documents)
+  for (const d of docs) tokensPerDoc[d]! += 1
+  return {
+    shape: [b - a, S],
+    inputIds: input.inputIds.slice(a * S, b * S),
+    labels: input.labels.slice(a * S, b * S),
+    scored: { rows: Int32Array.from(keep, (j) => s.rows[j]! - a * S), targets: Int32Array.from(keep, (j) => s.targets[j]!), docs, documents: s.documents, tokensPerDoc }
+  }
+}
+
+async function evaluateScored(
+  model: TransformerModel,
+  inputs: readonly LossInput[],
+  padId: number,
+  sequences: number,
+  shards: ShardedEvaluation | null
+): Promise<EvaluationResult> {
+  const D = inputs[0]!.scored!.documents
+  const tokensPerDoc = new Float64Array(D)
+  for (const input of inputs) for (let d = 0; d < D; d++) tokensPerDoc[d]! += input.scored!.tokensPerDoc[d]!
+  let perDoc: Float32Array | Float64Array
+  const rows = inputs.reduce((n, i) => n + i.shape[0], 0)
+  const threads = shards ? Math.min(shards.replicas + 1, rows) : 1
+  if (shards && threads > 1) {
+    const parts = splitScored(inputs, threads)
+    await shards.sync(model)
+    const column = (model as { readColumn?: number | null }).readColumn ?? null
+    const pending = shards.evaluate(parts.slice(1), padId, column)
+    pending.catch(() => undefined)
+    const own = await scoredSums(model, parts[0]!, padId, D)
+    perDoc = Float64Array.from(own)
+    for (const part of await pending) part.forEach((x, d) => (perDoc[d]! += x))
+  } else perDoc = await scoredSums(model, inputs, padId, D)
   const docLoss: number[] = []
   const docTokens: number[] = []
   let loss = 0

@@ -10,7 +10,7 @@ import { hashSeed } from '../model/rng'
 import { planPhases } from '../methods/registry'
 import type { RunConfig } from './config'
 import type { DomainData, RunData } from './data'
-import { evaluate, lossInput, toLossBatch, type LossInput } from './evaluate'
+import { evaluate, lossInput, toLossBatch, type LossInput, type ShardedEvaluation } from './evaluate'
 import type { DomainMemory } from './memory'
 import {
   initialLoopState,
@@ -48,6 +48,8 @@ export interface LoopOptions {
   optimizerState?: AdamWState | null
   /** replica threads that share each micro-batch (data-parallel training, parallel.ts); absent: this thread alone */
   shards?: ShardedGradients | null
+  /** replica threads that share validation (the same pool as `shards`); absent: this thread alone */
+  evaluation?: ShardedEvaluation | null
 }
 
 export class TrainingLoop implements TrainingContext {
@@ -64,6 +66,7 @@ export class TrainingLoop implements TrainingContext {
   private readonly plugins: TrainingPlugin[]
   private optimizerState: AdamWState | null
   private readonly shards: ShardedGradients | null
+  private readonly evaluation: ShardedEvaluation | null
   private stopRequested = false
 
   constructor(options: LoopOptions) {
@@ -76,6 +79,7 @@ export class TrainingLoop implements TrainingContext {
     this.data = new RunDataAccess(options.config, options.data, this.state.iterators)
     this.optimizerState = options.optimizerState ?? null
     this.shards = options.shards ?? null
+    this.evaluation = options.evaluation ?? null
     // Resumed at a stage boundary with a growing optimizer: the finished stage's moments are what the next stage grows from.
     if (this.state.stepInStage === 0 && this.config.growth.optimizer === 'grow' && this.optimizerState) {
       this.previousOptimizerState = this.optimizerState
@@ -291,7 +295,7 @@ export class TrainingLoop implements TrainingContext {
     for (const p of this.plugins) p.routeDomain?.(this, name)
     try {
       const started = performance.now()
-      const result = await evaluate(this.model, this.validationInputs(name), this.tokenizer.specialIds.pad)
+      const result = await evaluate(this.model, this.validationInputs(name), this.tokenizer.specialIds.pad, this.evaluation)
       const seconds = (performance.now() - started) / 1000
       return { domain: name, loss: result.loss, ppl: result.ppl, tokens: result.tokens, docLoss: result.docLoss, docTokens: result.docTokens, seconds }
     } finally {

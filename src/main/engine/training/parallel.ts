@@ -1,11 +1,15 @@
 // Data-parallel training inside one run: the run's worker (the coordinator) keeps the only optimizer, and
 // N-1 replica threads (replica.ts) hold copies of the model. Each update the coordinator copies the model's
-// weights (and growth masks) into a SharedArrayBuffer the replicas read; every micro-batch is split by
-// rows, each replica computes the gradients of its shard's loss weighted by its share of the targets and
-// writes them into its own SharedArrayBuffer; the coordinator adds them (in replica order) to its own
-// shard's and takes the one clipped AdamW step. Replicas never update weights themselves, so they equal
-// the coordinator's bit for bit after every sync (checked by `digests`), and growth, resume, checkpoints
-// and every plugin that works on the coordinator's model and its averaged gradient work unchanged.
+// trained weights (PNN: its laterals too) and growth masks into a SharedArrayBuffer the replicas read;
+// every micro-batch is split by rows, each replica computes the gradients of its shard's loss (or of the
+// distillation objective) weighted by its share of the targets and writes them into its own
+// SharedArrayBuffer; the coordinator adds them (in replica order) to its own shard's and takes the one
+// clipped AdamW step. Replicas never update weights themselves, so they equal the coordinator's bit for
+// bit after every sync (checked by `digests`), and growth, resume, checkpoints and every plugin that works
+// on the coordinator's model and its summed gradient (EWC/MAS penalties, A-GEM's projection) work
+// unchanged. What is frozen for a stage goes to the replicas once, in SharedArrayBuffers of its own: a
+// model's constants (PNN's earlier columns, from its blueprint) when the model changes, the logit-KD
+// teacher when it changes.
 import { createHash } from 'node:crypto'
 import os from 'node:os'
 import { Worker, type ResourceLimits } from 'node:worker_threads'
@@ -13,7 +17,20 @@ import * as tf from '@tensorflow/tfjs'
 import type { BackendName } from '../../../shared/contract'
 import { nativeMatmulActive } from '../backend/native-matmul'
 import { mainBundle } from '../install-paths'
-import { TransformerModel, type ForwardOptions, type GradientShard, type GrowthMasks, type ModelConfig, type ShardedGradients, type ShardResult } from '../model'
+import type { LossInput, ShardedEvaluation } from './evaluate'
+import {
+  trainedVariables,
+  readTensors,
+  type ForwardOptions,
+  type GradientShard,
+  type GrowthMasks,
+  type ModelConfig,
+  type ReplicaObjectiveSettings,
+  type ShardedGradients,
+  type ShardResult,
+  type TransformerModel,
+  type Weights
+} from '../model'
 
 /** Where each parameter lives in the shared weight (and gradient) buffers, in float32 elements. */
 export interface SlotLayout {
@@ -23,16 +40,63 @@ export interface SlotLayout {
   size: number
 }
 
+/** Named tensors packed one after another into one SharedArrayBuffer. */
+export interface PackedWeights {
+  layout: SlotLayout[]
+  buffer: SharedArrayBuffer
+}
+
+/** Packs named tensor values (in the given order) into a new SharedArrayBuffer. */
+export function packWeights(weights: Weights): PackedWeights {
+  let offset = 0
+  const layout = Object.entries(weights).map(([role, w]) => {
+    const slot = { role, shape: [...w.shape], offset, size: w.data.length }
+    offset += w.data.length
+    return slot
+  })
+  const buffer = new SharedArrayBuffer(offset * 4)
+  const view = new Float32Array(buffer)
+  for (const slot of layout) view.set(weights[slot.role]!.data, slot.offset)
+  return { layout, buffer }
+}
+
+/** The values of packed weights, as copies (the cpu backend keeps the array a tensor is made from). */
+export function unpackWeights(packed: PackedWeights): Weights {
+  const view = new Float32Array(packed.buffer)
+  const out: Weights = {}
+  for (const slot of packed.layout) out[slot.role] = { shape: slot.shape, data: view.slice(slot.offset, slot.offset + slot.size) }
+  return out
+}
+
 export type ToReplica =
   | { type: 'init'; backend: BackendName }
-  | { type: 'model'; config: ModelConfig; layout: SlotLayout[]; weights: SharedArrayBuffer; grads: SharedArrayBuffer }
-  | { type: 'compute'; id: number; version: number; masks: GrowthMasks | null; shard: Omit<GradientShard, 'weight'>; weight: number; opts: ForwardOptions }
+  | {
+      type: 'model'
+      blueprint: { kind: string; config: ModelConfig }
+      constants: PackedWeights
+      layout: SlotLayout[]
+      weights: SharedArrayBuffer
+      grads: SharedArrayBuffer
+    }
+  | { type: 'teacher'; teacher: { config: ModelConfig; weights: PackedWeights } | null }
+  | {
+      type: 'compute'
+      id: number
+      version: number
+      masks: GrowthMasks | null
+      shard: Omit<GradientShard, 'weight'>
+      weight: number
+      opts: ForwardOptions
+      objective: ReplicaObjectiveSettings | null
+    }
   | { type: 'digest'; id: number; version: number; masks: GrowthMasks | null }
+  | { type: 'evaluate'; id: number; version: number; masks: GrowthMasks | null; inputs: LossInput[]; padId: number; column: number | null }
 
 export type FromReplica =
   | { type: 'ready'; backend: string }
   | { type: 'computed'; id: number; loss: number; roles: string[]; tensors: number }
   | { type: 'digest'; id: number; digest: string; tensors: number }
+  | { type: 'evaluated'; id: number; sums: Float32Array; tensors: number }
   | { type: 'error'; id: number | null; message: string }
 
 /** The replicas' backend: the coordinator's own (only tfjs's CPU backends, whose threads are separate, are sharded). */
@@ -46,15 +110,25 @@ export function replicaBackend(): BackendName | null {
 /** The CPUs Node reports (os.availableParallelism: logical CPUs; Node cannot tell physical cores from hyper-threads). */
 export const coreCount = (): number => Math.max(1, os.availableParallelism?.() ?? os.cpus().length)
 
-/** A SHA-256 of weights in layout order (replicas and coordinator hash the same bytes). */
-export function weightDigest(layout: SlotLayout[], read: (role: string) => Float32Array): string {
+/** A SHA-256 of weights in layout order (replicas and coordinator hash the same bytes); several sets (model, constants, teacher) hash one after another. */
+export function weightDigest(...sets: Array<[SlotLayout[], (role: string) => Float32Array]>): string {
   const hash = createHash('sha256')
-  for (const slot of layout) {
-    const data = read(slot.role)
-    hash.update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
+  for (const [layout, read] of sets) {
+    for (const slot of layout) {
+      const data = read(slot.role)
+      hash.update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
+    }
   }
   return hash.digest('hex')
 }
+
+/** Reads a slot of packed weights by role. */
+const slotReader =
+  (layout: SlotLayout[], view: Float32Array) =>
+  (role: string): Float32Array => {
+    const slot = layout.find((s) => s.role === role)!
+    return view.subarray(slot.offset, slot.offset + slot.size)
+  }
 
 interface Replica {
   worker: Worker
@@ -74,13 +148,20 @@ export interface ReplicaPoolOptions {
   file?: string
 }
 
-export class ReplicaPool implements ShardedGradients {
+export class ReplicaPool implements ShardedGradients, ShardedEvaluation {
   readonly replicas: number
   /** shards the replicas have computed so far */
   shardsComputed = 0
+  /** validation parts the replicas have evaluated so far */
+  partsEvaluated = 0
   private readonly members: Replica[] = []
   private layout: SlotLayout[] = []
   private layoutKey = ''
+  /** the model the replicas were built from (a new one, even of the same shape, may have other constants) */
+  private model: TransformerModel | null = null
+  private constants: PackedWeights | null = null
+  private teacher: TransformerModel | null = null
+  private teacherWeights: PackedWeights | null = null
   private weights: Float32Array | null = null
   private version = 0
   private masks: GrowthMasks | null = null
@@ -135,37 +216,52 @@ export class ReplicaPool implements ShardedGradients {
     })
   }
 
-  /** Only the plain model: a subclass (PNN's columns and laterals) has structure the replicas would not rebuild. */
-  supports(model: TransformerModel): boolean {
-    return model.constructor === TransformerModel
-  }
-
-  async sync(model: TransformerModel): Promise<void> {
-    const key = JSON.stringify([model.config, [...model.params].map(([role, v]) => [role, v.shape])])
-    if (key !== this.layoutKey) {
-      // a new shape (the first sync, or after growth): new buffers, and each replica builds the model anew
+  /** `teacher` undefined keeps the replicas' teacher (validation syncs only the weights). */
+  async sync(model: TransformerModel, teacher?: TransformerModel | null): Promise<void> {
+    const trained = trainedVariables(model)
+    const key = JSON.stringify([model.config, [...trained].map(([role, v]) => [role, v.shape])])
+    if (key !== this.layoutKey || model !== this.model) {
+      // a new model (the first sync, a new stage's PNN column, after growth): new buffers, and each replica builds it anew
+      const blueprint = await model.replicaBlueprint()
       let offset = 0
-      this.layout = [...model.params].map(([role, v]) => {
+      this.layout = [...trained].map(([role, v]) => {
         const slot = { role, shape: [...v.shape], offset, size: v.size }
         offset += v.size
         return slot
       })
       const weights = new SharedArrayBuffer(offset * 4)
       this.weights = new Float32Array(weights)
+      this.constants = packWeights(blueprint.constants)
       for (const member of this.members) {
         const grads = new SharedArrayBuffer(offset * 4)
         member.grads = new Float32Array(grads)
-        member.worker.postMessage({ type: 'model', config: model.config, layout: this.layout, weights, grads } satisfies ToReplica)
+        const message: ToReplica = {
+          type: 'model',
+          blueprint: { kind: blueprint.kind, config: blueprint.config },
+          constants: this.constants,
+          layout: this.layout,
+          weights,
+          grads
+        }
+        member.worker.postMessage(message)
       }
       this.layoutKey = key
+      this.model = model
     }
-    const values = await model.readWeights()
+    if (teacher !== undefined && teacher !== this.teacher) {
+      // a new teacher (once per stage of logit-KD): its frozen weights go to the replicas once
+      this.teacherWeights = teacher ? packWeights(await teacher.readWeights()) : null
+      const message: ToReplica = { type: 'teacher', teacher: teacher && this.teacherWeights ? { config: teacher.config, weights: this.teacherWeights } : null }
+      for (const member of this.members) member.worker.postMessage(message)
+      this.teacher = teacher
+    }
+    const values = await readTensors(trained)
     for (const slot of this.layout) this.weights!.set(values[slot.role]!.data, slot.offset)
     this.masks = model.getGrowthMasks()
     this.version++
   }
 
-  async compute(shards: Array<GradientShard | null>, opts: ForwardOptions): Promise<Array<ShardResult | null>> {
+  async compute(shards: Array<GradientShard | null>, opts: ForwardOptions, objective: ReplicaObjectiveSettings | null = null): Promise<Array<ShardResult | null>> {
     if (shards.length > this.members.length) throw new Error(`ReplicaPool.compute: ${shards.length} shards for ${this.members.length} replicas`)
     if (this.version === 0) throw new Error('ReplicaPool.compute: sync the model first')
     const asked = shards.map((shard, i) => {
@@ -173,7 +269,7 @@ export class ReplicaPool implements ShardedGradients {
       const member = this.members[i]!
       const id = this.nextId++
       const { weight, ...rows } = shard
-      return this.ask(member, { type: 'compute', id, version: this.version, masks: this.masks, shard: rows, weight, opts }, id)
+      return this.ask(member, { type: 'compute', id, version: this.version, masks: this.masks, shard: rows, weight, opts, objective }, id)
     })
     const answers = await Promise.all(asked)
     return answers.map((answer, i) => {
@@ -189,15 +285,29 @@ export class ReplicaPool implements ShardedGradients {
     })
   }
 
-  /** Each replica's SHA-256 of its model's weights (after loading the last sync), and the coordinator's of the synced buffer. */
+  async evaluate(parts: LossInput[][], padId: number, column: number | null): Promise<Float32Array[]> {
+    if (parts.length > this.members.length) throw new Error(`ReplicaPool.evaluate: ${parts.length} parts for ${this.members.length} replicas`)
+    if (this.version === 0) throw new Error('ReplicaPool.evaluate: sync the model first')
+    const asked = parts.map((inputs, i) => {
+      const id = this.nextId++
+      return this.ask(this.members[i]!, { type: 'evaluate', id, version: this.version, masks: this.masks, inputs, padId, column }, id)
+    })
+    const answers = await Promise.all(asked)
+    return answers.map((answer, i) => {
+      if (answer.type !== 'evaluated') throw new Error(`replica ${i + 1} answered ${answer.type} to an evaluate request`)
+      this.members[i]!.tensors = answer.tensors
+      this.partsEvaluated++
+      return answer.sums
+    })
+  }
+
+  /** Each replica's SHA-256 of its model's trained weights (after loading the last sync), its constants and its teacher, and the coordinator's of the synced buffers. */
   async digests(): Promise<{ coordinator: string; replicas: string[] }> {
     if (!this.weights) throw new Error('ReplicaPool.digests: nothing synced yet')
-    const weights = this.weights
-    const layout = this.layout
-    const coordinator = weightDigest(layout, (role) => {
-      const slot = layout.find((s) => s.role === role)!
-      return weights.subarray(slot.offset, slot.offset + slot.size)
-    })
+    const sets: Array<[SlotLayout[], (role: string) => Float32Array]> = [[this.layout, slotReader(this.layout, this.weights)]]
+    if (this.constants) sets.push([this.constants.layout, slotReader(this.constants.layout, new Float32Array(this.constants.buffer))])
+    if (this.teacherWeights) sets.push([this.teacherWeights.layout, slotReader(this.teacherWeights.layout, new Float32Array(this.teacherWeights.buffer))])
+    const coordinator = weightDigest(...sets)
     const replicas: string[] = []
     for (const member of this.members) {
       const id = this.nextId++

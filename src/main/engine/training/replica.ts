@@ -1,17 +1,25 @@
 // Entry point of a replica thread of data-parallel training (bundled as out/main/train-replica.js; the pool
-// is training/parallel.ts). It holds a copy of the model, loads the coordinator's weights from shared
-// memory when they changed, and computes the gradients of weight x loss on the shard it is given.
+// is training/parallel.ts). It holds a copy of the model (rebuilt from its blueprint: PNN with its frozen
+// columns) and, for logit-KD, of the teacher; it loads the coordinator's trained weights from shared memory
+// when they changed, and computes the gradients of weight x objective on the shard it is given (the LM loss,
+// or the distillation objective against its teacher).
 import { parentPort } from 'node:worker_threads'
 import * as tf from '@tensorflow/tfjs'
 import { selectBackend } from '../backend/select'
-import { TransformerModel, type LossBatch } from '../model'
-import { weightDigest, type FromReplica, type SlotLayout, type ToReplica } from './parallel'
+import { distillTerms } from '../methods/distill'
+import { readTensors, trainedVariables, TransformerModel, type LossBatch } from '../model'
+import { scoredSums } from './evaluate'
+import { buildReplicaModel } from './replica-model'
+import { unpackWeights, weightDigest, type FromReplica, type PackedWeights, type SlotLayout, type ToReplica } from './parallel'
 
 const port = parentPort
 if (!port) throw new Error('train-replica must run in a worker thread')
 const post = (message: FromReplica): void => port.postMessage(message)
 
 let model: TransformerModel | null = null
+let trained = new Map<string, tf.Variable>()
+let constants: PackedWeights | null = null
+let teacher: { model: TransformerModel; weights: PackedWeights } | null = null
 let layout: SlotLayout[] = []
 let weights: Float32Array | null = null
 let grads: Float32Array | null = null
@@ -25,7 +33,8 @@ function load(version: number, masks: Parameters<TransformerModel['setGrowthMask
     const copy = tf.getBackend() === 'cpu'
     for (const slot of layout) {
       const view = weights.subarray(slot.offset, slot.offset + slot.size)
-      const v = model.params.get(slot.role)!
+      const v = trained.get(slot.role)
+      if (!v) throw new Error(`the replica's model has no trained variable ${slot.role}`)
       tf.tidy(() => v.assign(tf.tensor(copy ? view.slice() : view, slot.shape, 'float32')))
     }
     loaded = version
@@ -42,11 +51,23 @@ async function handle(message: ToReplica): Promise<void> {
     }
     case 'model': {
       model?.dispose()
-      model = new TransformerModel(message.config)
+      model = buildReplicaModel(message.blueprint.kind, message.blueprint.config, unpackWeights(message.constants))
+      trained = trainedVariables(model)
+      constants = message.constants
       layout = message.layout
       weights = new Float32Array(message.weights)
       grads = new Float32Array(message.grads)
       loaded = -1
+      return
+    }
+    case 'teacher': {
+      teacher?.model.dispose()
+      teacher = null
+      if (message.teacher) {
+        const t = new TransformerModel(message.teacher.config)
+        t.setWeights(unpackWeights(message.teacher.weights))
+        teacher = { model: t, weights: message.teacher.weights }
+      }
       return
     }
     case 'compute': {
@@ -57,11 +78,19 @@ async function handle(message: ToReplica): Promise<void> {
         labels: tf.tensor2d(labels, shape, 'int32'),
         host: { inputIds, labels }
       }
-      const roleOf = new Map([...m.params].map(([role, v]) => [v.name, role]))
+      const objective = message.objective
+      if (objective && !teacher) throw new Error('a distillation shard came before its teacher')
+      const roleOf = new Map([...trained].map(([role, v]) => [v.name, role]))
       const roles: string[] = []
       let loss = 0
+      let reported: tf.Scalar | null = null
       try {
-        const { value, grads: computed } = tf.variableGrads(() => tf.mul(m.loss(batch, message.opts), message.weight) as tf.Scalar, [...m.params.values()])
+        const { value, grads: computed } = tf.variableGrads(() => {
+          if (!objective) return tf.mul(m.loss(batch, message.opts), message.weight) as tf.Scalar
+          const terms = distillTerms(m, teacher!.model, batch, message.opts, objective.alpha, objective.temperature)
+          reported = tf.keep(tf.mul(terms.loss, message.weight) as tf.Scalar)
+          return tf.mul(terms.objective, message.weight) as tf.Scalar
+        }, [...trained.values()])
         try {
           const entries = Object.entries(computed)
           const values = await Promise.all(entries.map(([, g]) => g.data() as Promise<Float32Array>))
@@ -72,19 +101,40 @@ async function handle(message: ToReplica): Promise<void> {
             grads!.set(values[i]!, slot.offset)
             roles.push(role)
           })
-          loss = (await value.data())[0]!
+          loss = (await ((reported as tf.Scalar | null) ?? value).data())[0]!
         } finally {
-          tf.dispose([value, ...Object.values(computed)])
+          tf.dispose([value, ...Object.values(computed), ...(reported ? [reported] : [])])
         }
       } finally {
         tf.dispose([batch.inputIds, batch.labels!])
       }
       return post({ type: 'computed', id: message.id, loss, roles, tensors: tf.memory().numTensors })
     }
+    case 'evaluate': {
+      const m = load(message.version, message.masks)
+      const routed = m as { readColumn?: number | null }
+      if (message.column !== null && !('readColumn' in m)) throw new Error(`the replica's model has no columns to read column ${message.column} from`)
+      if ('readColumn' in m) routed.readColumn = message.column
+      try {
+        const sums = await scoredSums(m, message.inputs, message.padId, message.inputs[0]!.scored!.documents)
+        return post({ type: 'evaluated', id: message.id, sums, tensors: tf.memory().numTensors })
+      } finally {
+        if ('readColumn' in m) routed.readColumn = null
+      }
+    }
     case 'digest': {
       const m = load(message.version, message.masks)
-      const values = await m.readWeights()
-      return post({ type: 'digest', id: message.id, digest: weightDigest(layout, (role) => values[role]!.data), tensors: tf.memory().numTensors })
+      const values = await readTensors(trained)
+      const sets: Parameters<typeof weightDigest> = [[layout, (role) => values[role]!.data]]
+      if (constants) {
+        const held = (await m.replicaBlueprint()).constants
+        sets.push([constants.layout, (role) => held[role]!.data])
+      }
+      if (teacher) {
+        const held = await teacher.model.readWeights()
+        sets.push([teacher.weights.layout, (role) => held[role]!.data])
+      }
+      return post({ type: 'digest', id: message.id, digest: weightDigest(...sets), tensors: tf.memory().numTensors })
     }
   }
 }

@@ -24,7 +24,6 @@ import { CheckpointPlugin, type SaveCheckpoint, type SavedCheckpoint } from './p
 import { MetricsPlugin, type SavedDocs } from './plugins/metrics'
 import { ProgressPlugin } from './plugins/progress'
 import { ReplicaPool, replicaBackend } from './parallel'
-import { methodOf } from './config'
 import { trainingWorkerResourceLimits } from '../resources'
 import { StagesPlugin } from './plugins/stages'
 
@@ -190,7 +189,7 @@ export class RunController {
 
       loadPluginStates(methods, pluginStates, pluginTensors, resumedFrom)
       // Methods shape the updates; services record them (metrics see the final micro-batches, checkpoints the final state).
-      const loop = new TrainingLoop({ config, model, data, plugins: [...methods, stages, metrics, checkpoints, progress], state, optimizerState, shards: pool })
+      const loop = new TrainingLoop({ config, model, data, plugins: [...methods, stages, metrics, checkpoints, progress], state, optimizerState, shards: pool, evaluation: pool })
       this.loop = loop
       await stages.ensure(loop.stages)
       if (this.cancelled || this.lost) loop.requestStop()
@@ -225,12 +224,11 @@ export class RunController {
 
 /**
  * Why a run configured for several workers trains in one thread, or null when it can share its
- * micro-batches (every method but these works on the coordinator's model and its summed gradient).
+ * micro-batches. Every method shards: EWC/MAS penalties and A-GEM's projection work on the coordinator's
+ * model and its summed gradient, the replicas hold logit-KD's teacher and rebuild PNN's columns and
+ * laterals; only a backend that is not one of tfjs's CPU backends keeps a run in one thread.
  */
-export function parallelFallback(config: RunConfig, backend: string | null): string | null {
-  const method = methodOf(config).name
-  if (method === 'logit-kd') return "method logit-kd: the teacher's distillation objective is computed in the coordinating thread only"
-  if (method === 'pnn') return "method pnn: the replicas do not rebuild PNN's frozen columns and lateral adapters"
+export function parallelFallback(backend: string | null): string | null {
   if (backend === null) return `backend ${tf.getBackend()}: data-parallel threads are for the CPU backends (wasm, wasm-native, cpu); this one parallelises inside its kernels`
   return null
 }
@@ -240,7 +238,7 @@ async function startReplicas(config: RunConfig, log: (message: string) => void):
   const workers = config.training.workers
   if (workers <= 1) return null
   const backend = replicaBackend()
-  const why = parallelFallback(config, backend)
+  const why = parallelFallback(backend)
   if (why || !backend) {
     log(`training.workers is ${workers}, but this run trains in 1 worker: ${why}`)
     return null

@@ -1,4 +1,6 @@
-// The `elle` command as users run it: the built bundle through bin/elle.mjs, in a child process.
+// The `elle` command as users run it: the built bundle through bin/elle.mjs, in a child process. Where a test runs
+// several commands, the others go through the CLI's main() in this process (elleHere): a child costs 2-3 s of CPU
+// before it reads its arguments.
 import { spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
@@ -7,6 +9,7 @@ import { BackendReport } from '../../src/shared/contract'
 import { ExperimentStore } from '../../src/main/engine/store/store'
 import { sha256File, tempDir } from '../helpers/tmp'
 import { config, createRun, simulateRun } from '../engine/compare/fixtures'
+import { elleHere } from './in-process'
 
 const BIN = path.resolve('bin/elle.mjs')
 
@@ -64,8 +67,13 @@ describe('elle backend', () => {
   })
 })
 
+/** `elle ARGS` through main() in this process, with the environment elle() gives the child. */
+function elleIn(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return elleHere(args, env, 60_000)
+}
+
 describe('elle runs', () => {
-  it('lists runs from the given store as JSON and as a table', () => {
+  it('lists runs from the given store as JSON and as a table', async () => {
     const db = path.join(tempDir(), 'cli.sqlite')
     const store = ExperimentStore.open(db)
     const run = store.createRun(store.ensureExperiment('cli-experiment', { k: 1 }).id, { backend: 'wasm' })
@@ -74,9 +82,9 @@ describe('elle runs', () => {
     const json = elle(['runs', '--db', db, '--json'])
     expect(json.code).toBe(0)
     expect(JSON.parse(json.stdout)).toMatchObject({ store: db, runs: [{ id: run.id, experimentName: 'cli-experiment', status: 'running' }] })
-    const text = elle(['runs'], { ELLE_DB: db })
+    const text = await elleIn(['runs'], { ELLE_DB: db })
     expect(text.stdout).toMatch(/cli-experiment\s+running\s+wasm/)
-    expect(JSON.parse(elle(['runs', '--db', db, '--json', '--status', 'finished']).stdout).runs).toEqual([])
+    expect(JSON.parse((await elleIn(['runs', '--db', db, '--json', '--status', 'finished'])).stdout).runs).toEqual([])
   })
 
   it('fails with one line and leaves a non-SQLite file untouched', () => {
@@ -89,17 +97,23 @@ describe('elle runs', () => {
     expect(sha256File(db)).toBe(before)
   })
 
-  it('refuses bad flags with exit code 2', () => {
-    for (const args of [['runs', '--status', 'exploded'], ['runs', '--limit', '-4'], ['runs', '--frobnicate'], ['nonsense']]) {
-      const { code, stderr } = elle(args)
+  it('refuses bad flags with exit code 2', async () => {
+    const cases = [['runs', '--status', 'exploded'], ['runs', '--limit', '-4'], ['runs', '--frobnicate'], ['nonsense']]
+    // the first in a child process too, which must answer as main() does
+    const child = elle(cases[0]!)
+    for (const args of cases) {
+      const { code, stderr, stdout } = await elleIn(args)
+      if (args === cases[0]) expect(child, 'the child process answers as main() did').toEqual({ code, stdout, stderr })
       expect(code, args.join(' ')).toBe(2)
       expect(stderr.trim().split('\n'), args.join(' ')).toHaveLength(1)
     }
   })
 
-  it('prints help for every command', () => {
+  it('prints help for every command', async () => {
+    const child = elle(['backend', '--help'])
     for (const command of ['backend', 'runs', 'serve', 'start']) {
-      const { code, stdout } = elle([command, '--help'])
+      const { code, stdout, stderr } = await elleIn([command, '--help'])
+      if (command === 'backend') expect(child, 'the child process answers as main() did').toEqual({ code, stdout, stderr })
       expect(code).toBe(0)
       expect(stdout).toContain(`usage: elle ${command}`)
     }
@@ -164,7 +178,7 @@ describe('elle start', () => {
 })
 
 describe('elle compare', () => {
-  it('compares runs of one stream, writes the report, and refuses runs of different streams', () => {
+  it('compares runs of one stream, writes the report, and refuses runs of different streams', async () => {
     const dir = tempDir()
     const db = path.join(dir, 'compare.sqlite')
     const store = ExperimentStore.open(db)
@@ -183,7 +197,7 @@ describe('elle compare', () => {
     expect(ok.stdout).toMatch(/elle-run/)
     expect(ok.stdout).toMatch(/naive-run/)
     expect(fs.readFileSync(report, 'utf8')).toMatch(/<svg/)
-    const refused = elle(['compare', String(elleRun), String(other), '--db', db])
+    const refused = await elleIn(['compare', String(elleRun), String(other), '--db', db])
     expect(refused.code).toBe(1)
     expect(refused.stderr.trim().split('\n')).toHaveLength(1)
     expect(refused.stderr).toMatch(/different streams: stages\.1\.domain/)

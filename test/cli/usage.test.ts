@@ -1,5 +1,7 @@
 // Bad command lines, as users type them: every problem with the arguments is one line on stderr that
-// names it, exit code 2, and nothing is stored or written. Runs the built CLI (node scripts/build.mjs).
+// names it, exit code 2, and nothing is stored or written. Each case runs through the CLI's main() in this
+// process, and one or two of each test also as the built CLI in a child process (node scripts/build.mjs), which
+// must answer exactly the same: a child costs 2-3 s of CPU before it reads its arguments.
 import fs from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it, vi } from 'vitest'
@@ -10,7 +12,8 @@ import { COMPARE_MAX_RUNS, DOMAIN_DESCRIPTION_MAX, DOMAIN_NAME_MAX, RUNS_LIST_MA
 import { ExperimentStore } from '../../src/main/engine/store/store'
 import { tempDir } from '../helpers/tmp'
 import { config, createRun, simulateRun } from '../engine/compare/fixtures'
-import { elle, inBatches, type ElleResult } from './elle'
+import { elle, type ElleResult } from './elle'
+import { elleHere } from './in-process'
 
 /** A usage error: exit 2 and exactly one stderr line; returns that line. */
 function usageLine(result: ElleResult, what: string): string {
@@ -19,6 +22,18 @@ function usageLine(result: ElleResult, what: string): string {
   expect(lines, what).toHaveLength(2) // the line and the final newline
   expect(lines[1], what).toBe('')
   return lines[0]!
+}
+
+/**
+ * Each case through main() in this process, in turn; the cases at `children` also as the built `elle` in a child
+ * process (bin/elle.mjs, the bundle, its exit code), whose answer must be the same, byte for byte.
+ */
+async function elleCases(cases: ReadonlyArray<readonly string[]>, env: NodeJS.ProcessEnv, children: readonly number[] = [0], timeoutMs = 30_000): Promise<ElleResult[]> {
+  const results: ElleResult[] = []
+  for (const args of cases) results.push(await elleHere(args, env, timeoutMs))
+  const spawned = await Promise.all(children.map((i) => elle(cases[i]!, env, timeoutMs)))
+  children.forEach((i, k) => expect(spawned[k], `${cases[i]!.join(' ')}: the child process answers as main() did`).toEqual(results[i]))
+  return results
 }
 
 /** A config that parses and names a domain no store has: training never starts from it. */
@@ -63,17 +78,19 @@ describe('every command', () => {
     }
     // runs and views take subcommands with their own counts (runs tag ID TAG...): checked below
     expect(cases.map((c) => c[0])).toEqual(expect.arrayContaining(['backend', 'serve', 'start', 'run', 'compare', 'export', 'import', 'eval', 'grow', 'finetune']))
-    const results = await inBatches(cases, 3, (args) => elle(args, { ELLE_DB: db, DISPLAY: '', WAYLAND_DISPLAY: '' }, 20_000))
+    // serve in a child, since its refusal is what keeps it from listening
+    const results = await elleCases(cases, { ELLE_DB: db, DISPLAY: '', WAYLAND_DISPLAY: '' }, [cases.findIndex((c) => c[0] === 'serve')], 20_000)
     cases.forEach((args, i) =>
       expect(usageLine(results[i]!, args.join(' '))).toMatch(new RegExp(`^elle ${args[0]}: takes (no positional arguments|one [A-Z_.a-z]+|at most (one|\\d+) [A-Z_.a-z]+), got `))
     )
-    const sub = await inBatches(
+    const sub = await elleCases(
       [
         ['runs', 'table', '1'],
         ['views', 'show', '1', '2']
       ],
-      2,
-      (args) => elle(args, { ELLE_DB: db }, 20_000)
+      { ELLE_DB: db },
+      [],
+      20_000
     )
     expect(sub.map((r) => [r.code, r.stderr.trim().split('\n').length])).toEqual([
       [2, 1],
@@ -98,7 +115,10 @@ describe('conflicting inputs', () => {
       [['domains', '--description', 'a note for nothing'], 'elle domains: --description goes with add NAME PATH...'],
       [['runs', '--limit', '3', '--limit', '4'], 'elle runs: --limit is given twice ("3" and "4")']
     ]
-    const results = await inBatches(cases, 3, ([args]) => elle(args, { ELLE_DB: db }))
+    const results = await elleCases(
+      cases.map(([args]) => args),
+      { ELLE_DB: db }
+    )
     cases.forEach(([args, line], i) => expect(usageLine(results[i]!, args.join(' '))).toBe(line))
     expect(fs.existsSync(db)).toBe(false)
   })
@@ -121,7 +141,10 @@ describe('negative numbers', () => {
         /^elle grow: --add-layers must be an integer from 0 to \d+, got "-2"$/
       ]
     ]
-    const results = await inBatches(cases, 3, ([args]) => elle(args, { ELLE_DB: db }))
+    const results = await elleCases(
+      cases.map(([args]) => args),
+      { ELLE_DB: db }
+    )
     cases.forEach(([args, line], i) =>
       expect(usageLine(results[i]!, args.join(' '))).toMatch(typeof line === 'string' ? new RegExp(`^${line.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) : line)
     )
@@ -147,7 +170,10 @@ describe('limits', () => {
       [['domains', 'add', 'n'.repeat(DOMAIN_NAME_MAX + 1), corpus], `elle domains: the domain name must be at most ${DOMAIN_NAME_MAX} characters, got ${DOMAIN_NAME_MAX + 1}`],
       [['domains', 'add', 'notes', corpus, '--text-field', ''], 'elle domains: --text-field must not be empty']
     ]
-    const results = await inBatches(cases, 3, ([args]) => elle(args, { ELLE_DB: db }))
+    const results = await elleCases(
+      cases.map(([args]) => args),
+      { ELLE_DB: db }
+    )
     cases.forEach(([args, line], i) => expect(usageLine(results[i]!, args.slice(0, 3).join(' '))).toBe(line))
     expect(fs.existsSync(db)).toBe(false) // no domain was added, no store was even opened
   })
@@ -157,7 +183,7 @@ describe('limits', () => {
     const db = path.join(dir, 'never.sqlite')
     const file = path.join(dir, 'a-file')
     fs.writeFileSync(file, 'keep me')
-    const line = usageLine(await elle(['run', '--model', 'gpt', '--domain', 'press', '--steps', '5', '--out', file], { ELLE_DB: db }), 'run --out FILE')
+    const line = usageLine(await elleHere(['run', '--model', 'gpt', '--domain', 'press', '--steps', '5', '--out', file], { ELLE_DB: db }), 'run --out FILE')
     expect(line).toBe(`elle run: --out ${file} exists and is not an empty directory; nothing was written`)
     expect(fs.readFileSync(file, 'utf8')).toBe('keep me')
     expect(fs.existsSync(db)).toBe(false)
@@ -170,7 +196,7 @@ describe('config files', () => {
     const db = path.join(dir, 'store.sqlite')
     ExperimentStore.open(db).close() // an existing store: its creation would be announced on stderr too
     // a config that parses but names an unknown domain: the error proves it was read, without training
-    const result = await elle(['run', unknownDomainConfig(dir, '\uFEFF')], { ELLE_DB: db, ELLE_BACKEND: 'cpu' })
+    const result = await elleHere(['run', unknownDomainConfig(dir, '\uFEFF')], { ELLE_DB: db, ELLE_BACKEND: 'cpu' })
     expect(result.code, result.stderr).toBe(1)
     expect(result.stderr).toMatch(/^elle run: .*stages\.0\.domain: unknown domain "atlantis".*\n$/)
     const store = ExperimentStore.open(db)
@@ -199,10 +225,14 @@ describe('elle compare --report', () => {
     fs.mkdirSync(out)
     const notAFolder = path.join(path.dirname(out), 'notes.txt')
     fs.writeFileSync(notAFolder, 'not a folder')
-    const [onDir, throughFile] = await Promise.all([
-      elle(['compare', String(a), String(b), '--db', db, '--report', out]),
-      elle(['compare', String(a), String(b), '--db', db, '--report', path.join(notAFolder, 'r.html')])
-    ])
+    const [onDir, throughFile] = (await elleCases(
+      [
+        ['compare', String(a), String(b), '--db', db, '--report', out],
+        ['compare', String(a), String(b), '--db', db, '--report', path.join(notAFolder, 'r.html')]
+      ],
+      {},
+      [1]
+    )) as [ElleResult, ElleResult]
     expect(usageLine(onDir, 'report DIR')).toBe(`elle compare: --report ${out} is a directory; give a file name, e.g. ${path.join(out, 'report.html')}`)
     expect(usageLine(throughFile, 'report FILE/x')).toBe(`elle compare: --report ${path.join(notAFolder, 'r.html')}: ${notAFolder} is a file, not a folder`)
     expect(onDir.stdout + throughFile.stdout).toBe('') // refused before comparing anything
@@ -212,7 +242,7 @@ describe('elle compare --report', () => {
 
     // a report into folders that do not exist yet is still written (docs/compare.md), without a temp file left
     const nested = path.join(out, 'new', 'cmp.html')
-    const ok = await elle(['compare', String(a), String(b), '--db', db, '--report', nested])
+    const ok = await elleHere(['compare', String(a), String(b), '--db', db, '--report', nested])
     expect(ok.code, ok.stderr).toBe(0)
     expect(fs.readdirSync(path.dirname(nested))).toEqual(['cmp.html'])
   })

@@ -191,7 +191,9 @@ describe('Runs view in a real browser', () => {
     await page.getByTestId('nav-schedules').click()
     await page.getByTestId('new-run-domain-press').waitFor() // the built-in stream is listed
     await page.getByTestId('new-run-name').fill('ui-started-run')
-    await page.getByTestId('new-run-steps').fill('30')
+    // 16 steps: one validation every 2 (the form's steps/10, rounded), each over the whole press validation split,
+    // which costs more than the training; 30 steps took the file ~12 s of CPU more
+    await page.getByTestId('new-run-steps').fill('16')
     await page.getByTestId('new-run-domain-press').click()
     await page.getByTestId('new-run-start').click()
 
@@ -200,10 +202,10 @@ describe('Runs view in a real browser', () => {
     expect(run).toBeDefined()
     await page.getByTestId(`run-row-${run.id}`).click()
     await page.getByTestId(`run-status-${run.id}`).filter({ hasText: 'finished' }).waitFor({ timeout: 120_000 })
-    // the curves of the finished run are drawn from the store (runs.series): geometric AP, one validation every 3 of 30 steps
-    await expect.poll(() => page.getByTestId('curve-ap_geo').getAttribute('data-points')).toBe('10')
+    // the curves of the finished run are drawn from the store (runs.series): geometric AP, one validation every 2 of 16 steps
+    await expect.poll(() => page.getByTestId('curve-ap_geo').getAttribute('data-points')).toBe('8')
     await page.getByTestId('curves-metrics').locator('[data-metric="loss"]').check()
-    await expect.poll(() => page.getByTestId('curve-loss').getAttribute('data-points')).toBe('30')
+    await expect.poll(() => page.getByTestId('curve-loss').getAttribute('data-points')).toBe('16')
     expect(consoleErrors).toEqual([])
 
     // a bad config is refused with the field named, and the form stays
@@ -215,7 +217,7 @@ describe('Runs view in a real browser', () => {
     await page.getByTestId('new-run-start').click()
     await page.getByTestId('schedule-error').filter({ hasText: 'stages.0.steps' }).waitFor()
     await page.close()
-  }, 180_000) // a real 30-step run with 10 validations in a worker; 60 s was tight on 2 loaded cores
+  }, 180_000) // a real 16-step run with 8 validations in a worker; 60 s was tight on 2 loaded cores
 
   it('refuses a browser that does not have the token', async () => {
     const context = await browser.newContext()

@@ -183,6 +183,26 @@ describe('Queue view in a real browser', () => {
     await page.getByTestId(`queue-entry-${last.runId}`).waitFor()
     await call('queue.remove', { runId: last.runId })
 
+    // ---- a job entry (queue.addJob): marked as a job, says what it does, moved by keyboard and removed like a run ----
+    await call('runs.start', { config: tiny('ui-ahead-of-job') }) // something to move ahead of (the queue is paused)
+    const job = await call('queue.addJob', { job: { method: 'checkpoints.import', params: { path: '/nonexistent/hf-model' } }, priority: -5 })
+    const key = `job-${job.jobId}`
+    await page.getByTestId(`queue-entry-${key}`).waitFor()
+    expect(await page.getByTestId(`queue-kind-${key}`).textContent()).toBe('job')
+    expect(await page.getByTestId(`queue-what-${key}`).textContent()).toBe('import /nonexistent/hf-model')
+    expect(await page.getByTestId(`queue-state-${key}`).textContent()).toBe('waiting')
+    expect((await call('queue.list', {})).entries[0]!.kind).toBe('run')
+    await page.getByTestId(`queue-entry-${key}`).focus()
+    await page.keyboard.press('Alt+Home')
+    await expect.poll(async () => (await call('queue.list', {})).entries[0]).toMatchObject({ kind: 'job', jobId: job.jobId })
+    await page
+      .getByTestId(`queue-announce`)
+      .filter({ hasText: `job ${job.jobId} moved to position 1` })
+      .waitFor()
+    await page.getByTestId(`queue-remove-${key}`).click()
+    await expect.poll(() => page.getByTestId(`queue-entry-${key}`).count()).toBe(0)
+    expect(mode.engine.store.getJob(job.jobId).status).toBe('cancelled')
+
     // ---- settings: the window as simple fields; a zero-length one and a cron that never fires are refused by name ----
     await page.getByTestId('queue-window-daily').check()
     await page.getByTestId('queue-window-start').fill('20:00')

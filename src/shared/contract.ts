@@ -530,299 +530,6 @@ const runTableMethods = {
 } as const
 // ---- end of the runs table --------------------------------------------------------------------------------
 
-// ---- the run queue (issue 14, docs/queue.md) --------------------------------------------------------------
-// Every run trains through one persistent queue in the store: runs.start adds its run at the top (after other
-// runs.start entries), queue.add at the bottom (or by priority). An entry is keyed by its run's id: the run is
-// created (status queued) when the entry is added, so the experiment's stored config is the snapshot taken at
-// enqueue time. The queue's order, its settings and its paused flag survive restarts; see docs/queue.md.
-export const QUEUE_SLOTS_MAX = 16
-export const QUEUE_GROUP_MAX = 120
-export const QUEUE_AFTER_MAX = 100
-export const QUEUE_SWEEP_MAX = 500
-export const QUEUE_PRIORITY_MAX = 1000
-/** the priority runs.start and runs.resume give their entry: ahead of every entry added with a lower one */
-export const QUEUE_START_PRIORITY = QUEUE_PRIORITY_MAX
-
-/**
- * waiting: will start when a slot is free, its dependencies finished, the window is open and the queue not paused
- *   (blockedBy says which of these holds it back);
- * running; paused: stopped at a checkpoint because the window closed or the queue was paused, continues by itself;
- * interrupted: the process training it stopped unexpectedly and auto-resume is off (queue.retry resumes it);
- * stopped: its budget ran out, stopped with a checkpoint (queue.retry continues it with a fresh budget);
- * failed, cancelled: queue.retry resumes from the newest checkpoint (or starts over when there is none);
- * finished: listed only with includeFinished.
- */
-export const QUEUE_ENTRY_STATES = ['waiting', 'running', 'paused', 'interrupted', 'stopped', 'failed', 'cancelled', 'finished'] as const
-export const QueueEntryState = z.enum(QUEUE_ENTRY_STATES)
-export type QueueEntryState = z.infer<typeof QueueEntryState>
-
-/** Stop a run cleanly (with a checkpoint) after `hours` of training in this queue, or at the time `until`; one or both. */
-export const QueueBudget = z
-  .object({
-    hours: z.number().positive().max(10_000).optional(),
-    /** an ISO date-time with offset, e.g. 2026-12-03T07:00:00+01:00 */
-    until: z.iso.datetime({ offset: true }).optional()
-  })
-  .strict()
-  .refine((b) => b.hours !== undefined || b.until !== undefined, { message: 'give hours, until or both', path: ['hours'] })
-export type QueueBudget = z.infer<typeof QueueBudget>
-
-const ClockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected a time HH:MM (24 h)')
-/**
- * When the queue may train, in the engine's local time zone (or QueueSettings.timezone).
- * daily: from `start` to `end` (an end before the start is on the next day: 20:00-07:30), starting on `days`
- *   (0 = Sunday … 6 = Saturday; weekdays: [1,2,3,4,5]);
- * cron: opens whenever the 5-field cron expression fires and stays open `minutes` minutes ("0 20 * * 1-5" and 690).
- * A window of zero length, or a cron expression that never fires, is refused naming the field.
- */
-export const QueueWindow = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('daily'), start: ClockTime, end: ClockTime, days: z.array(z.number().int().min(0).max(6)).min(1).max(7) }).strict(),
-  z
-    .object({
-      kind: z.literal('cron'),
-      cron: z.string().trim().min(1).max(200),
-      minutes: z
-        .number()
-        .int()
-        .positive()
-        .max(7 * 24 * 60)
-    })
-    .strict()
-])
-export type QueueWindow = z.infer<typeof QueueWindow>
-
-export const QueueSettings = z.object({
-  /** runs trained at once (default 1) */
-  slots: z.number().int().min(1).max(QUEUE_SLOTS_MAX),
-  /** null: always open */
-  window: QueueWindow.nullable(),
-  /** IANA zone the window is read in (null: the engine's local time) */
-  timezone: z.string().min(1).max(64).nullable(),
-  /** at engine start, resume runs whose process died (true) or mark them interrupted (false); default true */
-  autoResume: z.boolean(),
-  /** a running run with no progress for this many minutes is reported stalled (run.notice stalled; default 15) */
-  stallMinutes: z
-    .number()
-    .positive()
-    .max(24 * 60),
-  /** given to entries added without their own budget (null: none) */
-  defaultBudget: QueueBudget.nullable(),
-  /**
-   * run on every notice: the program and its arguments (no shell), with RUN_ID, STATUS (the notice kind) and
-   * MESSAGE in its environment; null: none
-   */
-  notifyCommand: z.array(z.string().min(1).max(4096)).min(1).max(64).nullable(),
-  /**
-   * the whole queue's budget: at this time (ISO) running runs pause at a checkpoint and the queue pauses, until the
-   * user resumes it (then this is cleared); null: none. queue.settings also takes stopAfterHours (now + N hours).
-   */
-  stopAt: z.iso.datetime({ offset: true }).nullable()
-})
-export type QueueSettings = z.infer<typeof QueueSettings>
-
-/** The remaining wall time of an entry: from its live progress (running), else estimateWall over its stages. */
-export const QueueEstimate = z.object({
-  seconds: z.number().nonnegative(),
-  source: z.enum(['progress', 'measured', 'scaled', 'guess']),
-  note: z.string()
-})
-export type QueueEstimate = z.infer<typeof QueueEstimate>
-
-export const QueueEntry = z.object({
-  runId: z.number().int().positive(),
-  /** 0-based place in the queue order (finished entries: -1) */
-  position: z.number().int(),
-  priority: z.number().int(),
-  state: QueueEntryState,
-  /** why a waiting entry does not start now ("after run 12 (running)", "outside the window until 20:00", "the queue is paused", "all 1 slots busy"); null otherwise */
-  blockedBy: z.string().nullable(),
-  run: RunSummary,
-  /** the config's method (named or inferred), seed and name: what a queue row shows */
-  method: z.string(),
-  seed: z.number().int().nullable(),
-  configName: z.string(),
-  group: z.string().nullable(),
-  /** run ids that must finish before this one starts */
-  after: z.array(z.number().int().positive()),
-  budget: QueueBudget.nullable(),
-  /** training seconds counted against the budget so far */
-  trainedS: z.number().nonnegative(),
-  estimate: QueueEstimate.nullable(),
-  enqueuedAt: z.string(),
-  /** the last reason it stopped or failed (the run's error, "window closed", "budget: 2 h reached") */
-  message: z.string().nullable()
-})
-export type QueueEntry = z.infer<typeof QueueEntry>
-
-export const QueueState = z.object({
-  entries: z.array(QueueEntry),
-  paused: z.boolean(),
-  settings: QueueSettings,
-  /** the window is open now (true without a window) */
-  windowOpen: z.boolean(),
-  /** when the window next opens (closed) or closes (open); null without a window */
-  nextWindowChange: z.string().nullable(),
-  /** sum of the remaining estimates over the waiting, paused and running entries, divided over the slots */
-  etaS: z.number().nonnegative().nullable(),
-  /** when the queue should be through, counting closed windows (ISO date-time); null when nothing is queued */
-  finishAt: z.string().nullable(),
-  /** something trains now in this process (what keeps the machine awake) */
-  trainingActive: z.boolean(),
-  now: z.string()
-})
-export type QueueState = z.infer<typeof QueueState>
-
-const QueueRunRef = z.object({ runId: z.number().int().positive() }).strict()
-const QueueGroup = z.string().trim().min(1).max(QUEUE_GROUP_MAX)
-const QueueAfter = z.array(z.number().int().positive()).max(QUEUE_AFTER_MAX)
-const QueuePriority = z.number().int().min(-QUEUE_PRIORITY_MAX).max(QUEUE_PRIORITY_MAX)
-const QueueStream = z.union([z.number().int().positive(), z.string().min(1)])
-/** What the entry trains: a config, a preset by name or a saved experiment by id; exactly one. */
-const QueueSource = {
-  config: RunConfig.optional(),
-  preset: z.string().min(1).max(200).optional(),
-  savedExperiment: z.number().int().positive().optional()
-}
-const oneSource = (p: { config?: unknown; preset?: string; savedExperiment?: number }): boolean =>
-  [p.config, p.preset, p.savedExperiment].filter((x) => x !== undefined).length === 1
-const oneSourceMessage = { message: 'give exactly one of config, preset or savedExperiment', path: ['config'] }
-
-/** One swept option: a dotted path into the config (method.lambda, training.lr, replay.ratio) and its values. */
-export const SweepOption = z
-  .object({
-    path: z.string().regex(/^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)*$/, 'expected a dotted path such as method.lambda'),
-    values: z
-      .array(z.union([z.number(), z.string(), z.boolean()]))
-      .min(1)
-      .max(50)
-  })
-  .strict()
-export type SweepOption = z.infer<typeof SweepOption>
-
-const queueMethods = {
-  /** the queue in order (finished entries too with includeFinished), its flags, window and ETA */
-  'queue.list': { params: z.object({ includeFinished: z.boolean().optional() }).strict(), result: QueueState },
-  /**
-   * Add a run to the queue (created now, status queued): at the bottom, or before every entry of lower priority.
-   * Refused, with nothing stored, for an unknown dependency, a dependency cycle or a bad budget (the message names the field).
-   */
-  'queue.add': {
-    params: z
-      .object({
-        ...QueueSource,
-        stream: QueueStream.optional(),
-        /** start a new run even when an earlier unfinished run of the same config could be resumed */
-        fresh: z.boolean().optional(),
-        priority: QueuePriority.optional(),
-        after: QueueAfter.optional(),
-        group: QueueGroup.optional(),
-        budget: QueueBudget.optional()
-      })
-      .strict()
-      .refine(oneSource, oneSourceMessage),
-    result: z.object({ entries: z.array(QueueEntry) })
-  },
-  /** Move an entry: to a 0-based index, the top or the bottom, or swap it with another entry; answers the queue. */
-  'queue.move': {
-    params: z
-      .object({
-        runId: z.number().int().positive(),
-        to: z.union([z.literal('top'), z.literal('bottom'), z.number().int().nonnegative()]).optional(),
-        swapWith: z.number().int().positive().optional()
-      })
-      .strict()
-      .refine((p) => (p.to === undefined) !== (p.swapWith === undefined), { message: 'give exactly one of to or swapWith', path: ['to'] }),
-    result: QueueState
-  },
-  /** Change an entry's priority, dependencies, group or budget (null removes a budget or group). */
-  'queue.update': {
-    params: z
-      .object({
-        runId: z.number().int().positive(),
-        priority: QueuePriority.optional(),
-        after: QueueAfter.optional(),
-        group: QueueGroup.nullable().optional(),
-        budget: QueueBudget.nullable().optional()
-      })
-      .strict(),
-    result: QueueEntry
-  },
-  /** Take an entry out of the queue: a waiting or paused run is cancelled; a running one is refused (cancel it first). */
-  'queue.remove': { params: QueueRunRef, result: QueueEntry },
-  /** Put a failed, cancelled, interrupted or stopped entry back in the queue (it resumes from its newest checkpoint). */
-  'queue.retry': { params: QueueRunRef, result: QueueEntry },
-  /** Stop starting entries; running runs pause at a checkpoint and continue after queue.resume. */
-  'queue.pause': { params: Empty, result: QueueState },
-  'queue.resume': { params: Empty, result: QueueState },
-  /** Read (no fields) or change the queue's settings; a bad window, zone or budget is refused naming the field. */
-  'queue.settings': {
-    params: z
-      .object({
-        slots: z.number().int().min(1).max(QUEUE_SLOTS_MAX).optional(),
-        window: QueueWindow.nullable().optional(),
-        timezone: z.string().min(1).max(64).nullable().optional(),
-        autoResume: z.boolean().optional(),
-        stallMinutes: z
-          .number()
-          .positive()
-          .max(24 * 60)
-          .optional(),
-        defaultBudget: QueueBudget.nullable().optional(),
-        notifyCommand: z.array(z.string().min(1).max(4096)).min(1).max(64).nullable().optional(),
-        stopAt: z.iso.datetime({ offset: true }).nullable().optional(),
-        /** sets stopAt to now plus this many hours */
-        stopAfterHours: z.number().positive().max(10_000).optional()
-      })
-      .strict()
-      .refine((p) => p.stopAt === undefined || p.stopAfterHours === undefined, { message: 'give stopAt or stopAfterHours, not both', path: ['stopAfterHours'] }),
-    result: QueueSettings
-  },
-  /**
-   * Queue the cross product methods × seeds × options (one or two swept options) of one experiment config, as a
-   * group: each run's config is the base with method.name, training.seed and the options set (named
-   * "<group> <method> seed=<s> <path>=<v>"). Every combination is checked before any is queued.
-   */
-  'queue.sweep': {
-    params: z
-      .object({
-        ...QueueSource,
-        group: QueueGroup,
-        methods: z.array(z.string().min(1).max(40)).min(1).max(20).optional(),
-        seeds: z
-          .array(
-            z
-              .number()
-              .int()
-              .min(0)
-              .max(2 ** 31 - 1)
-          )
-          .min(1)
-          .max(100)
-          .optional(),
-        options: z.array(SweepOption).max(2).optional(),
-        stream: QueueStream.optional(),
-        priority: QueuePriority.optional(),
-        budget: QueueBudget.optional()
-      })
-      .strict()
-      .refine(oneSource, oneSourceMessage),
-    result: z.object({ group: z.string(), entries: z.array(QueueEntry) })
-  }
-} as const
-
-/** What the engine tells the user about a run (native notification, browser Notification, the command hook). */
-export const RUN_NOTICE_KINDS = ['finished', 'failed', 'non-finite', 'stalled', 'interrupted', 'paused', 'budget'] as const
-export const RunNotice = z.object({
-  kind: z.enum(RUN_NOTICE_KINDS),
-  runId: z.number().int().positive(),
-  experimentName: z.string(),
-  /** one line: "run 7 failed: loss is NaN at step 812", "run 7 stalled: no progress for 15 min" */
-  message: z.string(),
-  at: z.string()
-})
-export type RunNotice = z.infer<typeof RunNotice>
-// ---- end of the run queue ------------------------------------------------------------------------------------
-
 export const DomainAddParams = z
   .object({
     name: z.string().min(1).max(DOMAIN_NAME_MAX),
@@ -997,6 +704,360 @@ export const jobParams = {
     .strict(),
   'streams.prepareDefault': Empty
 } as const
+
+// ---- the run queue (issue 14, docs/queue.md) --------------------------------------------------------------
+// Every run trains through one persistent queue in the store: runs.start adds its run at the top (after other
+// runs.start entries), queue.add at the bottom (or by priority). An entry is keyed by its run's id: the run is
+// created (status queued) when the entry is added, so the experiment's stored config is the snapshot taken at
+// enqueue time. The queue's order, its settings and its paused flag survive restarts; see docs/queue.md.
+export const QUEUE_SLOTS_MAX = 16
+export const QUEUE_GROUP_MAX = 120
+export const QUEUE_AFTER_MAX = 100
+export const QUEUE_SWEEP_MAX = 500
+export const QUEUE_PRIORITY_MAX = 1000
+/** the priority runs.start and runs.resume give their entry: ahead of every entry added with a lower one */
+export const QUEUE_START_PRIORITY = QUEUE_PRIORITY_MAX
+
+/**
+ * waiting: will start when a slot is free, its dependencies finished, the window is open and the queue not paused
+ *   (blockedBy says which of these holds it back);
+ * running; paused: stopped at a checkpoint because the window closed or the queue was paused, continues by itself;
+ * interrupted: the process training it stopped unexpectedly and auto-resume is off (queue.retry resumes it);
+ * stopped: its budget ran out, stopped with a checkpoint (queue.retry continues it with a fresh budget);
+ * failed, cancelled: queue.retry resumes from the newest checkpoint (or starts over when there is none);
+ * finished: listed only with includeFinished.
+ */
+export const QUEUE_ENTRY_STATES = ['waiting', 'running', 'paused', 'interrupted', 'stopped', 'failed', 'cancelled', 'finished'] as const
+export const QueueEntryState = z.enum(QUEUE_ENTRY_STATES)
+export type QueueEntryState = z.infer<typeof QueueEntryState>
+
+/** Stop a run cleanly (with a checkpoint) after `hours` of training in this queue, or at the time `until`; one or both. */
+export const QueueBudget = z
+  .object({
+    hours: z.number().positive().max(10_000).optional(),
+    /** an ISO date-time with offset, e.g. 2026-12-03T07:00:00+01:00 */
+    until: z.iso.datetime({ offset: true }).optional()
+  })
+  .strict()
+  .refine((b) => b.hours !== undefined || b.until !== undefined, { message: 'give hours, until or both', path: ['hours'] })
+export type QueueBudget = z.infer<typeof QueueBudget>
+
+const ClockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected a time HH:MM (24 h)')
+/**
+ * When the queue may train, in the engine's local time zone (or QueueSettings.timezone).
+ * daily: from `start` to `end` (an end before the start is on the next day: 20:00-07:30), starting on `days`
+ *   (0 = Sunday … 6 = Saturday; weekdays: [1,2,3,4,5]);
+ * cron: opens whenever the 5-field cron expression fires and stays open `minutes` minutes ("0 20 * * 1-5" and 690).
+ * A window of zero length, or a cron expression that never fires, is refused naming the field.
+ */
+export const QueueWindow = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('daily'), start: ClockTime, end: ClockTime, days: z.array(z.number().int().min(0).max(6)).min(1).max(7) }).strict(),
+  z
+    .object({
+      kind: z.literal('cron'),
+      cron: z.string().trim().min(1).max(200),
+      minutes: z
+        .number()
+        .int()
+        .positive()
+        .max(7 * 24 * 60)
+    })
+    .strict()
+])
+export type QueueWindow = z.infer<typeof QueueWindow>
+
+export const QueueSettings = z.object({
+  /** runs trained at once (default 1) */
+  slots: z.number().int().min(1).max(QUEUE_SLOTS_MAX),
+  /** null: always open */
+  window: QueueWindow.nullable(),
+  /** IANA zone the window is read in (null: the engine's local time) */
+  timezone: z.string().min(1).max(64).nullable(),
+  /** at engine start, resume runs whose process died (true) or mark them interrupted (false); default true */
+  autoResume: z.boolean(),
+  /** a running run with no progress for this many minutes is reported stalled (run.notice stalled; default 15) */
+  stallMinutes: z
+    .number()
+    .positive()
+    .max(24 * 60),
+  /** given to entries added without their own budget (null: none) */
+  defaultBudget: QueueBudget.nullable(),
+  /**
+   * run on every notice: the program and its arguments (no shell), with RUN_ID, STATUS (the notice kind) and
+   * MESSAGE in its environment; null: none
+   */
+  notifyCommand: z.array(z.string().min(1).max(4096)).min(1).max(64).nullable(),
+  /**
+   * the whole queue's budget: at this time (ISO) running runs pause at a checkpoint and the queue pauses, until the
+   * user resumes it (then this is cleared); null: none. queue.settings also takes stopAfterHours (now + N hours).
+   */
+  stopAt: z.iso.datetime({ offset: true }).nullable()
+})
+export type QueueSettings = z.infer<typeof QueueSettings>
+
+/** The remaining wall time of an entry: from its live progress (running), else estimateWall over its stages. */
+export const QueueEstimate = z.object({
+  seconds: z.number().nonnegative(),
+  source: z.enum(['progress', 'measured', 'scaled', 'guess']),
+  note: z.string()
+})
+export type QueueEstimate = z.infer<typeof QueueEstimate>
+
+/** Fields every queue entry has, a run's or a job's. */
+const QueueEntryCommon = {
+  /** 0-based place in the queue order (finished entries: -1) */
+  position: z.number().int(),
+  priority: z.number().int(),
+  state: QueueEntryState,
+  /** why a waiting entry does not start now ("after run 12 (running)", "outside the window until 20:00", "the queue is paused", "all 1 slots busy"); null otherwise */
+  blockedBy: z.string().nullable(),
+  group: z.string().nullable(),
+  /** run ids that must finish before this one starts */
+  after: z.array(z.number().int().positive()),
+  /** job ids that must finish before this one starts */
+  afterJobs: z.array(z.number().int().positive()),
+  estimate: QueueEstimate.nullable(),
+  enqueuedAt: z.string(),
+  /** the last reason it stopped or failed (the run's error, "window closed", "budget: 2 h reached") */
+  message: z.string().nullable()
+}
+
+export const QueueRunEntry = z.object({
+  kind: z.literal('run'),
+  runId: z.number().int().positive(),
+  ...QueueEntryCommon,
+  run: RunSummary,
+  /** the config's method (named or inferred), seed and name: what a queue row shows */
+  method: z.string(),
+  seed: z.number().int().nullable(),
+  configName: z.string(),
+  budget: QueueBudget.nullable(),
+  /** training seconds counted against the budget so far */
+  trainedS: z.number().nonnegative()
+})
+export type QueueRunEntry = z.infer<typeof QueueRunEntry>
+
+/**
+ * A job in the queue (queue.addJob): recorded (status queued) when queued, started by a queue runner when its
+ * dependencies finished, the queue is not paused, the window is open and a slot is free (a job takes one).
+ * States: waiting, running, finished, failed, cancelled, interrupted (its process died; jobs are not resumable,
+ * so queue.retry starts it over).
+ */
+export const QueueJobEntry = z.object({
+  kind: z.literal('job'),
+  jobId: z.number().int().positive(),
+  ...QueueEntryCommon,
+  job: JobSummary,
+  /** what it does, for a row: "evaluate checkpoint 7 (run 3, step 200) on domain news" */
+  what: z.string()
+})
+export type QueueJobEntry = z.infer<typeof QueueJobEntry>
+
+export const QueueEntry = z.discriminatedUnion('kind', [QueueRunEntry, QueueJobEntry])
+export type QueueEntry = z.infer<typeof QueueEntry>
+
+export const QueueState = z.object({
+  entries: z.array(QueueEntry),
+  paused: z.boolean(),
+  settings: QueueSettings,
+  /** the window is open now (true without a window) */
+  windowOpen: z.boolean(),
+  /** when the window next opens (closed) or closes (open); null without a window */
+  nextWindowChange: z.string().nullable(),
+  /** sum of the remaining estimates over the waiting, paused and running entries, divided over the slots */
+  etaS: z.number().nonnegative().nullable(),
+  /** when the queue should be through, counting closed windows (ISO date-time); null when nothing is queued */
+  finishAt: z.string().nullable(),
+  /** something trains now in this process (what keeps the machine awake) */
+  trainingActive: z.boolean(),
+  now: z.string()
+})
+export type QueueState = z.infer<typeof QueueState>
+
+/** An entry by its run ({ runId }) or its job ({ jobId }). */
+const QueueRef = z.union([z.object({ runId: z.number().int().positive() }).strict(), z.object({ jobId: z.number().int().positive() }).strict()])
+export type QueueRef = z.infer<typeof QueueRef>
+const onlyOneRef = (p: { runId?: number; jobId?: number }): boolean => (p.runId === undefined) !== (p.jobId === undefined)
+const onlyOneRefMessage = { message: 'give exactly one of runId or jobId', path: ['runId'] }
+const QueueGroup = z.string().trim().min(1).max(QUEUE_GROUP_MAX)
+const QueueAfter = z.array(z.number().int().positive()).max(QUEUE_AFTER_MAX)
+/** The job starters queue.addJob can queue, each with its own params. */
+const QueuedJob = z.discriminatedUnion('method', [
+  z.object({ method: z.literal('checkpoints.evaluate'), params: jobParams['checkpoints.evaluate'] }).strict(),
+  z.object({ method: z.literal('checkpoints.finetune'), params: jobParams['checkpoints.finetune'] }).strict(),
+  z.object({ method: z.literal('runs.forgetting'), params: jobParams['runs.forgetting'] }).strict(),
+  z.object({ method: z.literal('checkpoints.grow'), params: jobParams['checkpoints.grow'] }).strict(),
+  z.object({ method: z.literal('checkpoints.export'), params: jobParams['checkpoints.export'] }).strict(),
+  z.object({ method: z.literal('checkpoints.import'), params: jobParams['checkpoints.import'] }).strict(),
+  z.object({ method: z.literal('domains.addJob'), params: DomainAddParams }).strict()
+])
+export type QueuedJob = z.infer<typeof QueuedJob>
+const QueuePriority = z.number().int().min(-QUEUE_PRIORITY_MAX).max(QUEUE_PRIORITY_MAX)
+const QueueStream = z.union([z.number().int().positive(), z.string().min(1)])
+/** What the entry trains: a config, a preset by name or a saved experiment by id; exactly one. */
+const QueueSource = {
+  config: RunConfig.optional(),
+  preset: z.string().min(1).max(200).optional(),
+  savedExperiment: z.number().int().positive().optional()
+}
+const oneSource = (p: { config?: unknown; preset?: string; savedExperiment?: number }): boolean =>
+  [p.config, p.preset, p.savedExperiment].filter((x) => x !== undefined).length === 1
+const oneSourceMessage = { message: 'give exactly one of config, preset or savedExperiment', path: ['config'] }
+
+/** One swept option: a dotted path into the config (method.lambda, training.lr, replay.ratio) and its values. */
+export const SweepOption = z
+  .object({
+    path: z.string().regex(/^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)*$/, 'expected a dotted path such as method.lambda'),
+    values: z
+      .array(z.union([z.number(), z.string(), z.boolean()]))
+      .min(1)
+      .max(50)
+  })
+  .strict()
+export type SweepOption = z.infer<typeof SweepOption>
+
+const queueMethods = {
+  /** the queue in order (finished entries too with includeFinished), its flags, window and ETA */
+  'queue.list': { params: z.object({ includeFinished: z.boolean().optional() }).strict(), result: QueueState },
+  /**
+   * Add a run to the queue (created now, status queued): at the bottom, or before every entry of lower priority.
+   * Refused, with nothing stored, for an unknown dependency, a dependency cycle or a bad budget (the message names the field).
+   */
+  'queue.add': {
+    params: z
+      .object({
+        ...QueueSource,
+        stream: QueueStream.optional(),
+        /** start a new run even when an earlier unfinished run of the same config could be resumed */
+        fresh: z.boolean().optional(),
+        priority: QueuePriority.optional(),
+        after: QueueAfter.optional(),
+        /** jobs (queue.addJob) that must finish first */
+        afterJobs: QueueAfter.optional(),
+        group: QueueGroup.optional(),
+        budget: QueueBudget.optional()
+      })
+      .strict()
+      .refine(oneSource, oneSourceMessage),
+    result: z.object({ entries: z.array(QueueEntry) })
+  },
+  /**
+   * Queue a job (evaluate, fine-tune, forgetting matrix, grow, export, import, add a domain) instead of starting it
+   * now: recorded at once (status queued, its params resolved now), placed like a run, started by a queue runner
+   * after its dependencies (runs in `after`, jobs in `afterJobs`) finished. The job starters themselves still start at once.
+   */
+  'queue.addJob': {
+    params: z.object({ job: QueuedJob, priority: QueuePriority.optional(), after: QueueAfter.optional(), afterJobs: QueueAfter.optional(), group: QueueGroup.optional() }).strict(),
+    result: QueueJobEntry
+  },
+  /**
+   * Move an entry (by runId or jobId): to a 0-based index, the top or the bottom, or swap it with another entry
+   * (swapWith: a run id, or { runId } / { jobId }); answers the queue.
+   */
+  'queue.move': {
+    params: z
+      .object({
+        runId: z.number().int().positive().optional(),
+        jobId: z.number().int().positive().optional(),
+        to: z.union([z.literal('top'), z.literal('bottom'), z.number().int().nonnegative()]).optional(),
+        swapWith: z.union([z.number().int().positive(), QueueRef]).optional()
+      })
+      .strict()
+      .refine(onlyOneRef, onlyOneRefMessage)
+      .refine((p) => (p.to === undefined) !== (p.swapWith === undefined), { message: 'give exactly one of to or swapWith', path: ['to'] }),
+    result: QueueState
+  },
+  /** Change an entry's priority, dependencies, group or budget (null removes a budget or group; a job has no budget). */
+  'queue.update': {
+    params: z
+      .object({
+        runId: z.number().int().positive().optional(),
+        jobId: z.number().int().positive().optional(),
+        priority: QueuePriority.optional(),
+        after: QueueAfter.optional(),
+        afterJobs: QueueAfter.optional(),
+        group: QueueGroup.nullable().optional(),
+        budget: QueueBudget.nullable().optional()
+      })
+      .strict()
+      .refine(onlyOneRef, onlyOneRefMessage),
+    result: QueueEntry
+  },
+  /** Take an entry out of the queue: a waiting or paused run (or waiting job) is cancelled; a running one is refused (cancel it first). */
+  'queue.remove': { params: QueueRef, result: QueueEntry },
+  /** Put a failed, cancelled, interrupted or stopped entry back in the queue (a run resumes from its newest checkpoint; a job starts over). */
+  'queue.retry': { params: QueueRef, result: QueueEntry },
+  /** Stop starting entries; running runs pause at a checkpoint and continue after queue.resume. */
+  'queue.pause': { params: Empty, result: QueueState },
+  'queue.resume': { params: Empty, result: QueueState },
+  /** Read (no fields) or change the queue's settings; a bad window, zone or budget is refused naming the field. */
+  'queue.settings': {
+    params: z
+      .object({
+        slots: z.number().int().min(1).max(QUEUE_SLOTS_MAX).optional(),
+        window: QueueWindow.nullable().optional(),
+        timezone: z.string().min(1).max(64).nullable().optional(),
+        autoResume: z.boolean().optional(),
+        stallMinutes: z
+          .number()
+          .positive()
+          .max(24 * 60)
+          .optional(),
+        defaultBudget: QueueBudget.nullable().optional(),
+        notifyCommand: z.array(z.string().min(1).max(4096)).min(1).max(64).nullable().optional(),
+        stopAt: z.iso.datetime({ offset: true }).nullable().optional(),
+        /** sets stopAt to now plus this many hours */
+        stopAfterHours: z.number().positive().max(10_000).optional()
+      })
+      .strict()
+      .refine((p) => p.stopAt === undefined || p.stopAfterHours === undefined, { message: 'give stopAt or stopAfterHours, not both', path: ['stopAfterHours'] }),
+    result: QueueSettings
+  },
+  /**
+   * Queue the cross product methods × seeds × options (one or two swept options) of one experiment config, as a
+   * group: each run's config is the base with method.name, training.seed and the options set (named
+   * "<group> <method> seed=<s> <path>=<v>"). Every combination is checked before any is queued.
+   */
+  'queue.sweep': {
+    params: z
+      .object({
+        ...QueueSource,
+        group: QueueGroup,
+        methods: z.array(z.string().min(1).max(40)).min(1).max(20).optional(),
+        seeds: z
+          .array(
+            z
+              .number()
+              .int()
+              .min(0)
+              .max(2 ** 31 - 1)
+          )
+          .min(1)
+          .max(100)
+          .optional(),
+        options: z.array(SweepOption).max(2).optional(),
+        stream: QueueStream.optional(),
+        priority: QueuePriority.optional(),
+        budget: QueueBudget.optional()
+      })
+      .strict()
+      .refine(oneSource, oneSourceMessage),
+    result: z.object({ group: z.string(), entries: z.array(QueueEntry) })
+  }
+} as const
+
+/** What the engine tells the user about a run (native notification, browser Notification, the command hook). */
+export const RUN_NOTICE_KINDS = ['finished', 'failed', 'non-finite', 'stalled', 'interrupted', 'paused', 'budget'] as const
+export const RunNotice = z.object({
+  kind: z.enum(RUN_NOTICE_KINDS),
+  runId: z.number().int().positive(),
+  experimentName: z.string(),
+  /** one line: "run 7 failed: loss is NaN at step 812", "run 7 stalled: no progress for 15 min" */
+  message: z.string(),
+  at: z.string()
+})
+export type RunNotice = z.infer<typeof RunNotice>
+// ---- end of the run queue ------------------------------------------------------------------------------------
 
 export const contract = {
   'system.info': { params: Empty, result: SystemInfo },

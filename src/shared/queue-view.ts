@@ -1,7 +1,7 @@
 // What the Queue view, the sweep form and the Runs view's morning summary derive from the queue contract
 // (issue 14): durations and local finish times, the time window as simple fields, the notify command as text,
 // keyboard moves, sweep values, and what ran since a chosen time. Pure functions, tested in test/shared.
-import type { QueueBudget, QueueEntry, QueueWindow, RunSummary } from './contract'
+import type { QueueBudget, QueueEntry, QueueRef, QueueWindow, RunSummary } from './contract'
 
 // ---- durations and times ----------------------------------------------------------------------------------
 
@@ -133,6 +133,21 @@ export function reorder<T extends { runId: number }>(entries: readonly T[], runI
   const at = to === 'top' ? 0 : to === 'bottom' ? rest.length : Math.max(0, Math.min(rest.length, to))
   rest.splice(at, 0, entries[from]!)
   return rest
+}
+
+/** An entry's key in the view (element ids, test ids): a run's id as it always was ("7"), a job's "job-3". */
+export const entryKey = (e: QueueEntry): string => (e.kind === 'run' ? String(e.runId) : `job-${e.jobId}`)
+/** How the contract names the entry: { runId } or { jobId }. */
+export const entryRef = (e: QueueEntry): QueueRef => (e.kind === 'run' ? { runId: e.runId } : { jobId: e.jobId })
+/** "run 7" or "job 3", for labels and announcements. */
+export const entryName = (e: QueueEntry): string => (e.kind === 'run' ? `run ${e.runId}` : `job ${e.jobId}`)
+
+/** Move the entry with this key (entryKey) to the top, the bottom or an index: the order the view shows until the engine answers. */
+export function reorderEntries(entries: readonly QueueEntry[], key: string, to: 'top' | 'bottom' | number): QueueEntry[] {
+  const keyed = entries.map((e) => ({ e, runId: 0, key: entryKey(e) }))
+  keyed.forEach((k, i) => (k.runId = i + 1))
+  const moved = keyed.find((k) => k.key === key)
+  return moved ? reorder(keyed, moved.runId, to).map((k) => k.e) : [...entries]
 }
 
 /** The queue's own entries in order (finished ones are only history). */

@@ -38,4 +38,25 @@ describe('elle queue', () => {
     expect(await elle('queue', 'add', '--preset', 'nope', '--db', db)).toMatchObject({ code: 1, err: expect.stringMatching(/^elle queue: preset: no preset named "nope"/) })
     expect(await elle('queue', 'retry', '987654', '--db', db)).toMatchObject({ code: 1, err: 'elle queue: run 987654 is not in the queue' })
   })
+
+  it('queues a job (add-job METHOD PARAMS), lists, moves and removes it as job:N, and refuses bad input', async () => {
+    expect((await elle('queue', 'pause', '--db', db)).code).toBe(0)
+    const params = JSON.stringify({ path: path.join(tempDir(), 'hf-model') })
+    expect(await elle('queue', 'add-job', 'checkpoints.import', params, '--after-jobs', '987654', '--db', db)).toMatchObject({
+      code: 1,
+      err: 'elle queue: afterJobs: no job with id 987654'
+    })
+    expect((await elle('queue', 'add-job', 'frobnicate', '{}', '--db', db)).code).toBe(2)
+    expect((await elle('queue', 'add-job', 'checkpoints.import', '--db', db)).code).toBe(2)
+    expect((await elle('queue', 'add-job', 'checkpoints.import', params, '--hours', '2', '--db', db)).code).toBe(2)
+    const added = await elle('queue', 'add-job', 'checkpoints.import', params, '--db', db)
+    expect(added.code, added.err).toBe(0)
+    const id = /^queued job (\d+) \(import .*hf-model\) at position \d+: waits for a queue runner/m.exec(added.out)?.[1]
+    expect(id, added.out).toBeDefined()
+    const listed = await elle('queue', '--db', db)
+    expect(listed.out).toMatch(new RegExp(`job:${id} +│? *waiting`))
+    expect((await elle('queue', 'move', `job:${id}`, 'top', '--db', db)).code).toBe(0)
+    expect(await elle('queue', 'remove', `job:${id}`, '--db', db)).toMatchObject({ code: 0, out: expect.stringContaining(`removed job ${id} (import `) })
+    expect((await elle('queue', '--db', db)).out).not.toContain(`job:${id}`)
+  })
 })

@@ -5,10 +5,13 @@
 import fs from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Page } from 'playwright-core'
-import type { Method, Params, Result } from '../../src/shared/contract'
+import type { Method, Params, QueueEntry, QueueRunEntry, Result } from '../../src/shared/contract'
 import type { RunConfigInput } from '../../src/shared/run-config'
 import { createApiHandler } from '../../src/main/engine/api/handler'
 import { startBrowserMode, type BrowserMode } from '../helpers/browser'
+
+/** The queue's run entries (every entry here is a run). */
+const runEntries = (state: { entries: QueueEntry[] }): QueueRunEntry[] => state.entries.filter((e): e is QueueRunEntry => e.kind === 'run')
 
 let mode: BrowserMode
 let call: <M extends Method>(method: M, params: Params<M>) => Promise<Result<M>>
@@ -28,7 +31,7 @@ const tiny = (name: string): RunConfigInput => ({
   training: { seqLen: 16, batchSize: 2, validateEvery: 5 },
   stages: [{ domain: 'press', steps: 5 }]
 })
-const order = async (): Promise<number[]> => (await call('queue.list', {})).entries.map((e) => e.runId)
+const order = async (): Promise<number[]> => runEntries(await call('queue.list', {})).map((e) => e.runId)
 const rowOrder = async (page: Page): Promise<number[]> =>
   (
     await page
@@ -64,13 +67,13 @@ describe('Queue view in a real browser', () => {
     await page.getByTestId('sweep-queue').filter({ hasText: 'Queue 2 runs' }).click()
     await page.getByTestId('queue-view').waitFor()
     await expect.poll(() => page.getByTestId('queue-list').locator(':scope > li').count()).toBe(2)
-    const swept = (await call('queue.list', {})).entries
+    const swept = runEntries(await call('queue.list', {}))
     expect(swept.map((e) => [e.group, e.seed])).toEqual([
       ['night-1', 1],
       ['night-1', 2]
     ])
     // ---- and one tiny run through the API: the page follows queue.changed ----
-    const added = (await call('queue.add', { config: tiny('ui-tiny') })).entries[0]!
+    const added = runEntries(await call('queue.add', { config: tiny('ui-tiny') }))[0]!
     await page.getByTestId(`queue-entry-${added.runId}`).waitFor()
     const [s1, s2] = swept.map((e) => e.runId) as [number, number]
     const c = added.runId
@@ -114,14 +117,14 @@ describe('Queue view in a real browser', () => {
     await page.getByTestId(`queue-edit-after-${c}`).fill('999999')
     await page.getByTestId(`queue-edit-save-${c}`).click()
     await page.getByTestId(`queue-edit-error-${c}`).filter({ hasText: '999999' }).waitFor()
-    expect((await call('queue.list', {})).entries.find((e) => e.runId === c)!.after).toEqual([])
+    expect(runEntries(await call('queue.list', {})).find((e) => e.runId === c)!.after).toEqual([])
     await page.getByTestId(`queue-edit-after-${c}`).fill(`#${s1}`)
     await page.getByTestId(`queue-edit-group-${c}`).fill('night-1')
     await page.getByTestId(`queue-edit-priority-${c}`).fill('3')
     await page.locator(`#budget-hours-${c}`).fill('1.5') // a number field: the page hands over a number, not text
     await page.getByTestId(`queue-edit-priority-${c}`).press('Enter')
     await page.getByTestId(`queue-edit-form-${c}`).waitFor({ state: 'detached' })
-    expect((await call('queue.list', {})).entries.find((e) => e.runId === c)).toMatchObject({ after: [s1], group: 'night-1', priority: 3, budget: { hours: 1.5 } })
+    expect(runEntries(await call('queue.list', {})).find((e) => e.runId === c)).toMatchObject({ after: [s1], group: 'night-1', priority: 3, budget: { hours: 1.5 } })
     await page.getByTestId(`queue-priority-${c}`).filter({ hasText: 'priority 3' }).waitFor()
     await call('queue.update', { runId: c, after: [], group: null, priority: 0, budget: null })
 
@@ -175,10 +178,30 @@ describe('Queue view in a real browser', () => {
     await expect.poll(() => page.getByTestId('queue-draft').isEnabled()).toBe(true)
     await page.getByTestId('queue-draft').click()
     await page.getByTestId('queue-view').waitFor()
-    const last = (await call('queue.list', {})).entries.at(-1)!
+    const last = runEntries(await call('queue.list', {})).at(-1)!
     expect(last).toMatchObject({ configName: 'ui-draft', state: 'waiting' })
     await page.getByTestId(`queue-entry-${last.runId}`).waitFor()
     await call('queue.remove', { runId: last.runId })
+
+    // ---- a job entry (queue.addJob): marked as a job, says what it does, moved by keyboard and removed like a run ----
+    await call('runs.start', { config: tiny('ui-ahead-of-job') }) // something to move ahead of (the queue is paused)
+    const job = await call('queue.addJob', { job: { method: 'checkpoints.import', params: { path: '/nonexistent/hf-model' } }, priority: -5 })
+    const key = `job-${job.jobId}`
+    await page.getByTestId(`queue-entry-${key}`).waitFor()
+    expect(await page.getByTestId(`queue-kind-${key}`).textContent()).toBe('job')
+    expect(await page.getByTestId(`queue-what-${key}`).textContent()).toBe('import /nonexistent/hf-model')
+    expect(await page.getByTestId(`queue-state-${key}`).textContent()).toBe('waiting')
+    expect((await call('queue.list', {})).entries[0]!.kind).toBe('run')
+    await page.getByTestId(`queue-entry-${key}`).focus()
+    await page.keyboard.press('Alt+Home')
+    await expect.poll(async () => (await call('queue.list', {})).entries[0]).toMatchObject({ kind: 'job', jobId: job.jobId })
+    await page
+      .getByTestId(`queue-announce`)
+      .filter({ hasText: `job ${job.jobId} moved to position 1` })
+      .waitFor()
+    await page.getByTestId(`queue-remove-${key}`).click()
+    await expect.poll(() => page.getByTestId(`queue-entry-${key}`).count()).toBe(0)
+    expect(mode.engine.store.getJob(job.jobId).status).toBe('cancelled')
 
     // ---- settings: the window as simple fields; a zero-length one and a cron that never fires are refused by name ----
     await page.getByTestId('queue-window-daily').check()
@@ -224,7 +247,9 @@ describe('Queue view in a real browser', () => {
     await page.getByTestId(`morning-failed-${failed.id}`).filter({ hasText: 'loss is NaN at step 812' }).waitFor()
     expect(await page.getByTestId(`morning-failed-${failed.id}`).textContent()).not.toContain('worker.js')
     expect(await page.getByTestId('morning-counts').textContent()).toMatch(/1\s+failed/)
-    const group = (await call('queue.list', { includeFinished: true })).entries.filter((e) => e.group === 'night-1').map((e) => e.runId)
+    const group = runEntries(await call('queue.list', { includeFinished: true }))
+      .filter((e) => e.group === 'night-1')
+      .map((e) => e.runId)
     expect(group.length).toBeGreaterThan(0) // the swept runs still in the queue's history (a removed entry leaves it)
     await page.getByTestId('morning-compare-night-1').click()
     await page.getByTestId('compare-view').waitFor()

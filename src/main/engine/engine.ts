@@ -35,7 +35,7 @@ import { describeDomain, renameUserDomain, type AddedDomain } from './training/d
 import { jobResult } from '../../shared/jobs'
 import { listRunCheckpoints } from './jobs/checkpoints'
 import { JobHost } from './jobs/host'
-import { jobRequest, type JobMethod, type JobParams } from './jobs/start'
+import { jobRequest, type JobMethod, type JobParams, type JobRequest } from './jobs/start'
 import { QueueInputError, RunQueue, type QueueMode } from './queue/queue'
 import { isMethodName, sweepPoints } from '../../shared/queue'
 import { PRESETS } from './training/presets'
@@ -89,6 +89,7 @@ export class Engine {
     this.queue = new RunQueue({
       store,
       host: () => this.host,
+      jobs: () => this.jobs,
       events: this.events,
       setStatus: (id, status, details) => this.setRunStatus(id, status, details),
       backend: backend.active,
@@ -112,7 +113,7 @@ export class Engine {
       log,
       ...training
     })
-    this.jobs = new JobHost({ store, events: this.events, dbPath: store.path, dataDir, backend: backendRequest })
+    this.jobs = new JobHost({ store, events: this.events, dbPath: store.path, dataDir, backend: backendRequest, onUpdated: (job) => this.queue.onJobUpdated(job) })
   }
 
   private watcher: NodeJS.Timeout | null = null
@@ -256,10 +257,10 @@ export class Engine {
 
   /** queue.add: check everything, then store the run and its entry; nothing is stored when anything is refused. */
   queueAdd(p: Params<'queue.add'>): RunSummary {
-    this.queue.checkEntry({ after: p.after, budget: p.budget })
+    this.queue.checkEntry({ after: p.after, afterJobs: p.afterJobs, budget: p.budget })
     const { config, source } = this.queueSource(p)
     const run = this.createCheckedRun(this.checkRun(config, { stream: p.stream }, source), { fresh: p.fresh })
-    this.queue.enqueue(run.id, { priority: p.priority, after: p.after, group: p.group, budget: p.budget })
+    this.queue.enqueue(run.id, { priority: p.priority, after: p.after, afterJobs: p.afterJobs, group: p.group, budget: p.budget })
     this.queue.tick()
     return run
   }
@@ -395,6 +396,29 @@ export class Engine {
   startJob<M extends JobMethod>(method: M, params: JobParams<M>): JobSummary {
     const request = jobRequest(this.store, this.dataDir, method, params)
     return this.jobs.start(request.kind, request.params, request.work)
+  }
+
+  /**
+   * queue.addJob: record the job now (status queued, its ids resolved: unknown ones are refused here) and put it
+   * in the queue with the work its worker will get; a queue runner starts it when its turn comes.
+   */
+  queueAddJob(p: Params<'queue.addJob'>): JobSummary {
+    this.queue.checkEntry({ after: p.after, afterJobs: p.afterJobs })
+    const request: JobRequest =
+      p.job.method === 'domains.addJob'
+        ? (() => {
+            const recorded = { ...p.job.params, paths: p.job.params.paths.map((x) => path.resolve(x)) }
+            return { kind: 'domain.add', params: recorded, work: () => recorded }
+          })()
+        : jobRequest(this.store, this.dataDir, p.job.method, p.job.params as never)
+    const job = this.queue.db.transaction(() => {
+      const created = this.store.createJob(request.kind, request.params, null)
+      this.queue.db.addJob(created.id, { priority: p.priority ?? 0, after: p.after ?? [], afterJobs: p.afterJobs ?? [], group: p.group ?? null, work: request.work(created.id) })
+      return created
+    })
+    this.events.publish({ type: 'job.updated', job })
+    this.queue.onJobUpdated(job)
+    return job
   }
 
   /** Start a job and wait for its end (what the CLI does): the ended job, whatever its status. */

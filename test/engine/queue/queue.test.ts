@@ -3,11 +3,14 @@
 // throughout, so nothing trains here (training through the queue: restart.test.ts and window.test.ts).
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { ApiError, type Method, type Params, type QueueState, type Result } from '../../../src/shared/contract'
+import { ApiError, type Method, type Params, type QueueEntry, type QueueRunEntry, type QueueState, type Result } from '../../../src/shared/contract'
 import type { RunConfigInput } from '../../../src/shared/run-config'
 import { createApiHandler } from '../../../src/main/engine/api/handler'
 import { Engine } from '../../../src/main/engine/engine'
 import { tempDir } from '../../helpers/tmp'
+
+/** The queue's run entries (every entry here is a run). */
+const runEntries = (state: { entries: QueueEntry[] }): QueueRunEntry[] => state.entries.filter((e): e is QueueRunEntry => e.kind === 'run')
 
 const dbPath = path.join(tempDir(), 'queue.sqlite')
 let engine: Engine
@@ -29,7 +32,7 @@ const config = (name: string, extra: Partial<RunConfigInput> = {}): RunConfigInp
   stages: [{ domain: 'press', steps: 20 }],
   ...extra
 })
-const order = (state: QueueState): string[] => state.entries.map((e) => e.configName)
+const order = (state: QueueState): string[] => runEntries(state).map((e) => e.configName)
 const refused = async (promise: Promise<unknown>): Promise<ApiError> => {
   const error = await promise.then(
     () => null,
@@ -56,7 +59,7 @@ describe('the run queue', () => {
   })
 
   it('moves entries to the top, the bottom, an index, or swaps two', async () => {
-    const ids = Object.fromEntries((await call('queue.list', {})).entries.map((e) => [e.configName, e.runId]))
+    const ids = Object.fromEntries(runEntries(await call('queue.list', {})).map((e) => [e.configName, e.runId]))
     expect(order(await call('queue.move', { runId: ids.c!, to: 'top' }))).toEqual(['c', 'started', 'urgent', 'a', 'b'])
     expect(order(await call('queue.move', { runId: ids.c!, to: 'bottom' }))).toEqual(['started', 'urgent', 'a', 'b', 'c'])
     expect(order(await call('queue.move', { runId: ids.a!, to: 1 }))).toEqual(['started', 'a', 'urgent', 'b', 'c'])
@@ -66,7 +69,7 @@ describe('the run queue', () => {
   })
 
   it('waits for dependencies and refuses unknown runs, cycles and zero budgets, changing nothing', async () => {
-    const ids = Object.fromEntries((await call('queue.list', {})).entries.map((e) => [e.configName, e.runId]))
+    const ids = Object.fromEntries(runEntries(await call('queue.list', {})).map((e) => [e.configName, e.runId]))
     const before = await call('queue.list', {})
     const unknown = await refused(call('queue.add', { config: config('d'), after: [987654] }))
     expect(unknown).toMatchObject({ code: 'bad_request', message: 'queue.add: after: no run with id 987654' })
@@ -79,30 +82,30 @@ describe('the run queue', () => {
     expect(b.after).toEqual([ids.a])
     const cycle = await refused(call('queue.update', { runId: ids.a!, after: [ids.b!] }))
     expect(cycle).toMatchObject({ code: 'bad_request', message: `queue.update: after: dependency cycle ${ids.a} → ${ids.b} → ${ids.a}` })
-    expect((await call('queue.list', {})).entries.find((e) => e.runId === ids.a)!.after).toEqual([])
+    expect(runEntries(await call('queue.list', {})).find((e) => e.runId === ids.a)!.after).toEqual([])
     // with the queue running, b waits for a
     await call('queue.resume', {})
     await call('queue.settings', { window: { kind: 'cron', cron: '0 0 1 1 *', minutes: 1 } }) // closed: nothing starts
-    const waiting = (await call('queue.list', {})).entries.find((e) => e.runId === ids.b)!
+    const waiting = runEntries(await call('queue.list', {})).find((e) => e.runId === ids.b)!
     expect(waiting.blockedBy).toBe(`after run ${ids.a} (queued)`)
     await call('queue.settings', { window: null })
     await call('queue.pause', {})
   })
 
   it('removes an entry (its run is cancelled) and retries it', async () => {
-    const ids = Object.fromEntries((await call('queue.list', {})).entries.map((e) => [e.configName, e.runId]))
+    const ids = Object.fromEntries(runEntries(await call('queue.list', {})).map((e) => [e.configName, e.runId]))
     const removed = await call('queue.remove', { runId: ids.urgent! })
     expect(removed).toMatchObject({ state: 'cancelled', run: { status: 'cancelled' } })
     expect(order(await call('queue.list', {}))).not.toContain('urgent')
     expect((await refused(call('queue.retry', { runId: ids.urgent! }))).code).toBe('not_found')
     // cancelling through runs.cancel keeps the entry, which can be retried
     await call('runs.cancel', { id: ids.c! })
-    expect((await call('queue.list', {})).entries.find((e) => e.runId === ids.c)!.state).toBe('cancelled')
+    expect(runEntries(await call('queue.list', {})).find((e) => e.runId === ids.c)!.state).toBe('cancelled')
     expect(await call('queue.retry', { runId: ids.c! })).toMatchObject({ state: 'waiting', run: { status: 'queued' } })
   })
 
   it('queues a sweep: methods × seeds × an option, as one group', async () => {
-    const { group, entries } = await call('queue.sweep', {
+    const swept = await call('queue.sweep', {
       config: config('base'),
       group: 'lambda-sweep',
       methods: ['naive', 'ewc'],
@@ -110,6 +113,8 @@ describe('the run queue', () => {
       options: [{ path: 'method.lambda', values: [10, 100] }]
     })
     // naive has no lambda: it runs once per seed; ewc once per seed and lambda
+    const { group } = swept
+    const entries = runEntries(swept)
     expect(group).toBe('lambda-sweep')
     expect(entries.map((e) => e.configName)).toEqual([
       'lambda-sweep naive seed=1',

@@ -1,15 +1,15 @@
 // `elle queue`: the persistent run queue (issue 14, docs/queue.md) through the contract's queue.* methods.
 // The queue trains in a queue runner (the workbench, elle serve or elle worker); this command only edits it.
 import fs from 'node:fs'
-import { QUEUE_PRIORITY_MAX, QUEUE_SLOTS_MAX, type Params, type QueueEntry, type QueueSettings, type QueueState, type QueueWindow } from '../../../shared/contract'
+import { QUEUE_PRIORITY_MAX, QUEUE_SLOTS_MAX, type Params, type QueueEntry, type QueueRef, type QueueSettings, type QueueState, type QueueWindow } from '../../../shared/contract'
 import { intFlag, stringFlag, UsageError, type Command } from '../args'
 import { openCliApi } from '../api'
 import { table } from '../format'
 import { formatDuration } from '../progress'
 
-const SUBCOMMANDS = ['list', 'add', 'move', 'remove', 'retry', 'pause', 'resume', 'sweep', 'update'] as const
+const SUBCOMMANDS = ['list', 'add', 'add-job', 'move', 'remove', 'retry', 'pause', 'resume', 'sweep', 'update'] as const
 const ARGS =
-  'list | add CONFIG.json | add --preset NAME | move RUN_ID top|bottom|INDEX | move RUN_ID --swap RUN_ID | remove RUN_ID | retry RUN_ID | pause | resume | sweep CONFIG.json --group NAME'
+  "list | add CONFIG.json | add --preset NAME | add-job METHOD PARAMS.json|'{...}' | move ENTRY top|bottom|INDEX | move ENTRY --swap ENTRY | remove ENTRY | retry ENTRY | pause | resume | sweep CONFIG.json --group NAME (ENTRY: RUN_ID or job:JOB_ID)"
 const DAYS: Record<string, number[]> = {
   weekdays: [1, 2, 3, 4, 5],
   weekends: [0, 6],
@@ -22,6 +22,24 @@ function runId(text: string | undefined, what = 'RUN_ID'): number {
   if (text === undefined) throw new UsageError(`missing ${what}`)
   if (!(/^\d+$/.test(text) && Number(text) >= 1 && Number.isSafeInteger(Number(text)))) throw new UsageError(`run ids are positive integers, got "${text}"`)
   return Number(text)
+}
+
+/** An entry: a run id (12) or a job (job:7). */
+function entryRef(text: string | undefined, what = 'ENTRY'): QueueRef {
+  if (text !== undefined && text.startsWith('job:')) return { jobId: runId(text.slice(4), what) }
+  return { runId: runId(text, what) }
+}
+const refText = (ref: QueueRef): string => ('runId' in ref ? `run ${ref.runId}` : `job ${ref.jobId}`)
+
+/** The job queue.addJob queues: METHOD and its params as JSON, inline ('{...}') or in a file. */
+const JOB_METHODS = ['checkpoints.evaluate', 'checkpoints.finetune', 'runs.forgetting', 'checkpoints.grow', 'checkpoints.export', 'checkpoints.import', 'domains.addJob'] as const
+function queuedJob(method: string | undefined, params: string | undefined): Params<'queue.addJob'>['job'] {
+  if (method === undefined || params === undefined)
+    throw new UsageError(`elle queue add-job takes METHOD and its params as JSON (or a JSON file); METHOD is one of ${JOB_METHODS.join(', ')}`)
+  if (!(JOB_METHODS as readonly string[]).includes(method)) throw new UsageError(`add-job: METHOD is one of ${JOB_METHODS.join(', ')}, got "${method}"`)
+  // the engine checks the params against the method's schema
+  const value = params.trim().startsWith('{') ? (JSON.parse(params) as unknown) : readConfig(params)
+  return { method, params: value } as Params<'queue.addJob'>['job']
 }
 
 function ids(text: string | undefined, flag: string): number[] | undefined {
@@ -154,8 +172,10 @@ function printSettings(settings: QueueSettings): void {
 
 function entryRow(e: QueueEntry): Array<string | number | null> {
   const est = e.estimate ? `${formatDuration(e.estimate.seconds)}${e.estimate.source === 'guess' ? '?' : ''}` : null
+  if (e.kind === 'job') return [e.position < 0 ? '' : e.position, `job:${e.jobId}`, e.state, e.what, e.job.kind, e.group, est, e.blockedBy ?? e.message]
   return [e.position < 0 ? '' : e.position, e.runId, e.state, e.configName, e.method, e.group, est, e.blockedBy ?? e.message]
 }
+const HEADER = ['#', 'entry', 'state', 'config / job', 'method / kind', 'group', 'estimate', 'note']
 
 function printState(state: QueueState): void {
   const head = `queue ${state.paused ? 'PAUSED' : 'running'} · window ${describeWindow(state.settings)}${state.settings.window ? (state.windowOpen ? ' (open' : ' (closed') + (state.nextWindowChange ? ` until ${new Date(state.nextWindowChange).toLocaleString()})` : ')') : ''} · ${state.settings.slots} slot${state.settings.slots === 1 ? '' : 's'}`
@@ -164,26 +184,27 @@ function printState(state: QueueState): void {
     console.log('the queue is empty')
     return
   }
-  console.log(table(['#', 'run', 'state', 'config', 'method', 'group', 'estimate', 'note'], state.entries.map(entryRow)))
+  console.log(table(HEADER, state.entries.map(entryRow)))
   if (state.etaS !== null) console.log(`total ${formatDuration(state.etaS)}${state.finishAt ? ` · through by ${new Date(state.finishAt).toLocaleString()}` : ''}`)
 }
 
 export const queueCommand: Command = {
   name: 'queue',
-  summary: 'The run queue: list, add, move, remove, retry, pause, resume, sweep; --window sets when it trains.',
+  summary: 'The run queue: list, add, add-job, move, remove, retry, pause, resume, sweep; --window sets when it trains.',
   usage: `elle queue [${ARGS}] [--window 20:00-07:30 [--days weekdays] | --cron EXPR --minutes N] [--slots N] [--db FILE] [--json]`,
-  methods: ['queue.list', 'queue.add', 'queue.move', 'queue.update', 'queue.remove', 'queue.retry', 'queue.pause', 'queue.resume', 'queue.settings', 'queue.sweep'],
+  methods: ['queue.list', 'queue.add', 'queue.addJob', 'queue.move', 'queue.update', 'queue.remove', 'queue.retry', 'queue.pause', 'queue.resume', 'queue.settings', 'queue.sweep'],
   flags: {
     all: { type: 'boolean', description: 'list: finished entries too' },
     preset: { type: 'string', description: 'add/sweep: a preset (elle run --help lists them) instead of CONFIG.json' },
     priority: { type: 'string', description: `add/sweep/update: place before entries of lower priority (-${QUEUE_PRIORITY_MAX}..${QUEUE_PRIORITY_MAX}, default 0)` },
-    after: { type: 'string', description: 'add/update: start only after these runs finished (RUN_ID,RUN_ID)' },
+    after: { type: 'string', description: 'add/add-job/update: start only after these runs finished (RUN_ID,RUN_ID)' },
+    'after-jobs': { type: 'string', description: 'add/add-job/update: start only after these jobs finished (JOB_ID,JOB_ID)' },
     group: { type: 'string', description: 'add/update: group name; sweep: the sweep’s group (required)' },
     hours: { type: 'string', description: 'add/sweep/update: budget: stop cleanly after N hours of training' },
     until: { type: 'string', description: 'add/sweep/update: budget: stop cleanly at this time (ISO, e.g. 2026-12-03T07:00:00+01:00)' },
     stream: { type: 'string', description: 'add/sweep: the stream (id or name) the runs record' },
     fresh: { type: 'boolean', description: 'add: a new run even when an unfinished one of the same config could be resumed' },
-    swap: { type: 'string', description: 'move: swap with this run' },
+    swap: { type: 'string', description: 'move: swap with this entry (RUN_ID or job:JOB_ID)' },
     methods: { type: 'string', description: 'sweep: methods, e.g. elle,naive,ewc' },
     seeds: { type: 'string', description: 'sweep: seeds, e.g. 1,2,3' },
     option: { type: 'string', description: 'sweep: one swept option PATH=V1,V2 (e.g. method.lambda=10,100)' },
@@ -242,13 +263,14 @@ export const queueCommand: Command = {
               ...source,
               priority,
               after: ids(stringFlag(values.after), 'after'),
+              afterJobs: ids(stringFlag(values['after-jobs']), 'after-jobs'),
               group: stringFlag(values.group),
               budget,
               stream,
               fresh: values.fresh === true ? true : undefined
             })
             print({ entries }, () =>
-              entries.forEach((e) => console.log(`queued run ${e.runId} (${e.configName}) at position ${e.position}${e.blockedBy ? `: ${e.blockedBy}` : ''}`))
+              entries.forEach((e) => console.log(`queued ${entryRow(e)[1]} (${entryRow(e)[3]}) at position ${e.position}${e.blockedBy ? `: ${e.blockedBy}` : ''}`))
             )
             return 0
           }
@@ -264,41 +286,60 @@ export const queueCommand: Command = {
             console.log(
               table(
                 ['run', 'config'],
-                swept.entries.map((e) => [e.runId, e.configName])
+                swept.entries.map((e) => [entryRow(e)[1]!, entryRow(e)[3]!])
               )
             )
           })
           return 0
         }
+        case 'add-job': {
+          const job = queuedJob(first, second)
+          if (budget !== undefined) throw new UsageError('--hours and --until are budgets of runs; a job runs to its end')
+          const entry = await api.call('queue.addJob', {
+            job,
+            priority,
+            after: ids(stringFlag(values.after), 'after'),
+            afterJobs: ids(stringFlag(values['after-jobs']), 'after-jobs'),
+            group: stringFlag(values.group)
+          })
+          print(entry, () => console.log(`queued job ${entry.jobId} (${entry.what}) at position ${entry.position}${entry.blockedBy ? `: ${entry.blockedBy}` : ''}`))
+          return 0
+        }
         case 'move': {
-          const id = runId(first)
+          const id = entryRef(first)
           const swap = stringFlag(values.swap)
-          if ((second === undefined) === (swap === undefined)) throw new UsageError('elle queue move RUN_ID takes top, bottom or an INDEX, or --swap RUN_ID (one of them)')
+          if ((second === undefined) === (swap === undefined)) throw new UsageError('elle queue move ENTRY takes top, bottom or an INDEX, or --swap ENTRY (one of them)')
           let to: 'top' | 'bottom' | number | undefined
           if (second !== undefined) {
             if (second === 'top' || second === 'bottom') to = second
             else if (/^\d+$/.test(second)) to = Number(second)
             else throw new UsageError(`move to top, bottom or a 0-based INDEX, got "${second}"`)
           }
-          const state = await api.call('queue.move', { runId: id, ...(to !== undefined ? { to } : { swapWith: runId(swap, '--swap') }) })
+          const state = await api.call('queue.move', { ...id, ...(to !== undefined ? { to } : { swapWith: entryRef(swap, '--swap') }) })
           print(state, () => printState(state))
           return 0
         }
         case 'update': {
-          const id = runId(first)
-          const entry = await api.call('queue.update', { runId: id, priority, after: ids(stringFlag(values.after), 'after'), group: stringFlag(values.group), budget })
-          print(entry, () => console.log(table(['#', 'run', 'state', 'config', 'method', 'group', 'estimate', 'note'], [entryRow(entry)])))
+          const entry = await api.call('queue.update', {
+            ...entryRef(first),
+            priority,
+            after: ids(stringFlag(values.after), 'after'),
+            afterJobs: ids(stringFlag(values['after-jobs']), 'after-jobs'),
+            group: stringFlag(values.group),
+            budget
+          })
+          print(entry, () => console.log(table(HEADER, [entryRow(entry)])))
           return 0
         }
         case 'remove':
         case 'retry': {
-          const id = runId(first)
-          if (second !== undefined) throw new UsageError(`elle queue ${sub} takes one RUN_ID, got "${second}"`)
-          const entry = sub === 'remove' ? await api.call('queue.remove', { runId: id }) : await api.call('queue.retry', { runId: id })
+          const ref = entryRef(first)
+          if (second !== undefined) throw new UsageError(`elle queue ${sub} takes one ENTRY, got "${second}"`)
+          const entry = sub === 'remove' ? await api.call('queue.remove', ref) : await api.call('queue.retry', ref)
+          const name = entry.kind === 'run' ? entry.configName : entry.what
+          const status = entry.kind === 'run' ? entry.run.status : entry.job.status
           print(entry, () =>
-            console.log(
-              sub === 'remove' ? `removed run ${id} (${entry.configName}) from the queue; it is ${entry.run.status}` : `run ${id} (${entry.configName}) waits again in the queue`
-            )
+            console.log(sub === 'remove' ? `removed ${refText(ref)} (${name}) from the queue; it is ${status}` : `${refText(ref)} (${name}) waits again in the queue`)
           )
           return 0
         }

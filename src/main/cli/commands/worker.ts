@@ -35,7 +35,7 @@ export const workerCommand: Command = {
     const waiting = state.entries.filter((e) => e.state === 'waiting' || e.state === 'paused').length
     // started while the store was opened (a run resumed after a crash comes first)
     for (const e of state.entries.filter((x) => x.state === 'running'))
-      console.log(`${stamp()} run ${e.runId} (${e.run.experimentName}) running${e.message ? `: ${e.message}` : ''}`)
+      console.log(`${stamp()} ${e.kind === 'run' ? `run ${e.runId} (${e.run.experimentName})` : `job ${e.jobId} (${e.what})`} running${e.message ? `: ${e.message}` : ''}`)
     console.log(
       `elle worker: running the queue of ${api.storePath} (${waiting} waiting${state.paused ? ', the queue is PAUSED' : ''}); Ctrl+C stops it (running runs pause at a checkpoint)`
     )

@@ -106,20 +106,21 @@ export function createApiHandler(engine: Engine, mode: SystemInfo['mode']): ApiH
     // the run queue (issue 14)
     'queue.list': (p) => engine.queue.state(p.includeFinished ?? false),
     'queue.add': (p) => ({ entries: [engine.queue.entry(engine.queueAdd(p).id)] }),
+    'queue.addJob': (p) => engine.queue.jobEntry(engine.queueAddJob(p).id),
     'queue.move': (p) => {
-      engine.queue.move(p.runId, p.to, p.swapWith)
+      engine.queue.move(p.jobId !== undefined ? { jobId: p.jobId } : { runId: p.runId! }, p.to, p.swapWith)
       return engine.queue.state()
     },
     'queue.update': (p) => engine.queue.update(p),
-    'queue.remove': (p) => engine.queue.remove(p.runId),
-    'queue.retry': (p) => engine.queue.retry(p.runId),
+    'queue.remove': (p) => engine.queue.remove(p),
+    'queue.retry': (p) => engine.queue.retry(p),
     'queue.pause': () => engine.queue.setPaused(true),
     'queue.resume': () => engine.queue.setPaused(false),
     'queue.settings': (p) => engine.queue.changeSettings(p),
     'queue.sweep': (p) => {
       const runs = engine.queueSweep(p)
       const entries = engine.queue.state(true).entries
-      return { group: p.group, entries: runs.map((r) => entries.find((e) => e.runId === r.id)!).filter((e) => e !== undefined) }
+      return { group: p.group, entries: runs.map((r) => entries.find((e) => e.kind === 'run' && e.runId === r.id)!).filter((e) => e !== undefined) }
     }
   }
 

@@ -30,6 +30,8 @@ export interface JobHostOptions {
   cancelGraceMs?: number
   /** how often cancel requests from other processes are read (default 1 s) */
   pollMs?: number
+  /** every change of a job's record (the run queue follows its job entries with it) */
+  onUpdated?: (job: JobSummary) => void
 }
 
 interface ActiveJob {
@@ -44,6 +46,8 @@ interface QueuedJob {
   id: number
   kind: JobKind
   work: Record<string, unknown>
+  /** an entry of the run queue: left queued in the store (for the next runner) when this host closes */
+  fromQueue?: boolean
 }
 
 const EVENT_INTERVAL_MS = 200
@@ -90,6 +94,18 @@ export class JobHost {
     return this.options.store.getJob(job.id)
   }
 
+  /** Start a job the run queue recorded earlier (status queued, no owner), with the work it stored. */
+  startQueued(id: number, kind: JobKind, work: Record<string, unknown>): void {
+    if (this.closed || this.has(id)) return
+    this.queue.push({ id, kind, work, fromQueue: true })
+    this.pump()
+  }
+
+  /** The job waits or runs in this process. */
+  has(id: number): boolean {
+    return this.active.has(id) || this.queue.some((q) => q.id === id)
+  }
+
   /** Resolves when the job has ended (finished, failed or cancelled). */
   waitFor(id: number): Promise<JobSummary> {
     const job = this.options.store.getJob(id)
@@ -118,6 +134,8 @@ export class JobHost {
       setTimeout(() => void active.worker.terminate(), this.options.cancelGraceMs ?? 10_000).unref()
       return store.getJob(id)
     }
+    // a queue entry no runner has taken yet
+    if (job.status === 'queued' && job.owner === null) return this.ended(store.endJob(id, { status: 'cancelled', error: null }))
     if (job.owner === null || ownerIsDead(job.owner)) {
       return this.ended(store.endJob(id, { status: 'cancelled', error: `the process that ran it (${job.owner ?? 'unknown'}) is gone; it was marked cancelled` }))
     }
@@ -132,6 +150,8 @@ export class JobHost {
   async close(): Promise<void> {
     this.closed = true
     clearInterval(this.poll)
+    // queue entries not started yet stay queued in the store for the next runner; the others are cancelled
+    this.queue.splice(0, this.queue.length, ...this.queue.filter((q) => !q.fromQueue))
     for (const q of [...this.queue]) this.cancel(q.id)
     const running = [...this.active.keys()].map((id) => {
       const done = this.waitFor(id)
@@ -248,5 +268,6 @@ export class JobHost {
 
   private publish(job: JobSummary): void {
     this.options.events.publish({ type: 'job.updated', job })
+    this.options.onUpdated?.(job)
   }
 }

@@ -10,8 +10,12 @@ import {
   QUEUE_START_PRIORITY,
   type Params,
   type QueueBudget,
+  type JobSummary,
   type QueueEntry,
   type QueueEntryState,
+  type QueueJobEntry,
+  type QueueRef,
+  type QueueRunEntry,
   type QueueSettings,
   type QueueState,
   type RunNotice,
@@ -22,7 +26,8 @@ import { estimateWall, methodName, planStages, type ThroughputSample } from '../
 import { makespan } from '../../../shared/queue'
 import { RunConfig as RunConfigSchema } from '../../../shared/run-config'
 import type { EventBus } from '../events'
-import { QueueStore, type QueueRow, type StopReason } from '../store/queue'
+import type { JobHost } from '../jobs/host'
+import { QueueStore, refKey, rowRef, type AnyQueueRow, type EntryRef, type JobQueueRow, type QueueRow, type StopReason } from '../store/queue'
 import { StoreError, type ExperimentStore } from '../store/store'
 import { ownerIsDead, type TrainerHost } from '../training/host'
 import { checkTimezone, compileWindow, finishTime, isOpen, nextChange, WindowError, type CompiledWindow } from './window'
@@ -32,6 +37,8 @@ export type QueueMode = 'runner' | 'own'
 export interface RunQueueOptions {
   store: ExperimentStore
   host: () => TrainerHost
+  /** the job host: starts the queue's job entries (in the engine's own process) */
+  jobs: () => JobHost
   events: EventBus
   /** the engine's status change (publishes run.updated) */
   setStatus(id: number, status: RunStatus, details?: { error?: string | null }): RunSummary
@@ -66,6 +73,15 @@ const RECOVER_EVERY = 30
 const SLEEP_GAP_MS = 2 * 60_000
 
 const firstLine = (text: string | null): string => (text ?? '').split('\n')[0]!.trim()
+
+/** The contract's reference ({ runId } / { jobId }; a bare number is a run id) as the store's. */
+export function toRef(ref: QueueRef | number): EntryRef {
+  if (typeof ref === 'number') return { kind: 'run', id: ref }
+  return 'runId' in ref ? { kind: 'run', id: ref.runId } : { kind: 'job', id: ref.jobId }
+}
+const refName = (ref: EntryRef): string => `${ref.kind} ${ref.id}`
+/** how a dependency cycle's members are named: runs by their id alone (as before jobs could queue), jobs as "job N" */
+const cycleName = (key: string): string => (key.startsWith('run:') ? key.slice(4) : key.replace(':', ' '))
 
 export class RunQueue {
   readonly db: QueueStore
@@ -159,30 +175,41 @@ export class RunQueue {
   // ---- entries --------------------------------------------------------------------------------
 
   /**
-   * Check an entry's dependencies and budget before anything is stored: every run must exist, and (for an
-   * entry already queued) none may lead back to it.
+   * Check an entry's dependencies and budget before anything is stored: every run and job must exist, and (for
+   * an entry already queued) none may lead back to it, through runs or jobs.
    */
-  checkEntry(input: { runId?: number; after?: readonly number[]; budget?: QueueBudget | null }): void {
+  checkEntry(input: { runId?: number; jobId?: number; after?: readonly number[]; afterJobs?: readonly number[]; budget?: QueueBudget | null }): void {
     for (const id of input.after ?? []) {
       if (id === input.runId) throw new QueueInputError(`after: run ${id} cannot wait for itself`)
       if (!this.db.runExists(id)) throw new QueueInputError(`after: no run with id ${id}`)
     }
+    for (const id of input.afterJobs ?? []) {
+      if (id === input.jobId) throw new QueueInputError(`afterJobs: job ${id} cannot wait for itself`)
+      if (!this.db.jobExists(id)) throw new QueueInputError(`afterJobs: no job with id ${id}`)
+    }
     if (input.budget) checkBudget(input.budget, this.clock(), 'budget')
-    if (input.runId !== undefined && input.after) {
-      const edges = new Map(this.db.list().map((r) => [r.runId, r.after]))
-      edges.set(input.runId, [...input.after])
-      const cycle = findCycle(edges, input.runId)
-      if (cycle) throw new QueueInputError(`after: dependency cycle ${cycle.join(' → ')}`)
+    const self: EntryRef | null = input.runId !== undefined ? { kind: 'run', id: input.runId } : input.jobId !== undefined ? { kind: 'job', id: input.jobId } : null
+    if (self && (input.after || input.afterJobs)) {
+      const dependencies = (after: readonly number[], afterJobs: readonly number[]): string[] => [...after.map((id) => `run:${id}`), ...afterJobs.map((id) => `job:${id}`)]
+      const edges = new Map(this.db.all().map((r) => [refKey(rowRef(r)), dependencies(r.after, r.afterJobs)]))
+      const current = this.db.all().find((r) => refKey(rowRef(r)) === refKey(self))
+      edges.set(refKey(self), dependencies(input.after ?? current?.after ?? [], input.afterJobs ?? current?.afterJobs ?? []))
+      const cycle = findCycle(edges, refKey(self))
+      if (cycle) throw new QueueInputError(`${input.afterJobs && !input.after ? 'afterJobs' : 'after'}: dependency cycle ${cycle.map(cycleName).join(' → ')}`)
     }
   }
 
   /** Put a created run (status queued) in the queue; runs.start and runs.resume use the start priority. */
-  enqueue(runId: number, entry: { priority?: number; after?: readonly number[]; group?: string | null; budget?: QueueBudget | null; reserve?: boolean } = {}): void {
+  enqueue(
+    runId: number,
+    entry: { priority?: number; after?: readonly number[]; afterJobs?: readonly number[]; group?: string | null; budget?: QueueBudget | null; reserve?: boolean } = {}
+  ): void {
     const budget = entry.budget === undefined ? this.settings().defaultBudget : entry.budget
     this.db.transaction(() =>
       this.db.add(runId, {
         priority: entry.priority ?? 0,
         after: entry.after ?? [],
+        afterJobs: entry.afterJobs ?? [],
         group: entry.group ?? null,
         budget,
         // runs.start in an own process (elle run) trains its run itself; other entries are any runner's
@@ -197,41 +224,59 @@ export class RunQueue {
     this.options.store.clearRunCancelRequest(runId)
     const existing = this.db.get(runId)
     const run = this.options.setStatus(runId, 'queued')
-    this.enqueue(runId, { priority: QUEUE_START_PRIORITY, after: existing?.after, group: existing?.group, budget: existing?.budget ?? null, reserve: this.mode === 'own' })
+    this.enqueue(runId, {
+      priority: QUEUE_START_PRIORITY,
+      after: existing?.after,
+      afterJobs: existing?.afterJobs,
+      group: existing?.group,
+      budget: existing?.budget ?? null,
+      reserve: this.mode === 'own'
+    })
     return run
   }
 
-  move(runId: number, to: 'top' | 'bottom' | number | undefined, swapWith: number | undefined): void {
-    const entry = this.db.require(runId)
-    if (entry.status === 'finished') throw new StoreError('invalid', `run ${runId} has finished; only unfinished entries can move`)
-    const order = this.db
-      .list()
-      .filter((r) => r.status !== 'finished')
-      .map((r) => r.runId)
-    const from = order.indexOf(runId)
+  /** Move an entry (a run's or a job's) to the top, the bottom or an index, or swap it with another. */
+  move(which: QueueRef | number, to: 'top' | 'bottom' | number | undefined, swapWith: QueueRef | number | undefined): void {
+    const ref = toRef(which)
+    const entry = this.db.requireRef(ref)
+    if (entry.status === 'finished') throw new StoreError('invalid', `${refName(ref)} has finished; only unfinished entries can move`)
+    const order = this.db.order()
+    const keys = order.map(refKey)
+    const from = keys.indexOf(refKey(ref))
     if (swapWith !== undefined) {
-      const other = order.indexOf(swapWith)
-      if (other < 0) throw new StoreError('not_found', `swapWith: run ${swapWith} is not an unfinished entry of the queue`)
-      ;[order[from], order[other]] = [order[other]!, order[from]!]
+      const other = toRef(swapWith)
+      const at = keys.indexOf(refKey(other))
+      if (at < 0) throw new StoreError('not_found', `swapWith: ${refName(other)} is not an unfinished entry of the queue`)
+      ;[order[from], order[at]] = [order[at]!, order[from]!]
     } else {
       order.splice(from, 1)
       const index = to === 'top' ? 0 : to === 'bottom' ? order.length : Math.min(to ?? order.length, order.length)
-      order.splice(index, 0, runId)
+      order.splice(index, 0, ref)
     }
     this.db.transaction(() => this.db.reorder(order))
     this.changed()
   }
 
   update(params: Params<'queue.update'>): QueueEntry {
-    this.db.require(params.runId)
-    this.checkEntry({ runId: params.runId, after: params.after, budget: params.budget })
-    this.db.transaction(() => this.db.update(params.runId, { priority: params.priority, after: params.after, group: params.group, budget: params.budget }))
+    const ref = toRef(params.jobId !== undefined ? { jobId: params.jobId } : { runId: params.runId! })
+    this.db.requireRef(ref)
+    if (ref.kind === 'job') {
+      if (params.budget !== undefined) throw new QueueInputError('budget: a job entry has no budget (a job runs to its end)')
+      this.checkEntry({ jobId: ref.id, after: params.after, afterJobs: params.afterJobs })
+      this.db.transaction(() => this.db.updateJob(ref.id, { priority: params.priority, after: params.after, afterJobs: params.afterJobs, group: params.group }))
+    } else {
+      this.checkEntry({ runId: ref.id, after: params.after, afterJobs: params.afterJobs, budget: params.budget })
+      this.db.transaction(() => this.db.update(ref.id, { priority: params.priority, after: params.after, afterJobs: params.afterJobs, group: params.group, budget: params.budget }))
+    }
     this.changed()
-    return this.entry(params.runId)
+    return this.entryOf(ref)
   }
 
-  /** Take an entry out: a waiting or paused run is cancelled; a running one is refused. */
-  remove(runId: number): QueueEntry {
+  /** Take an entry out: a waiting or paused run (or a waiting job) is cancelled; a running one is refused. */
+  remove(which: QueueRef | number): QueueEntry {
+    const ref = toRef(which)
+    if (ref.kind === 'job') return this.removeJob(ref.id)
+    const runId = ref.id
     const before = this.entry(runId)
     if (before.state === 'running') throw new StoreError('conflict', `run ${runId} is running; cancel it first (runs.cancel), then remove it`)
     if (this.host.has(runId)) this.host.cancel(runId)
@@ -241,26 +286,53 @@ export class RunQueue {
     return { ...before, run: this.options.store.getRun(runId), state: before.state === 'finished' ? 'finished' : before.run.status === 'failed' ? before.state : 'cancelled' }
   }
 
-  /** A failed, cancelled, interrupted or stopped entry waits again (resuming from its newest checkpoint). */
-  retry(runId: number): QueueEntry {
-    const entry = this.entry(runId)
+  private removeJob(jobId: number): QueueEntry {
+    const before = this.jobEntry(jobId)
+    if (before.state === 'running') throw new StoreError('conflict', `job ${jobId} is running; cancel it first (jobs.cancel), then remove it`)
+    const job = before.state === 'waiting' ? this.options.jobs().cancel(jobId) : before.job
+    this.db.removeJob(jobId)
+    this.changed()
+    return { ...before, job, state: before.state === 'waiting' ? 'cancelled' : before.state }
+  }
+
+  /**
+   * A failed, cancelled, interrupted or stopped entry waits again: a run resumes from its newest checkpoint; a job
+   * (not resumable) starts over, keeping its id, params and place.
+   */
+  retry(which: QueueRef | number): QueueEntry {
+    const ref = toRef(which)
+    const entry = this.entryOf(ref)
     if (!['failed', 'cancelled', 'interrupted', 'stopped'].includes(entry.state))
-      throw new StoreError('invalid', `run ${runId} is ${entry.state}; only failed, cancelled, interrupted or stopped entries can be retried`)
+      throw new StoreError('invalid', `${refName(ref)} is ${entry.state}; only failed, cancelled, interrupted or stopped entries can be retried`)
+    if (ref.kind === 'job') {
+      this.options.store.requeueJob(ref.id)
+      this.changed()
+      return this.entryOf(ref)
+    }
+    const runId = ref.id
     this.options.store.clearRunCancelRequest(runId)
-    if (entry.run.status !== 'queued') this.options.setStatus(runId, 'queued')
+    if (entry.kind === 'run' && entry.run.status !== 'queued') this.options.setStatus(runId, 'queued')
     this.db.setStop(runId, null, null)
     if (entry.state === 'stopped') this.db.resetTrained(runId)
     if (this.mode === 'own') this.db.setReserved(runId, null)
     this.changed()
-    return this.entry(runId)
+    return this.entryOf(ref)
   }
 
   // ---- reading --------------------------------------------------------------------------------
 
-  entry(runId: number): QueueEntry {
-    this.db.require(runId)
-    const found = this.state(true).entries.find((e) => e.runId === runId)
-    if (!found) throw new StoreError('not_found', `run ${runId} is not in the queue`)
+  entry(runId: number): QueueRunEntry {
+    return this.entryOf({ kind: 'run', id: runId }) as QueueRunEntry
+  }
+
+  jobEntry(jobId: number): QueueJobEntry {
+    return this.entryOf({ kind: 'job', id: jobId }) as QueueJobEntry
+  }
+
+  entryOf(ref: EntryRef): QueueEntry {
+    this.db.requireRef(ref)
+    const found = this.state(true).entries.find((e) => (e.kind === 'run' ? ref.kind === 'run' && e.runId === ref.id : ref.kind === 'job' && e.jobId === ref.id))
+    if (!found) throw new StoreError('not_found', `${refName(ref)} is not in the queue`)
     return found
   }
 
@@ -270,14 +342,16 @@ export class RunQueue {
     const window = this.compiledQuietly(settings)
     const open = isOpen(window, now)
     const change = nextChange(window, now)
-    const rows = this.db.list()
+    const rows = this.db.all()
     const blockers = this.blockers(rows, { settings, paused, window, now })
     const samples = this.options.store.throughputSamples(this.options.backend)
     let position = 0
     const entries: QueueEntry[] = []
     for (const row of rows) {
       if (row.status === 'finished' && !includeFinished) continue
-      entries.push(this.toEntry(row, row.status === 'finished' ? -1 : position++, blockers.get(row.runId) ?? null, settings, samples))
+      const at = row.status === 'finished' ? -1 : position++
+      const blockedBy = blockers.get(refKey(rowRef(row))) ?? null
+      entries.push(row.kind === 'run' ? this.toEntry(row, at, blockedBy, settings, samples) : this.toJobEntry(row, at, blockedBy))
     }
     const pending = entries.filter((e) => ['waiting', 'running', 'paused'].includes(e.state))
     const seconds = pending.map((e) => e.estimate?.seconds ?? 0)
@@ -291,7 +365,7 @@ export class RunQueue {
       nextWindowChange: change === null ? null : new Date(change).toISOString(),
       etaS,
       finishAt: finish === null ? null : new Date(finish).toISOString(),
-      trainingActive: this.host.activeRuns.length > 0,
+      trainingActive: this.host.activeRuns.length > 0 || this.options.jobs().activeJobs.length > 0,
       now: new Date(now).toISOString()
     }
   }
@@ -323,11 +397,40 @@ export class RunQueue {
     }
   }
 
-  private toEntry(row: QueueRow, position: number, blockedBy: string | null, settings: QueueSettings, samples: ThroughputSample[]): QueueEntry {
+  private jobStateOf(row: JobQueueRow, job: JobSummary): QueueEntryState {
+    if (row.status === 'queued') return 'waiting'
+    if (row.status === 'failed' && (job.error ?? '').startsWith('interrupted')) return 'interrupted'
+    return row.status
+  }
+
+  private toJobEntry(row: JobQueueRow, position: number, blockedBy: string | null): QueueJobEntry {
+    const job = this.options.store.getJob(row.jobId)
+    const state = this.jobStateOf(row, job)
+    const etaS = state === 'running' ? job.progress?.etaS : null
+    return {
+      kind: 'job',
+      jobId: row.jobId,
+      position,
+      priority: row.priority,
+      state,
+      blockedBy: state === 'waiting' ? blockedBy : null,
+      group: row.group,
+      after: row.after,
+      afterJobs: row.afterJobs,
+      estimate: etaS == null ? null : { seconds: etaS, source: 'progress', note: "from the job's progress so far" },
+      enqueuedAt: row.enqueuedAt,
+      message: state === 'failed' || state === 'interrupted' ? firstLine(job.error) : (job.progress?.message ?? null),
+      job,
+      what: describeJob(this.options.store, job.kind, job.params)
+    }
+  }
+
+  private toEntry(row: QueueRow, position: number, blockedBy: string | null, settings: QueueSettings, samples: ThroughputSample[]): QueueRunEntry {
     const run = this.options.store.getRun(row.runId)
     const parsed = RunConfigSchema.safeParse(this.options.store.getExperimentConfig(run.experimentId))
     const state = this.stateOf(row, settings)
     return {
+      kind: 'run',
       runId: row.runId,
       position,
       priority: row.priority,
@@ -339,6 +442,7 @@ export class RunQueue {
       configName: parsed.success ? parsed.data.name : run.experimentName,
       group: row.group,
       after: row.after,
+      afterJobs: row.afterJobs,
       budget: row.budget,
       trainedS: row.trainedS + (this.sessions.has(row.runId) ? (this.clock() - this.sessions.get(row.runId)!.startedAt) / 1000 : 0),
       estimate: state === 'finished' ? null : this.estimate(row, parsed.success ? parsed.data : null, samples),
@@ -360,56 +464,77 @@ export class RunQueue {
     return { seconds: total * (1 - done), source, note: `${walls[0]?.note ?? ''}${done > 0 ? `; ${Math.round(done * 100)}% done` : ''}` }
   }
 
-  /** Why each waiting (or queue-paused) entry does not start now; entries absent from the map could start. */
-  private blockers(rows: QueueRow[], ctx: { settings: QueueSettings; paused: boolean; window: CompiledWindow | null; now: number }): Map<number, string> {
-    const reasons = new Map<number, string>()
+  /**
+   * Why each waiting (or queue-paused) entry, a run's or a job's, does not start now, keyed by refKey; entries
+   * absent from the map could start. Slots are given in queue order; a job takes one.
+   */
+  private blockers(rows: AnyQueueRow[], ctx: { settings: QueueSettings; paused: boolean; window: CompiledWindow | null; now: number }): Map<string, string> {
+    const reasons = new Map<string, string>()
     const own = this.mode === 'own'
     const running = rows.filter((r) => r.status === 'running').length
     let free = ctx.settings.slots - running
     const open = isOpen(ctx.window, ctx.now)
     const opens = open ? null : nextChange(ctx.window, ctx.now)
     for (const row of rows) {
-      if (!this.startable(row, ctx.settings)) continue
-      const mine = row.reservedBy === this.host.owner
+      const key = refKey(rowRef(row))
+      if (row.kind === 'job' ? row.status !== 'queued' : !this.startable(row, ctx.settings)) continue
+      const mine = row.kind === 'run' && row.reservedBy === this.host.owner
       if (own && !mine) {
-        reasons.set(row.runId, 'waits for a queue runner (the workbench or elle worker)')
+        reasons.set(key, 'waits for a queue runner (the workbench or elle worker)')
         continue
       }
-      if (!own && row.reservedBy !== null && !mine && !ownerIsDead(row.reservedBy)) {
-        reasons.set(row.runId, `started by another process (${row.reservedBy.split(':').slice(0, 2).join(' pid ')}), which trains it`)
+      if (row.kind === 'run' && !own && row.reservedBy !== null && !mine && !ownerIsDead(row.reservedBy)) {
+        reasons.set(key, `started by another process (${row.reservedBy.split(':').slice(0, 2).join(' pid ')}), which trains it`)
         continue
       }
-      const dependency = row.after.map((id) => ({ id, status: this.db.runStatus(id) })).find((d) => d.status !== 'finished')
+      const dependency = this.unfinishedDependency(row)
       if (dependency) {
-        const why =
-          dependency.status === 'failed' || dependency.status === 'cancelled'
-            ? `, which ${dependency.status === 'failed' ? 'failed' : 'was cancelled'}`
-            : ` (${dependency.status ?? 'deleted'})`
-        reasons.set(row.runId, `after run ${dependency.id}${why}`)
+        reasons.set(key, dependency)
         continue
       }
-      const until = row.budget?.until === undefined ? null : Date.parse(row.budget.until)
-      if (until !== null && until <= ctx.now) {
-        reasons.set(row.runId, `its budget ended at ${row.budget!.until}`)
-        continue
+      if (row.kind === 'run') {
+        const until = row.budget?.until === undefined ? null : Date.parse(row.budget.until)
+        if (until !== null && until <= ctx.now) {
+          reasons.set(key, `its budget ended at ${row.budget!.until}`)
+          continue
+        }
       }
       if (mine && own) continue // elle run: trains at once, whatever the queue's window, pause and slots
       if (ctx.paused) {
-        reasons.set(row.runId, 'the queue is paused')
+        reasons.set(key, 'the queue is paused')
         continue
       }
       if (!open) {
-        reasons.set(row.runId, opens === null ? 'outside the window, which does not open again' : `outside the window until ${localTime(opens, ctx.settings.timezone)}`)
+        reasons.set(key, opens === null ? 'outside the window, which does not open again' : `outside the window until ${localTime(opens, ctx.settings.timezone)}`)
         continue
       }
-      if (this.host.has(row.runId)) continue // starting here
+      if (row.kind === 'run' && this.host.has(row.runId)) continue // starting here
+      if (row.kind === 'job' && this.options.jobs().has(row.jobId)) {
+        free-- // handed to the job host here (it may wait there for another job of its kind)
+        continue
+      }
       if (free <= 0) {
-        reasons.set(row.runId, `all ${ctx.settings.slots} slot${ctx.settings.slots === 1 ? '' : 's'} busy`)
+        reasons.set(key, `all ${ctx.settings.slots} slot${ctx.settings.slots === 1 ? '' : 's'} busy`)
         continue
       }
       free--
     }
     return reasons
+  }
+
+  /** The first run or job the entry waits for that has not finished, said as the entry's reason; null: none. */
+  private unfinishedDependency(row: AnyQueueRow): string | null {
+    const waits = [
+      ...row.after.map((id) => ({ what: `run ${id}`, status: this.db.runStatus(id) as string | null })),
+      ...row.afterJobs.map((id) => ({ what: `job ${id}`, status: this.db.jobStatus(id) as string | null }))
+    ]
+    const dependency = waits.find((d) => d.status !== 'finished')
+    if (!dependency) return null
+    const why =
+      dependency.status === 'failed' || dependency.status === 'cancelled'
+        ? `, which ${dependency.status === 'failed' ? 'failed' : 'was cancelled'}`
+        : ` (${dependency.status ?? 'deleted'})`
+    return `after ${dependency.what}${why}`
   }
 
   private startable(row: QueueRow, settings: QueueSettings): boolean {
@@ -451,8 +576,13 @@ export class RunQueue {
       }
       const window = this.compiledQuietly(settings)
       const open = isOpen(window, now)
-      const rows = this.db.list()
-      if (this.mode === 'runner' && ++this.ticks % RECOVER_EVERY === 0) this.recover(this.host.recoverOrphans())
+      if (this.mode === 'runner' && ++this.ticks % RECOVER_EVERY === 0) {
+        this.recover(this.host.recoverOrphans())
+        // jobs of the queue another runner ran when its process died: failed (interrupted), with a retry
+        this.options.jobs().recoverOrphans()
+      }
+      const all = this.db.all()
+      const rows = all.filter((r): r is QueueRow => r.kind === 'run')
       for (const row of rows) {
         if (row.status !== 'running' || !this.sessions.has(row.runId)) continue
         const session = this.sessions.get(row.runId)!
@@ -466,9 +596,15 @@ export class RunQueue {
           this.notice('stalled', row.runId, `no progress for ${Math.round((now - session.progressAt) / 60_000)} min`)
         }
       }
-      const blockers = this.blockers(rows, { settings, paused, window, now })
-      for (const row of rows) {
-        if (!this.startable(row, settings) || blockers.has(row.runId) || this.host.has(row.runId)) continue
+      const blockers = this.blockers(all, { settings, paused, window, now })
+      for (const row of all) {
+        if (blockers.has(refKey(rowRef(row)))) continue
+        if (row.kind === 'job') {
+          // a job runs to its end once started: the window and the paused flag only hold back its start
+          if (row.status === 'queued' && this.mode === 'runner' && !this.options.jobs().has(row.jobId)) this.options.jobs().startQueued(row.jobId, row.jobKind, row.work)
+          continue
+        }
+        if (!this.startable(row, settings) || this.host.has(row.runId)) continue
         if (this.mode === 'own' && row.reservedBy !== this.host.owner) continue
         this.start(row, settings.slots)
       }
@@ -507,11 +643,8 @@ export class RunQueue {
       }
       this.options.setStatus(run.id, 'queued')
       this.db.setStop(run.id, null, 'resumed after the process training it stopped unexpectedly')
-      const order = this.db
-        .list()
-        .filter((r) => r.status !== 'finished' && r.runId !== run.id)
-        .map((r) => r.runId)
-      this.db.reorder([run.id, ...order])
+      const order = this.db.order().filter((r) => !(r.kind === 'run' && r.id === run.id))
+      this.db.reorder([{ kind: 'run', id: run.id }, ...order])
     }
     this.changed()
   }
@@ -546,8 +679,15 @@ export class RunQueue {
     this.changed()
   }
 
+  /** The job host's report on any job: one of the queue's started or ended, so the queue changed (dependents may start). */
+  onJobUpdated(job: JobSummary): void {
+    if (this.closed || !this.db.getJob(job.id)) return
+    if (job.status !== 'queued') this.activeChanged()
+    this.changed()
+  }
+
   private activeChanged(): void {
-    const active = this.host.activeRuns.length > 0
+    const active = this.host.activeRuns.length > 0 || this.options.jobs().activeJobs.length > 0
     if (active === this.active) return
     this.active = active
     this.options.events.publish({ type: 'training.active', active })
@@ -614,11 +754,11 @@ function budgetSpent(row: QueueRow, sessionStart: number, now: number): string |
   return null
 }
 
-/** A cycle through `start` in the dependency graph, as a path of run ids, or null. */
-function findCycle(edges: Map<number, readonly number[]>, start: number): number[] | null {
-  const path: number[] = []
-  const seen = new Set<number>()
-  const visit = (id: number): number[] | null => {
+/** A cycle through `start` in the dependency graph (keys run:N / job:N), as a path of keys, or null. */
+function findCycle(edges: Map<string, readonly string[]>, start: string): string[] | null {
+  const path: string[] = []
+  const seen = new Set<string>()
+  const visit = (id: string): string[] | null => {
     path.push(id)
     for (const next of edges.get(id) ?? []) {
       if (next === start) return [...path, start]
@@ -649,4 +789,36 @@ function progressShape(value: unknown): LiveProgress | null {
   const p = value as Record<string, unknown>
   if (typeof p.step !== 'number' || typeof p.totalSteps !== 'number') return null
   return { step: p.step, totalSteps: p.totalSteps, etaS: typeof p.etaS === 'number' ? p.etaS : null, tokensPerS: typeof p.tokensPerS === 'number' ? p.tokensPerS : 0 }
+}
+
+/** What a queued job does, in a row's words: "evaluate checkpoint 7 (run 3, step 200) on domain news". */
+export function describeJob(store: ExperimentStore, kind: JobSummary['kind'], params: Record<string, unknown>): string {
+  const text = (key: string): string | null => (typeof params[key] === 'string' ? (params[key] as string) : null)
+  let checkpoint = ''
+  if (typeof params.checkpointId === 'number') {
+    try {
+      const c = store.getCheckpoint(params.checkpointId)
+      checkpoint = `checkpoint ${c.id} (run ${c.runId}, step ${c.step})`
+    } catch {
+      checkpoint = `checkpoint ${params.checkpointId} (deleted)`
+    }
+  } else if (text('checkpointPath')) checkpoint = `checkpoint ${text('checkpointPath')}`
+  switch (kind) {
+    case 'evaluate':
+      return `evaluate ${checkpoint} on ${text('domain') ? `domain ${text('domain')}` : `the text ${text('textPath')}`}`
+    case 'finetune':
+      return `fine-tune ${checkpoint} on ${text('task')}${typeof params.seeds === 'number' ? ` (${params.seeds} seeds)` : ''}`
+    case 'forgetting':
+      return `forgetting matrix of run ${String(params.runId)}`
+    case 'grow':
+      return `grow ${checkpoint} by ${String(params.addLayers)} layers and ${String(params.addHeads)} heads (${text('mode')})`
+    case 'export':
+      return `export ${checkpoint} to ${text('outDir')}`
+    case 'import':
+      return `import ${text('path')}`
+    case 'domain.add':
+      return `add domain ${text('name')}`
+    case 'stream.prepare':
+      return 'prepare the default stream'
+  }
 }

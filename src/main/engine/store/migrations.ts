@@ -280,6 +280,39 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (run_id, name, block)
       ) WITHOUT ROWID;
     `
+  },
+  {
+    version: 11,
+    description: 'jobs in the queue: an entry is a run or a job (evaluate, fine-tune, ...) in one shared order; dependencies on jobs too',
+    // queue_entries is rebuilt with its own id (an entry is keyed by run_id or job_id); run entries keep every field.
+    sql: `
+      CREATE TABLE queue_entries_v11 (
+        id              INTEGER PRIMARY KEY,
+        kind            TEXT NOT NULL CHECK (kind IN ('run','job')),
+        run_id          INTEGER UNIQUE REFERENCES runs(id) ON DELETE CASCADE,
+        job_id          INTEGER UNIQUE REFERENCES jobs(id) ON DELETE CASCADE,
+        position        INTEGER NOT NULL,
+        priority        INTEGER NOT NULL DEFAULT 0,
+        group_name      TEXT,
+        -- run ids, then job ids, that must finish first
+        after_json      TEXT NOT NULL DEFAULT '[]',
+        after_jobs_json TEXT NOT NULL DEFAULT '[]',
+        budget_json     TEXT,
+        trained_s       REAL NOT NULL DEFAULT 0,
+        stop_reason     TEXT,
+        message         TEXT,
+        reserved_by     TEXT,
+        -- a job entry: what its worker gets (ids resolved to paths), taken when it was queued
+        work_json       TEXT,
+        enqueued_at     TEXT NOT NULL DEFAULT ${NOW},
+        CHECK ((kind = 'run' AND run_id IS NOT NULL AND job_id IS NULL) OR (kind = 'job' AND job_id IS NOT NULL AND run_id IS NULL AND work_json IS NOT NULL))
+      );
+      INSERT INTO queue_entries_v11 (kind, run_id, position, priority, group_name, after_json, budget_json, trained_s, stop_reason, message, reserved_by, enqueued_at)
+        SELECT 'run', run_id, position, priority, group_name, after_json, budget_json, trained_s, stop_reason, message, reserved_by, enqueued_at FROM queue_entries;
+      DROP TABLE queue_entries;
+      ALTER TABLE queue_entries_v11 RENAME TO queue_entries;
+      CREATE INDEX queue_entries_by_position ON queue_entries(position);
+    `
   }
 ]
 

@@ -802,7 +802,10 @@ export class ExperimentStore {
       .transaction(() => {
         if (slots !== undefined) {
           const taken = this.db
-            .prepare(`SELECT COUNT(*) AS n FROM runs WHERE id != ? AND owner IS NOT NULL AND status IN ('queued', 'running') AND NOT ${LEASE_EXPIRED}`)
+            .prepare(
+              `SELECT (SELECT COUNT(*) FROM runs WHERE id != ? AND owner IS NOT NULL AND status IN ('queued', 'running') AND NOT ${LEASE_EXPIRED})
+                    + (SELECT COUNT(*) FROM queue_entries q JOIN jobs j ON j.id = q.job_id WHERE j.status = 'running') AS n`
+            )
             .get(id, leaseSeconds) as { n: number }
           if (taken.n >= slots) throw new SlotsBusyError(`all ${slots} slot${slots === 1 ? '' : 's'} are taken; run ${id} stays queued`)
         }
@@ -1069,7 +1072,8 @@ export class ExperimentStore {
 
   // ---- jobs ----------------------------------------------------------------------------------
 
-  createJob(kind: JobKind, params: unknown, owner: string): JobSummary {
+  /** Record a job (queued). `owner` null: a job entry of the queue, which any queue runner may start. */
+  createJob(kind: JobKind, params: unknown, owner: string | null): JobSummary {
     const { lastInsertRowid } = this.db.prepare("INSERT INTO jobs (kind, params_json, status, owner) VALUES (?, ?, 'queued', ?)").run(kind, JSON.stringify(params), owner)
     return this.getJob(Number(lastInsertRowid))
   }
@@ -1108,6 +1112,16 @@ export class ExperimentStore {
       )
       .run(end.status, end.status === 'finished' ? JSON.stringify(end.result) : null, end.status === 'finished' ? null : end.error, id)
     return this.getJob(id)
+  }
+
+  /** A failed or cancelled job queued again (queue.retry): a job is not resumable, so it starts over, keeping its id and params. */
+  requeueJob(id: number): void {
+    this.db
+      .prepare(
+        `UPDATE jobs SET status = 'queued', owner = NULL, progress_json = NULL, result_json = NULL, error = NULL, cancel_requested_at = NULL, started_at = NULL, ended_at = NULL
+         WHERE id = ? AND status IN ('failed', 'cancelled')`
+      )
+      .run(id)
   }
 
   requestJobCancel(id: number): boolean {

@@ -1,7 +1,7 @@
 import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
-import type { Params, QueueBudget, QueueEntry, QueueSettings, QueueState, RunNotice } from '../../../shared/contract'
-import { firstLine, pendingEntries, reorder } from '../../../shared/queue-view'
+import type { Params, QueueBudget, QueueEntry, QueueRef, QueueSettings, QueueState, RunNotice } from '../../../shared/contract'
+import { entryKey, entryName, entryRef, firstLine, pendingEntries, reorderEntries } from '../../../shared/queue-view'
 import type { RunConfigInput } from '../../../shared/run-config'
 import { useApi } from '../api/inject'
 
@@ -30,7 +30,7 @@ export const useQueueStore = defineStore('queue', () => {
   /** the entries still in the queue, in order */
   const entries = computed(() => pendingEntries(state.value?.entries ?? []))
   /** every entry's group by run id (finished ones too): what the morning summary groups by */
-  const groupOf = computed(() => new Map((state.value?.entries ?? []).map((e) => [e.runId, e.group])))
+  const groupOf = computed(() => new Map((state.value?.entries ?? []).flatMap((e) => (e.kind === 'run' ? [[e.runId, e.group] as const] : []))))
   const finishedCount = computed(() => (state.value?.entries ?? []).filter((e) => e.state === 'finished').length)
 
   async function load(): Promise<void> {
@@ -68,32 +68,35 @@ export const useQueueStore = defineStore('queue', () => {
   }
 
   /** Move an entry (shown at once, then as the engine answers) and say where it went. */
-  async function move(runId: number, to: MoveTo): Promise<boolean> {
+  async function move(entry: QueueEntry, to: MoveTo): Promise<boolean> {
     const current = state.value
     if (!current) return false
-    const order = reorder(entries.value, runId, to)
-    const position = new Map(order.map((e, i) => [e.runId, i]))
-    state.value = { ...current, entries: current.entries.map((e) => (position.has(e.runId) ? { ...e, position: position.get(e.runId)! } : e)) }
+    const key = entryKey(entry)
+    const order = reorderEntries(entries.value, key, to)
+    const position = new Map(order.map((e, i) => [entryKey(e), i]))
+    state.value = { ...current, entries: current.entries.map((e) => (position.has(entryKey(e)) ? { ...e, position: position.get(entryKey(e))! } : e)) }
     const ok = await attempt(async () => {
-      const answer = await api.call('queue.move', { runId, to })
+      const answer = await api.call('queue.move', { ...entryRef(entry), to })
       apply(answer)
       return answer
     })
     if (!ok) await load()
-    const at = entries.value.findIndex((e) => e.runId === runId)
-    announcement.value = ok ? `run ${runId} moved to position ${at + 1} of ${entries.value.length}` : `run ${runId} not moved: ${error.value}`
+    const at = entries.value.findIndex((e) => entryKey(e) === key)
+    announcement.value = ok ? `${entryName(entry)} moved to position ${at + 1} of ${entries.value.length}` : `${entryName(entry)} not moved: ${error.value}`
     return ok
   }
 
-  const remove = (runId: number): Promise<boolean> => attempt(() => api.call('queue.remove', { runId })).then(afterChange)
-  const retry = (runId: number): Promise<boolean> => attempt(() => api.call('queue.retry', { runId })).then(afterChange)
-  const cancelRunning = (runId: number): Promise<boolean> => attempt(() => api.call('runs.cancel', { id: runId })).then(afterChange)
+  const remove = (ref: QueueRef): Promise<boolean> => attempt(() => api.call('queue.remove', ref)).then(afterChange)
+  const retry = (ref: QueueRef): Promise<boolean> => attempt(() => api.call('queue.retry', ref)).then(afterChange)
+  /** Cancel a running entry: its run (runs.cancel) or its job (jobs.cancel). */
+  const cancelRunning = (entry: QueueEntry): Promise<boolean> =>
+    attempt(() => (entry.kind === 'run' ? api.call('runs.cancel', { id: entry.runId }) : api.call('jobs.cancel', { id: entry.jobId }))).then(afterChange)
   const pause = (): Promise<boolean> => attempt(async () => apply(await api.call('queue.pause', {})))
   const resume = (): Promise<boolean> => attempt(async () => apply(await api.call('queue.resume', {})))
   const setBudget = (runId: number, budget: QueueBudget | null): Promise<boolean> => attempt(() => api.call('queue.update', { runId, budget })).then(afterChange)
   /** Change an entry's priority, dependencies, group and budget at once; a refusal (unknown run, cycle) lands in `error`. */
-  const update = (runId: number, changes: Omit<Params<'queue.update'>, 'runId'>): Promise<boolean> =>
-    attempt(() => api.call('queue.update', { runId, ...changes })).then(afterChange)
+  const update = (ref: QueueRef, changes: Omit<Params<'queue.update'>, 'runId' | 'jobId'>): Promise<boolean> =>
+    attempt(() => api.call('queue.update', { ...ref, ...changes })).then(afterChange)
   function afterChange(ok: boolean): boolean {
     if (ok) void load()
     return ok
@@ -148,7 +151,7 @@ export const useQueueStore = defineStore('queue', () => {
     if (event.type === 'queue.changed') reloadSoon()
     else if (event.type === 'training.active') trainingActive.value = event.active
     else if (event.type === 'run.notice') showNotice(event.notice)
-    else if (event.type === 'run.updated' && state.value?.entries.some((e) => e.runId === event.run.id)) reloadSoon()
+    else if (event.type === 'run.updated' && state.value?.entries.some((e) => e.kind === 'run' && e.runId === event.run.id)) reloadSoon()
   })
   api.onConnection((s) => {
     if (s === 'connected' && state.value) void load()

@@ -18,6 +18,10 @@ export const useCurvesStore = defineStore('curves', () => {
   /** the query the shown result answers (tests and the bench read it) */
   const answered = ref<SeriesQuery | null>(null)
   let sent = 0
+  // the last few answers by their query: toggling smoothing back or zooming out again draws at once, without a
+  // request (a run that recorded more changes the panel's version, which is part of the key)
+  const recent = new Map<string, SeriesResult>()
+  const RECENT = 4
 
   /** What the picker offers: the series the runs recorded (interval and bookkeeping series left out), else the common ones. */
   const available = computed(() => {
@@ -27,7 +31,7 @@ export const useCurvesStore = defineStore('curves', () => {
   })
 
   /** Ask for the curves of `runs` (default: the compared runs) with the view state's settings. */
-  async function load(runs: readonly number[] = view.compare.runs): Promise<void> {
+  async function load(runs: readonly number[] = view.compare.runs, version: string | number | null = null): Promise<void> {
     const mine = ++sent
     const c = view.compare
     if (runs.length === 0 || c.metrics.length === 0) {
@@ -36,10 +40,23 @@ export const useCurvesStore = defineStore('curves', () => {
       return
     }
     const query: SeriesQuery = { runs: [...runs], metrics: [...c.metrics], x: c.x, range: c.range, smoothing: { ...c.smoothing }, grouping: { ...c.grouping } }
+    const key = JSON.stringify([query, version])
+    const kept = recent.get(key)
+    if (kept) {
+      recent.delete(key)
+      recent.set(key, kept)
+      result.value = kept
+      answered.value = query
+      error.value = null
+      loading.value = false
+      return
+    }
     loading.value = true
     try {
       const r = await api.call('runs.series', query)
       if (mine !== sent) return
+      recent.set(key, r)
+      for (const k of recent.keys()) if (recent.size > RECENT) recent.delete(k)
       result.value = r
       answered.value = query
       error.value = null

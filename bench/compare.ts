@@ -139,9 +139,10 @@ function drawnAt(page: Page, lines: number, minSeries = 0, maxPoints = Infinity)
           const panel = g.document.querySelector('[data-testid="curves-panel"]')
           const chart = g.document.querySelector('[data-testid="curve-loss"]')
           const drawn = (chart?.getAttribute('data-lines') ?? '').split('|').filter(Boolean).length
-          const series = chart?.echart?.getOption().series?.length ?? 0
           const points = Number((chart?.getAttribute('data-points') ?? '').split('|')[0] ?? NaN)
-          if (panel?.getAttribute('data-loading') === 'false' && drawn === lines && series >= minSeries && points <= maxPoints)
+          // getOption copies the whole option: asked only when everything else holds
+          const ready = panel?.getAttribute('data-loading') === 'false' && drawn === lines && points <= maxPoints
+          if (ready && (minSeries === 0 || (chart?.echart?.getOption().series?.length ?? 0) >= minSeries))
             g.requestAnimationFrame(() => g.requestAnimationFrame(() => resolve(performance.now())))
           else g.requestAnimationFrame(check)
         }

@@ -114,3 +114,22 @@ describe('roundSig', () => {
     }
   })
 })
+
+describe('the number columns of a curve', () => {
+  it('are checked in one loop and still refuse what is not a finite number (null only where a value may be missing)', () => {
+    const line = { key: 'run:1', label: '#1', color: '#000', role: 'run', x: [0, 1, 2], y: [1, null, 3], min: [1, null, 2], max: [1, null, 4], points: 3 }
+    const answer = (over: object) => ({
+      x: 'step',
+      xLabel: 'step',
+      range: null,
+      charts: [{ metric: 'loss', yLabel: 'loss', lines: [{ ...line, ...over }], markers: [], extent: [0, 2] }]
+    })
+    expect(SeriesResult.safeParse(answer({})).success).toBe(true)
+    for (const bad of [{ y: [1, '2', 3] }, { y: [1, Infinity, 3] }, { max: [1, NaN, 3] }, { x: [0, null, 2] }, { y: { 0: 1 } }]) {
+      const r = SeriesResult.safeParse(answer(bad))
+      expect(r.success, JSON.stringify(bad)).toBe(false)
+      expect(r.error!.issues[0]!.message).toMatch(/expected an array of finite numbers/)
+      expect(r.error!.issues[0]!.path).toEqual(['charts', 0, 'lines', 0, Object.keys(bad)[0]!])
+    }
+  })
+})

@@ -5,12 +5,18 @@ import { LineChart } from 'echarts/charts'
 import { DataZoomComponent, GridComponent, LegendComponent, MarkLineComponent, TitleComponent, TooltipComponent } from 'echarts/components'
 import { CanvasRenderer } from 'echarts/renderers'
 import { curveOption } from '../src/shared/charts/curves'
-import type { SeriesQuery, SeriesResult } from '../src/shared/series'
+import { SeriesResult, type SeriesQuery } from '../src/shared/series'
 
 echarts.use([LineChart, GridComponent, TooltipComponent, LegendComponent, DataZoomComponent, MarkLineComponent, TitleComponent, CanvasRenderer])
 
 export interface DrawTiming {
   requestMs: number
+  /** of requestMs: until the body is in (engine, contract check, JSON encode, HTTP) */
+  fetchMs: number
+  /** of requestMs: JSON.parse */
+  parseMs: number
+  /** of requestMs: the contract's check, as the workbench's client does it */
+  validateMs: number
   optionMs: number
   renderMs: number
   totalMs: number
@@ -30,7 +36,10 @@ async function draw(query: SeriesQuery, logY: boolean): Promise<DrawTiming> {
   const response = await fetch('/api/rpc/runs.series', { method: 'POST', headers: { 'Content-Type': 'application/json' }, credentials: 'same-origin', body: JSON.stringify(query) })
   const text = await response.text()
   if (!response.ok) throw new Error(text)
-  const result = (JSON.parse(text) as { result: SeriesResult }).result
+  const tf = performance.now()
+  const body = JSON.parse(text) as { result: unknown }
+  const tp = performance.now()
+  const result = SeriesResult.parse(body.result)
   const t1 = performance.now()
   const c = result.charts[0]!
   const option = curveOption({ xAxis: result.x, xLabel: result.xLabel, yLabel: c.yLabel, logY, lines: c.lines, markers: c.markers, range: result.range }, { interactive: true })
@@ -45,6 +54,9 @@ async function draw(query: SeriesQuery, logY: boolean): Promise<DrawTiming> {
   const t3 = performance.now()
   return {
     requestMs: t1 - t0,
+    fetchMs: tf - t0,
+    parseMs: tp - tf,
+    validateMs: t1 - tp,
     optionMs: t2 - t1,
     renderMs: t3 - t2,
     totalMs: t3 - t0,

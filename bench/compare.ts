@@ -11,12 +11,24 @@ import { build } from 'esbuild'
 import { chromium } from 'playwright-core'
 import { openEngineApi, type EngineApi } from '../src/main/engine/api/facade'
 import { ExperimentStore, type MetricPoint } from '../src/main/engine/store/store'
+import { rendererDir } from '../src/main/app-root'
 import { startBrowserServer } from '../src/main/transports/http/server'
-import type { SeriesQuery } from '../src/shared/series'
+import { querySeries } from '../src/main/engine/series/query'
+import { SeriesResult, type SeriesQuery } from '../src/shared/series'
 import type { DrawTiming } from './compare-page'
+import type { ViewState } from '../src/shared/view-state'
+import type { Page } from 'playwright-core'
 
 const { values } = parseArgs({
-  options: { runs: { type: 'string', default: '100' }, steps: { type: 'string', default: '100000' }, repeats: { type: 'string', default: '3' }, refill: { type: 'boolean' } }
+  options: {
+    runs: { type: 'string', default: '100' },
+    steps: { type: 'string', default: '100000' },
+    repeats: { type: 'string', default: '3' },
+    refill: { type: 'boolean' },
+    // only the real Compare view, or only the bare page
+    view: { type: 'boolean' },
+    bare: { type: 'boolean' }
+  }
 })
 const RUNS = Number(values.runs)
 const STEPS = Number(values.steps)
@@ -105,6 +117,106 @@ async function pageBundle(): Promise<string> {
   return folder
 }
 
+/** The page's few globals the measurements read (the node tsconfig has no DOM types); types only, erased before the functions run in the page. */
+interface PageElement {
+  getAttribute(name: string): string | null
+  echart?: { getOption(): { series?: unknown[] }; dispatchAction(action: object): void }
+}
+interface PageGlobals {
+  document: { querySelector(selector: string): PageElement | null }
+}
+
+/**
+ * When the curves panel's `loss` chart shows `lines` lines (at least `minSeries` ECharts series, the first line
+ * standing for at most `maxPoints` points) and nothing is loading: ms since the page's time origin, after the frame that shows it.
+ */
+function drawnAt(page: Page, lines: number, minSeries = 0, maxPoints = Infinity): Promise<number> {
+  return page.evaluate(
+    ([lines, minSeries, maxPoints]) =>
+      new Promise<number>((resolve) => {
+        const g = globalThis as unknown as PageGlobals & { requestAnimationFrame(cb: () => void): void }
+        const check = () => {
+          const panel = g.document.querySelector('[data-testid="curves-panel"]')
+          const chart = g.document.querySelector('[data-testid="curve-loss"]')
+          const drawn = (chart?.getAttribute('data-lines') ?? '').split('|').filter(Boolean).length
+          const points = Number((chart?.getAttribute('data-points') ?? '').split('|')[0] ?? NaN)
+          // getOption copies the whole option: asked only when everything else holds
+          const ready = panel?.getAttribute('data-loading') === 'false' && drawn === lines && points <= maxPoints
+          if (ready && (minSeries === 0 || (chart?.echart?.getOption().series?.length ?? 0) >= minSeries))
+            g.requestAnimationFrame(() => g.requestAnimationFrame(() => resolve(performance.now())))
+          else g.requestAnimationFrame(check)
+        }
+        check()
+      }),
+    [lines, minSeries, maxPoints] as const
+  )
+}
+
+/** ms since the page's time origin */
+const now = (page: Page): Promise<number> => page.evaluate(() => performance.now())
+const seriesCount = (page: Page): Promise<number> =>
+  page.evaluate(() => (globalThis as unknown as PageGlobals).document.querySelector('[data-testid="curve-loss"]')?.echart?.getOption().series?.length ?? 0)
+
+/**
+ * The page the user opens: the workbench's own renderer (out/renderer) over the real HTTP transport, on a saved
+ * view's link (`#/compare?view=ID`: all the runs picked, `loss` against step). First draw: from navigation to the
+ * frame that shows the curves panel's chart of every run (the view's runs.compare and its other panels included);
+ * then smoothing toggled in the panel's select, and a zoom to 40–60% dispatched on the chart (the panel waits 150 ms
+ * for a zoom gesture to settle before it asks, included).
+ */
+async function realView(browser: import('playwright-core').Browser, runIds: number[], results: Record<string, number[]>): Promise<void> {
+  const engine = await openEngineApi({ dbPath, mode: 'browser', queue: 'own', backend: { flag: 'cpu' } })
+  const server = await startBrowserServer({ handler: engine.handler, events: engine.events, rendererDir: rendererDir(), port: 0 })
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } })
+  const errors: string[] = []
+  page.on('pageerror', (e) => errors.push(e.message))
+  try {
+    const state: ViewState = {
+      compare: {
+        runs: runIds,
+        metrics: ['loss'],
+        x: 'step',
+        logY: false,
+        smoothing: { kind: 'none', param: 0 },
+        grouping: { by: 'none', stat: 'mean', band: 'none', members: false },
+        range: null
+      },
+      table: { columns: ['id', 'experiment', 'status', 'method'], filter: '', search: '', sort: null }
+    }
+    const existing = (await engine.call('views.list', {})).views.find((v) => v.name === 'bench:compare')
+    const view = await engine.call('views.save', { ...(existing ? { id: existing.id } : {}), name: 'bench:compare', state })
+    await page.goto(`${server.openUrl}#/compare?view=${view.id}`)
+    const first = await drawnAt(page, runIds.length)
+    results.viewFirst!.push(first)
+    const plain = await seriesCount(page)
+    // smoothing on: the panel's own control
+    const t1 = await now(page)
+    await page.getByTestId('curves-smoothing').selectOption('ema')
+    const smoothed = (await drawnAt(page, runIds.length, plain + 1)) - t1
+    results.viewSmoothing!.push(smoothed)
+    // a zoom on the chart, as the inside zoom or the slider reports it
+    const t2 = await now(page)
+    await page.evaluate(
+      ([a, b]) =>
+        (globalThis as unknown as PageGlobals).document.querySelector('[data-testid="curve-loss"]')!.echart!.dispatchAction({ type: 'dataZoom', startValue: a, endValue: b }),
+      [STEPS * 0.4, STEPS * 0.6] as const
+    )
+    // drawn when the lines stand for the points of the range only
+    const zoomed = (await drawnAt(page, runIds.length, 0, STEPS * 0.3)) - t2
+    results.viewZoom!.push(zoomed)
+    const cdp = await page.context().newCDPSession(page)
+    await cdp.send('Performance.enable')
+    const { metrics } = (await cdp.send('Performance.getMetrics')) as { metrics: Array<{ name: string; value: number }> }
+    results.viewHeapMb!.push((metrics.find((m) => m.name === 'JSHeapTotalSize')?.value ?? 0) / 1e6)
+    if (errors.length) throw new Error(`the Compare view failed: ${errors.join('; ')}`)
+    console.error(`real view: first ${first.toFixed(0)} ms, smoothing ${smoothed.toFixed(0)} ms, zoom ${zoomed.toFixed(0)} ms`)
+  } finally {
+    await page.close()
+    await server.close()
+    await engine.close()
+  }
+}
+
 async function main(): Promise<void> {
   let filled: { seconds: number; rows: number } | null = null
   if (values.refill || !fs.existsSync(dbPath)) filled = fill()
@@ -130,6 +242,10 @@ async function main(): Promise<void> {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking']
   })
   const results: Record<string, number[]> = {
+    viewFirst: [],
+    viewSmoothing: [],
+    viewZoom: [],
+    viewHeapMb: [],
     compareCold: [],
     engineCold: [],
     engineWarm: [],
@@ -139,10 +255,19 @@ async function main(): Promise<void> {
     smoothing: [],
     zoom: [],
     heapMb: [],
-    bytes: []
+    bytes: [],
+    storeRead: [],
+    zodResult: [],
+    jsonEncode: [],
+    pageFetch: [],
+    pageParse: [],
+    pageValidate: [],
+    pageOption: []
   }
   try {
     for (let rep = 0; rep < REPEATS; rep++) {
+      if (!values.bare) await realView(browser, runIds, results)
+      if (values.view) continue
       // a fresh engine each time: the first draw reads the blocks from the store, not from the engine's memory
       const api: EngineApi = await openEngineApi({ dbPath, mode: 'browser', queue: 'own', backend: { flag: 'cpu' } })
       try {
@@ -159,6 +284,21 @@ async function main(): Promise<void> {
       } finally {
         await api.close()
       }
+      // where the request's time goes, in-process: the engine alone (a fresh store: cold blocks), the contract's check, JSON
+      const direct = ExperimentStore.open(dbPath, { readonly: true })
+      try {
+        const t2 = process.hrtime.bigint()
+        const answer = querySeries(direct, full)
+        results.storeRead!.push(ms(t2))
+        const t3 = process.hrtime.bigint()
+        SeriesResult.parse(answer)
+        results.zodResult!.push(ms(t3))
+        const t4 = process.hrtime.bigint()
+        JSON.stringify({ result: answer })
+        results.jsonEncode!.push(ms(t4))
+      } finally {
+        direct.close()
+      }
       const engine = await openEngineApi({ dbPath, mode: 'browser', queue: 'own', backend: { flag: 'cpu' } })
       const server = await startBrowserServer({ handler: engine.handler, events: engine.events, rendererDir: folder, port: 0 })
       const page = await browser.newPage({ viewport: { width: 1300, height: 800 } })
@@ -172,6 +312,10 @@ async function main(): Promise<void> {
         results.firstRequest!.push(first.requestMs)
         results.firstRender!.push(first.optionMs + first.renderMs)
         results.bytes!.push(first.bytes)
+        results.pageFetch!.push(first.fetchMs)
+        results.pageParse!.push(first.parseMs)
+        results.pageValidate!.push(first.validateMs)
+        results.pageOption!.push(first.optionMs)
         results.smoothing!.push((await draw(smoothed)).totalMs)
         results.zoom!.push((await draw(zoomed)).totalMs)
         const cdp = await page.context().newCDPSession(page)
@@ -189,7 +333,11 @@ async function main(): Promise<void> {
     await browser.close()
     fs.rmSync(folder, { recursive: true, force: true })
   }
-  const summary = Object.fromEntries(Object.entries(results).map(([k, v]) => [k, `${Math.round(median(v))} (${v.map(Math.round).join(', ')})`]))
+  const summary = Object.fromEntries(
+    Object.entries(results)
+      .filter(([, v]) => v.length > 0)
+      .map(([k, v]) => [k, `${Math.round(median(v))} (${v.map(Math.round).join(', ')})`])
+  )
   console.log(
     JSON.stringify(
       {

@@ -8,7 +8,21 @@ export const X_AXES = ['step', 'tokens', 'wall', 'flops'] as const
 export const XAxisKind = z.enum(X_AXES)
 export type XAxisKind = z.infer<typeof XAxisKind>
 
-const Values = z.array(z.number().nullable())
+/**
+ * A column of finite numbers, null where a value is missing, checked in one loop: a comparison's answer holds
+ * ~160,000 of them, and a schema per element (z.array(z.number().nullable())) took 0.3–0.5 s in the page to check.
+ */
+const column = <T extends number | null>(nullable: boolean) =>
+  z.custom<T[]>(
+    (v) => {
+      if (!Array.isArray(v)) return false
+      for (const e of v) if (!((nullable && e === null) || (typeof e === 'number' && Number.isFinite(e)))) return false
+      return true
+    },
+    { message: nullable ? 'expected an array of finite numbers or nulls' : 'expected an array of finite numbers' }
+  )
+const Values = column<number | null>(true)
+const Xs = column<number>(false)
 
 /** One drawn line: a run's series, a group's mean/median over seeds, or a group member. */
 export const CurveLine = z.object({
@@ -18,7 +32,7 @@ export const CurveLine = z.object({
   color: z.string(),
   role: z.enum(['run', 'group', 'member']),
   /** x of each point (a bucket's x when bucketed), ascending */
-  x: z.array(z.number()),
+  x: Xs,
   /** the drawn value (smoothed when smoothing is on; the group statistic for a group) */
   y: Values,
   /** per-bucket min and max of the raw values, so no spike is hidden; absent when every point is drawn */

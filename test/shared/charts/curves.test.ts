@@ -52,17 +52,30 @@ describe('curveOption', () => {
     const l = line({ raw: [6, 3, 4, 2], min: [4, 3, 2, 2], max: [6, 5, 4, 3], band: { lo: [4.5, 3.5, 2.5, 2], hi: [5.5, 4.5, 3.5, 3], kind: 'std' }, role: 'group' })
     const o = curveOption(input({ lines: [l, line({ key: 'run:2', label: '#2', role: 'member', color: '#d62728' })] }), { interactive: true })
     const parts = seriesMeta(o).map((m) => m.part)
-    expect(parts.slice(0, 6).sort()).toEqual(['band', 'band-lo', 'envelope', 'envelope-lo', 'main', 'raw'])
+    expect(parts.slice(0, 5).sort()).toEqual(['band', 'band-lo', 'envelope', 'main', 'raw'])
     const s = series(o)
     const of = (part: string, line = 0) => s[seriesMeta(o).findIndex((m) => m.part === part && m.line === line)]!
-    expect(s.slice(0, 6).every((x) => x.name === '#1 elle')).toBe(true)
+    expect(s.slice(0, 5).every((x) => x.name === '#1 elle')).toBe(true)
     // the legend's icon comes from the first series of a name: the main line
     expect(seriesMeta(o)[0]!.part).toBe('main')
     const main = of('main')
     expect(main.lineStyle!.width).toBe(2.5)
     expect((of('raw').lineStyle!.opacity as number) < 1 && (of('raw').lineStyle!.width as number) < (main.lineStyle!.width as number)).toBe(true)
-    expect(of('band').areaStyle!.opacity).toBeGreaterThan(of('envelope').areaStyle!.opacity as number)
     expect(of('band').areaStyle!.opacity).toBeLessThan(0.5)
+    // the min/max envelope: one faint line through each bucket's min then max (one series per line, nothing stacked)
+    expect(of('envelope').stack).toBeUndefined()
+    expect(of('envelope').lineStyle).toMatchObject({ width: 1 })
+    expect(of('envelope').lineStyle!.opacity as number).toBeLessThan(0.5)
+    expect(of('envelope').data).toEqual([
+      [0, 4],
+      [0, 6],
+      [10, 3],
+      [10, 5],
+      [20, 2],
+      [20, 4],
+      [30, 2],
+      [30, 3]
+    ])
     // areas are the difference stacked on the lower bound
     expect(of('band').data).toEqual([
       [0, 1],

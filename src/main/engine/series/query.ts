@@ -6,7 +6,7 @@ import { groupColor, runColor } from '../../../shared/charts/palette'
 import { PHASE_KINDS, SERIES } from '../../../shared/metrics'
 import { formatParams } from '../../../shared/plot'
 import { SERIES_QUERY_DEFAULT_BUCKETS, type SeriesChart, type SeriesQuery, type SeriesResult } from '../../../shared/series'
-import { bucketMinMax, groupLines, smooth, upperBound, lowerBound, X_LABELS, yLabelOf } from '../../../shared/series/index'
+import { bucketMinMax, compactLine, groupLines, smooth, upperBound, lowerBound, X_LABELS, yLabelOf } from '../../../shared/series/index'
 import type { Grouping, Smoothing } from '../../../shared/view-state'
 import { configFacts } from '../compare/compare'
 import type { ExperimentStore } from '../store/store'
@@ -260,6 +260,8 @@ export function querySeries(store: ExperimentStore, query: SeriesQuery, read?: C
         if (grouping.members) for (const m of members) lines.push(runLine(m, 'member'))
       }
     }
+    // 8 significant digits (float32 precision; min rounded down, max up): half the bytes of full precision (shared/series/compact.ts)
+    for (const line of lines) compactLine(line)
     const markers = mergeMarkers(present.flatMap((info) => markersOf(startsOf(info.id, metric), info, x, lineKey(info), lineColor(info))))
     return { metric, yLabel: yLabelOf(metric), lines, markers, extent }
   })

@@ -1,5 +1,5 @@
 import { defineStore } from 'pinia'
-import { computed, ref } from 'vue'
+import { computed, ref, shallowRef } from 'vue'
 import type { RunComparison } from '../../../shared/contract'
 import { useApi } from '../api/inject'
 import { useRunsStore } from './runs'
@@ -9,7 +9,8 @@ export const useComparisonsStore = defineStore('comparisons', () => {
   const api = useApi()
   const runs = useRunsStore()
   const selected = ref(new Set<number>())
-  const comparison = ref<RunComparison | null>(null)
+  // shallow: replaced whole with each answer; the comparison of 100 runs need not become deeply reactive
+  const comparison = shallowRef<RunComparison | null>(null)
   const error = ref<string | null>(null)
   const loading = ref(false)
   let request = 0

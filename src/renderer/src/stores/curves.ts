@@ -1,7 +1,7 @@
 // The curves panel's data: `runs.series` for the runs shown and the view state's metrics, x axis, smoothing,
 // grouping and range. A newer request always wins: a response that arrives after a later one was sent is dropped.
 import { defineStore } from 'pinia'
-import { computed, ref } from 'vue'
+import { computed, ref, shallowRef } from 'vue'
 import type { SeriesQuery, SeriesResult } from '../../../shared/series'
 import { useApi } from '../api/inject'
 import { useViewStateStore } from './viewState'
@@ -12,12 +12,18 @@ export const COMMON_METRICS = ['ap_geo', 'ap', 'ap_plus', 'loss', 'lr', 'grad_no
 export const useCurvesStore = defineStore('curves', () => {
   const api = useApi()
   const view = useViewStateStore()
-  const result = ref<SeriesResult | null>(null)
+  // shallow: an answer is replaced whole, never changed in place; a deep ref made every one of its ~160,000 numbers
+  // a reactive read while the chart's option was built (the option builder and the redraws took twice as long)
+  const result = shallowRef<SeriesResult | null>(null)
   const error = ref<string | null>(null)
   const loading = ref(false)
   /** the query the shown result answers (tests and the bench read it) */
   const answered = ref<SeriesQuery | null>(null)
   let sent = 0
+  // the last few answers by their query: toggling smoothing back or zooming out again draws at once, without a
+  // request (a run that recorded more changes the panel's version, which is part of the key)
+  const recent = new Map<string, SeriesResult>()
+  const RECENT = 4
 
   /** What the picker offers: the series the runs recorded (interval and bookkeeping series left out), else the common ones. */
   const available = computed(() => {
@@ -27,7 +33,7 @@ export const useCurvesStore = defineStore('curves', () => {
   })
 
   /** Ask for the curves of `runs` (default: the compared runs) with the view state's settings. */
-  async function load(runs: readonly number[] = view.compare.runs): Promise<void> {
+  async function load(runs: readonly number[] = view.compare.runs, version: string | number | null = null): Promise<void> {
     const mine = ++sent
     const c = view.compare
     if (runs.length === 0 || c.metrics.length === 0) {
@@ -36,10 +42,23 @@ export const useCurvesStore = defineStore('curves', () => {
       return
     }
     const query: SeriesQuery = { runs: [...runs], metrics: [...c.metrics], x: c.x, range: c.range, smoothing: { ...c.smoothing }, grouping: { ...c.grouping } }
+    const key = JSON.stringify([query, version])
+    const kept = recent.get(key)
+    if (kept) {
+      recent.delete(key)
+      recent.set(key, kept)
+      result.value = kept
+      answered.value = query
+      error.value = null
+      loading.value = false
+      return
+    }
     loading.value = true
     try {
       const r = await api.call('runs.series', query)
       if (mine !== sent) return
+      recent.set(key, r)
+      for (const k of recent.keys()) if (recent.size > RECENT) recent.delete(k)
       result.value = r
       answered.value = query
       error.value = null

@@ -21,7 +21,7 @@ function perStepPoints(runId: number): MetricPoint[] {
   const phaseSteps = (phase: PhaseRef, n: number, stage: number): void => {
     for (let i = 0; i < n; i++) {
       step++
-      wall += secondsPerStep[stage]!
+      wall += secondsPerStep[stage]! * (phase.kind === 'frw' ? 3 : 1) // a warm-up step at another rate than training
       flops += flopsPerStep[stage]!
       for (const name of ['loss', 'lr']) points.push({ runId, phase, step, tokensSeen: step * 1024, wallS: wall, flops, name, value: name === 'loss' ? 5 / Math.sqrt(step) : 1e-3 })
     }
@@ -64,6 +64,36 @@ describe('a long run in the comparison', () => {
         ['frw', 24_500, 25_000],
         ['train', 25_000, 37_000]
       ])
+    } finally {
+      store.close()
+    }
+  })
+
+  it("gives the queue's throughput samples from phase extents, equal to a scan of every loss point", () => {
+    const store = tempStore()
+    try {
+      const elle = createRun(store, config('elle', stream, { grow: true }))
+      simulateRun(store, elle, stream, { steps: STEPS, frw: FRW, secondsPerStep, flopsPerStep, params: [2e5, 4e5, 6e5] })
+      store.insertMetrics(perStepPoints(elle))
+      const naive = createRun(store, config('naive', stream))
+      simulateRun(store, naive, stream, { steps: 100, secondsPerStep, flopsPerStep, params: [6e5, 6e5, 6e5] })
+      // the reference: the GROUP BY over every train loss point that throughputSamples used before
+      const scanned = store.db
+        .prepare(
+          `SELECT m.run_id AS runId, m.stage, MAX(m.tokens_seen) - MIN(m.tokens_seen) AS tokens, MAX(m.flops) - MIN(m.flops) AS flops, MAX(m.wall_s) - MIN(m.wall_s) AS wall
+           FROM metrics m JOIN runs r ON r.id = m.run_id WHERE r.backend = 'wasm' AND m.kind = 'train' AND m.name = 'loss' AND m.stage IS NOT NULL
+           GROUP BY m.run_id, m.stage HAVING wall > 0 AND tokens > 0 AND flops > 0 ORDER BY m.run_id DESC, m.stage`
+        )
+        .all() as Array<{ runId: number; stage: number; tokens: number; flops: number; wall: number }>
+      const samples = store.throughputSamples('wasm')
+      expect(scanned.length).toBe(6)
+      expect(samples.map((s) => [s.runId, s.stage])).toEqual(scanned.map((r) => [r.runId, r.stage]))
+      samples.forEach((s, i) => {
+        expect(s.tokensPerS).toBeCloseTo(scanned[i]!.tokens / scanned[i]!.wall, 9)
+        expect(s.flopsPerS / (scanned[i]!.flops / scanned[i]!.wall)).toBeCloseTo(1, 12)
+      })
+      expect(store.throughputSamples('wasm', 4)).toHaveLength(4)
+      expect(store.throughputSamples('webgpu')).toEqual([])
     } finally {
       store.close()
     }

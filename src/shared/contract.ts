@@ -1034,8 +1034,11 @@ export const contract = {
     params: z.object({ ids: z.array(z.number().int().positive()).min(1).max(COMPARE_MAX_RUNS), metrics: z.array(z.string().min(1).max(200)).min(1).max(200).optional() }).strict(),
     result: z.object({ csv: z.string(), rows: z.number().int().nonnegative() })
   },
-  /** The standalone HTML report of runs.compare's comparison (what `elle compare --report` writes). */
-  'runs.report': { params: z.object({ ids: z.array(z.number().int().positive()).min(1).max(COMPARE_MAX_RUNS) }).strict(), result: z.object({ html: z.string() }) },
+  /** The standalone HTML report of runs.compare's comparison (what `elle compare --report` writes); reference: the downstream table's reference run (one of ids; default the first). */
+  'runs.report': {
+    params: z.object({ ids: z.array(z.number().int().positive()).min(1).max(COMPARE_MAX_RUNS), reference: z.number().int().positive().optional() }).strict(),
+    result: z.object({ html: z.string() })
+  },
   'domains.list': { params: Empty, result: z.object({ domains: z.array(DomainSummary) }) },
   'domains.add': {
     params: DomainAddParams,

@@ -56,7 +56,9 @@ export function createApiHandler(engine: Engine, mode: SystemInfo['mode']): ApiH
     },
     'runs.report': (p) => {
       try {
-        return { html: renderReport(compareRuns(engine.store, p.ids)) }
+        if (p.reference !== undefined && !p.ids.includes(p.reference))
+          throw new ApiError('bad_request', `runs.report: reference ${p.reference} is not one of the compared runs (ids)`)
+        return { html: renderReport(compareRuns(engine.store, p.ids), p.reference === undefined ? {} : { reference: p.reference }) }
       } catch (error) {
         throw error instanceof CompareError ? new ApiError('bad_request', `runs.report: ${error.message}`) : error
       }

@@ -505,7 +505,8 @@ export type RunTableRow = z.infer<typeof RunTableRow>
 
 export const SavedViewSummary = z.object({ id: z.number().int().positive(), name: z.string(), createdAt: z.string(), updatedAt: z.string() })
 export type SavedViewSummary = z.infer<typeof SavedViewSummary>
-export const SavedView = SavedViewSummary.extend({ state: ViewState })
+/** missingRuns: the ids of `state.compare.runs` that name no run any more (a client applies the rest and says which) */
+export const SavedView = SavedViewSummary.extend({ state: ViewState, missingRuns: z.array(z.number().int().positive()) })
 export type SavedView = z.infer<typeof SavedView>
 
 const runTableMethods = {
@@ -1101,6 +1102,8 @@ export const ApiEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('domains.changed') }),
   z.object({ type: z.literal('streams.changed') }),
   z.object({ type: z.literal('experiments.changed') }),
+  // a saved view was saved or deleted: refetch views.list
+  z.object({ type: z.literal('views.changed') }),
   z.object({ type: z.literal('job.updated'), job: JobSummary }),
   z.object({ type: z.literal('job.progress'), progress: JobProgress }),
   // the queue's entries, order, flags or settings changed: refetch queue.list

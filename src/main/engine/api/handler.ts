@@ -83,8 +83,17 @@ export function createApiHandler(engine: Engine, mode: SystemInfo['mode']): ApiH
     },
     'views.list': () => ({ views: listViews(engine.store) }),
     'views.get': (p) => getView(engine.store, p.id),
-    'views.save': (p) => saveView(engine.store, p),
-    'views.delete': (p) => deleteView(engine.store, p.id),
+    // other windows and clients refetch their list of views on it
+    'views.save': (p) => {
+      const view = saveView(engine.store, p)
+      engine.events.publish({ type: 'views.changed' })
+      return view
+    },
+    'views.delete': (p) => {
+      const view = deleteView(engine.store, p.id)
+      engine.events.publish({ type: 'views.changed' })
+      return view
+    },
     'runs.config': (p) => ({ config: parseRunConfig(engine.store.getExperimentConfig(engine.store.getRun(p.id).experimentId), `run ${p.id}`) }),
     'streams.list': () => ({ streams: engine.store.listStreams() }),
     'streams.create': (p) => engine.changeStreams(() => engine.store.createStream(p)),

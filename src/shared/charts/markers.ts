@@ -14,7 +14,7 @@ export const MARKER_LABEL_GAP_PX = 14
  * hide it. Left to right, a label takes the first slot whose last label is at least `minGapPx` to its left.
  * Pure and deterministic: the same positions give the same layout in the view, the report and the exports.
  */
-export function layoutMarkerLabels(px: readonly number[], minGapPx = MARKER_LABEL_GAP_PX, slots = MARKER_LABEL_SLOTS.length): Array<number | null> {
+export function layoutMarkerLabels(px: readonly number[], minGapPx = MARKER_LABEL_GAP_PX, slots: number = MARKER_LABEL_SLOTS.length): Array<number | null> {
   const order = px.map((p, i) => ({ p, i })).sort((a, b) => a.p - b.p || a.i - b.i)
   const last: number[] = Array.from({ length: slots }, () => -Infinity)
   const out: Array<number | null> = px.map(() => null)

@@ -2,7 +2,7 @@
 // their results, kept here so the components stay thin and the rules are testable without a browser.
 import type { CheckpointSummary, JobSummary, ModelShape, Params } from './contract'
 import type { HeatmapInput } from './charts/types'
-import { EvaluateResult } from './jobs'
+import { EvaluateResult, GrowResult, ImportResult } from './jobs'
 
 /** "12 s left", "3 min 5 s left"; null etaS: not measured yet. */
 export function formatEta(etaS: number | null): string {
@@ -79,6 +79,38 @@ export function latestEvaluations(jobs: readonly JobSummary[], checkpointId: num
     latest.set(r.on, { jobId: job.id, on: r.on, ppl: r.ppl, ci: r.ci ?? null, endedAt: job.endedAt })
   }
   return [...latest.values()]
+}
+
+/**
+ * A checkpoint a job wrote that belongs to no run: the grown (grow jobs) and imported (import jobs) ones. The
+ * actions take it by folder (checkpointPath), which the engine accepts inside its data directory.
+ */
+export interface DetachedCheckpoint {
+  jobId: number
+  kind: 'grow' | 'import'
+  path: string
+  shape: Pick<ModelShape, 'layers' | 'heads' | 'hidden' | 'ffn'> & { kind?: string }
+  /** grow: the folder it grew from */
+  from: string | null
+  endedAt: string | null
+}
+
+/** Every checkpoint finished grow and import jobs wrote, newest first, one per folder (a folder written again: its latest job). */
+export function detachedCheckpoints(jobs: readonly JobSummary[]): DetachedCheckpoint[] {
+  const byPath = new Map<string, DetachedCheckpoint>()
+  for (const job of [...jobs].sort((a, b) => b.id - a.id)) {
+    if (job.status !== 'finished') continue
+    let found: DetachedCheckpoint | null = null
+    if (job.kind === 'grow') {
+      const r = GrowResult.safeParse(job.result)
+      if (r.success) found = { jobId: job.id, kind: 'grow', path: r.data.to, shape: r.data.after, from: r.data.from, endedAt: job.endedAt }
+    } else if (job.kind === 'import') {
+      const r = ImportResult.safeParse(job.result)
+      if (r.success) found = { jobId: job.id, kind: 'import', path: r.data.path, shape: r.data.config, from: null, endedAt: job.endedAt }
+    }
+    if (found && !byPath.has(found.path)) byPath.set(found.path, found)
+  }
+  return [...byPath.values()]
 }
 
 /** "press" for a domain, the file's base name for a text file's path. */
@@ -210,12 +242,13 @@ function pathField(form: ActionForm, field: 'textPath' | 'outDir' | 'exportDir' 
 }
 
 /** The job an action's form asks for, or the first field that is wrong. */
-export function actionRequest(action: CheckpointAction, form: ActionForm, target: { checkpointId: number | null; runId: number }): ActionRequest {
+export function actionRequest(action: CheckpointAction, form: ActionForm, target: { checkpointId: number | null; runId: number; checkpointPath?: string | null }): ActionRequest {
   try {
-    const checkpointId = target.checkpointId
-    const needCheckpoint = (): number => {
-      if (checkpointId === null) throw new FieldError('domain', 'choose a checkpoint first')
-      return checkpointId
+    // a run's checkpoint by id, a detached one (grown, imported) by its folder
+    const needCheckpoint = (): { checkpointId: number } | { checkpointPath: string } => {
+      if (target.checkpointId !== null) return { checkpointId: target.checkpointId }
+      if (target.checkpointPath) return { checkpointPath: target.checkpointPath }
+      throw new FieldError('domain', 'choose a checkpoint first')
     }
     let start: JobStart
     switch (action) {
@@ -223,14 +256,14 @@ export function actionRequest(action: CheckpointAction, form: ActionForm, target
         const maxSequences = intField(form, 'maxSequences', 'Sequences', 1, 1_000_000)
         const on =
           form.evalOn === 'domain' ? { domain: form.domain.trim() || failField('domain', 'choose a domain') } : { textPath: pathField(form, 'textPath', 'Text file', true)! }
-        start = { method: 'checkpoints.evaluate', params: { checkpointId: needCheckpoint(), ...on, ...(maxSequences === undefined ? {} : { maxSequences }) } }
+        start = { method: 'checkpoints.evaluate', params: { ...needCheckpoint(), ...on, ...(maxSequences === undefined ? {} : { maxSequences }) } }
         break
       }
       case 'finetune': {
         const task = form.task.trim() || failField('task', 'choose a task')
         const seeds = intField(form, 'seeds', 'Seeds', 1, 100, true)
         const steps = intField(form, 'steps', 'Steps', 1, 1_000_000)
-        start = { method: 'checkpoints.finetune', params: { checkpointId: needCheckpoint(), task, seeds, ...(steps === undefined ? {} : { steps }) } }
+        start = { method: 'checkpoints.finetune', params: { ...needCheckpoint(), task, seeds, ...(steps === undefined ? {} : { steps }) } }
         break
       }
       case 'forgetting': {
@@ -248,7 +281,7 @@ export function actionRequest(action: CheckpointAction, form: ActionForm, target
         start = {
           method: 'checkpoints.grow',
           params: {
-            checkpointId: needCheckpoint(),
+            ...needCheckpoint(),
             addLayers,
             addHeads,
             mode: form.mode,
@@ -261,7 +294,7 @@ export function actionRequest(action: CheckpointAction, form: ActionForm, target
       case 'export':
         start = {
           method: 'checkpoints.export',
-          params: { checkpointId: needCheckpoint(), format: 'hf', outDir: pathField(form, 'exportDir', 'Folder', true)!, overwrite: form.overwrite }
+          params: { ...needCheckpoint(), format: 'hf', outDir: pathField(form, 'exportDir', 'Folder', true)!, overwrite: form.overwrite }
         }
         break
       case 'import': {

@@ -505,7 +505,8 @@ export type RunTableRow = z.infer<typeof RunTableRow>
 
 export const SavedViewSummary = z.object({ id: z.number().int().positive(), name: z.string(), createdAt: z.string(), updatedAt: z.string() })
 export type SavedViewSummary = z.infer<typeof SavedViewSummary>
-export const SavedView = SavedViewSummary.extend({ state: ViewState })
+/** missingRuns: the ids of `state.compare.runs` that name no run any more (a client applies the rest and says which) */
+export const SavedView = SavedViewSummary.extend({ state: ViewState, missingRuns: z.array(z.number().int().positive()) })
 export type SavedView = z.infer<typeof SavedView>
 
 const runTableMethods = {
@@ -1095,8 +1096,11 @@ export const contract = {
     params: z.object({ ids: z.array(z.number().int().positive()).min(1).max(COMPARE_MAX_RUNS), metrics: z.array(z.string().min(1).max(200)).min(1).max(200).optional() }).strict(),
     result: z.object({ csv: z.string(), rows: z.number().int().nonnegative() })
   },
-  /** The standalone HTML report of runs.compare's comparison (what `elle compare --report` writes). */
-  'runs.report': { params: z.object({ ids: z.array(z.number().int().positive()).min(1).max(COMPARE_MAX_RUNS) }).strict(), result: z.object({ html: z.string() }) },
+  /** The standalone HTML report of runs.compare's comparison (what `elle compare --report` writes); reference: the downstream table's reference run (one of ids; default the first). */
+  'runs.report': {
+    params: z.object({ ids: z.array(z.number().int().positive()).min(1).max(COMPARE_MAX_RUNS), reference: z.number().int().positive().optional() }).strict(),
+    result: z.object({ html: z.string() })
+  },
   'domains.list': { params: Empty, result: z.object({ domains: z.array(DomainSummary) }) },
   'domains.add': {
     params: DomainAddParams,
@@ -1159,6 +1163,8 @@ export const ApiEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('domains.changed') }),
   z.object({ type: z.literal('streams.changed') }),
   z.object({ type: z.literal('experiments.changed') }),
+  // a saved view was saved or deleted: refetch views.list
+  z.object({ type: z.literal('views.changed') }),
   z.object({ type: z.literal('job.updated'), job: JobSummary }),
   z.object({ type: z.literal('job.progress'), progress: JobProgress }),
   // the queue's entries, order, flags or settings changed: refetch queue.list

@@ -2,6 +2,7 @@
 // units, a legend click hides a line, the tooltip gives an exact value, and the PNG and SVG buttons download
 // files that are a PNG and well-formed SVG with the legend and the axis names.
 import fs from 'node:fs'
+import { runColor } from '../../src/shared/charts/palette'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
 import { compareRuns } from '../../src/main/engine/compare'
@@ -54,6 +55,15 @@ describe('charts in a real browser', () => {
     const canvas = chart.locator('canvas').first()
     await canvas.scrollIntoViewIfNeeded()
     const names = (await chart.getAttribute('data-lines'))!.split('|')
+
+    // the chart follows the app's dark theme (styles.css: --panel), the runs keep their colours
+    expect(await chart.getAttribute('data-theme')).toBe('dark')
+    const look = await chart.evaluate((e: unknown) => {
+      const o = (e as { echart: { getOption(): { backgroundColor: unknown; series: Array<{ lineStyle?: { color?: string } }> } } }).echart.getOption()
+      return { bg: o.backgroundColor, colors: o.series.map((s) => s.lineStyle?.color ?? null) }
+    })
+    expect(look.bg).toBe('#161d24')
+    expect(look.colors).toEqual(expect.arrayContaining([runColor(elle.id), runColor(er.id)]))
 
     // tooltip: hover a point of the ELLE line; the tooltip names its exact value
     const compared = compareRuns(engine.store, [elle.id, er.id])

@@ -177,6 +177,18 @@ describe('checkpoint actions in a real browser', () => {
     expect(Number(await grown.getByTestId('agreement-max-diff').textContent())).toBeLessThan(1e-3)
     expect(await grown.textContent()).toContain('gpt L3 H3 d48')
 
+    // the grown checkpoint belongs to no run: it is listed as detached, and its Evaluate takes it by folder
+    const growJob = engine.store.listJobs({ kind: 'grow', status: 'finished' })[0]!
+    const grownPath = (growJob.result as { to: string }).to
+    await page.getByTestId(`detached-row-${growJob.id}`).filter({ hasText: 'gpt L3 H3 d48' }).waitFor()
+    await page.getByTestId(`detached-evaluate-${growJob.id}`).click()
+    const detachedDialog = page.getByTestId('action-dialog')
+    await detachedDialog.getByTestId('eval-max-sequences').fill('8')
+    await detachedDialog.getByTestId('action-start').click()
+    await ended(page, 'finished')
+    await detachedDialog.getByTestId('action-close').click()
+    expect(engine.store.listJobs({ kind: 'evaluate' }).find((j) => j.params.checkpointPath === grownPath)).toMatchObject({ status: 'finished', params: { domain: 'press' } })
+
     // evaluate on the run's domain: the perplexity (with its interval) appears in the checkpoint's row
     const evaluated = await listed(page, 'evaluation of checkpoint')
     expect(await evaluated.getByTestId('eval-ppl').textContent()).toMatch(/^\d+\.\d\d$/)

@@ -7,6 +7,8 @@ import type { Engine } from '../../src/main/engine/engine'
 import type { MetricPoint } from '../../src/main/engine/store/store'
 import type { BrowserServer } from '../../src/main/transports/http/server'
 import { startBrowserMode, type BrowserMode } from '../helpers/browser'
+import { createApiHandler } from '../../src/main/engine/api/handler'
+import { SavedView } from '../../src/shared/contract'
 
 let mode: BrowserMode
 let engine: Engine
@@ -133,6 +135,45 @@ describe('runs table', () => {
 
     expect(errors).toEqual([])
     await other.close()
+    await page.close()
+  })
+
+  it('a saved view naming deleted runs applies the rest and names them; a view saved elsewhere appears in the list', async () => {
+    const kept = engine.createRun('kept-s1', config('naive', 1, 0.001))
+    const gone = engine.createRun('gone-s2', config('naive', 2, 0.001))
+    const state = {
+      compare: {
+        runs: [gone.id, kept.id],
+        metrics: ['ap_geo'],
+        x: 'step',
+        logY: true,
+        smoothing: { kind: 'none', param: 0 },
+        grouping: { by: 'none', stat: 'mean', band: 'ci95', members: false },
+        range: null
+      },
+      table: { columns: ['id', 'experiment', 'status'], filter: '', search: '', sort: null }
+    } as const
+    const handle = createApiHandler(engine, 'browser')
+    const view = SavedView.parse(await handle('views.save', { name: 'with a deleted run', state }))
+    engine.store.db.prepare('DELETE FROM runs WHERE id = ?').run(gone.id)
+
+    const errors: string[] = []
+    const page = await browser.newPage()
+    page.on('pageerror', (e) => errors.push(e.message))
+    await page.goto(`${server.openUrl}#/compare?view=${view.id}`)
+    await page.getByTestId('compare-view').waitFor()
+    await expect
+      .poll(async () => (await page.getByTestId('saved-views-missing').textContent())?.replace(/\s+/g, ' '))
+      .toContain(`a run that no longer exists: #${gone.id}. Showing the rest.`)
+    await expect.poll(() => page.getByTestId(`compare-pick-${kept.id}`).isChecked()).toBe(true)
+    // the comparison of the rest loaded (not refused for the missing id)
+    await page.getByTestId('compute-saved').waitFor()
+    expect(await page.getByTestId('compare-error').count()).toBe(0)
+
+    // another client saves a view: this page's list refetches on views.changed
+    await handle('views.save', { name: 'from another window', state: { ...state, compare: { ...state.compare, runs: [kept.id] } } })
+    await expect.poll(() => page.getByTestId('saved-views-select').locator('option').allTextContents()).toContain('from another window')
+    expect(errors).toEqual([])
     await page.close()
   })
 })

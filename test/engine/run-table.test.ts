@@ -6,7 +6,7 @@ import { createApiHandler, type ApiHandler } from '../../src/main/engine/api/han
 import type { Engine } from '../../src/main/engine/engine'
 import { ExperimentStore, type MetricPoint } from '../../src/main/engine/store/store'
 import { LATEST_SCHEMA_VERSION } from '../../src/main/engine/store/migrations'
-import { contract, RunTableRow, SavedView, type Result } from '../../src/shared/contract'
+import { contract, RunTableRow, SavedView, type ApiEvent, type Result } from '../../src/shared/contract'
 import { DEFAULT_VIEW_STATE } from '../../src/shared/view-state'
 import { rejection } from '../helpers/api'
 import { tempEngine } from '../helpers/engine'
@@ -132,6 +132,35 @@ describe('saved views', () => {
 
     expect(await handle('views.delete', { id: other.id })).toMatchObject({ id: other.id, name: 'renamed' })
     expect(((await handle('views.list', {})) as { views: unknown[] }).views).toHaveLength(1)
+  })
+})
+
+describe('saved views naming deleted runs, and views.changed', () => {
+  it('views.get names the runs of the view that no longer exist; save and delete publish views.changed', async () => {
+    const events: ApiEvent[] = []
+    const off = engine.events.subscribe((e) => events.push(e))
+    try {
+      const kept = engine.createRun('kept', config('naive', 7))
+      const gone = engine.createRun('gone', config('naive', 8))
+      const state = structuredClone(DEFAULT_VIEW_STATE)
+      state.compare.runs = [gone.id, kept.id, 999_999]
+      events.length = 0
+      const saved = SavedView.parse(await handle('views.save', { name: 'with gaps', state }))
+      expect(saved.missingRuns).toEqual([999_999])
+      expect(events.map((e) => e.type)).toEqual(['views.changed'])
+      engine.store.db.prepare('DELETE FROM runs WHERE id = ?').run(gone.id)
+      const got = SavedView.parse(await handle('views.get', { id: saved.id }))
+      // the state as saved, and which of its runs are gone, in the view's order
+      expect(got.state.compare.runs).toEqual([gone.id, kept.id, 999_999])
+      expect(got.missingRuns).toEqual([gone.id, 999_999])
+      await handle('views.delete', { id: saved.id })
+      expect(events.map((e) => e.type)).toEqual(['views.changed', 'views.changed'])
+      // a refused save publishes nothing
+      await rejection(handle('views.save', { name: '', state }))
+      expect(events).toHaveLength(2)
+    } finally {
+      off()
+    }
   })
 })
 

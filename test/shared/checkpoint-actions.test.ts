@@ -1,7 +1,16 @@
 // The pure rules behind the run page's checkpoint actions: forms to job params, which jobs a run shows,
 // the latest evaluation per domain.
 import { describe, expect, it } from 'vitest'
-import { actionRequest, emptyActionForm, forgettingHeatmap, formatEta, jobsOfRun, latestEvaluations, type ActionForm } from '../../src/shared/checkpoint-actions'
+import {
+  actionRequest,
+  detachedCheckpoints,
+  emptyActionForm,
+  forgettingHeatmap,
+  formatEta,
+  jobsOfRun,
+  latestEvaluations,
+  type ActionForm
+} from '../../src/shared/checkpoint-actions'
 import type { JobSummary } from '../../src/shared/contract'
 
 const form = (over: Partial<ActionForm> = {}): ActionForm => ({ ...emptyActionForm(), ...over })
@@ -86,5 +95,60 @@ describe('forgetting heat map', () => {
     expect(input.values[1]![1]).toBe(0)
     expect(input.cols).toEqual(['press-genre', 'fiction'])
     expect(input.scale).toBe('diverging')
+  })
+})
+
+describe('detached checkpoints (grown, imported: no run)', () => {
+  const shape = (layers: number) => ({ kind: 'gpt', layers, heads: 2, hidden: 64, ffn: 256, vocabSize: 100, maxLength: 32 })
+  const grow = (id: number, to: string, status: JobSummary['status'] = 'finished') =>
+    job(id, {
+      kind: 'grow',
+      status,
+      result: {
+        from: '/d/runs/s/1/checkpoints/step-1',
+        to,
+        mode: 'exact',
+        before: shape(1),
+        after: shape(2),
+        hiddenScheme: 'x',
+        depthInit: 'y',
+        layerSources: [0, 0],
+        ramp: null,
+        optimizer: 'dropped',
+        sha256: 'a'
+      }
+    })
+  const imported = (id: number, path: string) => job(id, { kind: 'import', result: { path, bytes: 1, sha256: 'b', files: [], architecture: 'GPT2LMHeadModel', config: shape(3) } })
+
+  it('are the folders finished grow and import jobs wrote, newest first, one per folder', () => {
+    const list = detachedCheckpoints([
+      grow(1, '/d/grown/a'),
+      imported(2, '/d/imported/b'),
+      grow(3, '/d/grown/c', 'failed'),
+      grow(4, '/d/grown/a'),
+      job(5, { kind: 'evaluate' }),
+      job(6, { kind: 'grow', result: { bad: true } })
+    ])
+    expect(list.map((d) => [d.jobId, d.kind, d.path])).toEqual([
+      [4, 'grow', '/d/grown/a'],
+      [2, 'import', '/d/imported/b']
+    ])
+    expect(list[0]).toMatchObject({ from: '/d/runs/s/1/checkpoints/step-1', shape: { layers: 2 } })
+    expect(list[1]).toMatchObject({ from: null, shape: { layers: 3 } })
+  })
+
+  it('their actions take the checkpoint by folder', () => {
+    const byPath = { checkpointId: null, checkpointPath: '/d/grown/a', runId: 3 }
+    expect(actionRequest('evaluate', form({ domain: 'press' }), byPath)).toEqual({
+      ok: true,
+      start: { method: 'checkpoints.evaluate', params: { checkpointPath: '/d/grown/a', domain: 'press' } }
+    })
+    expect(actionRequest('finetune', form({ task: 'press-genre', seeds: '1' }), byPath)).toMatchObject({ start: { params: { checkpointPath: '/d/grown/a', task: 'press-genre' } } })
+    expect(actionRequest('export', form({ exportDir: '/tmp/x' }), byPath)).toMatchObject({ start: { params: { checkpointPath: '/d/grown/a' } } })
+    expect(actionRequest('evaluate', form({ domain: 'press' }), { checkpointId: null, checkpointPath: null, runId: 3 })).toEqual({
+      ok: false,
+      field: 'domain',
+      message: 'choose a checkpoint first'
+    })
   })
 })

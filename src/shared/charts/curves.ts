@@ -5,6 +5,7 @@
 import type { EChartsOption, LineSeriesOption } from 'echarts'
 import { escapeHtml, formatExact, formatX } from './format'
 import type { CurveChartInput, CurveLine, CurveMarker } from './types'
+import { layoutMarkerLabels, MARKER_LABEL_SLOTS, xToPx } from './markers'
 
 export interface CurveOptionOpts {
   interactive: boolean
@@ -56,7 +57,7 @@ const LEGEND_ROW_H = 22
 /** A legend entry's text: the line's name and how many stored points it stands for. */
 export const legendText = (name: string, points: number): string => `${name} · ${points.toLocaleString('en-US')} pts`
 
-function markerSeries(markers: readonly CurveMarker[], name: string): Omit<LineSeriesOption, 'data'> & { data: Point[] } {
+function markerSeries(markers: readonly CurveMarker[], name: string, slotOf: ReadonlyMap<CurveMarker, number | null>): Omit<LineSeriesOption, 'data'> & { data: Point[] } {
   return {
     type: 'line',
     name,
@@ -73,11 +74,37 @@ function markerSeries(markers: readonly CurveMarker[], name: string): Omit<LineS
           xAxis: m.x,
           name: text,
           lineStyle: { color: growth ? (m.color ?? '#333') : (m.color ?? '#9aa3ad'), type: growth ? 'solid' : 'dashed', width: growth ? 1.5 : 1, opacity: growth ? 0.9 : 0.8 },
-          label: { show: true, formatter: text, position: 'insideEndTop', color: growth ? (m.color ?? '#333') : '#6b7682', fontSize: 10 }
+          // labels too close to another are moved along their line or hidden (the tooltip still lists them)
+          label: {
+            show: slotOf.get(m) !== null,
+            formatter: text,
+            position: MARKER_LABEL_SLOTS[slotOf.get(m) ?? 0],
+            color: growth ? (m.color ?? '#333') : '#6b7682',
+            fontSize: 10
+          }
         }
       })
     }
   }
+}
+
+const GRID_LEFT = 64
+const GRID_RIGHT = 28
+
+/** Each marker's label slot (null: hidden) from its pixel position on the x axis the option draws (or the zoomed range). */
+function markerSlots(input: CurveChartInput, plotWidth: number): Map<CurveMarker, number | null> {
+  let lo = Infinity
+  let hi = -Infinity
+  for (const l of input.lines)
+    for (const v of l.x) {
+      if (v < lo) lo = v
+      if (v > hi) hi = v
+    }
+  for (const m of input.markers) if (m.x < lo) lo = m.x
+  if (!Number.isFinite(hi)) hi = Math.max(...input.markers.map((m) => m.x))
+  const [min, max] = input.range ?? [lo >= 0 && lo <= 0.25 * hi ? 0 : lo, hi]
+  const slots = layoutMarkerLabels(input.markers.map((m) => xToPx(m.x, min, max, plotWidth)))
+  return new Map(input.markers.map((m, i) => [m, slots[i]!]))
 }
 
 export function curveOption(input: CurveChartInput, opts: CurveOptionOpts): EChartsOption & { __meta?: SeriesMeta[] } {
@@ -119,16 +146,18 @@ export function curveOption(input: CurveChartInput, opts: CurveOptionOpts): ECha
       push({ ...base, data: zigzag(l.x, l.min, l.max), lineStyle: { color: l.color, width: 1, opacity: member ? 0.12 : 0.3 }, silent: true, z: 1 }, { line: i, part: 'envelope' })
     if (l.raw) push({ ...base, data: pairs(l.x, l.raw), lineStyle: { color: l.color, width: 1, opacity: member ? 0.15 : 0.3 }, silent: true, z: 2 }, { line: i, part: 'raw' })
   })
+  const width = opts.width ?? 640
+  // where each marker lands on the plot (the x axis below: from 0 when the data starts near it, to the data's max)
+  const slotOf = markerSlots(input, width - GRID_LEFT - GRID_RIGHT)
   // markers that belong to a line hide with it; the rest hang on a series of their own, outside the legend
   const byKey = new Map(input.lines.map((l, i) => [l.key, i]))
   const loose = input.markers.filter((m) => m.key === undefined || !byKey.has(m.key))
-  if (loose.length) push(markerSeries(loose, '__markers') as LineSeriesOption, { line: -1, part: 'markers' })
+  if (loose.length) push(markerSeries(loose, '__markers', slotOf) as LineSeriesOption, { line: -1, part: 'markers' })
   for (const [key, i] of byKey) {
     const own = input.markers.filter((m) => m.key === key)
-    if (own.length) push({ ...(markerSeries(own, names[i]!) as LineSeriesOption), color: input.lines[i]!.color }, { line: i, part: 'markers' })
+    if (own.length) push({ ...(markerSeries(own, names[i]!, slotOf) as LineSeriesOption), color: input.lines[i]!.color }, { line: i, part: 'markers' })
   }
 
-  const width = opts.width ?? 640
   // the views head their charts themselves; the title is drawn where the chart stands alone (exports, report)
   const title = opts.interactive ? undefined : input.title
   const titleH = title ? 26 : 4
@@ -163,7 +192,7 @@ export function curveOption(input: CurveChartInput, opts: CurveOptionOpts): ECha
       textStyle: { fontSize: 11, color: '#394653' },
       formatter: (name: string) => legendText(name, points.get(name) ?? 0)
     },
-    grid: { left: 64, right: 28, top, bottom: opts.interactive ? 84 : 48 },
+    grid: { left: GRID_LEFT, right: GRID_RIGHT, top, bottom: opts.interactive ? 84 : 48 },
     xAxis: {
       type: 'value',
       // from 0 when the data starts near it (steps, tokens, time and FLOPs all count from 0), else from the first x

@@ -48,3 +48,10 @@ export function bwtFwt(R: ReadonlyArray<ReadonlyArray<number | null>>, baseline:
     lastStage: last
   }
 }
+
+/** A run's stored forgetting matrix with its summary derived here (what the stage panel and the report show); null: none stored. */
+export function runTransfer<T extends { R: ReadonlyArray<ReadonlyArray<number | null>>; baseline: ReadonlyArray<number | null> }>(
+  transfer: T | null | undefined
+): { stored: T; summary: TransferSummary } | null {
+  return transfer ? { stored: transfer, summary: bwtFwt(transfer.R, transfer.baseline) } : null
+}

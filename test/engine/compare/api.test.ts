@@ -41,4 +41,20 @@ describe('runs.compare', () => {
     expect(streams.message).toBe(`runs.compare: runs ${elle.id} and ${other.id} have different streams: stages.1.domain is "fiction" vs "learned"`)
     expect((await rejection(handle('runs.compare', { ids: [elle.id, elle.id] }))).message).toContain('listed twice')
   })
+
+  it('runs.report takes the downstream reference run, and refuses one that is not compared', async () => {
+    const stream = ['press', 'fiction']
+    const a = engine.createRun('ra', config('ra', stream))
+    simulateRun(engine.store, a.id, stream, { secondsPerStep: [0.1, 0.2], flopsPerStep: [1e9, 2e9], params: [1e5, 1e5] })
+    const b = engine.createRun('rb', config('rb', stream))
+    simulateRun(engine.store, b.id, stream, { secondsPerStep: [0.1, 0.2], flopsPerStep: [1e9, 2e9], params: [1e5, 1e5] })
+    engine.store.addEvaluations(
+      [0, 1].flatMap((seed) => [a.id, b.id].map((runId) => ({ runId, task: 'genre', domain: 'press', metric: 'accuracy', value: 0.5 + seed / 10, seed })))
+    )
+    const { html } = (await handle('runs.report', { ids: [a.id, b.id], reference: b.id })) as { html: string }
+    expect(html).toContain(`#${b.id} naive (reference)`)
+    expect(html).toContain(`Against the reference run #${b.id}`)
+    const bad = await rejection(handle('runs.report', { ids: [a.id, b.id], reference: 424242 }))
+    expect(bad).toMatchObject({ code: 'bad_request', message: 'runs.report: reference 424242 is not one of the compared runs (ids)' })
+  })
 })

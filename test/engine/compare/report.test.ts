@@ -8,6 +8,13 @@ import type { ExperimentStore } from '../../../src/main/engine/store/store'
 import { tempDir } from '../../helpers/tmp'
 import { runColor } from '../../../src/shared/charts/palette'
 import { config, createRun, simulateRun, tempStore } from './fixtures'
+import { writeIntervals } from './intervals'
+import { downstreamRows } from '../../../src/shared/lifelong/downstream'
+import { savedRow } from '../../../src/shared/lifelong/saved'
+import { stageAp } from '../../../src/shared/lifelong/stage'
+import { bwtFwt } from '../../../src/shared/lifelong/transfer'
+import { formatScore, formatWithInterval } from '../../../src/shared/plot'
+import type { RunComparison } from '../../../src/shared/contract'
 
 const STREAM = ['press', 'humanities', 'hobbies', 'learned']
 let store: ExperimentStore | undefined
@@ -86,6 +93,125 @@ describe('the HTML report', () => {
   })
 })
 
+/** A table of the report by id: each body row's cells as text (tags stripped, entities decoded), and its attributes. */
+function parseTable(html: string, id: string): Array<{ attrs: string; cells: string[]; cellAttrs: string[] }> {
+  const m = html.match(new RegExp(`<table[^>]*id="${id}"[^>]*>([\\s\\S]*?)</table>`))
+  if (!m) throw new Error(`no table #${id} in the report`)
+  const body = m[1]!.match(/<tbody>([\s\S]*)<\/tbody>/)![1]!
+  const text = (s: string) =>
+    s
+      .replace(/<div class="verdict">([\s\S]*?)<\/div>/g, ' | $1')
+      .replace(/<[^>]+>/g, '')
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&quot;/g, '"')
+      .replace(/&#39;/g, "'")
+      .replace(/&amp;/g, '&')
+      .trim()
+  return [...body.matchAll(/<tr([^>]*)>([\s\S]*?)<\/tr>/g)].map((r) => {
+    const cells = [...r[2]!.matchAll(/<td([^>]*)>([\s\S]*?)<\/td>/g)]
+    return { attrs: r[1]!, cells: cells.map((c) => text(c[2]!)), cellAttrs: cells.map((c) => c[1]!) }
+  })
+}
+
+describe('the HTML report: the views’ tables', () => {
+  /** three runs with bootstrap bounds, a forgetting matrix on the ELLE run, downstream scores on two */
+  function withEverything(): { c: RunComparison; elle: number; er: number; naive: number } {
+    const ids = threeRuns()
+    for (const id of Object.values(ids)) writeIntervals(store!, id, 0.04)
+    const c = compareRuns(store!, [ids.elle, ids.er, ids.naive])
+    const R = [
+      [0.81, 0.42, 0.4, 0.38],
+      [0.74, 0.83, 0.45, 0.41],
+      [0.7, 0.79, 0.8, 0.47],
+      [0.66, 0.77, 0.75, 0.84]
+    ]
+    const baseline = [0.35, 0.36, 0.34, 0.33]
+    const t = bwtFwt(R, baseline)
+    c.runs[0]!.transfer = { jobId: 9, domains: STREAM, tasks: STREAM.map(() => 'genre'), R, std: R.map((r) => r.map(() => 0.01)), baseline, bwt: t.bwt, fwt: t.fwt, seeds: 3 }
+    return { c, ...ids }
+  }
+
+  it('per-stage AP/AP+ with intervals: every run, every stage end, the values stageAp derives', () => {
+    const { c } = withEverything()
+    const html = renderReport(c)
+    for (const r of c.runs) {
+      const want = stageAp(r)
+      expect(want).toHaveLength(STREAM.length)
+      expect(want.every((x) => x.ci.ap !== null && x.ci.apGeo !== null)).toBe(true)
+      const rows = parseTable(html, `stages-${r.id}`)
+      expect(rows.map((x) => x.attrs)).toEqual(want.map((x) => ` data-step="${x.step}"`))
+      rows.forEach((row, i) => {
+        const x = want[i]!
+        expect(row.cells[0]).toBe(`${x.stage! + 1}. ${x.domain}`)
+        expect(row.cells.slice(5)).toEqual([formatWithInterval(x.apGeo, x.ci.apGeo), formatWithInterval(x.ap, x.ci.ap), formatWithInterval(x.apPlus, x.ci.apPlus)])
+      })
+      // an interval is printed, not just the value
+      expect(rows.at(-1)!.cells[6]).toMatch(/^[\d.]+ \[[\d.]+, [\d.]+\]$/)
+    }
+  })
+
+  it('transfer: BWT, FWT and forgetting from the downstream matrix', () => {
+    const { c, elle } = withEverything()
+    const html = renderReport(c)
+    const t = bwtFwt(c.runs[0]!.transfer!.R, c.runs[0]!.transfer!.baseline)
+    const rows = parseTable(html, 'transfer-table')
+    expect(rows).toHaveLength(1)
+    const sign = (v: number) => `${v > 0 ? '+' : ''}${v.toFixed(3)}`
+    expect(rows[0]!.cells[0]).toBe(`#${elle}`)
+    expect(rows[0]!.cells.slice(4, 7)).toEqual([sign(t.bwt!), sign(t.fwt!), sign(t.meanForgetting!)])
+    expect(rows[0]!.cells[7]).toBe(t.forgetting.map((f, j) => `${STREAM[j]} ${sign(f!)}`).join(', '))
+    // the hand numbers: BWT = mean(0.66−0.81, 0.77−0.83, 0.75−0.8) = −0.0867
+    expect(rows[0]!.cells[4]).toBe('-0.087')
+    // without any matrix, the report says so
+    c.runs[0]!.transfer = null
+    expect(renderReport(c)).toContain('id="transfer-empty"')
+  })
+
+  it('downstream: significance against the chosen reference run (Welch), as downstreamRows derives it', () => {
+    const { c, elle, er, naive } = withEverything()
+    for (const reference of [elle, er]) {
+      const html = renderReport(c, { reference })
+      const want = downstreamRows(c.runs, reference)
+      const rows = parseTable(html, 'downstream-table')
+      expect(rows).toHaveLength(want.length)
+      rows.forEach((row, i) => {
+        const w = want[i]!
+        expect(row.cells.slice(0, 3)).toEqual([w.task, w.domain, w.metric])
+        w.cells.forEach((cell, j) => {
+          const got = row.cells[3 + j]!
+          if (cell === null) return expect(got).toBe('–')
+          expect(got).toBe(`${formatScore(cell.mean, cell.std, cell.seeds)} | ${cell.verdict ?? 'reference'}`)
+          expect(row.cellAttrs[3 + j]!.includes('best')).toBe(cell.best)
+          expect(row.cellAttrs[3 + j]!.includes('sig')).toBe(cell.test?.significant ?? false)
+        })
+      })
+      expect(html).toContain(`Against the reference run #${reference}`)
+    }
+    // elle 0.82 ± 0.02 against er 0.74 ± 0.02 over three seeds: significant
+    const rows = parseTable(renderReport(c, { reference: er }), 'downstream-table')
+    expect(rows[0]!.cells[3]).toMatch(/^0\.820 ± 0\.020 \(n=3\) \| p [=<] 0\.0\d+ \(n 3 vs 3\)$/)
+    expect(rows[0]!.cells[5]).toBe('–')
+    expect(naive).toBeGreaterThan(0)
+  })
+
+  it('compute saved: a row per baseline with the FLOPs and wall-time share and its interval', () => {
+    const { c } = withEverything()
+    const html = renderReport(c)
+    const rows = parseTable(html, 'compute-saved-table')
+    expect(c.computeSaved).toHaveLength(2)
+    expect(rows).toHaveLength(2)
+    rows.forEach((row, i) => {
+      const s = c.computeSaved[i]!
+      expect(row.attrs).toContain(`data-pair="${s.elleRunId}-${s.otherRunId}"`)
+      expect(row.cells.slice(3)).toEqual([savedRow(s).flops, savedRow(s).wall])
+    })
+    const reached = c.computeSaved.find((s) => s.reached && s.ci?.flopsFraction)
+    expect(reached).toBeDefined()
+    expect(rows[c.computeSaved.indexOf(reached!)]!.cells[3]).toMatch(/^[\d.]+% \[[\d.]+%, ([\d.]+%|not reached)\]$/)
+  })
+})
+
 describe('elle compare (command)', () => {
   async function run(args: { values: Record<string, string | boolean | undefined>; positionals: string[] }) {
     const out: string[] = []
@@ -124,6 +250,10 @@ describe('elle compare (command)', () => {
     const db = path.join(tempDir(), 'cli2.sqlite')
     await expect(compareCommand.run({ values: { db }, positionals: [] })).rejects.toThrow(UsageError)
     await expect(compareCommand.run({ values: { db }, positionals: ['3', 'x'] })).rejects.toThrow('run ids are positive integers, got "x"')
+    await expect(compareCommand.run({ values: { db, reference: '3' }, positionals: ['3'] })).rejects.toThrow('--reference applies to --report only')
+    await expect(compareCommand.run({ values: { db, report: path.join(tempDir(), 'r.html'), reference: '4' }, positionals: ['3'] })).rejects.toThrow(
+      '--reference must be one of the compared run ids (3), got "4"'
+    )
     store = tempStore()
     const a = createRun(store, config('a', ['press', 'fiction']))
     const b = createRun(store, config('b', ['press', 'learned']))

@@ -61,12 +61,13 @@ function writeAtomically(target: string, content: string): void {
 export const compareCommand: Command = {
   name: 'compare',
   summary: 'Compare runs of one stream: AP, AP+, wall time, FLOPs, downstream, compute saved.',
-  usage: 'elle compare RUN_ID... [--db FILE] [--json] [--report FILE.html] [--csv FILE.csv [--metrics LIST]] [--latex FILE.tex]',
+  usage: 'elle compare RUN_ID... [--db FILE] [--json] [--report FILE.html [--reference RUN_ID]] [--csv FILE.csv [--metrics LIST]] [--latex FILE.tex]',
   methods: ['runs.compare', 'runs.report', 'runs.exportCsv'],
   flags: {
     db: { type: 'string', description: 'experiment store (env: ELLE_DB; default: the data directory)' },
     json: { type: 'boolean', description: 'print the comparison as JSON' },
     report: { type: 'string', description: 'also write a standalone HTML report (plots, heat maps, tables) to FILE' },
+    reference: { type: 'string', description: 'with --report: the downstream table tests every run against this one (default: the first)' },
     csv: { type: 'string', description: 'also write every point of the runs’ series as long-format CSV to FILE' },
     metrics: { type: 'string', description: 'with --csv: the series to write, comma-separated; `ppl/*` for a family (default: all)' },
     latex: { type: 'string', description: 'also write the AP/AP+ and downstream tables as LaTeX (booktabs) to FILE' }
@@ -82,6 +83,11 @@ export const compareCommand: Command = {
     const reportFile = stringFlag(values.report)
     if (reportFile !== undefined && reportFile.trim() === '') throw new UsageError('--report needs a file name')
     const report = reportFile === undefined ? null : reportTarget(reportFile) // refused before any work
+    const referenceFlag = stringFlag(values.reference)
+    if (referenceFlag !== undefined && report === null) throw new UsageError('--reference applies to --report only')
+    if (referenceFlag !== undefined && !(/^\d+$/.test(referenceFlag) && ids.includes(Number(referenceFlag))))
+      throw new UsageError(`--reference must be one of the compared run ids (${ids.join(', ')}), got "${referenceFlag}"`)
+    const reference = referenceFlag === undefined ? undefined : Number(referenceFlag)
     const fileFlag = (name: 'csv' | 'latex', example: string): string | null => {
       const v = values[name]
       if (v === undefined) return null
@@ -102,7 +108,7 @@ export const compareCommand: Command = {
       const comparison = await api.call('runs.compare', { ids })
       let written: string | null = null
       if (report !== null) {
-        writeAtomically(report, (await api.call('runs.report', { ids })).html)
+        writeAtomically(report, (await api.call('runs.report', { ids, ...(reference === undefined ? {} : { reference }) })).html)
         written = report
       }
       let csvRows: number | null = null

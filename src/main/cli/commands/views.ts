@@ -50,8 +50,11 @@ export const viewsCommand: Command = {
               views.map((v) => [v.id, v.name, `#/compare?view=${v.id}`, v.updatedAt])
             )
           )
-      } else if (sub === 'show') console.log(JSON.stringify((await api.call('views.get', { id: id(rest[0]!, 'ID') })).state, null, 2))
-      else {
+      } else if (sub === 'show') {
+        const view = await api.call('views.get', { id: id(rest[0]!, 'ID') })
+        if (view.missingRuns.length > 0) console.error(`note: this view names runs that no longer exist: ${view.missingRuns.map((r) => `#${r}`).join(', ')}`)
+        console.log(JSON.stringify(view.state, null, 2))
+      } else {
         const replace = stringFlag(values.id)
         const view =
           sub === 'save'

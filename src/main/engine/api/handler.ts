@@ -13,12 +13,18 @@ import { PRESETS } from '../training/presets'
 import { isBusyError, isDiskFullError } from '../store/busy'
 import { StoreError, type MetricPoint } from '../store/store'
 import { annotateRun, deleteView, getView, listViews, runTableRows, saveView } from '../store/run-table'
+import { checkpointInDataDir } from '../jobs/start'
 
 type Handlers = { [M in Method]: (params: z.infer<Contract[M]['params']>) => Result<M> | Promise<Result<M>> }
 
 export type ApiHandler = (method: unknown, params: unknown) => Promise<unknown>
 
 export function createApiHandler(engine: Engine, mode: SystemInfo['mode']): ApiHandler {
+  // a detached (grown, imported) checkpoint by folder: from a workbench client, only inside the data directory
+  const local = <P extends { checkpointPath?: string }>(p: P): P => {
+    if (mode !== 'cli' && p.checkpointPath !== undefined) checkpointInDataDir(p.checkpointPath, engine.dataDir)
+    return p
+  }
   const handlers: Handlers = {
     'system.info': () => ({
       version: pkg.version,
@@ -56,7 +62,9 @@ export function createApiHandler(engine: Engine, mode: SystemInfo['mode']): ApiH
     },
     'runs.report': (p) => {
       try {
-        return { html: renderReport(compareRuns(engine.store, p.ids)) }
+        if (p.reference !== undefined && !p.ids.includes(p.reference))
+          throw new ApiError('bad_request', `runs.report: reference ${p.reference} is not one of the compared runs (ids)`)
+        return { html: renderReport(compareRuns(engine.store, p.ids), p.reference === undefined ? {} : { reference: p.reference }) }
       } catch (error) {
         throw error instanceof CompareError ? new ApiError('bad_request', `runs.report: ${error.message}`) : error
       }
@@ -81,8 +89,17 @@ export function createApiHandler(engine: Engine, mode: SystemInfo['mode']): ApiH
     },
     'views.list': () => ({ views: listViews(engine.store) }),
     'views.get': (p) => getView(engine.store, p.id),
-    'views.save': (p) => saveView(engine.store, p),
-    'views.delete': (p) => deleteView(engine.store, p.id),
+    // other windows and clients refetch their list of views on it
+    'views.save': (p) => {
+      const view = saveView(engine.store, p)
+      engine.events.publish({ type: 'views.changed' })
+      return view
+    },
+    'views.delete': (p) => {
+      const view = deleteView(engine.store, p.id)
+      engine.events.publish({ type: 'views.changed' })
+      return view
+    },
     'runs.config': (p) => ({ config: parseRunConfig(engine.store.getExperimentConfig(engine.store.getRun(p.id).experimentId), `run ${p.id}`) }),
     'streams.list': () => ({ streams: engine.store.listStreams() }),
     'streams.create': (p) => engine.changeStreams(() => engine.store.createStream(p)),
@@ -96,11 +113,11 @@ export function createApiHandler(engine: Engine, mode: SystemInfo['mode']): ApiH
     'jobs.get': (p) => engine.store.getJob(p.id),
     'jobs.cancel': (p) => engine.jobs.cancel(p.id),
     'checkpoints.list': (p) => ({ checkpoints: engine.listCheckpoints(p.runId) }),
-    'checkpoints.evaluate': (p) => engine.startJob('checkpoints.evaluate', p),
-    'checkpoints.finetune': (p) => engine.startJob('checkpoints.finetune', p),
+    'checkpoints.evaluate': (p) => engine.startJob('checkpoints.evaluate', local(p)),
+    'checkpoints.finetune': (p) => engine.startJob('checkpoints.finetune', local(p)),
     'runs.forgetting': (p) => engine.startJob('runs.forgetting', p),
-    'checkpoints.grow': (p) => engine.startJob('checkpoints.grow', p),
-    'checkpoints.export': (p) => engine.startJob('checkpoints.export', p),
+    'checkpoints.grow': (p) => engine.startJob('checkpoints.grow', local(p)),
+    'checkpoints.export': (p) => engine.startJob('checkpoints.export', local(p)),
     'checkpoints.import': (p) => engine.startJob('checkpoints.import', p),
     'streams.prepareDefault': (p) => engine.startJob('streams.prepareDefault', p),
     // the run queue (issue 14)

@@ -1,4 +1,4 @@
 export { compareRuns, computeSaved, configFacts, firstReach, methodDifferences, streamDifference, CompareError, HEADLINE_WHY, type ConfigFacts, type Reach } from './compare'
 export { renderReport, downstreamTable, heatmapRows } from './report'
 export { formatFlops, formatParams, formatPct, formatScore, formatSeconds, formatValue } from '../../../shared/plot'
-export { exportCsv } from './export'
+export { countSeries, exportCsv } from './export'

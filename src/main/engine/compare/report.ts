@@ -4,7 +4,11 @@
 import { apCurves, matrixHeatmaps, matrixRows } from '../../../shared/charts/compare'
 import { runColor } from '../../../shared/charts/palette'
 import type { ComparedRun, RunComparison } from '../../../shared/contract'
-import { downstreamKey, downstreamMetricLabel } from '../../../shared/downstream'
+import { formatSi } from '../../../shared/charts/format'
+import { downstreamRows } from '../../../shared/lifelong/downstream'
+import { savedRow } from '../../../shared/lifelong/saved'
+import { stageAp } from '../../../shared/lifelong/stage'
+import { runTransfer } from '../../../shared/lifelong/transfer'
 import { evaluationSentence, formatFlops, formatParams, formatScore, formatSeconds, formatValue, formatWithInterval } from '../../../shared/plot'
 import { curveSvg, escapeHtml, heatmapSvg } from './svg'
 
@@ -13,6 +17,7 @@ const CSS = `
   body { font: 14px/1.45 system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; color: #1d2733; background: #f6f7f9; margin: 0; }
   main { max-width: 1360px; margin: 0 auto; padding: 28px 32px 48px; }
   h1 { font-size: 24px; margin: 0 0 4px; }
+  h3 { font-size: 14px; margin: 0 0 8px; }
   h2 { font-size: 17px; margin: 30px 0 10px; border-bottom: 1px solid #dde2e8; padding-bottom: 6px; }
   .sub { color: #5d6b7a; margin: 0; }
   .stream { display: inline-flex; flex-wrap: wrap; gap: 6px; margin-top: 10px; }
@@ -24,6 +29,9 @@ const CSS = `
   th { background: #eef2f6; color: #4a5867; font-weight: 600; font-size: 12px; }
   th:first-child, td:first-child, td.text { text-align: left; }
   td.best { font-weight: 700; color: #1f6fb4; }
+  td .verdict { font-size: 11px; font-weight: 400; color: #777; }
+  td.sig .verdict { color: inherit; font-weight: 600; }
+  tr.miss td { color: #d1495b; }
   tr.noise td { color: #777; }
   tr.significant td { font-weight: 600; }
   .swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 6px; vertical-align: baseline; }
@@ -108,40 +116,104 @@ function phaseTable(c: RunComparison): string {
   return `<table class="phases"><thead><tr><th>run</th><th>phase</th><th>domain</th><th>steps</th><th>params</th><th>wall time</th><th>FLOPs</th></tr></thead><tbody>${rows}</tbody></table>`
 }
 
-/** The downstream table: one row per task / domain / metric (and checkpoint), one column per run. */
-export function downstreamTable(c: RunComparison): string {
-  const keys: Array<{ key: string; task: string; domain: string; metric: string; checkpointId: number | null; checkpointStep: number | null }> = []
-  for (const r of c.runs) {
-    for (const d of r.downstream) {
-      const key = downstreamKey(d)
-      if (!keys.some((k) => k.key === key))
-        keys.push({ key, task: d.task, domain: d.domain, metric: downstreamMetricLabel(d), checkpointId: d.checkpointId, checkpointStep: d.checkpointStep })
-    }
-  }
-  if (keys.length === 0) return '<p class="muted" id="downstream-empty">No downstream results are stored for these runs.</p>'
-  const withCkpt = keys.some((k) => k.checkpointId !== null)
-  const rows = keys
-    .map((k) => {
-      const cells = c.runs.map((r) => r.downstream.find((d) => downstreamKey(d) === k.key))
-      const best = Math.max(...cells.map((d) => d?.mean ?? -Infinity))
-      return `<tr><td class="text">${escapeHtml(k.task)}</td><td class="text">${escapeHtml(k.domain)}</td><td class="text">${escapeHtml(k.metric)}</td>${withCkpt ? `<td>${k.checkpointId === null ? 'final' : `step ${k.checkpointStep ?? '?'} (#${k.checkpointId})`}</td>` : ''}${cells
-        .map((d) => (d ? `<td class="${d.mean === best && cells.length > 1 ? 'best' : ''}">${formatScore(d.mean, d.std, d.seeds)}</td>` : '<td>–</td>'))
-        .join('')}</tr>`
-    })
+/**
+ * The downstream table: one row per task / domain / metric (and checkpoint), one column per run, the best per
+ * row marked, and each run tested against the reference run (Welch over fine-tuning seeds): the Compare view's
+ * rows (src/shared/lifelong/downstream.ts).
+ */
+export function downstreamTable(c: RunComparison, referenceId: number | null = c.runs[0]?.id ?? null): string {
+  const rows = downstreamRows(c.runs, referenceId)
+  if (rows.length === 0) return '<p class="muted" id="downstream-empty">No downstream results are stored for these runs.</p>'
+  const withCkpt = rows.some((k) => k.checkpoint !== 'final')
+  const testing = c.runs.length > 1 && c.runs.some((r) => r.id === referenceId)
+  const body = rows
+    .map(
+      (k) =>
+        `<tr data-key="${escapeHtml(k.key)}"><td class="text">${escapeHtml(k.task)}</td><td class="text">${escapeHtml(k.domain)}</td><td class="text">${escapeHtml(k.metric)}</td>${withCkpt ? `<td>${escapeHtml(k.checkpoint)}</td>` : ''}${k.cells
+          .map((d) =>
+            d
+              ? `<td data-run="${d.runId}" class="${[d.best ? 'best' : '', d.test?.significant ? 'sig' : ''].join(' ').trim()}">${formatScore(d.mean, d.std, d.seeds)}${testing ? `<div class="verdict">${escapeHtml(d.verdict ?? 'reference')}</div>` : ''}</td>`
+              : '<td>–</td>'
+          )
+          .join('')}</tr>`
+    )
     .join('')
-  const heads = c.runs.map((r) => `<th><span class="swatch" style="background:${colorOf(c, r.id)}"></span>#${r.id} ${escapeHtml(r.method)}</th>`).join('')
-  return `<table class="downstream" id="downstream-table"><thead><tr><th>task</th><th>domain</th><th>metric</th>${withCkpt ? '<th>checkpoint</th>' : ''}${heads}</tr></thead><tbody>${rows}</tbody></table>
-  <p class="muted">Mean ± sample standard deviation over fine-tuning seeds (n seeds); higher is better.</p>`
+  const heads = c.runs
+    .map(
+      (r) => `<th><span class="swatch" style="background:${colorOf(c, r.id)}"></span>#${r.id} ${escapeHtml(r.method)}${testing && r.id === referenceId ? ' (reference)' : ''}</th>`
+    )
+    .join('')
+  return `<table class="downstream" id="downstream-table"><thead><tr><th>task</th><th>domain</th><th>metric</th>${withCkpt ? '<th>checkpoint</th>' : ''}${heads}</tr></thead><tbody>${body}</tbody></table>
+  <p class="muted">Mean ± sample standard deviation over fine-tuning seeds (n seeds); higher is better; the best per task in bold.${testing ? ` Against the reference run #${referenceId}: Welch's t test over fine-tuning seeds, two-sided, 5% level.` : ''}</p>`
 }
 
-export function renderReport(c: RunComparison, options: { generatedAt?: Date } = {}): string {
+/** AP, AP+ and geometric AP at each stage end of every run, with their 95% intervals (the stage panel's rows). */
+function stageTables(c: RunComparison): string {
+  return c.runs
+    .map((r) => {
+      const rows = stageAp(r)
+      const head = `<h3><span class="swatch" style="background:${colorOf(c, r.id)}"></span>#${r.id} ${escapeHtml(r.method)} · ${escapeHtml(r.experimentName)}</h3>`
+      if (rows.length === 0) return `<div class="card">${head}<p class="muted">No stage has ended yet.</p></div>`
+      const body = rows
+        .map(
+          (x) =>
+            `<tr data-step="${x.step}"><td class="text">${x.stage === null ? '–' : x.stage + 1}. ${escapeHtml(x.domain ?? '')}</td><td>${x.step}</td><td>${x.tokens === null ? '–' : formatSi(x.tokens)}</td><td>${formatSeconds(x.wallS)}</td><td>${formatFlops(x.flops)}</td><td class="apGeo">${formatWithInterval(x.apGeo, x.ci.apGeo)}</td><td class="ap">${formatWithInterval(x.ap, x.ci.ap)}</td><td class="apPlus">${formatWithInterval(x.apPlus, x.ci.apPlus)}</td></tr>`
+        )
+        .join('')
+      return `<div class="card">${head}<table class="stages" id="stages-${r.id}"><thead><tr><th>after</th><th>step</th><th>tokens</th><th>wall time</th><th>FLOPs</th><th>geometric AP ↓ [95% CI]</th><th>AP ↓ [95% CI]</th><th>AP+ ↓ [95% CI]</th></tr></thead><tbody>${body}</tbody></table></div>`
+    })
+    .join('')
+}
+
+const signed = (v: number | null): string => (v === null ? '–' : `${v > 0 ? '+' : ''}${v.toFixed(3)}`)
+
+/** BWT, FWT and forgetting of each run's stored downstream forgetting matrix (the stage panel's transfer line). */
+function transferTable(c: RunComparison): string {
+  const withMatrix = c.runs.flatMap((r) => {
+    const t = runTransfer(r.transfer)
+    return t ? [{ r, t }] : []
+  })
+  if (withMatrix.length === 0)
+    return '<p class="muted" id="transfer-empty">No forgetting matrix is stored for these runs (start one with <code>elle finetune --run ID</code> or from the run’s page).</p>'
+  const body = withMatrix
+    .map(
+      ({ r, t }) =>
+        `<tr data-run="${r.id}"><td><span class="swatch" style="background:${colorOf(c, r.id)}"></span>#${r.id}</td><td class="text">${escapeHtml(r.method)}</td><td>${t.stored.jobId}</td><td>${t.stored.seeds}</td><td class="bwt">${signed(t.stored.bwt)}</td><td class="fwt">${signed(t.stored.fwt)}</td><td class="forgetting">${signed(t.summary.meanForgetting)}</td><td class="text per-domain">${escapeHtml(t.summary.forgetting.map((f, j) => `${t.stored.domains[j]} ${signed(f)}`).join(', ') || '–')}</td></tr>`
+    )
+    .join('')
+  return `<table class="transfer" id="transfer-table"><thead><tr><th>run</th><th>method</th><th>job</th><th>seeds</th><th>BWT</th><th>FWT</th><th>mean forgetting</th><th>forgetting per task</th></tr></thead><tbody>${body}</tbody></table>`
+}
+
+/** What each ELLE run needed to reach each baseline's final AP, with the interval (the compute-saved panel's table). */
+function savedTable(c: RunComparison): string {
+  const label = (id: number): string => {
+    const r = c.runs.find((x) => x.id === id)
+    return r ? `#${r.id} ${escapeHtml(r.method)}` : `#${id}`
+  }
+  const body = c.computeSaved
+    .map((s) => {
+      const row = savedRow(s)
+      return `<tr data-pair="${s.elleRunId}-${s.otherRunId}" class="${s.reached ? '' : 'miss'}"><td class="text">${label(s.elleRunId)}</td><td class="text">${label(s.otherRunId)}</td><td>${formatValue(s.target)} (${s.domains} domains)</td><td class="flops">${row.flops}</td><td class="wall">${row.wall}</td></tr>`
+    })
+    .join('')
+  return `<table class="saved-table" id="compute-saved-table"><thead><tr><th>ELLE run</th><th>baseline</th><th>its final AP</th><th>FLOPs needed [95% CI]</th><th>wall time needed [95% CI]</th></tr></thead><tbody>${body}</tbody></table>`
+}
+
+export interface ReportOptions {
+  generatedAt?: Date
+  /** the downstream table's reference run (Welch against it); default: the first run */
+  reference?: number
+}
+
+export function renderReport(c: RunComparison, options: ReportOptions = {}): string {
   const heatmaps = matrixHeatmaps(c)
   const maps = heatmaps.map((m) => `<div class="card">${heatmapSvg(m.input).inline}</div>`).join('')
   const range = heatmaps[0]?.input.colorRange
   const saved =
     c.computeSaved.length === 0
       ? `<p class="saved miss">No ELLE run among these runs (a run whose config grows the model, or names method "elle"), so no compute saved is computed.</p>`
-      : c.computeSaved.map((s) => `<p class="saved${s.reached ? '' : ' miss'}">${escapeHtml(s.sentence)}</p>`).join('')
+      : `<div class="card">${savedTable(c)}</div>${c.computeSaved.map((s) => `<p class="saved${s.reached ? '' : ' miss'}">${escapeHtml(s.sentence)}</p>`).join('')}
+<p class="muted">Share of the baseline’s total: 1 − share is the saving. The interval runs from where ELLE’s lower AP bound first reaches the baseline’s upper bound to where its upper bound reaches the baseline’s lower bound.</p>`
   const when = (options.generatedAt ?? new Date())
     .toISOString()
     .replace('T', ' ')
@@ -169,6 +241,14 @@ export function renderReport(c: RunComparison, options: { generatedAt?: Date } =
 <p class="muted">What each run's final validation evaluated:</p>
 ${evaluatedList(c)}
 
+<h2>AP at each stage end</h2>
+<section class="plots" id="stage-ap">${stageTables(c)}</section>
+<p class="muted">The last validation of each training stage; intervals: 95% bootstrap over validation documents.</p>
+
+<h2>Transfer</h2>
+<div class="card" id="transfer">${transferTable(c)}</div>
+<p class="muted">From the downstream accuracy matrix of each run’s latest forgetting job: BWT = mean over earlier tasks of (score after the last stage − score right after the task’s own stage); FWT = mean of (score before a task’s stage − the untrained model’s score); forgetting = best earlier score − final score (Lopez-Paz &amp; Ranzato 2017; Chaudhry et al. 2018).</p>
+
 <h2>Differences between methods</h2>
 <div class="card" id="differences">${differencesTable(c)}</div>
 <p class="muted">The ranking uses ${escapeHtml(c.headline.why)} A difference is marked only when its 95% interval, paired by seed (a t interval over the seeds' differences; with one seed, the two runs' own intervals), excludes zero; otherwise it is within noise.</p>
@@ -185,7 +265,7 @@ ${evaluatedList(c)}
 <p class="muted">Rows: the end of each training stage (or every validation when no stage has ended); columns: domains in stream order; one logarithmic colour scale for all runs${range ? ` (${formatValue(range[0])} to ${formatValue(range[1])})` : ''}. Grey: not yet seen.</p>
 
 <h2>Downstream</h2>
-<div class="card">${downstreamTable(c)}</div>
+<div class="card">${downstreamTable(c, options.reference ?? c.runs[0]?.id ?? null)}</div>
 
 <h2>Cost per phase</h2>
 <div class="card">${phaseTable(c)}</div>

@@ -69,3 +69,27 @@ export function checkpointFolder(given: string): string {
     throw new ApiError('bad_request', `checkpointPath: ${dir} is not a checkpoint folder (it has no ${CHECKPOINT_FILES.config})`)
   return dir
 }
+
+/**
+ * The workbench (Electron and browser clients) takes a checkpoint by folder only inside the engine's data
+ * directory, where runs, grown and imported checkpoints live: a client cannot point a job at any folder of the
+ * machine. Links are resolved first, so one inside the data directory cannot lead out of it. The CLI, run by the
+ * machine's user, takes any folder (`elle eval DIR`).
+ */
+export function checkpointInDataDir(given: string, dataDir: string): void {
+  const real = (p: string): string => {
+    try {
+      return fs.realpathSync(p)
+    } catch {
+      return path.resolve(p)
+    }
+  }
+  const dir = real(given)
+  const root = real(dataDir)
+  const rel = path.relative(root, dir)
+  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel))
+    throw new ApiError(
+      'bad_request',
+      `checkpointPath: ${path.resolve(given)} is outside the data directory ${root}; the workbench takes checkpoints under it only (runs/, grown/, imported/)`
+    )
+}

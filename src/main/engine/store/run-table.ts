@@ -144,7 +144,19 @@ export function getView(store: ExperimentStore, id: number): SavedView {
   if (!row) throw new StoreError('not_found', `no saved view with id ${id}`)
   const state = ViewState.safeParse(JSON.parse(row.state_json))
   if (!state.success) throw new StoreError('invalid', `saved view ${id} ("${row.name}") holds a state this workbench cannot read: ${state.error.issues[0]?.message ?? ''}`)
-  return { ...summary(row), state: state.data }
+  return { ...summary(row), state: state.data, missingRuns: missingRuns(store, state.data.compare.runs) }
+}
+
+/** The ids among `ids` that name no run (deleted since the view was saved, or never stored), in the view's order. */
+function missingRuns(store: ExperimentStore, ids: readonly number[]): number[] {
+  if (ids.length === 0) return []
+  const found = new Set(
+    store.db
+      .prepare(`SELECT id FROM runs WHERE id IN (${ids.map(() => '?').join(', ')})`)
+      .pluck()
+      .all(...ids) as number[]
+  )
+  return ids.filter((id) => !found.has(id))
 }
 
 export function saveView(store: ExperimentStore, input: { id?: number; name: string; state: ViewState }): SavedView {

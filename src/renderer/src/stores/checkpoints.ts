@@ -1,7 +1,16 @@
 import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
 import type { CheckpointSummary } from '../../../shared/contract'
-import { actionRequest, emptyActionForm, latestEvaluations, type ActionForm, type CheckpointAction, type CheckpointEvaluation } from '../../../shared/checkpoint-actions'
+import {
+  actionRequest,
+  detachedCheckpoints,
+  emptyActionForm,
+  latestEvaluations,
+  type ActionForm,
+  type CheckpointAction,
+  type CheckpointEvaluation,
+  type DetachedCheckpoint
+} from '../../../shared/checkpoint-actions'
 import { useApi } from '../api/inject'
 import { useJobsStore } from './jobs'
 
@@ -76,8 +85,11 @@ export const useCheckpointsStore = defineStore('checkpoints', () => {
     return out
   })
 
+  /** checkpoints grow and import jobs wrote, which belong to no run: their actions take them by folder */
+  const detached = computed(() => detachedCheckpoints(jobs.jobs))
+
   // ---- the action dialog: one action on one checkpoint (or the run, or an import) at a time -------------
-  const dialog = ref<{ action: CheckpointAction; checkpoint: CheckpointSummary | null } | null>(null)
+  const dialog = ref<{ action: CheckpointAction; checkpoint: CheckpointSummary | null; detached?: DetachedCheckpoint | null } | null>(null)
   const form = ref<ActionForm>(emptyActionForm())
   const fieldError = ref<{ field: keyof ActionForm; message: string } | null>(null)
   /** the job the open dialog started: the dialog shows its progress, result or error */
@@ -85,7 +97,7 @@ export const useCheckpointsStore = defineStore('checkpoints', () => {
   const submitting = ref(false)
   const canPickFolder = computed(() => api.corpus.kind === 'dialog')
 
-  function open(action: CheckpointAction, checkpoint: CheckpointSummary | null): void {
+  function open(action: CheckpointAction, checkpoint: CheckpointSummary | null, detachedOne: DetachedCheckpoint | null = null): void {
     const keep = form.value
     form.value = {
       ...emptyActionForm(),
@@ -96,7 +108,7 @@ export const useCheckpointsStore = defineStore('checkpoints', () => {
     }
     fieldError.value = null
     startedJobId.value = null
-    dialog.value = { action, checkpoint }
+    dialog.value = { action, checkpoint, detached: detachedOne }
   }
 
   function close(): void {
@@ -107,7 +119,7 @@ export const useCheckpointsStore = defineStore('checkpoints', () => {
   async function submit(): Promise<void> {
     const d = dialog.value
     if (!d || runId.value === null || submitting.value) return
-    const request = actionRequest(d.action, form.value, { checkpointId: d.checkpoint?.id ?? null, runId: runId.value })
+    const request = actionRequest(d.action, form.value, { checkpointId: d.checkpoint?.id ?? null, checkpointPath: d.detached?.path ?? null, runId: runId.value })
     if (!request.ok) {
       fieldError.value = { field: request.field, message: request.message }
       return
@@ -149,6 +161,7 @@ export const useCheckpointsStore = defineStore('checkpoints', () => {
     error,
     loading,
     evaluations,
+    detached,
     load,
     dialog,
     form,

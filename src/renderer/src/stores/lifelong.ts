@@ -5,7 +5,7 @@ import { latexApTable, latexDownstreamTable } from '../../../shared/export/latex
 import { downstreamRows } from '../../../shared/lifelong/downstream'
 import { diffMatrix, GROUP_KEYS, groupMatrix, groupRuns, heatmapInput, runMatrix, type GroupKey, type Matrix, type MatrixRows } from '../../../shared/lifelong/matrix'
 import { stageAp } from '../../../shared/lifelong/stage'
-import { bwtFwt } from '../../../shared/lifelong/transfer'
+import { runTransfer } from '../../../shared/lifelong/transfer'
 import { useApi } from '../api/inject'
 import { useComparisonsStore } from './comparisons'
 
@@ -76,9 +76,7 @@ export const useLifelongStore = defineStore('lifelong', () => {
 
   const referenceId = computed(() => runs.value.find((r) => r.id === chosenReference.value)?.id ?? runs.value[0]?.id ?? null)
   const downstream = computed(() => downstreamRows(runs.value, referenceId.value))
-  const stages = computed(() =>
-    runs.value.map((r) => ({ run: r, rows: stageAp(r), transfer: r.transfer ? { stored: r.transfer, summary: bwtFwt(r.transfer.R, r.transfer.baseline) } : null }))
-  )
+  const stages = computed(() => runs.value.map((r) => ({ run: r, rows: stageAp(r), transfer: runTransfer(r.transfer) })))
 
   const ids = computed(() => runs.value.map((r) => r.id))
   async function exporting<T>(what: string, work: () => Promise<T>): Promise<T | null> {
@@ -95,7 +93,8 @@ export const useLifelongStore = defineStore('lifelong', () => {
   }
   /** every stored point of the compared runs' series (or those chosen), as long-format CSV */
   const csv = (metrics?: string[]) => exporting('CSV', () => api.call('runs.exportCsv', { ids: ids.value, ...(metrics ? { metrics } : {}) }))
-  const report = () => exporting('HTML report', async () => (await api.call('runs.report', { ids: ids.value })).html)
+  const report = () =>
+    exporting('HTML report', async () => (await api.call('runs.report', { ids: ids.value, ...(referenceId.value === null ? {} : { reference: referenceId.value }) })).html)
   function latex(kind: 'ap' | 'downstream'): string | null {
     const c = comparison.value
     if (!c) return null

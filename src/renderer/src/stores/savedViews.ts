@@ -13,6 +13,8 @@ export const useSavedViewsStore = defineStore('savedViews', () => {
   const error = ref<string | null>(null)
   /** the saved view last applied or saved */
   const currentId = ref<number | null>(null)
+  /** the runs the view last opened names that no longer exist (applied without them) */
+  const missing = ref<number[]>([])
 
   async function attempt<T>(work: () => Promise<T>): Promise<T | null> {
     try {
@@ -43,7 +45,10 @@ export const useSavedViewsStore = defineStore('savedViews', () => {
   async function open(id: number): Promise<boolean> {
     const view = await attempt(() => api.call('views.get', { id }))
     if (!view) return false
-    viewState.apply(view.state)
+    // runs deleted since the view was saved are left out (comparing them would fail), and named
+    const gone = new Set(view.missingRuns)
+    viewState.apply({ ...view.state, compare: { ...view.state.compare, runs: view.state.compare.runs.filter((r) => !gone.has(r)) } })
+    missing.value = [...view.missingRuns]
     currentId.value = id
     return true
   }
@@ -54,10 +59,15 @@ export const useSavedViewsStore = defineStore('savedViews', () => {
     await load()
   }
 
+  // another window or client saved or deleted a view: refetch the list
+  api.onEvent((event) => {
+    if (event.type === 'views.changed') void load()
+  })
+
   /** The address that opens a saved view in a view of the workbench. */
   function link(id: number, view: 'runs' | 'compare'): string {
     return `${location.origin}${location.pathname}#/${view}?view=${id}`
   }
 
-  return { views, error, currentId, load, save, open, remove, link }
+  return { views, error, currentId, missing, load, save, open, remove, link }
 })

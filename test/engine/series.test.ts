@@ -101,8 +101,8 @@ describe('runs.series', () => {
       ['group:method:elle', 'elle (1 run)'],
       ['group:method:naive', 'naive (3 runs)']
     ])
-    const add = engine.store.db.prepare('INSERT INTO queue_entries (run_id, position, group_name) VALUES (?, ?, ?)')
-    seeds.forEach((id, i) => add.run(id, 100 + i, 'floors'))
+    const add = engine.store.db.prepare('INSERT INTO queue_entries (kind, run_id, position, group_name) VALUES (?, ?, ?, ?)')
+    seeds.forEach((id, i) => add.run('run', id, 100 + i, 'floors'))
     const bySweep = await series({ runs: [elle, ...seeds], metrics: ['ap_geo'], x: 'step', grouping: { by: 'sweep', stat: 'mean', band: 'sem', members: false } })
     expect(bySweep.charts[0]!.lines.map((l) => l.label)).toEqual([`run ${elle} (no sweep) (1 run)`, 'floors (3 runs)'])
     expect(bySweep.charts[0]!.lines[1]!.band?.kind).toBe('sem')

@@ -14,6 +14,8 @@ import type { BrowserServer } from '../../src/main/transports/http/server'
 import { startBrowserMode, type BrowserMode } from '../helpers/browser'
 import { tempDir } from '../helpers/tmp'
 import { elle } from '../cli/elle'
+import { createApiHandler } from '../../src/main/engine/api/handler'
+import type { Method, Params, Result } from '../../src/shared/contract'
 import { checkpointInput, tinyConfig } from '../engine/checkpoint/helpers'
 import { config, simulateRun } from '../engine/compare/fixtures'
 
@@ -228,4 +230,32 @@ describe('checkpoint actions in a real browser', () => {
     expect(consoleErrors).toEqual([])
     await page.close()
   }, 120_000) // four job workers and a CLI process: about 15 s on a quiet machine, several times that on a loaded one
+
+  it('queues an action instead of starting it: the job waits in the run queue and runs when the queue does', async () => {
+    const handler = createApiHandler(engine, 'browser')
+    const call = async <M extends Method>(method: M, params: Params<M>): Promise<Result<M>> => (await handler(method, params)) as Result<M>
+    await call('queue.pause', {})
+    const page = await browser.newPage()
+    try {
+      await page.goto(`${server.openUrl}#/runs/run/${runId}`)
+      await page.getByTestId(`checkpoint-row-${checkpointId}`).waitFor()
+      await page.getByTestId(`action-evaluate-${checkpointId}`).click()
+      const dialog = page.getByTestId('action-dialog')
+      await dialog.getByTestId('eval-max-sequences').fill('4')
+      // the run has finished, so nothing to wait for: plain "Queue"
+      expect(await dialog.getByTestId('action-queue').textContent()).toContain('Queue')
+      await dialog.getByTestId('action-queue').click()
+      const note = page.getByTestId('action-queued')
+      await note.waitFor()
+      const entry = (await call('queue.list', {})).entries.find((e) => e.kind === 'job')
+      expect(entry).toMatchObject({ kind: 'job', state: 'waiting', job: { kind: 'evaluate', status: 'queued' } })
+      expect(await note.textContent()).toContain(`job ${entry!.kind === 'job' ? entry!.jobId : -1}`)
+      // the queue runs it once resumed
+      await call('queue.resume', {})
+      await dialog.locator('[data-testid^="job-"][data-status="finished"]').first().waitFor({ timeout: 30_000 })
+    } finally {
+      await call('queue.resume', {}).catch(() => undefined)
+      await page.close()
+    }
+  })
 })

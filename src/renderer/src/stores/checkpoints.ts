@@ -13,6 +13,7 @@ import {
 } from '../../../shared/checkpoint-actions'
 import { useApi } from '../api/inject'
 import { useJobsStore } from './jobs'
+import { useRunsStore } from './runs'
 
 /** Where a refused request's message goes: the field it most likely concerns. */
 const FIELD_OF: Record<CheckpointAction, keyof ActionForm> = {
@@ -108,6 +109,7 @@ export const useCheckpointsStore = defineStore('checkpoints', () => {
     }
     fieldError.value = null
     startedJobId.value = null
+    queuedJobId.value = null
     dialog.value = { action, checkpoint, detached: detachedOne }
   }
 
@@ -115,8 +117,19 @@ export const useCheckpointsStore = defineStore('checkpoints', () => {
     dialog.value = null
   }
 
-  /** Start the dialog's job; a wrong field or a refused request is shown at its field. */
-  async function submit(): Promise<void> {
+  /** The run this page shows is still training (or waiting to): a queued job then waits for it to finish. */
+  const runTraining = computed(() => {
+    const run = useRunsStore().runs.find((r) => r.id === runId.value)
+    return run !== undefined && (run.status === 'queued' || run.status === 'running' || run.status === 'paused')
+  })
+  /** the job the open dialog put in the queue (queue.addJob) instead of starting it */
+  const queuedJobId = ref<number | null>(null)
+
+  /**
+   * Start the dialog's job, or (`queue`) add it to the run queue, after this run when it is still training; a wrong
+   * field or a refused request is shown at its field.
+   */
+  async function submit(mode: 'start' | 'queue' = 'start'): Promise<void> {
     const d = dialog.value
     if (!d || runId.value === null || submitting.value) return
     const request = actionRequest(d.action, form.value, { checkpointId: d.checkpoint?.id ?? null, checkpointPath: d.detached?.path ?? null, runId: runId.value })
@@ -126,6 +139,13 @@ export const useCheckpointsStore = defineStore('checkpoints', () => {
     }
     submitting.value = true
     try {
+      if (mode === 'queue') {
+        const job = await jobs.enqueue(request.start, runTraining.value ? [runId.value] : [])
+        fieldError.value = null
+        queuedJobId.value = job.id
+        startedJobId.value = job.id
+        return
+      }
       const job = await jobs.start(request.start)
       fieldError.value = null
       startedJobId.value = job.id
@@ -167,6 +187,8 @@ export const useCheckpointsStore = defineStore('checkpoints', () => {
     form,
     fieldError,
     startedJobId,
+    queuedJobId,
+    runTraining,
     submitting,
     canPickFolder,
     open,

@@ -47,6 +47,13 @@ export const useJobsStore = defineStore('jobs', () => {
     return byId.value.get(job.id)!
   }
 
+  /** Queue a job instead of starting it: it starts in the queue's order, after the runs in `after` finish. */
+  async function enqueue(request: JobStart, after: number[]): Promise<JobSummary> {
+    const entry = await api.call('queue.addJob', { job: request, ...(after.length > 0 ? { after } : {}) })
+    put(entry.job)
+    return entry.job
+  }
+
   function callStarter(r: JobStart): Promise<JobSummary> {
     switch (r.method) {
       case 'checkpoints.evaluate':
@@ -84,5 +91,5 @@ export const useJobsStore = defineStore('jobs', () => {
     if (state === 'connected' && loaded.value) void load()
   })
 
-  return { jobs, byId, error, loaded, load, start, cancel, get: (id: number) => byId.value.get(id) ?? null }
+  return { jobs, byId, error, loaded, load, start, enqueue, cancel, get: (id: number) => byId.value.get(id) ?? null }
 })

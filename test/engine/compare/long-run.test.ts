@@ -37,16 +37,21 @@ function perStepPoints(runId: number): MetricPoint[] {
 const everyPoint = (store: ExperimentStore): ExperimentStore =>
   new Proxy(store, { get: (target, key) => (key === 'readMetricsForComparison' ? (id: number) => target.readMetrics(id) : Reflect.get(target, key)) })
 
+/** a long ELLE run with loss and lr at every update, and a short naive run (read whole) */
+function storeWithTwoRuns(): { store: ExperimentStore; elle: number; naive: number } {
+  const store = tempStore()
+  const elle = createRun(store, config('elle', stream, { grow: true }))
+  simulateRun(store, elle, stream, { steps: STEPS, frw: FRW, secondsPerStep, flopsPerStep, params: [2e5, 4e5, 6e5] })
+  store.insertMetrics(perStepPoints(elle))
+  const naive = createRun(store, config('naive', stream))
+  simulateRun(store, naive, stream, { steps: 100, secondsPerStep, flopsPerStep, params: [6e5, 6e5, 6e5] })
+  return { store, elle, naive }
+}
+
 describe('a long run in the comparison', () => {
   it('reads per-step series as phase extents and compares exactly as from every point', () => {
-    const store = tempStore()
+    const { store, elle, naive } = storeWithTwoRuns()
     try {
-      const elle = createRun(store, config('elle', stream, { grow: true }))
-      simulateRun(store, elle, stream, { steps: STEPS, frw: FRW, secondsPerStep, flopsPerStep, params: [2e5, 4e5, 6e5] })
-      store.insertMetrics(perStepPoints(elle))
-      const naive = createRun(store, config('naive', stream))
-      simulateRun(store, naive, stream, { steps: 100, secondsPerStep, flopsPerStep, params: [6e5, 6e5, 6e5] }) // short: read whole
-
       const read = store.readMetricsForComparison(elle, new Set(['loss', 'lr']))
       const all = store.readMetrics(elle)
       expect(all.length).toBeGreaterThan(70_000)
@@ -70,13 +75,8 @@ describe('a long run in the comparison', () => {
   })
 
   it("gives the queue's throughput samples from phase extents, equal to a scan of every loss point", () => {
-    const store = tempStore()
+    const { store, elle, naive } = storeWithTwoRuns()
     try {
-      const elle = createRun(store, config('elle', stream, { grow: true }))
-      simulateRun(store, elle, stream, { steps: STEPS, frw: FRW, secondsPerStep, flopsPerStep, params: [2e5, 4e5, 6e5] })
-      store.insertMetrics(perStepPoints(elle))
-      const naive = createRun(store, config('naive', stream))
-      simulateRun(store, naive, stream, { steps: 100, secondsPerStep, flopsPerStep, params: [6e5, 6e5, 6e5] })
       // the reference: the GROUP BY over every train loss point that throughputSamples used before
       const scanned = store.db
         .prepare(

@@ -69,7 +69,8 @@ describe('jobs in the queue', () => {
       afterJobs: [],
       blockedBy: `after run ${later} (queued)`,
       job: { kind: 'evaluate', status: 'queued', owner: null },
-      what: `evaluate checkpoint ${checkpointId} (run ${first}, step 6) on domain press`
+      what: `evaluate checkpoint ${checkpointId} (run ${first}, step 6) on domain press`,
+      estimate: null // no evaluate job has finished yet: nothing to go by
     })
     const exported = await call('queue.addJob', { job: { method: 'checkpoints.export', params: { checkpointId, format: 'hf', outDir: path.join(tempDir(), 'hf') } }, priority: 5 })
     exportJob = exported.jobId
@@ -131,7 +132,16 @@ describe('jobs in the queue', () => {
     expect(seen[0]).toBe('job running (run finished)')
     expect(Date.parse(job.startedAt!)).toBeGreaterThanOrEqual(Date.parse(run.endedAt!))
     const state = await call('queue.list', { includeFinished: true })
-    expect(jobEntry(state, evaluate)).toMatchObject({ state: 'finished', position: -1 })
+    expect(jobEntry(state, evaluate)).toMatchObject({ state: 'finished', position: -1, estimate: null })
+
+    // a waiting evaluate job is now estimated from the finished one's duration
+    await call('queue.pause', {})
+    const next = await call('queue.addJob', { job: { method: 'checkpoints.evaluate', params: { checkpointId, domain: 'press', maxSequences: 8 } } })
+    const took = (Date.parse(job.endedAt!) - Date.parse(job.startedAt!)) / 1000
+    expect(next.estimate).toEqual({ seconds: took, source: 'measured', note: 'median of the last 1 finished evaluate job' })
+    expect((await call('queue.list', {})).etaS).toBeGreaterThanOrEqual(took)
+    await call('queue.remove', { jobId: next.jobId })
+    await call('queue.resume', {})
   }, 120_000)
 
   it('shows a job whose process died as interrupted, and retries it from the start', async () => {

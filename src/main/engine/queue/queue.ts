@@ -10,6 +10,7 @@ import {
   QUEUE_START_PRIORITY,
   type Params,
   type QueueBudget,
+  type JobKind,
   type JobSummary,
   type QueueEntry,
   type QueueEntryState,
@@ -71,6 +72,8 @@ const RECOVER_EVERY = 30
  * without progress (no false "stalled" after a laptop wakes) nor against a run's budget of training hours.
  */
 const SLEEP_GAP_MS = 2 * 60_000
+/** how many finished jobs of a kind a waiting job's estimate takes the median of */
+const JOB_ESTIMATE_SAMPLES = 10
 
 const firstLine = (text: string | null): string => (text ?? '').split('\n')[0]!.trim()
 
@@ -417,12 +420,28 @@ export class RunQueue {
       group: row.group,
       after: row.after,
       afterJobs: row.afterJobs,
-      estimate: etaS == null ? null : { seconds: etaS, source: 'progress', note: "from the job's progress so far" },
+      estimate: etaS != null ? { seconds: etaS, source: 'progress', note: "from the job's progress so far" } : state === 'waiting' ? this.jobEstimate(job.kind) : null,
       enqueuedAt: row.enqueuedAt,
       message: state === 'failed' || state === 'interrupted' ? firstLine(job.error) : (job.progress?.message ?? null),
       job,
       what: describeJob(this.options.store, job.kind, job.params)
     }
+  }
+
+  /**
+   * A waiting job's duration: the median of the last finished jobs of its kind (their params differ, so this is a
+   * rough figure, and says so); null before any has finished.
+   */
+  private jobEstimate(kind: JobKind): QueueEntry['estimate'] {
+    const seconds = this.options.store
+      .listJobs({ status: 'finished', kind, limit: JOB_ESTIMATE_SAMPLES })
+      .filter((j) => j.startedAt !== null && j.endedAt !== null)
+      .map((j) => (Date.parse(j.endedAt!) - Date.parse(j.startedAt!)) / 1000)
+      .sort((a, b) => a - b)
+    if (seconds.length === 0) return null
+    const mid = seconds.length >> 1
+    const median = seconds.length % 2 === 1 ? seconds[mid]! : (seconds[mid - 1]! + seconds[mid]!) / 2
+    return { seconds: median, source: 'measured', note: `median of the last ${seconds.length} finished ${kind} job${seconds.length === 1 ? '' : 's'}` }
   }
 
   private toEntry(row: QueueRow, position: number, blockedBy: string | null, settings: QueueSettings, samples: ThroughputSample[]): QueueRunEntry {

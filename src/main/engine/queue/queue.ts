@@ -348,13 +348,15 @@ export class RunQueue {
     const rows = this.db.all()
     const blockers = this.blockers(rows, { settings, paused, window, now })
     const samples = this.options.store.throughputSamples(this.options.backend)
+    // one estimate per job kind per look at the queue, however many jobs of that kind wait
+    const jobEstimates = new Map<JobKind, QueueEntry['estimate']>()
     let position = 0
     const entries: QueueEntry[] = []
     for (const row of rows) {
       if (row.status === 'finished' && !includeFinished) continue
       const at = row.status === 'finished' ? -1 : position++
       const blockedBy = blockers.get(refKey(rowRef(row))) ?? null
-      entries.push(row.kind === 'run' ? this.toEntry(row, at, blockedBy, settings, samples) : this.toJobEntry(row, at, blockedBy))
+      entries.push(row.kind === 'run' ? this.toEntry(row, at, blockedBy, settings, samples) : this.toJobEntry(row, at, blockedBy, jobEstimates))
     }
     const pending = entries.filter((e) => ['waiting', 'running', 'paused'].includes(e.state))
     const seconds = pending.map((e) => e.estimate?.seconds ?? 0)
@@ -406,7 +408,7 @@ export class RunQueue {
     return row.status
   }
 
-  private toJobEntry(row: JobQueueRow, position: number, blockedBy: string | null): QueueJobEntry {
+  private toJobEntry(row: JobQueueRow, position: number, blockedBy: string | null, estimates: Map<JobKind, QueueEntry['estimate']>): QueueJobEntry {
     const job = this.options.store.getJob(row.jobId)
     const state = this.jobStateOf(row, job)
     const etaS = state === 'running' ? job.progress?.etaS : null
@@ -420,7 +422,7 @@ export class RunQueue {
       group: row.group,
       after: row.after,
       afterJobs: row.afterJobs,
-      estimate: etaS != null ? { seconds: etaS, source: 'progress', note: "from the job's progress so far" } : state === 'waiting' ? this.jobEstimate(job.kind) : null,
+      estimate: etaS != null ? { seconds: etaS, source: 'progress', note: "from the job's progress so far" } : state === 'waiting' ? this.jobEstimate(job.kind, estimates) : null,
       enqueuedAt: row.enqueuedAt,
       message: state === 'failed' || state === 'interrupted' ? firstLine(job.error) : (job.progress?.message ?? null),
       job,
@@ -432,16 +434,19 @@ export class RunQueue {
    * A waiting job's duration: the median of the last finished jobs of its kind (their params differ, so this is a
    * rough figure, and says so); null before any has finished.
    */
-  private jobEstimate(kind: JobKind): QueueEntry['estimate'] {
+  private jobEstimate(kind: JobKind, known: Map<JobKind, QueueEntry['estimate']>): QueueEntry['estimate'] {
+    if (known.has(kind)) return known.get(kind)!
     const seconds = this.options.store
       .listJobs({ status: 'finished', kind, limit: JOB_ESTIMATE_SAMPLES })
       .filter((j) => j.startedAt !== null && j.endedAt !== null)
       .map((j) => (Date.parse(j.endedAt!) - Date.parse(j.startedAt!)) / 1000)
       .sort((a, b) => a - b)
-    if (seconds.length === 0) return null
     const mid = seconds.length >> 1
     const median = seconds.length % 2 === 1 ? seconds[mid]! : (seconds[mid - 1]! + seconds[mid]!) / 2
-    return { seconds: median, source: 'measured', note: `median of the last ${seconds.length} finished ${kind} job${seconds.length === 1 ? '' : 's'}` }
+    const estimate: QueueEntry['estimate'] =
+      seconds.length === 0 ? null : { seconds: median, source: 'measured', note: `median of the last ${seconds.length} finished ${kind} job${seconds.length === 1 ? '' : 's'}` }
+    known.set(kind, estimate)
+    return estimate
   }
 
   private toEntry(row: QueueRow, position: number, blockedBy: string | null, settings: QueueSettings, samples: ThroughputSample[]): QueueRunEntry {

@@ -44,6 +44,15 @@ export const TrainingSettings = z
       .max(100_000)
       .default(0)
       .describe('sequences (blocks) per domain in each validation, fixed and spread evenly over the validation split, across its documents; 0: the whole split'),
+    validationTokens: z
+      .number()
+      .int()
+      .min(0)
+      .max(10_000_000)
+      .default(0)
+      .describe(
+        'instead of a sequence count: the fewest evenly spread blocks per domain whose scored target tokens reach this many (the whole split when it has fewer); 0: not used'
+      ),
     workers: z
       .number()
       .int()
@@ -249,6 +258,8 @@ function crossFieldRules(config: RunConfigShape, ctx: z.RefinementCtx): void {
   const { model, training } = config
   const minSeq = model.kind === 'bert' ? 4 : 2
   if (training.seqLen < minSeq) fail(['training', 'seqLen'], `must be at least ${minSeq} for ${model.kind}`)
+  if (training.validationTokens > 0 && training.validationSequences > 0)
+    fail(['training', 'validationTokens'], 'set either validationSequences or validationTokens (a block count or a token floor), not both')
   let heads = model.heads
   config.stages.forEach((stage, i) => {
     if (i === 0 && hasGrowth(stage.grow)) fail(['stages', i, 'grow'], 'the first stage trains the initial model; growth applies before later stages')

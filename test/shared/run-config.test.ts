@@ -49,6 +49,10 @@ describe('the shared run-config schema', () => {
     ])
     expect(issues(base({ stages: [{ domain: 'press', steps: 5, frwSteps: 2 }] }))).toEqual([['stages.0.frwSteps', 'the first stage has no earlier domain to recover on']])
     expect(issues(base({ method: { name: 'er' } }))).toEqual([['replay.ratio', 'method "er" replays memory: set a ratio above 0']])
+    expect(issues(base({ training: { validationSequences: 64, validationTokens: 20_000 } }))).toEqual([
+      ['training.validationTokens', 'set either validationSequences or validationTokens (a block count or a token floor), not both']
+    ])
+    expect(issues(base({ training: { validationTokens: 20_000 } }))).toEqual([])
   })
 
   it('accepts growth by whole heads and every preset, filling defaults', () => {

@@ -52,6 +52,28 @@ describe('evaluation sets', () => {
   })
 
   for (const kind of ['gpt', 'bert'] as const) {
+    it(`${kind}: a target-token floor takes the fewest evenly spread blocks that reach it`, () => {
+      const config = tinyConfig(kind)
+      const model = new TransformerModel(modelConfigFor(config, data.tokenizer.vocabSize), { seed: 1 })
+      const split = data.domains.get('alpha')!.validation
+      const opts = { seqLen: 16, batchSize: 4, promptSlot: 0, prompt: 'own' as const, seed: 3 }
+      const all = scoredTargets(evaluationSet(model, data.tokenizer, split, opts)).length
+      const blocksOf = (set: LossInput[]) => set.reduce((n, i) => n + i.shape[0], 0)
+      const floor = Math.floor(all / 3)
+      const set = evaluationSet(model, data.tokenizer, split, { ...opts, minTokens: floor })
+      const scored = scoredTargets(set).length
+      expect(scored).toBeGreaterThanOrEqual(floor)
+      expect(scored).toBeLessThan(all)
+      // not many more blocks than needed: 15% fewer blocks, spread the same way, score barely the floor or less
+      const fewer = evaluationSet(model, data.tokenizer, split, { ...opts, maxSequences: Math.floor(blocksOf(set) * 0.85) })
+      expect(scoredTargets(fewer).length).toBeLessThan(floor * 1.05)
+      // a floor above the split's tokens takes the whole split
+      expect(scoredTargets(evaluationSet(model, data.tokenizer, split, { ...opts, minTokens: all * 10 })).length).toBe(all)
+      model.dispose()
+    })
+  }
+
+  for (const kind of ['gpt', 'bert'] as const) {
     it(`${kind}: the batched evaluation equals the per-batch loss and splits it over documents`, async () => {
       const config = tinyConfig(kind)
       const model = new TransformerModel(modelConfigFor(config, data.tokenizer.vocabSize), { seed: 1 })

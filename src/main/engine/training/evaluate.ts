@@ -57,11 +57,19 @@ export function lossInput(kind: 'bert' | 'gpt', batch: Batch, tokenizer: Tokeniz
   return { shape, inputIds: masked.inputIds, labels: masked.labels }
 }
 
+/** What an evaluation set depends on of the model: its kind (next-token or masked targets) and vocabulary. */
+export type EvaluatedModel = { readonly config: Pick<TransformerModel['config'], 'kind' | 'vocabSize'> }
+
 export interface EvaluationSetOptions {
   seqLen: number
   batchSize: number
   /** blocks to evaluate, spread evenly over the split (across its documents); 0 or absent: every block */
   maxSequences?: number
+  /**
+   * Instead of a block count: the fewest evenly spread blocks whose scored target tokens reach this many (or the
+   * whole split when it has fewer). 0 or absent: not used. Excludes `maxSequences`.
+   */
+  minTokens?: number
   promptSlot?: number
   prompt: PromptMode
   seed: number
@@ -73,20 +81,37 @@ export interface EvaluationSetOptions {
  * (which then select the same content tokens in both layouts), and each scored token's document.
  */
 export function evaluationSet(
-  model: TransformerModel,
+  model: EvaluatedModel,
   tokenizer: Tokenizer,
   split: Pick<TokenizedSplit, 'tokens' | 'offsets' | 'domain' | 'split'>,
   o: EvaluationSetOptions
 ): LossInput[] {
+  const batcher = new BlockBatcher(split, tokenizer, { style: model.config.kind, seqLen: o.seqLen, promptSlot: o.promptSlot, prompt: o.prompt, alignTargets: true })
+  const build = (blocks: number[]): LossInput[] => blockInputs(batcher, blocks, model, tokenizer, split.domain, o)
+  const minTokens = o.minTokens ?? 0
+  if (minTokens <= 0) return build(batcher.spreadBlocks(o.maxSequences && o.maxSequences > 0 ? o.maxSequences : batcher.numBlocks))
+  // The scored tokens per block vary (BERT masks ~15%, documents end mid-block): estimate the block count from a
+  // probe of spread blocks (an estimate: BERT's masks are seeded per batch), then take more until the floor is reached.
+  const scoredIn = (set: readonly LossInput[]): number => set.reduce((n, i) => n + (i.scored?.rows.length ?? 0), 0)
+  const probeBlocks = Math.min(64, batcher.numBlocks)
+  const probe = scoredIn(build(batcher.spreadBlocks(probeBlocks)))
+  let k = probe > 0 ? Math.ceil(((probeBlocks * minTokens) / probe) * 1.02) : batcher.numBlocks
+  for (;;) {
+    const set = build(batcher.spreadBlocks(k))
+    if (k >= batcher.numBlocks || scoredIn(set) >= minTokens) return set
+    k = Math.min(batcher.numBlocks, Math.ceil(k * 1.1))
+  }
+}
+
+/** The loss inputs of the given blocks, in batches, with every scored token's target and document. */
+function blockInputs(batcher: BlockBatcher, blocks: readonly number[], model: EvaluatedModel, tokenizer: Tokenizer, domain: string, o: EvaluationSetOptions): LossInput[] {
   const kind = model.config.kind
-  const batcher = new BlockBatcher(split, tokenizer, { style: kind, seqLen: o.seqLen, promptSlot: o.promptSlot, prompt: o.prompt, alignTargets: true })
-  const blocks = o.maxSequences && o.maxSequences > 0 ? batcher.spreadBlocks(o.maxSequences) : batcher.spreadBlocks(batcher.numBlocks)
   const out: LossInput[] = []
   for (let i = 0; i < blocks.length; i += o.batchSize) {
     const ids = blocks.slice(i, i + o.batchSize)
     const batch = batcher.batchOf(ids)
     // the mask seed follows the block, not the batch, so a sample and the whole split mask a block alike
-    const input = lossInput(kind, batch, tokenizer, model.config.vocabSize, hashSeed(o.seed, `eval/${split.domain}/${ids[0]}`))
+    const input = lossInput(kind, batch, tokenizer, model.config.vocabSize, hashSeed(o.seed, `eval/${domain}/${ids[0]}`))
     const positions = ids.map((b) => batcher.targetPositions(b))
     const rows: number[] = []
     const targets: number[] = []
@@ -111,7 +136,6 @@ export function evaluationSet(
   return out
 }
 
-/**
 /**
  * Mean loss per labelled token over the inputs, and its perplexity. No gradients, no leaks. Evaluation sets
  * (inputs with `scored`) run batched: the head only on scored rows, per-document sums on the device, one

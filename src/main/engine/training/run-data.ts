@@ -97,6 +97,7 @@ export class RunDataAccess {
         // evaluation batches are larger than training ones (no gradients), up to ~2k tokens
         batchSize: Math.max(t.batchSize, Math.floor(2048 / t.seqLen)),
         maxSequences: t.validationSequences,
+        minTokens: t.validationTokens,
         promptSlot: d.promptSlot,
         prompt: this.promptFor(name),
         seed: t.seed

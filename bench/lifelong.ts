@@ -191,11 +191,6 @@ for (const kind of kinds) {
   }
 }
 log('all runs finished')
-if (values['no-report']) {
-  await engine.close()
-  process.exit(0)
-}
-
 // Downstream: the final checkpoint of every run, fine-tuned on each domain's primary task with the run's
 // prompt (k seeds), and ELLE's also without a prompt for the prompt ablation. (The full per-stage
 // forgetting matrix is `elle finetune --run ID`; it is too slow for every run of the benchmark.)
@@ -221,10 +216,9 @@ if (!skipDownstream) {
   // The floor pre-training has to beat: the same fine-tuning from an untrained model of the baselines'
   // size (each pre-training seed's initial weights). No checkpoint, so cached in a file beside the store.
   const cacheFile = `${dbPath}.untrained.json`
-  const cache = (fs.existsSync(cacheFile) ? JSON.parse(fs.readFileSync(cacheFile, 'utf8')) : {}) as Record<
-    string,
-    { accuracy: number; macroF1: number; majority: { accuracy: number; macroF1: number } }
-  >
+  type Cache = Record<string, { accuracy: number; macroF1: number; majority: { accuracy: number; macroF1: number } }>
+  const readCache = (): Cache => (fs.existsSync(cacheFile) ? (JSON.parse(fs.readFileSync(cacheFile, 'utf8')) as Cache) : {})
+  let cache = readCache()
   for (const kind of kinds) {
     for (const seed of seeds) {
       const perTask: DownstreamScores['tasks'] = []
@@ -233,11 +227,14 @@ if (!skipDownstream) {
         if (!cache[key]) {
           log(`downstream untrained ${kind} s${seed} ${task}`)
           const r = await finetuneUntrained(parseRunConfig(elleConfig(kind, seed)), { dataDir, task, seeds: seedCount, settings })
-          cache[key] = { accuracy: r.accuracy.mean, macroF1: r.macroF1.mean, majority: { accuracy: r.majority.accuracy, macroF1: r.majority.macroF1 } }
-          fs.writeFileSync(cacheFile, JSON.stringify(cache, null, 1))
+          // another process on this store may have added entries meanwhile: merge, and replace the file whole
+          cache = { ...readCache(), [key]: { accuracy: r.accuracy.mean, macroF1: r.macroF1.mean, majority: { accuracy: r.majority.accuracy, macroF1: r.majority.macroF1 } } }
+          fs.writeFileSync(`${cacheFile}.${process.pid}`, JSON.stringify(cache, null, 1))
+          fs.renameSync(`${cacheFile}.${process.pid}`, cacheFile)
         }
-        perTask.push({ accuracy: cache[key].accuracy, macroF1: cache[key].macroF1 })
-        majority.set(task, cache[key].majority)
+        const scores = cache[key]!
+        perTask.push({ accuracy: scores.accuracy, macroF1: scores.macroF1 })
+        majority.set(task, scores.majority)
       }
       downstream.set(`untrained/${kind}/${seed}/off`, summarize(perTask))
     }
@@ -266,6 +263,11 @@ if (!skipDownstream) {
     }
   }
   store.close()
+}
+
+if (values['no-report']) {
+  await engine.close()
+  process.exit(0)
 }
 
 // One comparison per kind over every method and seed. The ELLE ablation runs are ELLE runs to the comparison

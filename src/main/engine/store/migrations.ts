@@ -317,6 +317,8 @@ export const MIGRATIONS: readonly Migration[] = [
   {
     version: 12,
     description: 'metric summaries: per series per 64-step slice its count, sum, min, max and last value, so the overview of 100 runs × 100,000 points reads 1/64 of the data',
+    // A rowid table, not WITHOUT ROWID: a summary row (3.6 kB) fits one page of a rowid table, while WITHOUT ROWID
+    // keeps ~1 kB in the page and chains the rest (reading 100 runs' summaries: 58 against 200 ms, same store).
     // Derived from metric_blocks (src/main/engine/store/series.ts): written with each block in the same transaction,
     // stamped with the block's `built`; a reader uses a summary only while its stamp equals its block's, so a block
     // rebuilt or deleted (a rewrite, a resumed run) can never be answered from a stale summary. Blocks written before
@@ -338,8 +340,11 @@ export const MIGRATIONS: readonly Migration[] = [
         min      BLOB NOT NULL,
         max      BLOB NOT NULL,
         last     BLOB NOT NULL,
-        PRIMARY KEY (run_id, name, block)
-      ) WITHOUT ROWID;
+        UNIQUE (run_id, name, block)
+      );
+      -- the stamps of a series' blocks without reading the blocks (a block row is ~160 kB: reading 100 runs' keys
+      -- from metric_blocks itself took 0.57 s, from this index 4 ms)
+      CREATE INDEX metric_blocks_stamps ON metric_blocks(run_id, name, block, built);
     `
   }
 ]

@@ -356,10 +356,11 @@ export class SeriesStore {
     return { x: xs, y: ys }
   }
 
-  /** The first and last step of a series (two index seeks), or null when it has no point. */
+  /** The first and last step of a series, or null when it has no point: two statements, as SQLite seeks the index for a lone MIN or MAX but scans every point for both together. */
   stepExtent(runId: number, name: string): [number, number] | null {
-    const r = this.prepare('SELECT MIN(step), MAX(step) FROM metrics WHERE run_id = ? AND name = ?').raw().get(runId, name) as [number | null, number | null]
-    return r[0] === null || r[1] === null ? null : [r[0], r[1]]
+    const lo = this.prepare('SELECT MIN(step) FROM metrics WHERE run_id = ? AND name = ?').pluck().get(runId, name) as number | null
+    const hi = this.prepare('SELECT MAX(step) FROM metrics WHERE run_id = ? AND name = ?').pluck().get(runId, name) as number | null
+    return lo === null || hi === null ? null : [lo, hi]
   }
 
   /** Where each phase of a run starts, from the series `name` (the loop writes `params` once at each phase start). */

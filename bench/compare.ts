@@ -27,7 +27,9 @@ const { values } = parseArgs({
     refill: { type: 'boolean' },
     // only the real Compare view, or only the bare page
     view: { type: 'boolean' },
-    bare: { type: 'boolean' }
+    bare: { type: 'boolean' },
+    // a Chrome CPU profile of the real view's first draw, written next to the store (open in Chrome's DevTools)
+    profile: { type: 'boolean' }
   }
 })
 const RUNS = Number(values.runs)
@@ -127,12 +129,12 @@ interface PageGlobals {
 }
 
 /**
- * When the curves panel's `loss` chart shows `lines` lines (at least `minSeries` ECharts series, the first line
- * standing for at most `maxPoints` points) and nothing is loading: ms since the page's time origin, after the frame that shows it.
+ * When the curves panel's `loss` chart shows `lines` lines (smoothed or not, as asked; the first line standing for
+ * at most `maxPoints` points) and nothing is loading: ms since the page's time origin, after the frame that shows it.
  */
-function drawnAt(page: Page, lines: number, minSeries = 0, maxPoints = Infinity): Promise<number> {
+function drawnAt(page: Page, lines: number, smoothed: boolean | null = null, maxPoints = Infinity): Promise<number> {
   return page.evaluate(
-    ([lines, minSeries, maxPoints]) =>
+    ([lines, smoothed, maxPoints]) =>
       new Promise<number>((resolve) => {
         const g = globalThis as unknown as PageGlobals & { requestAnimationFrame(cb: () => void): void }
         const check = () => {
@@ -140,22 +142,22 @@ function drawnAt(page: Page, lines: number, minSeries = 0, maxPoints = Infinity)
           const chart = g.document.querySelector('[data-testid="curve-loss"]')
           const drawn = (chart?.getAttribute('data-lines') ?? '').split('|').filter(Boolean).length
           const points = Number((chart?.getAttribute('data-points') ?? '').split('|')[0] ?? NaN)
-          // getOption copies the whole option: asked only when everything else holds
-          const ready = panel?.getAttribute('data-loading') === 'false' && drawn === lines && points <= maxPoints
-          if (ready && (minSeries === 0 || (chart?.echart?.getOption().series?.length ?? 0) >= minSeries))
-            g.requestAnimationFrame(() => g.requestAnimationFrame(() => resolve(performance.now())))
+          const ready =
+            panel?.getAttribute('data-loading') === 'false' &&
+            drawn === lines &&
+            points <= maxPoints &&
+            (smoothed === null || chart?.getAttribute('data-smoothed') === String(smoothed))
+          if (ready) g.requestAnimationFrame(() => g.requestAnimationFrame(() => resolve(performance.now())))
           else g.requestAnimationFrame(check)
         }
         check()
       }),
-    [lines, minSeries, maxPoints] as const
+    [lines, smoothed, maxPoints] as const
   )
 }
 
 /** ms since the page's time origin */
 const now = (page: Page): Promise<number> => page.evaluate(() => performance.now())
-const seriesCount = (page: Page): Promise<number> =>
-  page.evaluate(() => (globalThis as unknown as PageGlobals).document.querySelector('[data-testid="curve-loss"]')?.echart?.getOption().series?.length ?? 0)
 
 /**
  * The page the user opens: the workbench's own renderer (out/renderer) over the real HTTP transport, on a saved
@@ -170,7 +172,25 @@ async function realView(browser: import('playwright-core').Browser, runIds: numb
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } })
   const errors: string[] = []
   page.on('pageerror', (e) => errors.push(e.message))
+  // the request timeline of the first draw: each API call, when it left and when its answer was in (ms from navigation)
+  let t0 = Date.now()
+  const timeline: Array<{ method: string; sent: number; done: number | null }> = []
+  const rpc = (url: string): string | null => (url.includes('/api/rpc/') ? url.slice(url.indexOf('/api/rpc/') + 9).split('?')[0]! : null)
+  page.on('request', (r) => {
+    const method = rpc(r.url())
+    if (method) timeline.push({ method, sent: Date.now() - t0, done: null })
+  })
+  page.on('requestfinished', (r) => {
+    const method = rpc(r.url())
+    const entry = method ? timeline.find((e) => e.method === method && e.done === null) : undefined
+    if (entry) entry.done = Date.now() - t0
+  })
+  const cdp = await page.context().newCDPSession(page)
   try {
+    if (values.profile) {
+      await cdp.send('Profiler.enable')
+      await cdp.send('Profiler.start')
+    }
     const state: ViewState = {
       compare: {
         runs: runIds,
@@ -185,14 +205,24 @@ async function realView(browser: import('playwright-core').Browser, runIds: numb
     }
     const existing = (await engine.call('views.list', {})).views.find((v) => v.name === 'bench:compare')
     const view = await engine.call('views.save', { ...(existing ? { id: existing.id } : {}), name: 'bench:compare', state })
+    t0 = Date.now()
     await page.goto(`${server.openUrl}#/compare?view=${view.id}`)
     const first = await drawnAt(page, runIds.length)
     results.viewFirst!.push(first)
-    const plain = await seriesCount(page)
+    const drawnAfter = Date.now() - t0
+    if (values.profile) {
+      const { profile } = (await cdp.send('Profiler.stop')) as { profile: unknown }
+      const file = path.join(dir, `first-draw-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`)
+      fs.writeFileSync(file, JSON.stringify(profile))
+      console.error(`CPU profile of the first draw: ${file}`)
+    }
+    // the requests of the first draw, and those the view sends once it drew (runs.compare waits for the curves)
+    await page.waitForTimeout(0)
+    console.error(`first draw's requests (ms from navigation; curves drawn at ~${drawnAfter}): ` + timeline.map((e) => `${e.method} ${e.sent}–${e.done ?? '…'}`).join(', '))
     // smoothing on: the panel's own control
     const t1 = await now(page)
     await page.getByTestId('curves-smoothing').selectOption('ema')
-    const smoothed = (await drawnAt(page, runIds.length, plain + 1)) - t1
+    const smoothed = (await drawnAt(page, runIds.length, true)) - t1
     results.viewSmoothing!.push(smoothed)
     // a zoom on the chart, as the inside zoom or the slider reports it
     const t2 = await now(page)
@@ -202,9 +232,8 @@ async function realView(browser: import('playwright-core').Browser, runIds: numb
       [STEPS * 0.4, STEPS * 0.6] as const
     )
     // drawn when the lines stand for the points of the range only
-    const zoomed = (await drawnAt(page, runIds.length, 0, STEPS * 0.3)) - t2
+    const zoomed = (await drawnAt(page, runIds.length, true, STEPS * 0.3)) - t2
     results.viewZoom!.push(zoomed)
-    const cdp = await page.context().newCDPSession(page)
     await cdp.send('Performance.enable')
     const { metrics } = (await cdp.send('Performance.getMetrics')) as { metrics: Array<{ name: string; value: number }> }
     results.viewHeapMb!.push((metrics.find((m) => m.name === 'JSHeapTotalSize')?.value ?? 0) / 1e6)
@@ -220,6 +249,13 @@ async function realView(browser: import('playwright-core').Browser, runIds: numb
 async function main(): Promise<void> {
   let filled: { seconds: number; rows: number } | null = null
   if (values.refill || !fs.existsSync(dbPath)) filled = fill()
+  // a store from before schema 12 is migrated here, and its blocks' slice summaries built (a store filled since has them)
+  const prep = ExperimentStore.open(dbPath)
+  const tb = process.hrtime.bigint()
+  const summariesBuilt = prep.series.buildSummaries()
+  const summaryBuild = { summaries: summariesBuilt, ms: Math.round(ms(tb)) }
+  prep.close()
+  console.error(`slice summaries: ${summariesBuilt} built in ${summaryBuild.ms} ms`)
   const storeMb = fs.statSync(dbPath).size / 1e6
   const check = ExperimentStore.open(dbPath, { readonly: true })
   const runIds = check
@@ -257,6 +293,7 @@ async function main(): Promise<void> {
     heapMb: [],
     bytes: [],
     storeRead: [],
+    storeReadPoints: [],
     zodResult: [],
     jsonEncode: [],
     pageFetch: [],
@@ -287,9 +324,13 @@ async function main(): Promise<void> {
       // where the request's time goes, in-process: the engine alone (a fresh store: cold blocks), the contract's check, JSON
       const direct = ExperimentStore.open(dbPath, { readonly: true })
       try {
+        // the overview as the engine answers it (slice summaries), then from every point (what it read before schema 12)
         const t2 = process.hrtime.bigint()
-        const answer = querySeries(direct, full)
+        querySeries(direct, full)
         results.storeRead!.push(ms(t2))
+        const t2b = process.hrtime.bigint()
+        const answer = querySeries(direct, full, { summaries: false })
+        results.storeReadPoints!.push(ms(t2b))
         const t3 = process.hrtime.bigint()
         SeriesResult.parse(answer)
         results.zodResult!.push(ms(t3))
@@ -342,7 +383,7 @@ async function main(): Promise<void> {
     JSON.stringify(
       {
         machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, load ${os.loadavg()[0]!.toFixed(1)}`,
-        store: { path: dbPath, runs: runIds.length, rows: rowCount, blocks: blockCount, mb: Math.round(storeMb), fill: filled },
+        store: { path: dbPath, runs: runIds.length, rows: rowCount, blocks: blockCount, mb: Math.round(storeMb), fill: filled, summaryBuild },
         query: { lines: runIds.length, pointsPerLine: STEPS, buckets: 800 },
         ms: summary,
         targets: { firstDrawMs: 2000, redrawMs: 1000, pageMemoryMb: 1000 }

@@ -139,4 +139,44 @@ describe('curves panel in a real browser', () => {
     expect(errors).toEqual([])
     await page.close()
   })
+
+  it('sends the heavy runs.compare only after the curves were answered and drawn', async () => {
+    const stream = ['press', 'fiction']
+    const ids = [0, 1].map((i) => {
+      const run = engine.createRun('order-gpt', { ...config('order-gpt', stream), training: { seed: 200 + i } })
+      simulateRun(engine.store, run.id, stream, { secondsPerStep: [0.1, 0.1], flopsPerStep: [1e10, 1e10], params: [2e5, 2e5], floor: 100 + i, perStage: 10 })
+      engine.setRunStatus(run.id, 'running')
+      engine.setRunStatus(run.id, 'finished')
+      return run.id
+    })
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } })
+    const errors: string[] = []
+    page.on('pageerror', (e) => errors.push(e.message))
+    // each API request's method as it leaves and as its answer is in
+    const events: string[] = []
+    const rpc = (url: string): string | null => (url.includes('/api/rpc/') ? url.slice(url.indexOf('/api/rpc/') + 9) : null)
+    page.on('request', (r) => rpc(r.url()) && events.push(`sent ${rpc(r.url())}`))
+    page.on('requestfinished', (r) => rpc(r.url()) && events.push(`done ${rpc(r.url())}`))
+    await page.goto(server.openUrl)
+    await page.getByTestId('nav-compare').click()
+    await page.getByTestId(`compare-pick-${ids[0]}`).check()
+    await page.getByTestId(`compare-row-${ids[0]}`).waitFor()
+    await page.getByTestId(`compare-pick-${ids[1]}`).check()
+    await page.getByTestId(`compare-row-${ids[1]}`).waitFor()
+    const order = events.filter((e) => /runs\.(series|compare)$/.test(e))
+    // per pick: the curves' request answered, then the comparison's
+    expect(order).toEqual([
+      'sent runs.series',
+      'done runs.series',
+      'sent runs.compare',
+      'done runs.compare',
+      'sent runs.series',
+      'done runs.series',
+      'sent runs.compare',
+      'done runs.compare'
+    ])
+    await expect.poll(async () => (await page.getByTestId('curve-ap_geo').getAttribute('data-lines'))?.split('|').length).toBe(2)
+    expect(errors).toEqual([])
+    await page.close()
+  })
 })

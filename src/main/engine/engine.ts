@@ -19,7 +19,8 @@ import {
   type RunSummary
 } from '../../shared/contract'
 import { streamDifference } from './compare/compare'
-import { querySeries } from './series/query'
+import { isOverview, querySeries } from './series/query'
+import { SeriesWarmer } from './series/warm'
 import type { SeriesQuery, SeriesResult } from '../../shared/series'
 import { selectBackend, type BackendRequest } from './backend/select'
 import { EventBus } from './events'
@@ -117,6 +118,8 @@ export class Engine {
   }
 
   private watcher: NodeJS.Timeout | null = null
+  /** reads the full series behind an overview after it was answered (src/main/engine/series/warm.ts) */
+  private readonly warmer = new SeriesWarmer((runId, name, x) => this.store.series.columns(runId, name, x))
 
   /**
    * Publish changes other processes make to the store (a run started with `elle run` while the workbench
@@ -441,7 +444,10 @@ export class Engine {
 
   /** runs.series: the curves of any series of any runs (src/main/engine/series) */
   series(query: SeriesQuery): SeriesResult {
-    return querySeries(this.store, query)
+    const result = querySeries(this.store, query)
+    // an overview was answered from the summaries: the points follow in the background, for the next redraw
+    if (isOverview(query) && this.store.series.hasSummaries) this.warmer.warm(query.metrics.flatMap((m) => query.runs.map((id): [number, string, 'step'] => [id, m, 'step'])))
+    return result
   }
 
   listCheckpoints(runId: number): CheckpointSummary[] {
@@ -456,6 +462,7 @@ export class Engine {
 
   async close(): Promise<void> {
     this.queue.close()
+    this.warmer.stop()
     if (this.watcher) clearInterval(this.watcher)
     await this.jobs.close()
     await this.host.close()

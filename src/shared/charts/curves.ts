@@ -107,12 +107,16 @@ function markerSlots(input: CurveChartInput, plotWidth: number): Map<CurveMarker
   return new Map(input.markers.map((m, i) => [m, slots[i]!]))
 }
 
+/** Above this many lines, a smoothed line's raw series is drawn only as its min/max envelope. */
+export const RAW_LINES_MAX = 20
+
 export function curveOption(input: CurveChartInput, opts: CurveOptionOpts): EChartsOption & { __meta?: SeriesMeta[] } {
   const names = lineNames(input.lines)
   const series: LineSeriesOption[] = []
   const meta: SeriesMeta[] = []
   const push = (s: LineSeriesOption, m: SeriesMeta) => (series.push(s), meta.push(m))
   const totalPoints = input.lines.reduce((n, l) => n + l.x.length, 0)
+  const rawAsEnvelope = input.lines.length > RAW_LINES_MAX
 
   input.lines.forEach((l, i) => {
     const name = names[i]!
@@ -144,7 +148,10 @@ export function curveOption(input: CurveChartInput, opts: CurveOptionOpts): ECha
     // stacked area of two series: at 100 lines, stacking 200 series took most of ECharts' drawing time
     if (l.min && l.max)
       push({ ...base, data: zigzag(l.x, l.min, l.max), lineStyle: { color: l.color, width: 1, opacity: member ? 0.12 : 0.3 }, silent: true, z: 1 }, { line: i, part: 'envelope' })
-    if (l.raw) push({ ...base, data: pairs(l.x, l.raw), lineStyle: { color: l.color, width: 1, opacity: member ? 0.15 : 0.3 }, silent: true, z: 2 }, { line: i, part: 'raw' })
+    // with many lines a smoothed line's raw series is drawn only as its min/max envelope (the raw values' range per
+    // bucket): 100 smoothed runs are 200 series instead of 300, and the raw means still show in the tooltip
+    if (l.raw && !(rawAsEnvelope && l.min && l.max))
+      push({ ...base, data: pairs(l.x, l.raw), lineStyle: { color: l.color, width: 1, opacity: member ? 0.15 : 0.3 }, silent: true, z: 2 }, { line: i, part: 'raw' })
   })
   const width = opts.width ?? 640
   // where each marker lands on the plot (the x axis below: from 0 when the data starts near it, to the data's max)

@@ -90,6 +90,23 @@ describe('curveOption', () => {
     expect(svgOf(curveOption(input({ lines: [l] }), { interactive: false }))).toContain('<path')
   })
 
+  it('with more than 20 smoothed lines, draws their raw series only as the min/max envelope (fewer series to draw)', () => {
+    const smoothed = (i: number): CurveLine =>
+      line({ key: `run:${i}`, label: `#${i}`, y: [5, 4, 3, 2], raw: [5.5, 3.5, 3.2, 2.1], min: [5, 3, 3, 2], max: [6, 4.5, 3.5, 2.5], points: 400 })
+    const parts = (n: number) => seriesMeta(curveOption(input({ lines: Array.from({ length: n }, (_, i) => smoothed(i + 1)) }), { interactive: true })).map((m) => m.part)
+    // 20 lines: main, envelope and raw each
+    expect(parts(20).filter((p) => p === 'raw')).toHaveLength(20)
+    expect(parts(20)).toHaveLength(60)
+    // 100 lines: 200 series, not 300; every line keeps its envelope
+    const many = parts(100)
+    expect(many.filter((p) => p === 'raw')).toHaveLength(0)
+    expect(many.filter((p) => p === 'envelope')).toHaveLength(100)
+    expect(many).toHaveLength(200)
+    // a smoothed line without buckets (few points) keeps its raw line: there is no envelope to stand for it
+    const plain = Array.from({ length: 30 }, (_, i) => line({ key: `run:${i}`, label: `#${i}`, raw: [5.5, 3.5, 3.2, 2.1] }))
+    expect(seriesMeta(curveOption(input({ lines: plain }), { interactive: true })).filter((m) => m.part === 'raw')).toHaveLength(30)
+  })
+
   it('uses a log y axis when asked and says so in the axis name; dashed lines stay dashed', () => {
     const o = curveOption(input({ logY: true, yLabel: 'perplexity', lines: [line({ dashed: true })] }), { interactive: false })
     expect(o.yAxis).toMatchObject({ type: 'log', name: 'perplexity (log)' })

@@ -6,7 +6,20 @@ import { groupColor, runColor } from '../../../shared/charts/palette'
 import { PHASE_KINDS, SERIES } from '../../../shared/metrics'
 import { formatParams } from '../../../shared/plot'
 import { SERIES_QUERY_DEFAULT_BUCKETS, type SeriesChart, type SeriesQuery, type SeriesResult } from '../../../shared/series'
-import { bucketMinMax, compactLine, groupLines, smooth, upperBound, lowerBound, X_LABELS, yLabelOf } from '../../../shared/series/index'
+import {
+  bucketMinMax,
+  bucketSlices,
+  compactLine,
+  groupLines,
+  slicePoints,
+  sliceBuckets,
+  smooth,
+  upperBound,
+  lowerBound,
+  X_LABELS,
+  yLabelOf,
+  type Bucketed
+} from '../../../shared/series/index'
 import type { Grouping, Smoothing } from '../../../shared/view-state'
 import { configFacts } from '../compare/compare'
 import type { ExperimentStore } from '../store/store'
@@ -150,7 +163,25 @@ function smoothedOf(y: Float64Array, smoothing: Smoothing): Float64Array {
   return out
 }
 
-export function querySeries(store: ExperimentStore, query: SeriesQuery, read?: ColumnReader): SeriesResult {
+export interface QueryOptions {
+  /** read the columns (default: the store's series reader) */
+  read?: ColumnReader
+  /** answer an overview from the slice summaries (default true); false buckets every point, for tests and the bench */
+  summaries?: boolean
+}
+
+/**
+ * An overview: the whole range of plain lines against step. Its buckets are whole 64-step slices either way, and
+ * the engine answers it from the slice summaries (metric_summaries) without reading the points.
+ */
+export const isOverview = (query: SeriesQuery): boolean =>
+  query.x === 'step' &&
+  (query.range ?? null) === null &&
+  !(query.smoothing && query.smoothing.kind !== 'none' && query.smoothing.param > 0) &&
+  (query.grouping?.by ?? 'none') === 'none'
+
+export function querySeries(store: ExperimentStore, query: SeriesQuery, options: QueryOptions = {}): SeriesResult {
+  const read = options.read
   const range = query.range ?? null
   if (range !== null) {
     if (!Number.isFinite(range[0]) || !Number.isFinite(range[1])) throw new SeriesQueryError(`range: both ends must be finite numbers, got [${range[0]}, ${range[1]}]`)
@@ -195,14 +226,58 @@ export function querySeries(store: ExperimentStore, query: SeriesQuery, read?: C
     return s
   }
 
+  const fromSummaries = options.summaries !== false && isOverview(query) && series.hasSummaries
+  const toLine = (info: RunInfo, role: 'run' | 'member', b: Bucketed, rawOf: boolean): CurveLine => ({
+    key: `run:${info.id}`,
+    label: info.label,
+    color: role === 'run' ? runColor(info.id) : lineColor(info),
+    role,
+    x: b.x,
+    y: b.y,
+    ...(b.min ? { min: b.min, max: b.max } : {}),
+    ...(rawOf ? { raw: b.also[0] } : {}),
+    ...(role === 'member' ? { dashed: true } : {}),
+    points: b.points
+  })
+  /** The overview from the summaries: per run its extent (two index seeks), then its slices bucketed (a short series: its points). */
+  const overview = (metric: string): { lines: CurveLine[]; extent: [number, number] | null; present: RunInfo[] } | null => {
+    const extents = new Map<number, [number, number]>()
+    for (const info of infos) {
+      const e = series.stepExtent(info.id, metric)
+      if (e) extents.set(info.id, e)
+    }
+    const present = infos.filter((i) => extents.has(i.id))
+    if (present.length === 0) return { lines: [], extent: null, present }
+    const extent: [number, number] = [Math.min(...[...extents.values()].map((e) => e[0])), Math.max(...[...extents.values()].map((e) => e[1]))]
+    const aligned = sliceBuckets(extent, buckets)
+    if (aligned === null) return null
+    const lines = present.map((info) => {
+      const slices = series.summaries(info.id, metric)
+      if (slicePoints(slices) > aligned.buckets) return toLine(info, 'run', bucketSlices(slices, aligned.range, aligned.buckets), false)
+      const c = readColumns(info.id, metric, x)
+      return toLine(info, 'run', bucketMinMax(c.x, c.y, aligned.range, aligned.buckets), false)
+    })
+    return { lines, extent, present }
+  }
+
   const charts: SeriesChart[] = query.metrics.map((metric) => {
+    const summarized = fromSummaries ? overview(metric) : null
+    if (summarized) {
+      const { lines, extent, present } = summarized
+      for (const line of lines) compactLine(line)
+      const markers = mergeMarkers(present.flatMap((info) => markersOf(startsOf(info.id, metric), info, x, lineKey(info), lineColor(info))))
+      return { metric, yLabel: yLabelOf(metric), lines, markers, extent }
+    }
     const columns = new Map<number, SeriesColumns>()
     for (const info of infos) {
       const c = readColumns(info.id, metric, x)
       if (c.x.length > 0) columns.set(info.id, c)
     }
     const extent = finiteExtent(columns.values())
-    const span: [number, number] | null = range ?? extent
+    // the whole range against step: buckets of whole 64-step slices, as the summaries answer it (same lines either way)
+    const aligned = range === null && x === 'step' && extent !== null ? sliceBuckets(extent, buckets) : null
+    const span: [number, number] | null = range ?? aligned?.range ?? extent
+    const lineBuckets = aligned?.buckets ?? buckets
     const present = infos.filter((i) => columns.has(i.id))
     const values = new Map<number, Float64Array>()
     for (const info of present) {
@@ -211,19 +286,7 @@ export function querySeries(store: ExperimentStore, query: SeriesQuery, read?: C
     }
     const runLine = (info: RunInfo, role: 'run' | 'member'): CurveLine => {
       const c = columns.get(info.id)!
-      const b = bucketMinMax(c.x, values.get(info.id)!, span, buckets, smoothed ? { also: [c.y], minMaxOf: c.y } : {})
-      return {
-        key: `run:${info.id}`,
-        label: info.label,
-        color: role === 'run' ? runColor(info.id) : lineColor(info),
-        role,
-        x: b.x,
-        y: b.y,
-        ...(b.min ? { min: b.min, max: b.max } : {}),
-        ...(smoothed ? { raw: b.also[0] } : {}),
-        ...(role === 'member' ? { dashed: true } : {}),
-        points: b.points
-      }
+      return toLine(info, role, bucketMinMax(c.x, values.get(info.id)!, span, lineBuckets, smoothed ? { also: [c.y], minMaxOf: c.y } : {}), smoothed)
     }
     const lines: CurveLine[] = []
     if (grouping.by === 'none') for (const info of present) lines.push(runLine(info, 'run'))
@@ -238,12 +301,12 @@ export function querySeries(store: ExperimentStore, query: SeriesQuery, read?: C
         const band = grouping.band
         const g = groupLines(
           members.map((m) => ({ x: columns.get(m.id)!.x, y: values.get(m.id)! })),
-          { stat: grouping.stat, band, range: span, buckets }
+          { stat: grouping.stat, band, range: span, buckets: lineBuckets }
         )
         const raw = smoothed
           ? groupLines(
               members.map((m) => columns.get(m.id)!),
-              { stat: grouping.stat, band: 'none', range: span, buckets }
+              { stat: grouping.stat, band: 'none', range: span, buckets: lineBuckets }
             )
           : null
         lines.push({

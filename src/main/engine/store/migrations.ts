@@ -313,6 +313,39 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE queue_entries_v11 RENAME TO queue_entries;
       CREATE INDEX queue_entries_by_position ON queue_entries(position);
     `
+  },
+  {
+    version: 12,
+    description: 'metric summaries: per series per 64-step slice its count, sum, min, max and last value, so the overview of 100 runs × 100,000 points reads 1/64 of the data',
+    // A rowid table, not WITHOUT ROWID: a summary row (3.6 kB) fits one page of a rowid table, while WITHOUT ROWID
+    // keeps ~1 kB in the page and chains the rest (reading 100 runs' summaries: 58 against 200 ms, same store).
+    // Derived from metric_blocks (src/main/engine/store/series.ts): written with each block in the same transaction,
+    // stamped with the block's `built`; a reader uses a summary only while its stamp equals its block's, so a block
+    // rebuilt or deleted (a rewrite, a resumed run) can never be answered from a stale summary. Blocks written before
+    // this version get their summary on their first overview read (SQL cannot write Float64 blobs).
+    sql: `
+      CREATE TABLE metric_summaries (
+        run_id   INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        name     TEXT NOT NULL,
+        -- the block it summarises: floor(step / 4096), 64 slices of 64 steps
+        block    INTEGER NOT NULL,
+        -- the stamp (built) of the block when this summary was made
+        built    INTEGER NOT NULL,
+        -- per slice, little-endian Float64 × 64: points, of them finite values, sum of steps, sum of finite values,
+        -- min and max of the finite values (NaN when none), last finite value (NaN when none)
+        n        BLOB NOT NULL,
+        finite   BLOB NOT NULL,
+        sum_step BLOB NOT NULL,
+        sum      BLOB NOT NULL,
+        min      BLOB NOT NULL,
+        max      BLOB NOT NULL,
+        last     BLOB NOT NULL,
+        UNIQUE (run_id, name, block)
+      );
+      -- the stamps of a series' blocks without reading the blocks (a block row is ~160 kB: reading 100 runs' keys
+      -- from metric_blocks itself took 0.57 s, from this index 4 ms)
+      CREATE INDEX metric_blocks_stamps ON metric_blocks(run_id, name, block, built);
+    `
   }
 ]
 

@@ -9,6 +9,7 @@
 import type Database from 'better-sqlite3'
 import type { XAxisKind } from '../../../shared/charts/types'
 import type { PhaseRef } from '../../../shared/metrics'
+import { emptySlices, SLICE_STEPS, summarizeSlices, type SliceSummaries } from '../../../shared/series/summary'
 import { withBusyTimeout } from './busy'
 
 export const X_COLUMNS: Record<XAxisKind, string> = { step: 'step', tokens: 'tokens_seen', wall: 'wall_s', flops: 'flops' }
@@ -19,6 +20,10 @@ export const SERIES_CACHE_BYTES = 320 * 2 ** 20
 
 /** Steps per block: a block is rebuilt from at most this many rows. */
 export const BLOCK_STEPS = 4096
+/** Slices of SLICE_STEPS steps per block: a block's summary (metric_summaries, schema 12) has one entry per slice. */
+export const SLICES_PER_BLOCK = BLOCK_STEPS / SLICE_STEPS
+const SUMMARY_COLUMNS = ['n', 'finite', 'sum_step', 'sum', 'min', 'max', 'last'] as const
+const SUMMARY_FIELDS = ['n', 'finite', 'sumStep', 'sum', 'min', 'max', 'last'] as const
 
 export interface SeriesColumns {
   x: Float64Array
@@ -44,6 +49,7 @@ type Row = [number, number, number, number, number]
 export class SeriesStore {
   private readonly statements = new Map<string, Database.Statement>()
   private blocksTable: boolean | null = null
+  private summariesTable: boolean | null = null
   /** decoded series, least recently used first, with the signature of their blocks (a block's `built` stamp changes whenever it is rebuilt, by any process) */
   private readonly cache = new Map<string, { sig: string; x: Float64Array; y: Float64Array }>()
   private cachedBytes = 0
@@ -64,24 +70,46 @@ export class SeriesStore {
     return this.blocksTable
   }
 
+  /** Whether the store has the summaries table (schema 12). */
+  get hasSummaries(): boolean {
+    this.summariesTable ??= this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'metric_summaries'").get() !== undefined
+    return this.summariesTable
+  }
+
   private rowsOf(runId: number, name: string, from: number, to: number): Row[] {
     return this.prepare('SELECT step, tokens_seen, wall_s, flops, value FROM metrics WHERE run_id = ? AND name = ? AND step BETWEEN ? AND ? ORDER BY step')
       .raw()
       .all(runId, name, from, to) as Row[]
   }
 
-  private writeBlock(runId: number, name: string, block: number, rows: readonly Row[]): void {
+  /** A block and its summary, with one stamp (the caller's transaction holds both writes together). */
+  private writeBlock(runId: number, name: string, block: number, rows: readonly Row[]): SliceSummaries | null {
     const cols = [0, 1, 2, 3, 4].map(() => new Float64Array(rows.length))
     rows.forEach((r, i) => {
       for (let c = 0; c < 5; c++) cols[c]![i] = r[c]!
     })
+    const built = Math.floor(Math.random() * 2 ** 52)
     this.prepare('INSERT OR REPLACE INTO metric_blocks (run_id, name, block, n, built, step, tokens, wall, flops, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
       runId,
       name,
       block,
       rows.length,
-      Math.floor(Math.random() * 2 ** 52),
+      built,
       ...cols.map(blob)
+    )
+    if (!this.hasSummaries) return null
+    const summary = summarizeSlices(cols[0]!, cols[4]!, block * SLICES_PER_BLOCK, SLICES_PER_BLOCK)
+    this.writeSummary(runId, name, block, built, summary)
+    return summary
+  }
+
+  private writeSummary(runId: number, name: string, block: number, built: number, s: SliceSummaries): void {
+    this.prepare(`INSERT OR REPLACE INTO metric_summaries (run_id, name, block, built, ${SUMMARY_COLUMNS.join(', ')}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+      runId,
+      name,
+      block,
+      built,
+      ...SUMMARY_FIELDS.map((f) => blob(s[f]))
     )
   }
 
@@ -102,10 +130,13 @@ export class SeriesStore {
       s.min = Math.min(s.min, b)
     }
     const del = this.prepare('DELETE FROM metric_blocks WHERE run_id = ? AND name = ? AND block = ?')
+    // a summary is only used while its stamp is its block's: deleting it too just keeps the table small
+    const delSummary = this.hasSummaries ? this.prepare('DELETE FROM metric_summaries WHERE run_id = ? AND name = ? AND block = ?') : null
     const exists = this.prepare('SELECT 1 FROM metric_blocks WHERE run_id = ? AND name = ? AND block = ?')
     for (const s of series.values()) {
       for (const b of s.blocks) {
         del.run(s.runId, s.name, b)
+        delSummary?.run(s.runId, s.name, b)
         if (b < s.max) this.seal(s.runId, s.name, b)
       }
       // the block before this batch was left open by the previous batch: training has now moved past it
@@ -177,6 +208,102 @@ export class SeriesStore {
     return out
   }
 
+  /**
+   * One series' slice summaries (steps from 0 to its last): from metric_summaries where a block's summary carries
+   * the block's current stamp, else from the block itself (a block from before schema 12, or rebuilt by a process
+   * of an older version), else from the metrics table (the block is stored on the way, as `columns` does). Summaries
+   * made on the way are stored when the store is writable, in one transaction that checks each block's stamp again.
+   */
+  summaries(runId: number, name: string): SliceSummaries {
+    const last = this.prepare('SELECT MAX(step) AS s FROM metrics WHERE run_id = ? AND name = ?').get(runId, name) as { s: number | null }
+    if (last.s === null) return emptySlices(0, 0)
+    const lastBlock = Math.floor(last.s / BLOCK_STEPS)
+    const out = emptySlices(0, (lastBlock + 1) * SLICES_PER_BLOCK)
+    const put = (block: number, part: SliceSummaries): void => {
+      for (const f of SUMMARY_FIELDS) out[f].set(part[f], block * SLICES_PER_BLOCK)
+    }
+    if (!this.hasBlocks || !this.hasSummaries) {
+      const c = this.columnsFromRows(runId, name, 'step')
+      return summarizeSlices(c.x, c.y, 0, out.n.length)
+    }
+    const rows = this.prepare(
+      `SELECT b.block, b.built, s.built IS NOT NULL, ${SUMMARY_COLUMNS.map((c) => `s.${c}`).join(', ')}
+       FROM metric_blocks b LEFT JOIN metric_summaries s ON s.run_id = b.run_id AND s.name = b.name AND s.block = b.block AND s.built = b.built
+       WHERE b.run_id = ? AND b.name = ? ORDER BY b.block`
+    )
+      .raw()
+      .all(runId, name) as Array<[number, number, number, ...Array<Buffer | null>]>
+    const made: Array<{ block: number; built: number; summary: SliceSummaries }> = []
+    const blockOf = this.prepare('SELECT step, value FROM metric_blocks WHERE run_id = ? AND name = ? AND block = ? AND built = ?').raw()
+    const fromRows = (block: number): void => {
+      const read = this.readAndStore(runId, name, block)
+      if (read === null) return
+      put(
+        block,
+        summarizeSlices(
+          read.rows.map((r) => r[0]),
+          read.rows.map((r) => r[4]),
+          block * SLICES_PER_BLOCK,
+          SLICES_PER_BLOCK
+        )
+      )
+    }
+    let next = 0
+    for (const [block, built, has, ...blobs] of rows) {
+      if (block > lastBlock) continue
+      for (let b = next; b < block; b++) fromRows(b)
+      next = block + 1
+      if (has) {
+        const part = emptySlices(block * SLICES_PER_BLOCK, SLICES_PER_BLOCK)
+        SUMMARY_FIELDS.forEach((f, i) => part[f].set(f64(blobs[i]!)))
+        put(block, part)
+        continue
+      }
+      const cols = blockOf.get(runId, name, block, built) as [Buffer, Buffer] | undefined
+      if (!cols) {
+        fromRows(block)
+        continue
+      }
+      const summary = summarizeSlices(f64(cols[0]), f64(cols[1]), block * SLICES_PER_BLOCK, SLICES_PER_BLOCK)
+      put(block, summary)
+      made.push({ block, built, summary })
+    }
+    for (let b = next; b <= lastBlock; b++) fromRows(b)
+    if (made.length > 0) this.storeSummaries(runId, name, made)
+    return out
+  }
+
+  /** Store summaries made from blocks, each only if its block still has the stamp it was made from (derived data: a busy store is skipped). */
+  private storeSummaries(runId: number, name: string, made: ReadonlyArray<{ block: number; built: number; summary: SliceSummaries }>): void {
+    if (this.db.readonly || Date.now() < this.storeAgainAt) return
+    const stamp = this.prepare('SELECT built FROM metric_blocks WHERE run_id = ? AND name = ? AND block = ?').pluck()
+    try {
+      withBusyTimeout(this.db, 20, () =>
+        this.db
+          .transaction(() => {
+            for (const m of made) if (stamp.get(runId, name, m.block) === m.built) this.writeSummary(runId, name, m.block, m.built, m.summary)
+          })
+          .immediate()
+      )
+    } catch {
+      this.storeAgainAt = Date.now() + 1000
+    }
+  }
+
+  /** Summaries for every stored block that has none (or a stale one): what an older store needs once; returns how many were made. */
+  buildSummaries(): number {
+    if (!this.hasBlocks || !this.hasSummaries) return 0
+    const missing = this.prepare(
+      `SELECT DISTINCT b.run_id, b.name FROM metric_blocks b LEFT JOIN metric_summaries s ON s.run_id = b.run_id AND s.name = b.name AND s.block = b.block AND s.built = b.built
+       WHERE s.built IS NULL`
+    )
+      .raw()
+      .all() as Array<[number, string]>
+    const before = this.prepare('SELECT COUNT(*) FROM metric_summaries').pluck().get() as number
+    for (const [runId, name] of missing) this.summaries(runId, name)
+    return (this.prepare('SELECT COUNT(*) FROM metric_summaries').pluck().get() as number) - before
+  }
+
   private remember(key: string, entry: { sig: string; x: Float64Array; y: Float64Array }): void {
     const bytes = (e: { x: Float64Array }) => e.x.byteLength * 2
     const old = this.cache.get(key)
@@ -227,6 +354,13 @@ export class SeriesStore {
       ys[i] = r[1]
     }
     return { x: xs, y: ys }
+  }
+
+  /** The first and last step of a series, or null when it has no point: two statements, as SQLite seeks the index for a lone MIN or MAX but scans every point for both together. */
+  stepExtent(runId: number, name: string): [number, number] | null {
+    const lo = this.prepare('SELECT MIN(step) FROM metrics WHERE run_id = ? AND name = ?').pluck().get(runId, name) as number | null
+    const hi = this.prepare('SELECT MAX(step) FROM metrics WHERE run_id = ? AND name = ?').pluck().get(runId, name) as number | null
+    return lo === null || hi === null ? null : [lo, hi]
   }
 
   /** Where each phase of a run starts, from the series `name` (the loop writes `params` once at each phase start). */

@@ -1,7 +1,8 @@
 import { defineStore } from 'pinia'
-import { computed, ref, shallowRef } from 'vue'
+import { computed, nextTick, ref, shallowRef } from 'vue'
 import type { RunComparison } from '../../../shared/contract'
 import { useApi } from '../api/inject'
+import { useCurvesStore } from './curves'
 import { useRunsStore } from './runs'
 
 /** Which runs the user has picked to compare (in picking order), and their comparison from `runs.compare`. */
@@ -13,6 +14,8 @@ export const useComparisonsStore = defineStore('comparisons', () => {
   const comparison = shallowRef<RunComparison | null>(null)
   const error = ref<string | null>(null)
   const loading = ref(false)
+  /** set while the Compare view shows: its curves panel draws the picked runs, and the comparison waits for that */
+  const curvesFirst = ref(false)
   let request = 0
 
   const selectedRuns = computed(() => runs.runs.filter((r) => selected.value.has(r.id)))
@@ -27,6 +30,13 @@ export const useComparisonsStore = defineStore('comparisons', () => {
       return
     }
     loading.value = true
+    // the curves of these runs first: runs.compare (AP, matrices, phases of every run) is the heavier request, and
+    // the engine answers one at a time; it leaves once the curves drew and the page is idle
+    if (curvesFirst.value) {
+      await nextTick()
+      await useCurvesStore().drawn(ids)
+      if (mine !== request) return
+    }
     try {
       const result = await api.call('runs.compare', { ids })
       if (mine !== request) return
@@ -68,5 +78,5 @@ export const useComparisonsStore = defineStore('comparisons', () => {
       void refresh()
   })
 
-  return { selected, selectedRuns, comparison, error, loading, toggle, selectOnly, clear, refresh }
+  return { selected, selectedRuns, comparison, error, loading, curvesFirst, toggle, selectOnly, clear, refresh }
 })

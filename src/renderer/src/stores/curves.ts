@@ -1,7 +1,7 @@
 // The curves panel's data: `runs.series` for the runs shown and the view state's metrics, x axis, smoothing,
 // grouping and range. A newer request always wins: a response that arrives after a later one was sent is dropped.
 import { defineStore } from 'pinia'
-import { computed, ref, shallowRef } from 'vue'
+import { computed, ref, shallowRef, watch } from 'vue'
 import type { SeriesQuery, SeriesResult } from '../../../shared/series'
 import { useApi } from '../api/inject'
 import { useViewStateStore } from './viewState'
@@ -70,5 +70,29 @@ export const useCurvesStore = defineStore('curves', () => {
     }
   }
 
-  return { result, error, loading, answered, available, load }
+  /**
+   * Resolves once the curves of `runs` are answered (or refused, or nothing is asked: no series picked) and the page
+   * drew them and is idle: the comparison's heavy request waits for it, so it does not compete with the first draw.
+   * Gives up waiting after `timeoutMs` (no curves panel shows these runs).
+   */
+  function drawn(runs: readonly number[], timeoutMs = 15_000): Promise<void> {
+    const want = [...runs].sort((a, b) => a - b).join(',')
+    const done = () => view.compare.metrics.length === 0 || (!loading.value && (error.value !== null || [...(answered.value?.runs ?? [])].sort((a, b) => a - b).join(',') === want))
+    return new Promise<void>((resolve) => {
+      let stop: (() => void) | null = null
+      const timer = setTimeout(() => finish(), timeoutMs)
+      const finish = () => {
+        clearTimeout(timer)
+        stop?.()
+        // two frames (the chart's render is one), then the first idle moment
+        requestAnimationFrame(() =>
+          requestAnimationFrame(() => (typeof requestIdleCallback === 'function' ? requestIdleCallback(() => resolve(), { timeout: 2000 }) : setTimeout(resolve, 0)))
+        )
+      }
+      stop = watch(done, (ok) => ok && finish(), { immediate: false })
+      if (done()) finish()
+    })
+  }
+
+  return { result, error, loading, answered, available, load, drawn }
 })

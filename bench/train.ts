@@ -10,6 +10,11 @@
 //   npm run bench:train -- --backend NAME     one configuration in this process (the old single-run mode)
 //   npm run bench:train -- --backend wasm-native --kind gpt --profile
 //                                             also time one step kernel by kernel (tf.profile) and print the table
+//   npm run bench:train -- --phases           one configuration (default: wasm-native, one worker per core) with
+//                                             the parts of each data-parallel step timed (sync, own shard, barrier
+//                                             wait, gradient sum, norm, clip + AdamW; each replica's load, shard
+//                                             and write) and each thread's CPU and run-queue wait (Linux:
+//                                             /proc/thread-self/schedstat), printed as a table per kind
 //
 // Options: [--repeats 3] [--backends wasm-native,wasm,tensorflow] [--kind gpt|bert|both] [--steps 10] [--warmup 3]
 //   [--layers 4 --hidden 256 --heads 4 --ffn 1024 --seq 128 --batch 32 --vocab 8000] [--micro 1]
@@ -29,7 +34,9 @@ import { type LossBatch, TransformerModel } from '../src/main/engine/model/model
 import { Rng } from '../src/main/engine/model/rng'
 import { Trainer } from '../src/main/engine/model/train'
 import { IGNORE_INDEX } from '../src/main/engine/model/config'
-import { ReplicaPool } from '../src/main/engine/training/parallel'
+import { type StepPart } from '../src/main/engine/model/train'
+import { ReplicaPool, type ReplicaTimings } from '../src/main/engine/training/parallel'
+import { threadTime, threadTimeSince } from '../src/main/engine/util/thread-time'
 import { positiveInt, SHAPE_OPTIONS } from './reference-shape'
 
 const { values: a } = parseArgs({
@@ -41,13 +48,14 @@ const { values: a } = parseArgs({
     ...SHAPE_OPTIONS,
     micro: { type: 'string', default: '1' },
     'ort-threads': { type: 'string', default: '1' },
-    workers: { type: 'string', default: '1' },
+    workers: { type: 'string' },
     cores: { type: 'string', default: String(os.cpus().length) },
     python: { type: 'string', default: '/usr/bin/python3' },
     peer: { type: 'string' },
     'no-peer': { type: 'boolean', default: false },
     pause: { type: 'string', default: '2' },
-    profile: { type: 'boolean', default: false }
+    profile: { type: 'boolean', default: false },
+    phases: { type: 'boolean', default: false }
   }
 })
 const int = (name: keyof typeof a): number => positiveInt(a, name)
@@ -57,7 +65,7 @@ if (kinds.some((k) => k !== 'gpt' && k !== 'bert')) throw new Error('--kind must
 const shapeArgs = ['layers', 'hidden', 'heads', 'ffn', 'seq', 'batch', 'vocab'] as const
 const load1 = (): number => Math.round(os.loadavg()[0]! * 100) / 100
 
-if (a.backend !== undefined) await measureHere(a.backend)
+if (a.backend !== undefined || a.phases) await measureHere(a.backend ?? 'wasm-native')
 else await sitting()
 
 // ---------------------------------------------------------------------------------------------
@@ -79,7 +87,8 @@ async function measureHere(name: string): Promise<void> {
   const warmup = int('warmup')
   const [layers, hidden, heads, ffn, seq, batch, vocab] = shapeArgs.map((k) => int(k)) as [number, number, number, number, number, number, number]
   const micro = int('micro')
-  const workers = int('workers')
+  // --phases profiles the data-parallel step: one worker per core unless told
+  const workers = a.workers !== undefined ? int('workers') : a.phases ? int('cores') : 1
   if (workers > 1 && backend !== 'wasm' && backend !== 'wasm-native' && backend !== 'cpu') throw new Error('--workers above 1 needs a CPU backend (wasm, wasm-native, cpu)')
   // the replicas select the same backend in their threads (with ELLE_ORT_THREADS for wasm-native's matmuls)
   if (workers > 1) process.env.ELLE_ORT_THREADS = String(ortThreads)
@@ -90,7 +99,10 @@ async function measureHere(name: string): Promise<void> {
   for (const kind of kinds) {
     const cfg = makeModelConfig(kind, { layers, heads, headSize: hidden / heads, hidden, ffn, vocabSize: vocab, maxLength: seq })
     const model = new TransformerModel(cfg, { seed: 1 })
-    const trainer = new Trainer(model, { schedule: { peak: 1e-4, warmupSteps: 100, totalSteps: 10000 }, shards: replicas })
+    const phaseMs = new Map<StepPart, number>()
+    const phases = a.phases ? { add: (part: StepPart, ms: number) => phaseMs.set(part, (phaseMs.get(part) ?? 0) + ms) } : null
+    const trainer = new Trainer(model, { schedule: { peak: 1e-4, warmupSteps: 100, totalSteps: 10000 }, shards: replicas, phases })
+    let coordinator = { cpuMs: 0, waitMs: 0, known: true }
     const rng = new Rng(7)
     const perMicro = batch / micro
     const makeBatch = (s: number): LossBatch => {
@@ -120,14 +132,25 @@ async function measureHere(name: string): Promise<void> {
     let last = { loss: 0, gradNorm: 0 }
     const loadStart = load1()
     for (let s = 0; s < warmup + steps; s++) {
+      if (s === warmup) {
+        // the profile counts the measured steps only
+        phaseMs.clear()
+        replicas?.resetTimings()
+      }
       const t0 = performance.now()
       const c0 = process.cpuUsage()
+      const th0 = threadTime()
       last = await trainer.trainStep(batchAt(s))
       const ms = performance.now() - t0
       const c = process.cpuUsage(c0)
+      const th = threadTimeSince(th0)
       if (s >= warmup) {
         times.push(ms)
         cpuMs += (c.user + c.system) / 1000
+        if (th) {
+          coordinator.cpuMs += th.cpuMs
+          coordinator.waitMs += th.waitMs
+        } else coordinator = { ...coordinator, known: false }
       }
       if (s + 1 === 10) tensorsAt10 = tf.memory().numTensors
       if (s + 1 === 200) rssAt200 = rssMB()
@@ -166,6 +189,7 @@ async function measureHere(name: string): Promise<void> {
         load1_end: load1()
       })
     )
+    if (a.phases) printPhases(kind, backend, workers, times, cpuMs / steps, phaseMs, coordinator.known ? coordinator : null, replicas?.timings() ?? [])
     if (a.profile)
       await profileStep(async () => {
         await trainer.trainStep(batchAt(0))
@@ -175,6 +199,51 @@ async function measureHere(name: string): Promise<void> {
     model.dispose()
   }
   await replicas?.dispose()
+}
+
+/**
+ * The parts of the measured steps, per step (means over the steps), as a Markdown table: the coordinator's
+ * parts in the order they run (they add up to its step), then each replica's (its share of the step; what is
+ * left is its idle time, waiting for the next shard), then each thread's CPU and run-queue wait.
+ */
+function printPhases(
+  kind: ModelKind,
+  backend: string,
+  workers: number,
+  times: number[],
+  processCpuMs: number,
+  phaseMs: Map<StepPart, number>,
+  coordinator: { cpuMs: number; waitMs: number } | null,
+  replicas: ReplicaTimings[]
+): void {
+  const n = times.length
+  const step = times.reduce((s, t) => s + t, 0) / n
+  const f = (ms: number): string => (ms / n).toFixed(0)
+  const pct = (ms: number): string => `${((100 * ms) / n / step).toFixed(1)}%`
+  const row = (thread: string, part: string, ms: number): string => `| ${thread} | ${part} | ${f(ms)} | ${pct(ms)} |`
+  const partsSum = [...phaseMs.values()].reduce((s, x) => s + x, 0)
+  const lines = [
+    `phases of a ${kind.toUpperCase()} step (${backend}, ${workers} worker${workers > 1 ? 's' : ''}; mean over ${n} steps: ${step.toFixed(0)} ms/step; 1-min load ${load1()}):`,
+    '',
+    '| thread | part | ms/step | share of step |',
+    '| --- | --- | ---: | ---: |',
+    ...[...phaseMs.entries()].map(([part, ms]) => row('coordinator', part, ms)),
+    row('coordinator', '(outside the parts: batch lookup, await turns)', step * n - partsSum)
+  ]
+  replicas.forEach((r, i) => {
+    const name = `replica ${i + 1}`
+    lines.push(
+      row(name, 'load synced weights', r.loadMs),
+      row(name, `forward + backward (${r.shards / n} shard/step)`, r.gradMs),
+      row(name, 'write gradients to shared memory', r.writeMs)
+    )
+    lines.push(row(name, 'idle (no shard to compute)', step * n - r.loadMs - r.gradMs - r.writeMs))
+  })
+  lines.push('', '| thread | CPU ms/step | run-queue wait ms/step (load) |', '| --- | ---: | ---: |')
+  lines.push(`| coordinator (whole step) | ${coordinator ? f(coordinator.cpuMs) : '–'} | ${coordinator ? f(coordinator.waitMs) : '–'} |`)
+  replicas.forEach((r, i) => lines.push(`| replica ${i + 1} (its shards) | ${r.cpuMs === null ? '–' : f(r.cpuMs)} | ${r.waitMs === null ? '–' : f(r.waitMs)} |`))
+  lines.push(`| process, all threads (process.cpuUsage) | ${processCpuMs.toFixed(0)} | – |`)
+  console.error(lines.join('\n'))
 }
 
 /** One training step under tf.profile: time per kernel name, largest first, as a Markdown table. */

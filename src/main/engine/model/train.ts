@@ -15,7 +15,25 @@ export interface TrainerOptions {
   padId?: number
   /** Replicas that compute gradients on shards of each micro-batch (data-parallel training); absent: this thread alone. */
   shards?: ShardedGradients | null
+  /** Where each update's time goes (`bench:train --phases`); absent: not timed. */
+  phases?: StepPhases | null
 }
+
+/** Wall milliseconds of the parts of an update, added up per part name across updates. */
+export interface StepPhases {
+  add(part: StepPart, ms: number): void
+}
+
+/** The parts of an update, in the order they run (sharded parts only with replicas). */
+export type StepPart =
+  | 'sync weights to replicas'
+  | 'split + post shards'
+  | 'forward + backward (own shard)'
+  | 'barrier wait for replicas'
+  | 'sum replica gradients'
+  | 'transform gradients'
+  | 'global norm + reads'
+  | 'clip + AdamW'
 
 /** Rows of a micro-batch for one replica, with its share of the micro-batch's targets. */
 export interface GradientShard {
@@ -179,8 +197,20 @@ export class Trainer {
     const replicaObjective = objective ? (objective.replica ?? null) : null
     const shards = this.opts.shards && this.opts.shards.replicas > 0 && (!objective || replicaObjective) ? this.opts.shards : null
     const settings = replicaObjective ? { kind: replicaObjective.kind, alpha: replicaObjective.alpha, temperature: replicaObjective.temperature } : null
+    // wall time per part (bench:train --phases); wasm and cpu kernels run synchronously, so laps are the parts' own time
+    const phases = this.opts.phases ?? null
+    let mark = phases ? performance.now() : 0
+    const lap = (part: StepPart): void => {
+      if (!phases) return
+      const now = performance.now()
+      phases.add(part, now - mark)
+      mark = now
+    }
     try {
-      if (shards) await shards.sync(this.model, replicaObjective?.teacher ?? null)
+      if (shards) {
+        await shards.sync(this.model, replicaObjective?.teacher ?? null)
+        lap('sync weights to replicas')
+      }
       for (let k = 0; k < K; k++) {
         const mb = microBatches[k]!
         const opts: ForwardOptions = { training: true, seed: hashSeed(this.opts.seed ?? 0, `step${step}/micro${k}`), padId: this.opts.padId }
@@ -198,6 +228,7 @@ export class Trainer {
               host: { inputIds: own.inputIds, labels: own.labels }
             }
           : null
+        lap('split + post shards')
         // this thread's rows, and the share of the micro-batch's targets they hold (1 unshared)
         const batch = ownBatch ?? mb
         const weight = own ? own.weight : 1
@@ -226,17 +257,24 @@ export class Trainer {
         } finally {
           if (ownBatch) tf.dispose([ownBatch.inputIds, ownBatch.labels!])
         }
+        lap('forward + backward (own shard)')
         if (pending) {
+          const results = await pending
+          lap('barrier wait for replicas')
           // added in replica order, so every run sums the shards the same way
-          for (const result of await pending) {
+          for (const result of results) {
             if (!result) continue
             replicaLoss += result.loss
             this.accumulateHost(acc, result.grads)
           }
+          lap('sum replica gradients')
         }
       }
 
-      await hooks.transformGradients?.(acc)
+      if (hooks.transformGradients) {
+        await hooks.transformGradients(acc)
+        lap('transform gradients')
+      }
       const normT = globalNorm(acc.values())
       const [normValue, lossValues, penaltyValues] = await Promise.all([
         normT.data(),
@@ -244,6 +282,7 @@ export class Trainer {
         (penaltyValue as tf.Scalar | null)?.data() ?? Promise.resolve(null)
       ])
       normT.dispose()
+      lap('global norm + reads')
       const gradNorm = normValue[0]! / K
       const clip = this.opts.clipNorm ?? 1
       const scale = (clip > 0 && gradNorm > clip ? clip / gradNorm : 1) / K
@@ -251,6 +290,7 @@ export class Trainer {
       // each optimizer takes the gradients of its own parameters from the one (jointly clipped) map
       this.optimizer.apply(acc, lr, scale)
       this.auxiliaryOptimizer?.apply(acc, lr, scale)
+      lap('clip + AdamW')
       const lossSum = lossValues.reduce((a, v) => a + v[0]!, replicaLoss)
       return { loss: lossSum / K, penalty: penaltyValues ? penaltyValues[0]! : 0, gradNorm, lr, step: this.optimizer.scheduleStep }
     } finally {

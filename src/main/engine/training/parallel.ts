@@ -94,10 +94,29 @@ export type ToReplica =
 
 export type FromReplica =
   | { type: 'ready'; backend: string }
-  | { type: 'computed'; id: number; loss: number; roles: string[]; tensors: number }
+  | { type: 'computed'; id: number; loss: number; roles: string[]; tensors: number; timing: ShardTiming }
   | { type: 'digest'; id: number; digest: string; tensors: number }
   | { type: 'evaluated'; id: number; sums: Float32Array; tensors: number }
   | { type: 'error'; id: number | null; message: string }
+
+/** Where a replica's time on one shard went, in milliseconds (its thread's CPU and run-queue wait: null off Linux). */
+export interface ShardTiming {
+  /** loading the synced weights (only after a sync) */
+  loadMs: number
+  /** forward and backward of its shard */
+  gradMs: number
+  /** reading the gradients and writing them into shared memory */
+  writeMs: number
+  /** its thread's CPU time over the three */
+  cpuMs: number | null
+  /** its thread's time ready to run but waiting for a CPU (machine load) */
+  waitMs: number | null
+}
+
+/** A replica's shard timings added up since the pool started or `resetTimings`. */
+export interface ReplicaTimings extends ShardTiming {
+  shards: number
+}
 
 /** The replicas' backend: the coordinator's own (only tfjs's CPU backends, whose threads are separate, are sharded). */
 export function replicaBackend(): BackendName | null {
@@ -137,6 +156,7 @@ interface Replica {
   waiting: { id: number; resolve: (message: FromReplica) => void; reject: (error: Error) => void } | null
   tensors: number
   failed: Error | null
+  timings: ReplicaTimings
 }
 
 export interface ReplicaPoolOptions {
@@ -179,7 +199,7 @@ export class ReplicaPool implements ShardedGradients, ShardedEvaluation {
     const file = options.file ?? mainBundle('train-replica.js')
     for (let i = 0; i < options.replicas; i++) {
       const worker = new Worker(file, { resourceLimits: options.resourceLimits })
-      const member: Replica = { worker, grads: null, waiting: null, tensors: 0, failed: null }
+      const member: Replica = { worker, grads: null, waiting: null, tensors: 0, failed: null, timings: noTimings() }
       worker.on('message', (message: FromReplica) => pool.answer(member, message))
       const fail = (error: Error): void => {
         member.failed ??= error
@@ -277,6 +297,7 @@ export class ReplicaPool implements ShardedGradients, ShardedEvaluation {
       if (answer.type !== 'computed') throw new Error(`replica ${i + 1} answered ${answer.type} to a compute request`)
       const member = this.members[i]!
       member.tensors = answer.tensors
+      addTiming(member.timings, answer.timing)
       this.shardsComputed++
       const grads = new Map<string, Float32Array>()
       const roles = new Set(answer.roles)
@@ -319,6 +340,15 @@ export class ReplicaPool implements ShardedGradients, ShardedEvaluation {
     return { coordinator, replicas }
   }
 
+  /** Each replica's shard timings added up since the start or the last reset (bench:train --phases). */
+  timings(): ReplicaTimings[] {
+    return this.members.map((m) => ({ ...m.timings }))
+  }
+
+  resetTimings(): void {
+    for (const m of this.members) m.timings = noTimings()
+  }
+
   /** Tensors alive in each replica at its last answer. */
   replicaTensors(): number[] {
     return this.members.map((m) => m.tensors)
@@ -329,4 +359,17 @@ export class ReplicaPool implements ShardedGradients, ShardedEvaluation {
     this.closed = true
     await Promise.all(this.members.map((m) => m.worker.terminate()))
   }
+}
+
+function noTimings(): ReplicaTimings {
+  return { shards: 0, loadMs: 0, gradMs: 0, writeMs: 0, cpuMs: 0, waitMs: 0 }
+}
+
+function addTiming(sum: ReplicaTimings, t: ShardTiming): void {
+  sum.shards++
+  sum.loadMs += t.loadMs
+  sum.gradMs += t.gradMs
+  sum.writeMs += t.writeMs
+  sum.cpuMs = sum.cpuMs === null || t.cpuMs === null ? null : sum.cpuMs + t.cpuMs
+  sum.waitMs = sum.waitMs === null || t.waitMs === null ? null : sum.waitMs + t.waitMs
 }

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs'
 import { selectBackend } from '../backend/select'
 import { distillTerms } from '../methods/distill'
 import { readTensors, trainedVariables, TransformerModel, type LossBatch } from '../model'
+import { threadTime, threadTimeSince } from '../util/thread-time'
 import { scoredSums } from './evaluate'
 import { buildReplicaModel } from './replica-model'
 import { unpackWeights, weightDigest, type FromReplica, type PackedWeights, type SlotLayout, type ToReplica } from './parallel'
@@ -71,7 +72,11 @@ async function handle(message: ToReplica): Promise<void> {
       return
     }
     case 'compute': {
+      const t0 = performance.now()
+      const thread0 = threadTime()
       const m = load(message.version, message.masks)
+      const t1 = performance.now()
+      let t2 = t1
       const { shape, inputIds, labels } = message.shard
       const batch: LossBatch = {
         inputIds: tf.tensor2d(inputIds, shape, 'int32'),
@@ -91,6 +96,7 @@ async function handle(message: ToReplica): Promise<void> {
           reported = tf.keep(tf.mul(terms.loss, message.weight) as tf.Scalar)
           return tf.mul(terms.objective, message.weight) as tf.Scalar
         }, [...trained.values()])
+        t2 = performance.now()
         try {
           const entries = Object.entries(computed)
           const values = await Promise.all(entries.map(([, g]) => g.data() as Promise<Float32Array>))
@@ -108,7 +114,10 @@ async function handle(message: ToReplica): Promise<void> {
       } finally {
         tf.dispose([batch.inputIds, batch.labels!])
       }
-      return post({ type: 'computed', id: message.id, loss, roles, tensors: tf.memory().numTensors })
+      const t3 = performance.now()
+      const thread = threadTimeSince(thread0)
+      const timing = { loadMs: t1 - t0, gradMs: t2 - t1, writeMs: t3 - t2, cpuMs: thread?.cpuMs ?? null, waitMs: thread?.waitMs ?? null }
+      return post({ type: 'computed', id: message.id, loss, roles, tensors: tf.memory().numTensors, timing })
     }
     case 'evaluate': {
       const m = load(message.version, message.masks)

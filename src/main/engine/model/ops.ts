@@ -348,3 +348,17 @@ export function dropout(x: Tensor, rate: number, seed: number): Tensor {
   if (rate <= 0) return x
   return tf.dropout(x, rate, undefined, seed)
 }
+
+/**
+ * −log softmax(logits)[row, target] per row, as logSumExp(row) − logits[row, target]: one reduction over
+ * [N, V] and a gather of N values, instead of logSoftmax's full-size [N, V] temporaries (equal to float
+ * rounding). The target logits are taken by (row, target) pairs, not a flat index: tfjs's gather goes through
+ * float32 on WebGPU/WebGL, exact only below 2^24 (= 2,098 rows at V = 8000).
+ */
+export function rowNll(logits: tf.Tensor2D, targets: Int32Array): tf.Tensor1D {
+  return tf.tidy(() => {
+    const n = logits.shape[0]
+    const pairs = tf.stack([tf.range(0, n, 1, 'int32'), tf.tensor1d(targets, 'int32')], 1)
+    return tf.sub(tf.logSumExp(logits, -1), tf.gatherND(logits, pairs)) as tf.Tensor1D
+  })
+}

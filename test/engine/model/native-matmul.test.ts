@@ -4,10 +4,11 @@
 // tensor count must stay flat across steps.
 import * as tf from '@tensorflow/tfjs'
 import { afterAll, describe, expect, it } from 'vitest'
-import { nativeMatmulActive, nativeMatmulCalls } from '../../../src/main/engine/backend/native-matmul'
+import { nativeMatmulActive, nativeMatmulCalls, nativeRowNll, nativeRowNllCalls } from '../../../src/main/engine/backend/native-matmul'
 import { maskTokens } from '../../../src/main/engine/model/masking'
 import { type LossBatch, TransformerModel } from '../../../src/main/engine/model/model'
-import { matmul, matmulBT, linear } from '../../../src/main/engine/model/ops'
+import { matmul, matmulBT, linear, rowNll } from '../../../src/main/engine/model/ops'
+import { Rng } from '../../../src/main/engine/model/rng'
 import { Trainer } from '../../../src/main/engine/model/train'
 import { backend, ids2d, tinyConfig } from './helpers'
 
@@ -95,6 +96,46 @@ describe('wasm-native matmul kernels', () => {
     )
     expectClose(r.native, r.wasm, 1e-4)
     expect(r.calls).toBeGreaterThan(4)
+  })
+})
+
+describe('wasm-native row NLL (evaluation)', () => {
+  it('2100 × 8000 logits (row × vocab + target past 2^24) give the tfjs NLL per row; the kernel runs; no tensor leaks', async () => {
+    const n = 2100
+    const V = 8000
+    expect(n * V).toBeGreaterThan(2 ** 24)
+    const rng = new Rng(5)
+    const targets = Int32Array.from({ length: n }, () => rng.int(V))
+    targets[n - 1] = V - 1 // the last element of the logits
+    // logits in [−8, 8) from a JS generator (tfjs's randomNormal of 16.8M values takes seconds)
+    const values = new Float32Array(n * V)
+    for (let i = 0, x = 12345; i < values.length; i++) {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0
+      values[i] = (x / 2 ** 32) * 16 - 8
+    }
+    const run = (): { nll: Float32Array; leaked: number } => {
+      const logits = tf.tensor2d(values, [n, V])
+      const before = tf.memory().numTensors
+      const t = rowNll(logits, targets) // (no tidy around it: a tensor it forgot to dispose stays counted)
+      const nll = t.dataSync() as Float32Array
+      t.dispose()
+      const leaked = tf.memory().numTensors - before
+      logits.dispose()
+      return { nll, leaked }
+    }
+    await backend('wasm')
+    expect(nativeRowNll(tf.zeros([1, 2]) as tf.Tensor2D, Int32Array.of(0))).toBeNull() // plain wasm: the caller's tfjs path
+    const wasm = run()
+    await backend('wasm-native')
+    const before = nativeRowNllCalls()
+    const native = run()
+    const again = run()
+    expect(nativeRowNllCalls() - before).toBe(2)
+    await backend('wasm')
+    expect(native.nll.length).toBe(n)
+    expectClose(native.nll, wasm.nll, 1e-5)
+    expect([wasm.leaked, native.leaked, again.leaked]).toEqual([0, 0, 0])
+    expect([...again.nll]).toEqual([...native.nll])
   })
 })
 

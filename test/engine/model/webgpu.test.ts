@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { describeAdapter, noGpuDevice, probeWebGpu, registerWebGpuBackend, type WebGpuAdapterInfo } from '../../../src/main/engine/backend/webgpu'
 import { maskTokens } from '../../../src/main/engine/model/masking'
 import { type LossBatch, TransformerModel } from '../../../src/main/engine/model/model'
-import { crossEntropy } from '../../../src/main/engine/model/ops'
+import { crossEntropy, rowNll } from '../../../src/main/engine/model/ops'
 import { globalNorm } from '../../../src/main/engine/model/optim'
 import { Trainer } from '../../../src/main/engine/model/train'
 import { Rng } from '../../../src/main/engine/model/rng'
@@ -79,6 +79,28 @@ describe.skipIf(!adapter)(`webgpu (${adapter ? describeAdapter(adapter) : unavai
       }
     })
     expect(Math.abs(loss - expected)).toBeLessThan(1e-4)
+  })
+
+  it("evaluation's per-row NLL is right past 2^24 too (its target logits are gathered by row/column pairs)", async () => {
+    const n = 2200
+    const V = 8000
+    const c = 6
+    const rng = new Rng(4)
+    const targets = Int32Array.from({ length: n }, () => rng.int(V))
+    const expected = Math.log(Math.exp(c) + V - 1) - c
+    const nll = await onWebGpu(async () => {
+      const logits = tf.tidy(() => tf.mul(tf.oneHot(tf.tensor1d(targets, 'int32'), V).toFloat(), c) as tf.Tensor2D)
+      const t = rowNll(logits, targets)
+      try {
+        return (await t.data()) as Float32Array
+      } finally {
+        tf.dispose([logits, t])
+      }
+    })
+    let worst = 0
+    for (const x of nll) worst = Math.max(worst, Math.abs(x - expected))
+    expect(nll.length).toBe(n)
+    expect(worst).toBeLessThan(1e-4)
   })
 
   for (const kind of ['gpt', 'bert'] as const) {

@@ -15,6 +15,7 @@ const require = createRequire(import.meta.url)
 
 interface OrtTensorConstructor {
   new (type: 'float32', data: Float32Array, dims: readonly number[]): object
+  new (type: 'int32', data: Int32Array, dims: readonly number[]): object
 }
 interface OrtSession {
   loadModel(buffer: ArrayBuffer, byteOffset: number, byteLength: number, options: Record<string, unknown>): void
@@ -76,22 +77,41 @@ const int = (num: number, v: number): Bytes => [...field(num, 0), ...varint(v)]
 const msg = (num: number, body: Bytes): Bytes => [...field(num, 2), ...varint(body.length), ...body]
 const str = (num: number, s: string): Bytes => msg(num, [...Buffer.from(s, 'utf8')])
 
-/** ValueInfoProto of a float tensor with symbolic dimensions. */
-function valueInfo(name: string, rank: number): Bytes {
-  const dims = Array.from({ length: rank }, (_, i) => msg(1, str(2, `${name}${i}`))).flat() // Dimension.dim_param
-  const tensorType = [...int(1, 1 /* FLOAT */), ...msg(2, dims)]
+const FLOAT = 1
+const INT32 = 6
+
+/** ValueInfoProto of a tensor (float unless told) with symbolic dimensions; `dims` names them (shared names must be equal). */
+function valueInfo(name: string, rank: number, elemType = FLOAT, dims?: string[]): Bytes {
+  const dimNames = dims ?? Array.from({ length: rank }, (_, i) => `${name}${i}`)
+  const shape = dimNames.map((d) => msg(1, str(2, d))).flat() // Dimension.dim_param
+  const tensorType = [...int(1, elemType), ...msg(2, shape)]
   return [...str(1, name), ...msg(2, msg(1, tensorType))]
 }
+
+/** A node attribute: one integer or a list of them (AttributeProto INT / INTS). */
+type Attr = { name: string; int: number } | { name: string; ints: number[] }
 
 interface NodeSpec {
   op: string
   inputs: string[]
   output: string
-  perm?: number[]
+  attrs?: Attr[]
+}
+function attribute(a: Attr): Bytes {
+  // AttributeProto: name 1, i 3, ints 8, type 20 (INT 2, INTS 7)
+  if ('int' in a) return [...str(1, a.name), ...int(3, a.int), ...int(20, 2)]
+  return [...str(1, a.name), ...a.ints.flatMap((v) => int(8, v)), ...int(20, 7)]
 }
 function node(n: NodeSpec, i: number): Bytes {
-  const attrs = n.perm ? msg(5, [...str(1, 'perm'), ...n.perm.flatMap((p) => int(8, p)), ...int(20, 7 /* INTS */)]) : []
+  const attrs = (n.attrs ?? []).flatMap((a) => msg(5, attribute(a)))
   return [...n.inputs.flatMap((x) => str(1, x)), ...str(2, n.output), ...str(3, `n${i}`), ...str(4, n.op), ...attrs]
+}
+
+/** A ModelProto of one graph (opset 13: Reduce* still take their axes as an attribute). */
+function model(nodes: NodeSpec[], name: string, inputs: Bytes[], outputs: Bytes[]): Uint8Array {
+  const graph = [...nodes.flatMap((n, i) => msg(1, node(n, i))), ...str(2, name), ...inputs.flatMap((v) => msg(11, v)), ...outputs.flatMap((v) => msg(12, v))]
+  const opset = [...str(1, ''), ...int(2, 13)]
+  return Uint8Array.from([...int(1, 8 /* ir_version */), ...str(2, 'elle-workbench'), ...msg(7, graph), ...msg(8, opset)])
 }
 
 export type Epilogue = 'none' | 'relu'
@@ -112,24 +132,38 @@ export function matmulModel(spec: MatmulGraphSpec): Uint8Array {
   const nodes: NodeSpec[] = []
   let a = 'A'
   let b = 'B'
-  if (spec.transposeA) nodes.push({ op: 'Transpose', inputs: ['A'], output: (a = 'At'), perm: swap(spec.rankA) })
-  if (spec.transposeB) nodes.push({ op: 'Transpose', inputs: ['B'], output: (b = 'Bt'), perm: swap(spec.rankB) })
+  if (spec.transposeA) nodes.push({ op: 'Transpose', inputs: ['A'], output: (a = 'At'), attrs: [{ name: 'perm', ints: swap(spec.rankA) }] })
+  if (spec.transposeB) nodes.push({ op: 'Transpose', inputs: ['B'], output: (b = 'Bt'), attrs: [{ name: 'perm', ints: swap(spec.rankB) }] })
   let y = 'P'
   nodes.push({ op: 'MatMul', inputs: [a, b], output: y })
   if (spec.biasRank > 0) nodes.push({ op: 'Add', inputs: [y, 'C'], output: (y = 'S') })
   if (spec.epilogue === 'relu') nodes.push({ op: 'Relu', inputs: [y], output: (y = 'R') })
   nodes[nodes.length - 1]!.output = 'Y'
   const outRank = Math.max(spec.rankA, spec.rankB)
-  const graph = [
-    ...nodes.flatMap((n, i) => msg(1, node(n, i))),
-    ...str(2, 'matmul'),
-    ...msg(11, valueInfo('A', spec.rankA)),
-    ...msg(11, valueInfo('B', spec.rankB)),
-    ...(spec.biasRank > 0 ? msg(11, valueInfo('C', spec.biasRank)) : []),
-    ...msg(12, valueInfo('Y', outRank))
+  const inputs = [valueInfo('A', spec.rankA), valueInfo('B', spec.rankB), ...(spec.biasRank > 0 ? [valueInfo('C', spec.biasRank)] : [])]
+  return model(nodes, 'matmul', inputs, [valueInfo('Y', outRank)])
+}
+
+/**
+ * Y[n, 0] = logSumExp(L[n, :]) − L[n, T[n, 0]]: the negative log-likelihood of each row's target, for
+ * logits L [N, V] (float) and targets T [N, 1] (int32). ORT's ReduceLogSumExp subtracts the row maximum.
+ */
+export function rowNllModel(): Uint8Array {
+  const nodes: NodeSpec[] = [
+    {
+      op: 'ReduceLogSumExp',
+      inputs: ['L'],
+      output: 'M',
+      attrs: [
+        { name: 'axes', ints: [1] },
+        { name: 'keepdims', int: 1 }
+      ]
+    },
+    { op: 'GatherElements', inputs: ['L', 'T'], output: 'G', attrs: [{ name: 'axis', int: 1 }] },
+    { op: 'Sub', inputs: ['M', 'G'], output: 'Y' }
   ]
-  const opset = [...str(1, ''), ...int(2, 13)]
-  return Uint8Array.from([...int(1, 8 /* ir_version */), ...str(2, 'elle-workbench'), ...msg(7, graph), ...msg(8, opset)])
+  const inputs = [valueInfo('L', 2, FLOAT, ['N', 'V']), valueInfo('T', 2, INT32, ['N', 'one'])]
+  return model(nodes, 'row_nll', inputs, [valueInfo('Y', 2, FLOAT, ['N', 'one'])])
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -138,8 +172,16 @@ export function matmulModel(spec: MatmulGraphSpec): Uint8Array {
 /** The subset of tfjs-backend-wasm's BackendWasm we use. */
 interface WasmBackendLike {
   makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo
-  typedArrayFromHeap(t: tf.TensorInfo): Float32Array
+  /** a view of the tensor's data on the wasm heap, typed by its dtype */
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array
   disposeData(dataId: tf.DataId): boolean
+}
+
+/** The float32 view of a float32 tensor on the wasm heap. */
+function floatView(backend: WasmBackendLike, t: tf.TensorInfo): Float32Array {
+  const v = backend.typedArrayFromHeap(t)
+  if (!(v instanceof Float32Array)) throw new Error(`expected a float32 tensor, got ${t.dtype}`)
+  return v
 }
 
 interface MatmulAttrs {
@@ -162,6 +204,8 @@ interface State {
   originals: Map<string, tf.KernelConfig>
   /** matmuls run natively since install (tests check the kernel is really used) */
   calls: number
+  /** row NLLs run natively since install */
+  nllCalls: number
 }
 let state: State | undefined
 
@@ -222,15 +266,71 @@ function runNative(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attr
   try {
     // Views are taken after makeOutput: an allocation may grow (and so replace) the wasm memory.
     const T = s.ort.Tensor
-    const feeds: Record<string, object> = { A: new T('float32', backend.typedArrayFromHeap(a), a.shape), B: new T('float32', backend.typedArrayFromHeap(b), b.shape) }
-    if (bias) feeds.C = new T('float32', backend.typedArrayFromHeap(bias), bias.shape.length ? bias.shape : [1])
-    session.run(feeds, { Y: new T('float32', backend.typedArrayFromHeap(out), shape) }, {})
+    const feeds: Record<string, object> = { A: new T('float32', floatView(backend, a), a.shape), B: new T('float32', floatView(backend, b), b.shape) }
+    if (bias) feeds.C = new T('float32', floatView(backend, bias), bias.shape.length ? bias.shape : [1])
+    session.run(feeds, { Y: new T('float32', floatView(backend, out), shape) }, {})
   } catch (error) {
     backend.disposeData(out.dataId)
     throw error
   }
   s.calls++
   return out
+}
+
+/** The tfjs kernel of evaluation's per-row NLL on wasm-native (no gradient: evaluation only). */
+export const ROW_NLL_KERNEL = 'ElleRowNll'
+
+function runRowNll(args: { inputs: tf.NamedTensorInfoMap; backend: unknown }): tf.TensorInfo {
+  const s = state
+  if (!s) throw new Error(`${ROW_NLL_KERNEL} runs only while the native kernels are installed`)
+  const { logits, targets } = args.inputs as Record<string, tf.TensorInfo | undefined>
+  if (!logits || !targets || logits.dtype !== 'float32' || targets.dtype !== 'int32' || logits.shape.length !== 2) {
+    throw new Error(`${ROW_NLL_KERNEL} needs float32 logits [N, V] and int32 targets [N]`)
+  }
+  const [n, v] = logits.shape as [number, number]
+  if (targets.shape.length !== 1 || targets.shape[0] !== n) throw new Error(`${ROW_NLL_KERNEL}: ${targets.shape} targets for ${n} rows`)
+  let session = s.sessions.get(ROW_NLL_KERNEL)
+  if (!session) {
+    session = s.ort.newSession(rowNllModel(), s.threads)
+    s.sessions.set(ROW_NLL_KERNEL, session)
+  }
+  const backend = args.backend as WasmBackendLike
+  const out = backend.makeOutput([n], 'float32')
+  try {
+    if (n > 0 && v > 0) {
+      const T = s.ort.Tensor
+      const t = backend.typedArrayFromHeap(targets)
+      if (!(t instanceof Int32Array)) throw new Error(`${ROW_NLL_KERNEL}: targets are not int32`)
+      // the [N] target and output buffers are fed as the [N, 1] the graph takes
+      const feeds = { L: new T('float32', floatView(backend, logits), [n, v]), T: new T('int32', t, [n, 1]) }
+      session.run(feeds, { Y: new T('float32', floatView(backend, out), [n, 1]) }, {})
+    }
+  } catch (error) {
+    backend.disposeData(out.dataId)
+    throw error
+  }
+  s.nllCalls++
+  return out
+}
+
+/**
+ * −log softmax(logits)[row, target] per row [N], computed by onnxruntime over the wasm heap, when the
+ * native kernels are installed on the wasm backend; null otherwise (the caller then takes the tfjs path).
+ * Targets must lie in [0, V) (onnxruntime rejects others). No gradient: for evaluation.
+ */
+export function nativeRowNll(logits: tf.Tensor2D, targets: Int32Array): tf.Tensor1D | null {
+  if (!state || tf.getBackend() !== 'wasm') return null
+  const t = tf.tensor1d(targets, 'int32')
+  try {
+    return tf.engine().runKernel(ROW_NLL_KERNEL, { logits, targets: t }, {}) as tf.Tensor1D
+  } finally {
+    t.dispose()
+  }
+}
+
+/** Row NLLs run natively since the kernels were installed. */
+export function nativeRowNllCalls(): number {
+  return state?.nllCalls ?? 0
 }
 
 /** Whether the wasm backend's matmuls currently run on onnxruntime (ops choose their fastest path by it). */
@@ -258,11 +358,12 @@ export function installNativeMatmul(threads: number): NativeMatmulInfo {
     if (!k) throw new Error(`the wasm backend has no ${name} kernel to replace`)
     originals.set(name, k)
   }
-  state = { ort, threads, sessions: new Map(), originals, calls: 0 }
+  state = { ort, threads, sessions: new Map(), originals, calls: 0, nllCalls: 0 }
   for (const name of KERNELS) {
     tf.unregisterKernel(name, 'wasm')
     tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: ((args: Parameters<tf.KernelFunc>[0]) => runNative(args, name)) as tf.KernelFunc })
   }
+  tf.registerKernel({ kernelName: ROW_NLL_KERNEL, backendName: 'wasm', kernelFunc: runRowNll as unknown as tf.KernelFunc })
   try {
     selfCheck()
   } catch (error) {
@@ -281,6 +382,7 @@ export function uninstallNativeMatmul(): void {
     tf.unregisterKernel(name, 'wasm')
     tf.registerKernel(config)
   }
+  tf.unregisterKernel(ROW_NLL_KERNEL, 'wasm')
   for (const session of s.sessions.values()) session.dispose()
 }
 

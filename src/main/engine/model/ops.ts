@@ -18,7 +18,7 @@
 //    GELU written as x * sigmoid(2u). The same formula runs on every backend.
 //  - crossEntropy: softmax kernel + one scatter instead of exp/log over [rows, vocab] and a one-hot.
 import * as tf from '@tensorflow/tfjs'
-import { nativeMatmulActive } from '../backend/native-matmul'
+import { nativeMatmulActive, nativeRowNll } from '../backend/native-matmul'
 
 type Tensor = tf.Tensor
 type T1 = [Tensor]
@@ -347,4 +347,22 @@ export function addMany(tensors: readonly Tensor[]): Tensor {
 export function dropout(x: Tensor, rate: number, seed: number): Tensor {
   if (rate <= 0) return x
   return tf.dropout(x, rate, undefined, seed)
+}
+
+/**
+ * −log softmax(logits)[row, target] per row, as logSumExp(row) − logits[row, target]: one reduction over
+ * [N, V] and a gather of N values, instead of logSoftmax's full-size [N, V] temporaries (equal to float
+ * rounding). The target logits are taken by (row, target) pairs, not a flat index: tfjs's gather goes through
+ * float32 on WebGPU/WebGL, exact only below 2^24 (= 2,098 rows at V = 8000). Evaluation only: on wasm-native
+ * it has no gradient.
+ */
+export function rowNll(logits: tf.Tensor2D, targets: Int32Array): tf.Tensor1D {
+  // wasm-native: one onnxruntime graph over the wasm heap (no [N, V] temporaries at all); no gradient
+  const native = nativeRowNll(logits, targets)
+  if (native) return native
+  return tf.tidy(() => {
+    const n = logits.shape[0]
+    const pairs = tf.stack([tf.range(0, n, 1, 'int32'), tf.tensor1d(targets, 'int32')], 1)
+    return tf.sub(tf.logSumExp(logits, -1), tf.gatherND(logits, pairs)) as tf.Tensor1D
+  })
 }

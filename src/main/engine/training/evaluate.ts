@@ -2,7 +2,7 @@
 // comparisons all use, so every perplexity in the workbench is computed the same way.
 import * as tf from '@tensorflow/tfjs'
 import { BlockBatcher, type Batch, type PromptMode, type Tokenizer, type TokenizedSplit } from '../data'
-import { IGNORE_INDEX, maskTokens, type LossBatch, type TransformerModel } from '../model'
+import { IGNORE_INDEX, maskTokens, ops, type LossBatch, type TransformerModel } from '../model'
 import { hashSeed } from '../model/rng'
 
 export interface LossInput {
@@ -192,10 +192,7 @@ export async function scoredSums(model: TransformerModel, inputs: readonly LossI
       const ids = tf.tensor2d(input.inputIds, input.shape, 'int32')
       const h = model.encode(ids, { training: false, padId })
       const sel = tf.gather(h, tf.tensor1d(s.rows, 'int32'))
-      const logp = tf.logSoftmax(model.headLogits(sel))
-      // (row, target) pairs, not a flat index: tfjs's gather goes through float32, exact only below 2^24
-      const pairs = tf.stack([tf.range(0, s.rows.length, 1, 'int32'), tf.tensor1d(s.targets, 'int32')], 1)
-      const nll = tf.neg(tf.gatherND(logp, pairs)).reshape([-1])
+      const nll = ops.rowNll(model.headLogits(sel), s.targets)
       // tf.oneHot needs depth >= 2: a one-document split (elle eval --text) is a plain sum
       const perDoc = D < 2 ? tf.sum(nll).reshape([1]) : tf.matMul(nll.reshape([1, -1]), tf.oneHot(tf.tensor1d(s.docs, 'int32'), D).toFloat()).reshape([D])
       return tf.add(sums, perDoc) as tf.Tensor1D

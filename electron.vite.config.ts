@@ -42,7 +42,8 @@ export default defineConfig({
           'bench-frw': resolve(__dirname, 'bench/frw.ts'),
           'bench-lifelong': resolve(__dirname, 'bench/lifelong.ts'),
           'bench-sweep': resolve(__dirname, 'bench/sweep.ts'),
-          'bench-compare': resolve(__dirname, 'bench/compare.ts')
+          'bench-compare': resolve(__dirname, 'bench/compare.ts'),
+          'bench-eval': resolve(__dirname, 'bench/eval.ts')
         },
         external: isExternalForNode,
         output: { format: 'es', entryFileNames: '[name].js', chunkFileNames: 'chunks/[name]-[hash].js' }

@@ -1,0 +1,217 @@
+// npm run bench:eval — how long validation (perplexity evaluation) takes, and where its time goes.
+//
+//   npm run bench:eval                        micro-benchmarks of the evaluation head at the lifelong benchmark's
+//                                             shapes (rows = 42 sequences × 48 positions = 2016, vocabulary 8000,
+//                                             widths 32 and 80): the tied head's matmul (h @ Eᵀ) with the
+//                                             transpose as a flag, as an explicit transpose per call, and against
+//                                             a transposed copy made once; the per-row NLL three ways; on plain
+//                                             wasm and on wasm-native; then a full validation of one domain's
+//                                             whole split (default: e-mail, ~560k targets) by a 1-layer GPT, with
+//                                             the previous evaluation (logSoftmax over [rows × vocab], then
+//                                             gatherND) and with today's `evaluate`, on each backend.
+//
+// Options: [--stream-dir DIR] (a prepared default stream; default: the data directory's)
+//   [--domain email] [--widths 32,80] [--full-widths 32]
+//   [--max-sequences 0] (full validation: 0 = the whole split, else that many blocks spread over it) [--backends wasm,wasm-native] [--repeats 5] [--full-repeats 1]
+//   [--rows 2016] [--vocab 8000] [--micro-only] [--full-only]
+// Prints every measurement as a JSON line (with the 1-minute load average) and a markdown table: CPU time of this
+// process (user + system; what a loaded machine distorts least) and wall time.
+import * as tf from '@tensorflow/tfjs'
+import os from 'node:os'
+import path from 'node:path'
+import { parseArgs } from 'node:util'
+import { nativeRowNll } from '../src/main/engine/backend/native-matmul'
+import { loadTokenizedDomain } from '../src/main/engine/data/cache'
+import { readStreamManifest } from '../src/main/engine/data/default-stream'
+import { loadTokenizer } from '../src/main/engine/data/tokenizer'
+import { useBackend, type BackendName } from '../src/main/engine/model/backend'
+import { makeModelConfig } from '../src/main/engine/model/config'
+import { TransformerModel } from '../src/main/engine/model/model'
+import { evaluate, evaluationSet, type LossInput } from '../src/main/engine/training/evaluate'
+import { defaultDataDir } from '../src/main/engine/paths'
+
+const { values: a } = parseArgs({
+  options: {
+    'stream-dir': { type: 'string' },
+    domain: { type: 'string', default: 'email' },
+    widths: { type: 'string', default: '32,80' },
+    'full-widths': { type: 'string', default: '32' },
+    'max-sequences': { type: 'string', default: '0' },
+    backends: { type: 'string', default: 'wasm,wasm-native' },
+    repeats: { type: 'string', default: '5' },
+    'full-repeats': { type: 'string', default: '1' },
+    rows: { type: 'string', default: '2016' },
+    vocab: { type: 'string', default: '8000' },
+    'micro-only': { type: 'boolean', default: false },
+    'full-only': { type: 'boolean', default: false }
+  }
+})
+const backends = a.backends!.split(',') as BackendName[]
+const widths = a.widths!.split(',').map(Number)
+const repeats = Number(a.repeats)
+const rows = Number(a.rows)
+const V = Number(a.vocab)
+const load1 = (): number => Math.round(os.loadavg()[0]! * 100) / 100
+const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!
+const ms = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6
+const cpuMs = (c0: NodeJS.CpuUsage): number => {
+  const c = process.cpuUsage(c0)
+  return (c.user + c.system) / 1000
+}
+
+/**
+ * Times f over `repeats` runs after one warm-up: wall time, and this process's CPU time (user + system), which
+ * a loaded machine inflates far less (wasm and onnxruntime with one intra-op thread both compute on this
+ * thread, synchronously, so f's kernels have run when it returns; its result is not read back).
+ */
+async function time(f: () => tf.Tensor): Promise<Timing> {
+  const once = (): { wall: number; cpu: number } => {
+    const c0 = process.cpuUsage()
+    const t0 = process.hrtime.bigint()
+    const y = f()
+    const wall = ms(t0)
+    const c = process.cpuUsage(c0)
+    y.dispose()
+    return { wall, cpu: (c.user + c.system) / 1000 }
+  }
+  once()
+  const runs = Array.from({ length: repeats }, once)
+  return { wall: median(runs.map((r) => r.wall)), cpu: median(runs.map((r) => r.cpu)), minCpu: Math.min(...runs.map((r) => r.cpu)) }
+}
+interface Timing {
+  /** medians, ms */
+  wall: number
+  cpu: number
+  minCpu: number
+}
+
+const table: Array<{ backend: string; what: string; width: number | string } & Timing> = []
+function record(backend: string, what: string, width: number | string, r: Timing): void {
+  console.log(JSON.stringify({ backend, what, width, rows, vocab: V, ...r, load1: load1() }))
+  table.push({ backend, what, width, ...r })
+}
+
+/** The per-row NLL before this change: logSoftmax over the whole [N, V], then gatherND. */
+function oldNll(logits: tf.Tensor2D, targets: Int32Array): tf.Tensor1D {
+  return tf.tidy(() => {
+    const pairs = tf.stack([tf.range(0, targets.length, 1, 'int32'), tf.tensor1d(targets, 'int32')], 1)
+    return tf.neg(tf.gatherND(tf.logSoftmax(logits), pairs)).reshape([-1]) as tf.Tensor1D
+  })
+}
+
+async function micro(): Promise<void> {
+  const targets = Int32Array.from({ length: rows }, (_, i) => (i * 7919) % V)
+  for (const name of backends) {
+    await useBackend(name)
+    for (const K of widths) {
+      const h = tf.randomNormal([rows, K], 0, 1, 'float32', 1) as tf.Tensor2D
+      const E = tf.randomNormal([V, K], 0, 0.05, 'float32', 2) as tf.Tensor2D
+      const Et = tf.transpose(E)
+      record(name, 'head matMul(h, E, transposeB)', K, await time(() => tf.matMul(h, E, false, true)))
+      record(name, 'head matMul(h, transpose(E)) (transpose per call)', K, await time(() => tf.tidy(() => tf.matMul(h, tf.transpose(E)))))
+      record(name, 'head matMul(h, Eᵀ copy made once)', K, await time(() => tf.matMul(h, Et)))
+      tf.dispose([h, E, Et])
+    }
+    const logits = tf.randomNormal([rows, V], 0, 2, 'float32', 3) as tf.Tensor2D
+    record(name, 'NLL: logSoftmax + gatherND (before)', '-', await time(() => oldNll(logits, targets)))
+    record(
+      name,
+      'NLL: logSumExp − gatherND (tfjs)',
+      '-',
+      await time(() => tf.tidy(() => tf.sub(tf.logSumExp(logits, -1), tf.gatherND(logits, tf.stack([tf.range(0, rows, 1, 'int32'), tf.tensor1d(targets, 'int32')], 1)))))
+    )
+    if (name === 'wasm-native') record(name, 'NLL: native ElleRowNll (ORT)', '-', await time(() => nativeRowNll(logits, targets)!))
+    logits.dispose()
+  }
+}
+
+/** The previous evaluation's per-document sums (evaluate.ts before this change), for the before/after figure. */
+async function oldScoredSums(model: TransformerModel, inputs: readonly LossInput[], padId: number, D: number): Promise<Float32Array> {
+  let sums: tf.Tensor1D = tf.zeros([D])
+  for (const input of inputs) {
+    const s = input.scored!
+    if (s.rows.length === 0) continue
+    const next = tf.tidy(() => {
+      const ids = tf.tensor2d(input.inputIds, input.shape, 'int32')
+      const h = model.encode(ids, { training: false, padId })
+      const sel = tf.gather(h, tf.tensor1d(s.rows, 'int32'))
+      const nll = oldNll(model.headLogits(sel), s.targets)
+      const perDoc = tf.matMul(nll.reshape([1, -1]), tf.oneHot(tf.tensor1d(s.docs, 'int32'), D).toFloat()).reshape([D])
+      return tf.add(sums, perDoc) as tf.Tensor1D
+    })
+    sums.dispose()
+    sums = next
+  }
+  try {
+    return (await sums.data()) as Float32Array
+  } finally {
+    sums.dispose()
+  }
+}
+
+async function full(): Promise<void> {
+  const streamDir = a['stream-dir'] ?? path.join(defaultDataDir(), 'default-stream')
+  const manifest = readStreamManifest(streamDir)
+  if (!manifest) throw new Error(`no prepared default stream in ${streamDir} (run elle once, or pass --stream-dir)`)
+  const tokenizer = loadTokenizer(manifest.tokenizer.file)
+  const domain = manifest.domains.find((d) => d.name === a.domain)
+  if (!domain) throw new Error(`no domain ${a.domain} in ${streamDir}`)
+  const split = loadTokenizedDomain(domain.cacheDir).splits.validation
+  const seqLen = 48
+  const padId = tokenizer.specialIds.pad
+  for (const name of backends) {
+    await useBackend(name)
+    for (const K of a['full-widths']!.split(',').map(Number)) {
+      const model = new TransformerModel(makeModelConfig('gpt', { layers: 1, heads: K / 16, headSize: 16, vocabSize: tokenizer.vocabSize, maxLength: seqLen }), { seed: 0 })
+      const set = evaluationSet(model, tokenizer, split, {
+        seqLen,
+        batchSize: Math.floor(2048 / seqLen),
+        maxSequences: Number(a['max-sequences']),
+        promptSlot: domain.promptSlot,
+        prompt: 'own',
+        seed: 0
+      })
+      const targets = set.reduce((n, i) => n + i.scored!.rows.length, 0)
+      const D = set[0]!.scored!.documents
+      for (let r = 0; r < Number(a['full-repeats']); r++) {
+        let c0 = process.cpuUsage()
+        let t0 = process.hrtime.bigint()
+        const before = await oldScoredSums(model, set, padId, D)
+        const beforeT = { wall: ms(t0), cpu: cpuMs(c0) }
+        const beforeLoss = before.reduce((x, y) => x + y, 0) / targets
+        const tensors = tf.memory().numTensors
+        c0 = process.cpuUsage()
+        t0 = process.hrtime.bigint()
+        const after = await evaluate(model, set, padId)
+        const afterT = { wall: ms(t0), cpu: cpuMs(c0) }
+        const what = `full validation (${a.domain}, ${targets} targets, ${set.length} batches)`
+        const line = {
+          backend: name,
+          what,
+          width: K,
+          before: beforeT,
+          after: afterT,
+          beforePpl: Math.exp(beforeLoss),
+          afterPpl: after.ppl,
+          tensorsLeaked: tf.memory().numTensors - tensors,
+          load1: load1()
+        }
+        console.log(JSON.stringify(line))
+        table.push({ backend: name, what: `${what}: before`, width: K, ...beforeT, minCpu: beforeT.cpu })
+        table.push({ backend: name, what: `${what}: after`, width: K, ...afterT, minCpu: afterT.cpu })
+      }
+      model.dispose()
+    }
+  }
+}
+
+if (!a['full-only']) await micro()
+if (!a['micro-only']) await full()
+console.log(`\n| backend | what | width | CPU ms (median) | CPU ms (min) | wall ms (median) |\n|---|---|---|---|---|---|`)
+for (const r of table) console.log(`| ${r.backend} | ${r.what} | ${r.width} | ${r.cpu.toFixed(1)} | ${r.minCpu.toFixed(1)} | ${r.wall.toFixed(1)} |`)
+console.log(
+  `(load average at the end: ${os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}; ${os.cpus().length} cores)`
+)

@@ -7,6 +7,7 @@
 // batch or sequence length reuses the session.
 import { createRequire } from 'node:module'
 import * as tf from '@tensorflow/tfjs'
+import { setNativeMatmulActive } from './native-matmul-flag'
 
 const require = createRequire(import.meta.url)
 
@@ -233,10 +234,7 @@ function runNative(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attr
   return out
 }
 
-/** Whether the wasm backend's matmuls currently run on onnxruntime (ops choose their fastest path by it). */
-export function nativeMatmulActive(): boolean {
-  return state !== undefined
-}
+export { nativeMatmulActive } from './native-matmul-flag'
 
 /** Matmuls run natively since the kernels were installed. */
 export function nativeMatmulCalls(): number {
@@ -259,6 +257,7 @@ export function installNativeMatmul(threads: number): NativeMatmulInfo {
     originals.set(name, k)
   }
   state = { ort, threads, sessions: new Map(), originals, calls: 0 }
+  setNativeMatmulActive(true)
   for (const name of KERNELS) {
     tf.unregisterKernel(name, 'wasm')
     tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: ((args: Parameters<tf.KernelFunc>[0]) => runNative(args, name)) as tf.KernelFunc })
@@ -277,6 +276,7 @@ export function uninstallNativeMatmul(): void {
   const s = state
   if (!s) return
   state = undefined
+  setNativeMatmulActive(false)
   for (const [name, config] of s.originals) {
     tf.unregisterKernel(name, 'wasm')
     tf.registerKernel(config)

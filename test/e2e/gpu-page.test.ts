@@ -40,10 +40,19 @@ function serve(dir: string): Promise<http.Server> {
 async function connect(page: Page): Promise<void> {
   await page.waitForFunction(() => (globalThis as { elleGpuPage?: { ready: boolean } }).elleGpuPage?.ready === true)
   await page.evaluate((portMessage) => {
-    const channel = new MessageChannel()
+    // the browser's objects, typed here without the DOM library (the tests' tsconfig is Node's)
+    interface BrowserPort {
+      onmessage: ((e: { data: { id: number } }) => void) | null
+      postMessage(message: unknown): void
+    }
+    const win = globalThis as unknown as {
+      MessageChannel: new () => { port1: BrowserPort; port2: BrowserPort }
+      postMessage(message: unknown, targetOrigin: string, transfer: unknown[]): void
+    }
+    const channel = new win.MessageChannel()
     const waiting = new Map<number, (r: unknown) => void>()
-    channel.port1.onmessage = (e: MessageEvent<{ id: number }>) => waiting.get(e.data.id)?.(e.data)
-    window.postMessage(portMessage, '*', [channel.port2])
+    channel.port1.onmessage = (e) => waiting.get(e.data.id)?.(e.data)
+    win.postMessage(portMessage, '*', [channel.port2])
     // typed arrays cross playwright as plain arrays: rebuilt here on the way in, and flattened on the way out
     ;(globalThis as Record<string, unknown>).elleSend = (req: Record<string, unknown>) => {
       if (Array.isArray(req.micro))
@@ -88,7 +97,7 @@ try {
   page.on('pageerror', (e) => errors.push(e.message))
   await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/index.html`)
   const probe = await page.evaluate(async () => {
-    const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu
+    const gpu = (globalThis as unknown as { navigator: { gpu?: { requestAdapter(): Promise<unknown> } } }).navigator.gpu
     if (!gpu) return 'navigator.gpu is missing'
     return (await gpu.requestAdapter()) ? '' : 'requestAdapter() gave no adapter'
   })

@@ -112,8 +112,9 @@ describe('the GPU window (Electron host of the GPU page)', () => {
     open.push(gpu)
     const answers: unknown[] = [{ loss: 'low', gradNorm: 1, penalty: 0, lr: 0, step: 1 }, { vendor: 'x' }]
     playPage((req) => (req.op === 'readWeights' ? { nonsense: true } : { id: req.id, ok: true, result: answers.shift() }))
-    const step = { op: 'step', micro: [{ shape: [1, 2], inputIds: new Int32Array(2) }], lr: 0, seed: 0 } as const
-    await expect(gpu.request(step)).rejects.toThrow(/^the GPU page's answer to step is not valid: loss: /)
+    await expect(gpu.request({ op: 'step', micro: [{ shape: [1, 2], inputIds: new Int32Array(2) }], lr: 0, seed: 0 })).rejects.toThrow(
+      /^the GPU page's answer to step is not valid: loss: /
+    )
     await expect(gpu.request({ op: 'adapter' })).rejects.toThrow(/^the GPU page's answer to adapter is not valid: /)
     // an answer without an id cannot be routed: whatever waits fails, and so does everything after
     await expect(gpu.request({ op: 'readWeights' })).rejects.toThrow(/^the GPU page sent an invalid answer/)

@@ -59,7 +59,7 @@ export default defineConfig({
       ssrEmitAssets: false,
       minify: false,
       rollupOptions: {
-        input: { index: resolve(__dirname, 'src/preload/index.ts') },
+        input: { index: resolve(__dirname, 'src/preload/index.ts'), gpu: resolve(__dirname, 'src/preload/gpu.ts') },
         external: ['electron'],
         output: { format: 'cjs', entryFileNames: '[name].cjs' }
       }

@@ -14,4 +14,22 @@ for (const section of ['main', 'preload', 'renderer']) {
   const sectionConfig = config[section]
   await build({ ...sectionConfig, root: sectionConfig.root ?? root, configFile: false, logLevel: 'warn', mode: 'production' })
 }
-console.error(`built main, preload and renderer into out/ in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+// The GPU page (docs/webgpu.md): a browser page with tfjs, its WebGPU backend and the engine's model code, which
+// Electron's main process loads in a hidden window. Its own section: electron-vite knows only the three above.
+await build({
+  root: path.join(root, 'src/main/engine/backend/gpu-page'),
+  base: './',
+  configFile: false,
+  logLevel: 'warn',
+  mode: 'production',
+  publicDir: false,
+  build: {
+    outDir: path.join(root, 'out/gpu-page'),
+    emptyOutDir: true,
+    target: 'es2022',
+    // tfjs is large; one script is what the page loads
+    chunkSizeWarningLimit: 4096,
+    rollupOptions: { input: path.join(root, 'src/main/engine/backend/gpu-page/index.html') }
+  }
+})
+console.error(`built main, preload, renderer and the GPU page into out/ in ${((Date.now() - started) / 1000).toFixed(1)} s`)

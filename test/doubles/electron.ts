@@ -1,6 +1,8 @@
 // A faithful in-process stand-in for the `electron` module (the binary cannot be installed here).
 // It records what the adapter asks of Electron and wires ipcRenderer to ipcMain, so the preload and
 // the main-process handlers talk to each other exactly as they would across Electron's IPC.
+import { MessageChannel, type MessagePort } from 'node:worker_threads'
+
 type Listener = (...args: unknown[]) => void
 
 class Emitter {
@@ -48,6 +50,13 @@ class WebContentsDouble extends Emitter {
     // Deliver to the renderer side of the double (ipcRenderer listeners).
     ipcRenderer.deliver(channel, payload)
   }
+  /** what webContents.postMessage sent: a channel, its message and the ports it transferred */
+  readonly posted: Array<{ channel: string; message: unknown; transfer: MessagePortMain[] }> = []
+  postMessage(channel: string, message: unknown, transfer: MessagePortMain[] = []): void {
+    this.posted.push({ channel, message, transfer })
+    // Deliver to the renderer side: Electron gives the preload's listener the ports in event.ports.
+    ipcRenderer.emit(channel, { ports: transfer }, structuredClone(message))
+  }
   setWindowOpenHandler(handler: (details: { url: string }) => { action: string }): void {
     this.windowOpenHandler = handler
   }
@@ -88,6 +97,15 @@ export class BrowserWindow extends Emitter {
   show(): void {
     this.shown = true
   }
+  destroyed = false
+  destroy(): void {
+    this.destroyed = true
+    this.webContents.destroyed = true
+    this.emit('closed')
+  }
+  isDestroyed(): boolean {
+    return this.destroyed
+  }
   minimized = false
   focused = false
   isMinimized(): boolean {
@@ -122,6 +140,41 @@ class IpcMainDouble extends Emitter {
   }
 }
 export const ipcMain = new IpcMainDouble()
+
+/**
+ * Electron's MessagePortMain over a Node MessagePort (messages are structured clones either way): 'message' events
+ * carry {data, ports}, and nothing is delivered before start(), as in Electron. Tests take the far end from
+ * webContents.posted and answer as the page would.
+ */
+export class MessagePortMain extends Emitter {
+  private started = false
+  private readonly queued: unknown[] = []
+  constructor(readonly port: MessagePort) {
+    super()
+    port.on('message', (data: unknown) => (this.started ? this.emit('message', { data, ports: [] }) : this.queued.push(data)))
+    port.on('close', () => this.emit('close'))
+  }
+  postMessage(message: unknown): void {
+    this.port.postMessage(message)
+  }
+  start(): void {
+    this.started = true
+    for (const data of this.queued.splice(0)) this.emit('message', { data, ports: [] })
+  }
+  close(): void {
+    this.port.close()
+  }
+}
+
+export class MessageChannelMain {
+  readonly port1: MessagePortMain
+  readonly port2: MessagePortMain
+  constructor() {
+    const { port1, port2 } = new MessageChannel()
+    this.port1 = new MessagePortMain(port1)
+    this.port2 = new MessagePortMain(port2)
+  }
+}
 
 class IpcRendererDouble extends Emitter {
   /** the URL of the page the preload runs in (what senderFrame.url reports to the main process) */
@@ -228,4 +281,4 @@ export type IpcMainInvokeEvent = { senderFrame: { url: string } | null }
 export type IpcRendererEvent = Record<string, never>
 export type WebContents = WebContentsDouble
 
-export default { app, BrowserWindow, ipcMain, ipcRenderer, contextBridge, powerSaveBlocker, Notification, session, dialog }
+export default { app, BrowserWindow, MessageChannelMain, ipcMain, ipcRenderer, contextBridge, powerSaveBlocker, Notification, session, dialog }

@@ -10,13 +10,17 @@ import { tempDir } from './tmp'
 
 export const CHROMIUM = process.env.ELLE_CHROMIUM ?? '/usr/bin/chromium'
 
-/** Debian's Chromium, headless, with the flags that keep it off the (closed) network. */
-export async function launchChromium(): Promise<Browser> {
+/**
+ * Debian's Chromium, headless, with the flags that keep it off the (closed) network. `webgpu`: with Chromium's
+ * WebGPU on (its SwiftShader adapter where there is no GPU) instead of no GPU process at all.
+ */
+export async function launchChromium(opts: { webgpu?: boolean } = {}): Promise<Browser> {
   if (!fs.existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}; install it (apt-get install -y chromium) or set ELLE_CHROMIUM`)
+  const gpu = opts.webgpu ? ['--headless=new', '--enable-unsafe-webgpu'] : ['--headless', '--disable-gpu']
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic']
+    args: [...gpu, '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic']
   })
 }
 

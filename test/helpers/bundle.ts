@@ -7,7 +7,7 @@ import path from 'node:path'
 
 /** What scripts/build.mjs reads (electron.vite.config.ts: sources, benchmarks, public assets, the package list for externals). */
 export const BUNDLE_INPUTS = ['src', 'bench', 'resources', 'electron.vite.config.ts', 'package.json', 'scripts/build.mjs']
-/** The bundles tests load: the workers (training, its data-parallel replicas, jobs), the CLI, the Electron main and preload, the renderer. */
+/** The bundles tests load: the workers (training, its data-parallel replicas, jobs), the CLI, the Electron main and preloads, the renderer, the GPU page. */
 export const BUNDLE_OUTPUTS = [
   'out/main/train-worker.js',
   'out/main/train-replica.js',
@@ -15,7 +15,9 @@ export const BUNDLE_OUTPUTS = [
   'out/main/cli.js',
   'out/main/electron.js',
   'out/preload/index.cjs',
-  'out/renderer/index.html'
+  'out/preload/gpu.cjs',
+  'out/renderer/index.html',
+  'out/gpu-page/index.html'
 ]
 
 function newest(entry: string, best: { file: string; mtimeMs: number }): void {

@@ -7,6 +7,7 @@
 // batch or sequence length reuses the session.
 import { createRequire } from 'node:module'
 import * as tf from '@tensorflow/tfjs'
+import { ROW_NLL_KERNEL, setNativeMatmulActive } from './native-matmul-flag'
 
 const require = createRequire(import.meta.url)
 
@@ -286,9 +287,6 @@ function runNative(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attr
   return out
 }
 
-/** The tfjs kernel of evaluation's per-row NLL on wasm-native (no gradient: evaluation only). */
-export const ROW_NLL_KERNEL = 'ElleRowNll'
-
 function runRowNll(args: { inputs: tf.NamedTensorInfoMap; backend: unknown }): tf.TensorInfo {
   const s = state
   if (!s) throw new Error(`${ROW_NLL_KERNEL} runs only while the native kernels are installed`)
@@ -322,30 +320,12 @@ function runRowNll(args: { inputs: tf.NamedTensorInfoMap; backend: unknown }): t
   return out
 }
 
-/**
- * −log softmax(logits)[row, target] per row [N], computed by onnxruntime over the wasm heap, when the
- * native kernels are installed on the wasm backend; null otherwise (the caller then takes the tfjs path).
- * Targets must lie in [0, V) (onnxruntime rejects others). No gradient: for evaluation.
- */
-export function nativeRowNll(logits: tf.Tensor2D, targets: Int32Array): tf.Tensor1D | null {
-  if (!state || tf.getBackend() !== 'wasm') return null
-  const t = tf.tensor1d(targets, 'int32')
-  try {
-    return tf.engine().runKernel(ROW_NLL_KERNEL, { logits, targets: t }, {}) as tf.Tensor1D
-  } finally {
-    t.dispose()
-  }
-}
-
 /** Row NLLs run natively since the kernels were installed. */
 export function nativeRowNllCalls(): number {
   return state?.nllCalls ?? 0
 }
 
-/** Whether the wasm backend's matmuls currently run on onnxruntime (ops choose their fastest path by it). */
-export function nativeMatmulActive(): boolean {
-  return state !== undefined
-}
+export { nativeMatmulActive, nativeRowNll, ROW_NLL_KERNEL } from './native-matmul-flag'
 
 /** Matmuls run natively since the kernels were installed. */
 export function nativeMatmulCalls(): number {
@@ -368,6 +348,7 @@ export function installNativeMatmul(threads: number): NativeMatmulInfo {
     originals.set(name, k)
   }
   state = { ort, threads, sessions: new Map(), originals, calls: 0, nllCalls: 0 }
+  setNativeMatmulActive(true)
   for (const name of KERNELS) {
     tf.unregisterKernel(name, 'wasm')
     tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: ((args: Parameters<tf.KernelFunc>[0]) => runNative(args, name)) as tf.KernelFunc })
@@ -387,6 +368,7 @@ export function uninstallNativeMatmul(): void {
   const s = state
   if (!s) return
   state = undefined
+  setNativeMatmulActive(false)
   for (const [name, config] of s.originals) {
     tf.unregisterKernel(name, 'wasm')
     tf.registerKernel(config)

@@ -7,18 +7,11 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { createRequire } from 'node:module'
 import * as tf from '@tensorflow/tfjs'
+import { adapterInfo, type WebGpuAdapterInfo } from './adapter-info'
+
+export { describeAdapter, type WebGpuAdapterInfo } from './adapter-info'
 
 const require = createRequire(import.meta.url)
-
-/** What Dawn reports about an adapter (GPUAdapterInfo), as plain data. */
-export interface WebGpuAdapterInfo {
-  vendor: string
-  architecture: string
-  device: string
-  description: string
-  /** a CPU implementation (lavapipe, SwiftShader): works, but slower than the wasm backend */
-  software: boolean
-}
 
 /** The subset of the WebGPU API this module touches (the full types live in @webgpu/types). */
 interface GpuAdapterLike {
@@ -41,8 +34,6 @@ interface WebGpuBackendModule {
 }
 
 export const WEBGPU_PACKAGES = { dawn: 'webgpu', tfjs: '@tensorflow/tfjs-backend-webgpu' } as const
-
-const SOFTWARE = /llvmpipe|lavapipe|swiftshader|softpipe|software/i
 
 export class WebGpuUnavailable extends Error {
   constructor(message: string) {
@@ -100,23 +91,9 @@ export async function probeWebGpu(): Promise<WebGpuAdapterInfo> {
   const adapter = await dawn.requestAdapter({ powerPreference: 'high-performance' })
   if (!adapter) throw new WebGpuUnavailable(`${WEBGPU_PACKAGES.dawn}: no WebGPU adapter (Linux needs a Vulkan driver: the GPU's, or Mesa's lavapipe for a software one)`)
   const raw = adapter.info ?? (await adapter.requestAdapterInfo?.()) ?? {}
-  const field = (k: 'vendor' | 'architecture' | 'device' | 'description'): string => String(raw[k] ?? '')
-  const text = ['vendor', 'architecture', 'device', 'description'].map((k) => field(k as 'vendor')).join(' ')
-  const info: WebGpuAdapterInfo = {
-    vendor: field('vendor'),
-    architecture: field('architecture'),
-    device: field('device'),
-    description: field('description'),
-    software: Boolean(adapter.info?.isFallbackAdapter ?? adapter.isFallbackAdapter) || SOFTWARE.test(text)
-  }
+  const info = adapterInfo(raw, Boolean(adapter.info?.isFallbackAdapter ?? adapter.isFallbackAdapter))
   probed = { adapter, info }
   return info
-}
-
-/** A one-line name of the adapter for reports: "llvmpipe (LLVM 19.1.7, 256 bits), software". */
-export function describeAdapter(info: WebGpuAdapterInfo): string {
-  const name = info.description || [info.vendor, info.architecture, info.device].filter(Boolean).join(' ') || 'unnamed adapter'
-  return `${name}${info.software ? ', software' : ''}`
 }
 
 /**

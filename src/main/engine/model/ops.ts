@@ -18,7 +18,7 @@
 //    GELU written as x * sigmoid(2u). The same formula runs on every backend.
 //  - crossEntropy: softmax kernel + one scatter instead of exp/log over [rows, vocab] and a one-hot.
 import * as tf from '@tensorflow/tfjs'
-import { nativeMatmulActive, nativeRowNll } from '../backend/native-matmul'
+import { nativeMatmulActive, nativeRowNll } from '../backend/native-matmul-flag'
 
 type Tensor = tf.Tensor
 type T1 = [Tensor]

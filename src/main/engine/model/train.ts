@@ -130,6 +130,10 @@ export interface StepHooks {
   objective?: MicroObjective
   /** Change the update's gradients (summed over micro-batches, keyed by role) before clipping (A-GEM). */
   transformGradients?: (grads: Map<string, tf.Tensor>) => void | Promise<void>
+  /** This update's learning rate, when the caller owns the schedule (the GPU page: its host sends each step's rate); absent: the trainer's schedule. */
+  lr?: number
+  /** This update's base dropout seed, in place of the trainer's (the GPU page: its host sends each step's); micro-batches derive theirs from it as usual. */
+  seed?: number
 }
 
 /**
@@ -213,7 +217,7 @@ export class Trainer {
       }
       for (let k = 0; k < K; k++) {
         const mb = microBatches[k]!
-        const opts: ForwardOptions = { training: true, seed: hashSeed(this.opts.seed ?? 0, `step${step}/micro${k}`), padId: this.opts.padId }
+        const opts: ForwardOptions = { training: true, seed: hashSeed(hooks.seed ?? this.opts.seed ?? 0, `step${step}/micro${k}`), padId: this.opts.padId }
         objective?.charge?.(mb.inputIds.shape)
         const split = shards ? splitBatch(mb, shards.replicas + 1) : null
         // shard 0 here, the others on the replicas (started first, so they work while this thread does)
@@ -286,7 +290,7 @@ export class Trainer {
       const gradNorm = normValue[0]! / K
       const clip = this.opts.clipNorm ?? 1
       const scale = (clip > 0 && gradNorm > clip ? clip / gradNorm : 1) / K
-      const lr = learningRate(step, this.opts.schedule)
+      const lr = hooks.lr ?? learningRate(step, this.opts.schedule)
       // each optimizer takes the gradients of its own parameters from the one (jointly clipped) map
       this.optimizer.apply(acc, lr, scale)
       this.auxiliaryOptimizer?.apply(acc, lr, scale)

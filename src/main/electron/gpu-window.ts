@@ -1,0 +1,141 @@
+// WebGPU in Electron (docs/webgpu.md): Dawn's Node addon cannot load in Electron, but Electron's Chromium has WebGPU
+// of its own. The main process owns one hidden window on the GPU page (out/gpu-page: tfjs, its WebGPU backend and the
+// engine's model code) and talks to it over a MessageChannelMain port with the protocol of src/shared/gpu-page.ts,
+// validating every answer. If the window cannot start WebGPU, the backend report says why and training keeps the
+// next backend.
+import { BrowserWindow, MessageChannelMain, type MessagePortMain } from 'electron'
+import type { BackendCandidate } from '../../shared/contract'
+import { describeAdapter, GPU_PAGE_PORT_CHANNEL, GPU_RESULTS, GpuResponse, type GpuAdapter, type GpuOp, type GpuRequestInput, type GpuResultOf } from '../../shared/gpu-page'
+import { SECURE_WEB_PREFERENCES } from './app'
+
+/** The hidden window's options: never shown, sandboxed and isolated like the main window, and never throttled (it computes). */
+export function gpuWindowOptions(preload: string): Electron.BrowserWindowConstructorOptions {
+  return {
+    show: false,
+    width: 320,
+    height: 240,
+    title: 'ELLE GPU',
+    skipTaskbar: true,
+    webPreferences: { ...SECURE_WEB_PREFERENCES, preload, backgroundThrottling: false }
+  }
+}
+
+/** A request without its id (the window numbers them). */
+export type GpuCall<O extends GpuOp> = Omit<Extract<GpuRequestInput, { op: O }>, 'id'>
+
+interface Pending {
+  op: GpuOp
+  resolve(result: unknown): void
+  reject(error: Error): void
+}
+
+/** One hidden window on the GPU page, and the port it answers on. */
+export class GpuWindow {
+  private next = 1
+  private readonly pending = new Map<number, Pending>()
+  /** why the window cannot answer any more (null: it can) */
+  private ended: string | null = null
+
+  constructor(
+    readonly window: BrowserWindow,
+    private readonly port: MessagePortMain
+  ) {
+    port.on('message', (event) => this.receive(event.data))
+    port.on('close', () => this.end('the GPU page closed its port'))
+    port.start()
+    window.webContents.on('render-process-gone', (_event, details) => this.end(`the GPU page's renderer is gone (${details.reason})`))
+    window.on('closed', () => this.end('the GPU window was closed'))
+  }
+
+  /** Sends one request; resolves with its validated result, rejects with the page's error or why the answer is not valid. */
+  request<O extends GpuOp>(call: GpuCall<O> & { op: O }): Promise<GpuResultOf<O>> {
+    if (this.ended) return Promise.reject(new Error(this.ended))
+    const id = this.next++
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { op: call.op, resolve: resolve as (r: unknown) => void, reject })
+      this.port.postMessage({ ...call, id })
+    })
+  }
+
+  private receive(raw: unknown): void {
+    const response = GpuResponse.safeParse(raw)
+    // an answer that names no request cannot be routed: everything waiting fails, since its answer may be lost
+    if (!response.success) return this.end(`the GPU page sent an invalid answer: ${response.error.issues[0]?.message ?? 'unknown'}`)
+    const waiting = this.pending.get(response.data.id)
+    if (!waiting) return
+    this.pending.delete(response.data.id)
+    if (!response.data.ok) return waiting.reject(new Error(response.data.error))
+    const result = GPU_RESULTS[waiting.op].safeParse(response.data.result)
+    if (!result.success)
+      waiting.reject(
+        new Error(`the GPU page's answer to ${waiting.op} is not valid: ${result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`)
+      )
+    else waiting.resolve(result.data)
+  }
+
+  private end(reason: string): void {
+    if (this.ended) return
+    this.ended = reason
+    for (const p of this.pending.values()) p.reject(new Error(reason))
+    this.pending.clear()
+  }
+
+  close(): void {
+    this.end('the GPU window was closed')
+    this.port.close()
+    if (!this.window.isDestroyed()) this.window.destroy()
+  }
+}
+
+/** Opens the hidden window on the GPU page and hands the page its port (after the page's script has run). */
+export async function openGpuWindow(page: string, preload: string): Promise<GpuWindow> {
+  const window = new BrowserWindow(gpuWindowOptions(preload))
+  // the page never navigates or opens windows
+  window.webContents.on('will-navigate', (event) => event.preventDefault())
+  window.webContents.setWindowOpenHandler(() => ({ action: 'deny' }))
+  try {
+    await window.loadFile(page)
+  } catch (error) {
+    window.destroy()
+    throw error
+  }
+  const { port1, port2 } = new MessageChannelMain()
+  const gpu = new GpuWindow(window, port1)
+  window.webContents.postMessage(GPU_PAGE_PORT_CHANNEL, null, [port2])
+  return gpu
+}
+
+/** The GPU window started, with its adapter; or why it could not start WebGPU. */
+export type GpuWindowStart = { ok: true; gpu: GpuWindow; adapter: GpuAdapter } | { ok: false; reason: string }
+
+/** Opens the window and asks the page for its adapter (which starts tfjs on WebGPU there); never throws. */
+export async function startGpuWindow(page: string, preload: string): Promise<GpuWindowStart> {
+  let gpu: GpuWindow | null = null
+  try {
+    gpu = await openGpuWindow(page, preload)
+    const adapter = await gpu.request({ op: 'adapter' })
+    return { ok: true, gpu, adapter }
+  } catch (error) {
+    gpu?.close()
+    return { ok: false, reason: (error as Error).message }
+  }
+}
+
+const WHERE = "Electron's Chromium"
+
+/**
+ * The backend report's entry for the GPU window, by the rule of the Node path (engine/backend/select.ts): a hardware
+ * adapter is available; a software one (SwiftShader) only when asked for by name; a window that could not start
+ * WebGPU failed, saying why, and training keeps the next backend.
+ */
+export function gpuWindowCandidate(start: GpuWindowStart, forced: boolean): BackendCandidate {
+  const candidate = { name: 'webgpu', package: "electron (Chromium's WebGPU in a hidden window)" } as const
+  if (!start.ok) return { ...candidate, status: 'failed', reason: `webgpu (${WHERE}): the GPU window could not start WebGPU: ${start.reason}; training uses the next backend` }
+  if (start.adapter.software && !forced)
+    return {
+      ...candidate,
+      status: 'skipped',
+      reason: `webgpu (${WHERE}): only a software adapter (${describeAdapter(start.adapter)}), slower than the CPU backends; use it with --backend webgpu or ELLE_BACKEND=webgpu`
+    }
+  return { ...candidate, status: 'available', reason: null }
+}

@@ -2,7 +2,6 @@ import { defineStore } from 'pinia'
 import { computed, nextTick, ref, shallowRef } from 'vue'
 import type { RunComparison } from '../../../shared/contract'
 import { useApi } from '../api/inject'
-import { useCurvesStore } from './curves'
 import { useRunsStore } from './runs'
 
 /** Which runs the user has picked to compare (in picking order), and their comparison from `runs.compare`. */
@@ -14,8 +13,11 @@ export const useComparisonsStore = defineStore('comparisons', () => {
   const comparison = shallowRef<RunComparison | null>(null)
   const error = ref<string | null>(null)
   const loading = ref(false)
-  /** set while the Compare view shows: its curves panel draws the picked runs, and the comparison waits for that */
-  const curvesFirst = ref(false)
+  /** set while the Compare view shows (it resolves once its curves panel drew these runs): the comparison waits for it */
+  let beforeCompare: ((ids: number[]) => Promise<void>) | null = null
+  function waitFor(fn: ((ids: number[]) => Promise<void>) | null): void {
+    beforeCompare = fn
+  }
   let request = 0
 
   const selectedRuns = computed(() => runs.runs.filter((r) => selected.value.has(r.id)))
@@ -32,9 +34,9 @@ export const useComparisonsStore = defineStore('comparisons', () => {
     loading.value = true
     // the curves of these runs first: runs.compare (AP, matrices, phases of every run) is the heavier request, and
     // the engine answers one at a time; it leaves once the curves drew and the page is idle
-    if (curvesFirst.value) {
+    if (beforeCompare) {
       await nextTick()
-      await useCurvesStore().drawn(ids)
+      await beforeCompare(ids)
       if (mine !== request) return
     }
     try {
@@ -78,5 +80,5 @@ export const useComparisonsStore = defineStore('comparisons', () => {
       void refresh()
   })
 
-  return { selected, selectedRuns, comparison, error, loading, curvesFirst, toggle, selectOnly, clear, refresh }
+  return { selected, selectedRuns, comparison, error, loading, waitFor, toggle, selectOnly, clear, refresh }
 })

@@ -345,7 +345,8 @@ const reachPct = (kind: string, method: string, f: (c: ComputeSaved) => number |
   })
   const reached = finite(xs).length
   if (reached === 0) return 'not reached'
-  return `${ci(xs, 0)} %${reached < xs.length ? ` (${reached}/${xs.length} seeds)` : ''}`
+  const value = reached === 1 ? `${finite(xs)[0]!.toFixed(0)} %` : `${ci(xs, 0)} %`
+  return `${value}${reached < xs.length ? ` (${reached}/${xs.length} seeds)` : ''}`
 }
 const shares = [...comparisons.values()].flatMap((c) => finite(c.runs.map((r) => r.evaluation.evalShare)))
 const sortedShares = [...shares].sort((a, b) => a - b)
@@ -373,7 +374,7 @@ L.push(
     `tiny models (1 layer, 2 heads of 16 at the start; ELLE, joint and scratch reach 4 layers and 5 heads), sequences of 48, batches of 8, wasm backend (${engine.backend.active}). ` +
     `${steps.first} updates on the first domain, ${steps.stage} per later domain (ELLE: ${steps.frw} of them a function-recovering warm-up after growth; the baselines train those as ordinary updates), ${steps.validateEvery >= Math.max(steps.first, steps.stage) ? 'validation at the end of each stage and of each warm-up (AP curves are interpolated linearly between those points for compute saved)' : `validation every ${steps.validateEvery} updates and at the end of each stage and warm-up`}.`,
   '',
-  `**Evaluation.** Each validation scores at least ${steps.validationTokens.toLocaleString('en')} target tokens per seen domain (the fewest blocks, spread evenly over the validation split and across its documents, that reach it; \`training.validationTokens\`), the same tokens for every method and for ELLE with and without prompts. ` +
+  `**Evaluation.** Each validation scores at least ${steps.validationTokens.toLocaleString('en')} target tokens per seen domain, or the whole validation split where it holds fewer (the fewest blocks, spread evenly over the split and across its documents, that reach it; \`training.validationTokens\`; each kind's per-domain table gives the tokens and documents evaluated: BERT scores only its masked 15 %, so its Brown domains are evaluated whole), the same tokens for every method and for ELLE with and without prompts. ` +
     `Training wall time summed over all runs ${(trainingWallS / 60).toFixed(0)} min, validation ${(evalS / 60).toFixed(0)} min; validation's share of a run's time: median ${(100 * (sortedShares[Math.floor(sortedShares.length / 2)] ?? NaN)).toFixed(0)} %, range ${(100 * (sortedShares[0] ?? NaN)).toFixed(0)}–${(100 * (sortedShares.at(-1) ?? NaN)).toFixed(0)} %. ` +
     `Wall times were measured with the machine's 2 cores shared (load average at the end ${load[0]!.toFixed(1)}, ${load[2]!.toFixed(1)} over 15 min): compare them between methods of this table, not with other machines; FLOPs do not depend on load.`,
   '',

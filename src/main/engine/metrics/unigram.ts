@@ -12,7 +12,7 @@ export function unigramLogProbs(tokens: ArrayLike<number>, vocabSize: number): F
   }
   const logTotal = Math.log(tokens.length + vocabSize)
   const out = new Float64Array(vocabSize)
-  for (let v = 0; v < vocabSize; v++) out[v] = Math.log(counts[v]! + 0.5) - logTotal
+  for (let v = 0; v < vocabSize; v++) out[v] = Math.log(counts[v]! + 1) - logTotal
   return out
 }
 

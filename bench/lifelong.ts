@@ -444,7 +444,7 @@ for (const kind of kinds) {
     }
     const at = seeds.map((s) => apAt(runOf(kind, ref, s).ap, runOf(kind, 'elle', s).totals.flops))
     L.push(
-      `Against ${ref} (the final-size model ${ref === 'joint' ? 'trained on a uniform mixture of the domains seen so far' : 'trained once on the whole stream'}, a reference, not a lifelong baseline): at ELLE's total training FLOPs it had an AP of ${finite(at).length === 0 ? `– (its first validation came after ${(runOf(kind, ref, seeds[0]!).ap[0]?.flops ?? NaN) / 1e12} × 10¹² FLOPs)` : ci(at)}; ELLE ended at ${ci(over(kind, 'elle', (r) => r.final.ap))}; ELLE's FLOPs to reach its final AP: ${reachPct(kind, ref, (x) => x.flopsFraction)}.`,
+      `Against ${ref} (the final-size model ${ref === 'joint' ? 'trained on a uniform mixture of the domains seen so far' : 'trained once on the whole stream'}, a reference, not a lifelong baseline): at ELLE's total training FLOPs it had an AP of ${finite(at).length === 0 ? `– (its first validation came after ${((runOf(kind, ref, seeds[0]!).ap[0]?.flops ?? NaN) / 1e12).toFixed(2)} × 10¹² FLOPs, its whole run)` : ci(at)}; ELLE ended at ${ci(over(kind, 'elle', (r) => r.final.ap))}; ELLE's FLOPs to reach its final AP: ${reachPct(kind, ref, (x) => x.flopsFraction)}.`,
       ''
     )
   }

@@ -436,14 +436,15 @@ for (const kind of kinds) {
     const apAt = (points: ComparedRun['ap'], flops: number): number | null => {
       const i = points.findIndex((p) => p.flops >= flops)
       if (i < 0) return null
-      if (i === 0) return points[0]!.value
+      // a run first validated after that many FLOPs has no AP there (scratch validates only at the end)
+      if (i === 0) return points[0]!.flops === flops ? points[0]!.value : null
       const a = points[i - 1]!
       const b = points[i]!
       return a.value + ((flops - a.flops) / (b.flops - a.flops)) * (b.value - a.value)
     }
     const at = seeds.map((s) => apAt(runOf(kind, ref, s).ap, runOf(kind, 'elle', s).totals.flops))
     L.push(
-      `Against ${ref} (the final-size model ${ref === 'joint' ? 'trained on a uniform mixture of the domains seen so far' : 'trained once on the whole stream'}, a reference, not a lifelong baseline): at ELLE's total training FLOPs it had an AP of ${ci(at)}; ELLE ended at ${ci(over(kind, 'elle', (r) => r.final.ap))}; ELLE's FLOPs to reach its final AP: ${reachPct(kind, ref, (x) => x.flopsFraction)}.`,
+      `Against ${ref} (the final-size model ${ref === 'joint' ? 'trained on a uniform mixture of the domains seen so far' : 'trained once on the whole stream'}, a reference, not a lifelong baseline): at ELLE's total training FLOPs it had an AP of ${finite(at).length === 0 ? `– (its first validation came after ${((runOf(kind, ref, seeds[0]!).ap[0]?.flops ?? NaN) / 1e12).toFixed(2)} × 10¹² FLOPs, its whole run)` : ci(at)}; ELLE ended at ${ci(over(kind, 'elle', (r) => r.final.ap))}; ELLE's FLOPs to reach its final AP: ${reachPct(kind, ref, (x) => x.flopsFraction)}.`,
       ''
     )
   }

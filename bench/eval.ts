@@ -27,7 +27,7 @@ import { loadTokenizer } from '../src/main/engine/data/tokenizer'
 import { useBackend, type BackendName } from '../src/main/engine/model/backend'
 import { makeModelConfig } from '../src/main/engine/model/config'
 import { TransformerModel } from '../src/main/engine/model/model'
-import { evaluate, evaluationSet, type LossInput } from '../src/main/engine/training/evaluate'
+import { evaluate, evaluationSet, scoredSums } from '../src/main/engine/training/evaluate'
 import { defaultDataDir } from '../src/main/engine/paths'
 
 const { values: a } = parseArgs({
@@ -125,30 +125,6 @@ async function micro(): Promise<void> {
   }
 }
 
-/** The previous evaluation's per-document sums (evaluate.ts before this change), for the before/after figure. */
-async function oldScoredSums(model: TransformerModel, inputs: readonly LossInput[], padId: number, D: number): Promise<Float32Array> {
-  let sums: tf.Tensor1D = tf.zeros([D])
-  for (const input of inputs) {
-    const s = input.scored!
-    if (s.rows.length === 0) continue
-    const next = tf.tidy(() => {
-      const ids = tf.tensor2d(input.inputIds, input.shape, 'int32')
-      const h = model.encode(ids, { training: false, padId })
-      const sel = tf.gather(h, tf.tensor1d(s.rows, 'int32'))
-      const nll = oldNll(model.headLogits(sel), s.targets)
-      const perDoc = tf.matMul(nll.reshape([1, -1]), tf.oneHot(tf.tensor1d(s.docs, 'int32'), D).toFloat()).reshape([D])
-      return tf.add(sums, perDoc) as tf.Tensor1D
-    })
-    sums.dispose()
-    sums = next
-  }
-  try {
-    return (await sums.data()) as Float32Array
-  } finally {
-    sums.dispose()
-  }
-}
-
 async function full(): Promise<void> {
   const streamDir = a['stream-dir'] ?? path.join(defaultDataDir(), 'default-stream')
   const manifest = readStreamManifest(streamDir)
@@ -176,7 +152,7 @@ async function full(): Promise<void> {
       for (let r = 0; r < Number(a['full-repeats']); r++) {
         let c0 = process.cpuUsage()
         let t0 = process.hrtime.bigint()
-        const before = await oldScoredSums(model, set, padId, D)
+        const before = await scoredSums(model, set, padId, D, oldNll)
         const beforeT = { wall: ms(t0), cpu: cpuMs(c0) }
         const beforeLoss = before.reduce((x, y) => x + y, 0) / targets
         const tensors = tf.memory().numTensors

@@ -183,7 +183,14 @@ export interface ShardedEvaluation {
 }
 
 /** The summed NLL per validation document of scored inputs (what a thread evaluates). */
-export async function scoredSums(model: TransformerModel, inputs: readonly LossInput[], padId: number, D: number): Promise<Float32Array> {
+export async function scoredSums(
+  model: TransformerModel,
+  inputs: readonly LossInput[],
+  padId: number,
+  D: number,
+  /** the per-row NLL of the scored rows' logits (a benchmark swaps in an older one to compare) */
+  rowNll: (logits: tf.Tensor2D, targets: Int32Array) => tf.Tensor1D = ops.rowNll
+): Promise<Float32Array> {
   let sums: tf.Tensor1D = tf.zeros([D])
   for (const input of inputs) {
     const s = input.scored!
@@ -192,7 +199,7 @@ export async function scoredSums(model: TransformerModel, inputs: readonly LossI
       const ids = tf.tensor2d(input.inputIds, input.shape, 'int32')
       const h = model.encode(ids, { training: false, padId })
       const sel = tf.gather(h, tf.tensor1d(s.rows, 'int32'))
-      const nll = ops.rowNll(model.headLogits(sel), s.targets)
+      const nll = rowNll(model.headLogits(sel), s.targets)
       // tf.oneHot needs depth >= 2: a one-document split (elle eval --text) is a plain sum
       const perDoc = D < 2 ? tf.sum(nll).reshape([1]) : tf.matMul(nll.reshape([1, -1]), tf.oneHot(tf.tensor1d(s.docs, 'int32'), D).toFloat()).reshape([D])
       return tf.add(sums, perDoc) as tf.Tensor1D

@@ -13,14 +13,14 @@
 // Options: [--stream-dir DIR] (a prepared default stream; default: the data directory's)
 //   [--domain email] [--widths 32,80] [--full-widths 32]
 //   [--max-sequences 0] (full validation: 0 = the whole split, else that many blocks spread over it) [--backends wasm,wasm-native] [--repeats 5] [--full-repeats 1]
-//   [--rows 2016] [--vocab 8000] [--micro-only] [--full-only]
+//   [--rows 2016] [--vocab 8000] [--micro-only] [--full-only] [--shapes MxKxN[t],…] (products on ORT vs wasm)
 // Prints every measurement as a JSON line (with the 1-minute load average) and a markdown table: CPU time of this
 // process (user + system; what a loaded machine distorts least) and wall time.
 import * as tf from '@tensorflow/tfjs'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { nativeRowNll } from '../src/main/engine/backend/native-matmul'
+import { DEFAULT_WASM_ROUTING, nativeRowNll, setWasmRouting } from '../src/main/engine/backend/native-matmul'
 import { loadTokenizedDomain } from '../src/main/engine/data/cache'
 import { readStreamManifest } from '../src/main/engine/data/default-stream'
 import { loadTokenizer } from '../src/main/engine/data/tokenizer'
@@ -35,6 +35,7 @@ const { values: a } = parseArgs({
     'stream-dir': { type: 'string' },
     domain: { type: 'string', default: 'email' },
     widths: { type: 'string', default: '32,80' },
+    shapes: { type: 'string', default: '' },
     'full-widths': { type: 'string', default: '32' },
     'max-sequences': { type: 'string', default: '0' },
     backends: { type: 'string', default: 'wasm,wasm-native' },
@@ -99,6 +100,8 @@ function oldNll(logits: tf.Tensor2D, targets: Int32Array): tf.Tensor1D {
   })
 }
 
+const ONLY_ORT = { maxInner: 0, minOutput: Infinity }
+
 async function micro(): Promise<void> {
   const targets = Int32Array.from({ length: rows }, (_, i) => (i * 7919) % V)
   for (const name of backends) {
@@ -107,9 +110,15 @@ async function micro(): Promise<void> {
       const h = tf.randomNormal([rows, K], 0, 1, 'float32', 1) as tf.Tensor2D
       const E = tf.randomNormal([V, K], 0, 0.05, 'float32', 2) as tf.Tensor2D
       const Et = tf.transpose(E)
+      // on wasm-native: forced onto ORT, then as routed by the inner-dimension threshold
+      if (name === 'wasm-native') setWasmRouting(ONLY_ORT)
       record(name, 'head matMul(h, E, transposeB)', K, await time(() => tf.matMul(h, E, false, true)))
       record(name, 'head matMul(h, transpose(E)) (transpose per call)', K, await time(() => tf.tidy(() => tf.matMul(h, tf.transpose(E)))))
       record(name, 'head matMul(h, Eᵀ copy made once)', K, await time(() => tf.matMul(h, Et)))
+      if (name === 'wasm-native') {
+        setWasmRouting(DEFAULT_WASM_ROUTING)
+        record(name, 'head matMul(h, E, transposeB), routed as by default', K, await time(() => tf.matMul(h, E, false, true)))
+      }
       tf.dispose([h, E, Et])
     }
     const logits = tf.randomNormal([rows, V], 0, 2, 'float32', 3) as tf.Tensor2D
@@ -122,6 +131,29 @@ async function micro(): Promise<void> {
     )
     if (name === 'wasm-native') record(name, 'NLL: native ElleRowNll (ORT)', '-', await time(() => nativeRowNll(logits, targets)!))
     logits.dispose()
+  }
+}
+
+/**
+ * `--shapes MxKxN[t],…`: generic products (t: B transposed, as the gradients take them) on wasm-native, on ORT
+ * and on wasm's own kernel with explicit transposes — the measurement behind DEFAULT_WASM_ROUTING.
+ */
+async function shapes(): Promise<void> {
+  if (!a.shapes) return
+  await useBackend('wasm-native')
+  for (const spec of a.shapes.split(',')) {
+    const m = /^(\d+)x(\d+)x(\d+)(t?)$/.exec(spec)
+    if (!m) throw new Error(`--shapes: ${spec} is not MxKxN or MxKxNt`)
+    const [M, K, N] = [Number(m[1]), Number(m[2]), Number(m[3])]
+    const tB = m[4] === 't'
+    const x = tf.randomNormal([M, K], 0, 1, 'float32', 1) as tf.Tensor2D
+    const w = tf.randomNormal(tB ? [N, K] : [K, N], 0, 0.05, 'float32', 2) as tf.Tensor2D
+    setWasmRouting(ONLY_ORT)
+    record('wasm-native', `matMul ${M}×${K}×${N}${tB ? ' (B transposed)' : ''} on ORT`, K, await time(() => tf.matMul(x, w, false, tB)))
+    setWasmRouting({ maxInner: Infinity, minOutput: 0 })
+    record('wasm-native', `matMul ${M}×${K}×${N}${tB ? ' (B transposed)' : ''} on wasm`, K, await time(() => tf.matMul(x, w, false, tB)))
+    setWasmRouting(DEFAULT_WASM_ROUTING)
+    tf.dispose([x, w])
   }
 }
 
@@ -182,6 +214,7 @@ async function full(): Promise<void> {
 }
 
 if (!a['full-only']) await micro()
+await shapes()
 if (!a['micro-only']) await full()
 console.log(`\n| backend | what | width | CPU ms (median) | CPU ms (min) | wall ms (median) |\n|---|---|---|---|---|---|`)
 for (const r of table) console.log(`| ${r.backend} | ${r.what} | ${r.width} | ${r.cpu.toFixed(1)} | ${r.minCpu.toFixed(1)} | ${r.wall.toFixed(1)} |`)

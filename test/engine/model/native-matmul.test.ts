@@ -4,7 +4,15 @@
 // tensor count must stay flat across steps.
 import * as tf from '@tensorflow/tfjs'
 import { afterAll, describe, expect, it } from 'vitest'
-import { nativeMatmulActive, nativeMatmulCalls, nativeRowNll, nativeRowNllCalls } from '../../../src/main/engine/backend/native-matmul'
+import {
+  DEFAULT_WASM_ROUTING,
+  nativeMatmulActive,
+  nativeMatmulCalls,
+  nativeMatmulWasmCalls,
+  nativeRowNll,
+  nativeRowNllCalls,
+  setWasmRouting
+} from '../../../src/main/engine/backend/native-matmul'
 import { maskTokens } from '../../../src/main/engine/model/masking'
 import { type LossBatch, TransformerModel } from '../../../src/main/engine/model/model'
 import { matmul, matmulBT, linear, rowNll } from '../../../src/main/engine/model/ops'
@@ -96,6 +104,55 @@ describe('wasm-native matmul kernels', () => {
     )
     expectClose(r.native, r.wasm, 1e-4)
     expect(r.calls).toBeGreaterThan(4)
+  })
+})
+
+// Products with a small inner dimension and a large output go back to wasm's XNNPACK (MLAS is 7× slower on the
+// tied head); the transposed operands are copied first, the copies freed.
+describe('wasm-native routing of small-K products to wasm', () => {
+  afterAll(() => setWasmRouting(DEFAULT_WASM_ROUTING))
+
+  it('every transpose combination, and the fused bias + relu, equal the cpu backend on the routed path; no leaks', async () => {
+    const products = (): number[] =>
+      tf.tidy(() => [
+        ...(tf.matMul(rand([5, 7], 1), rand([7, 3], 2)).dataSync() as Float32Array),
+        ...(tf.matMul(rand([7, 5], 1), rand([7, 3], 2), true, false).dataSync() as Float32Array),
+        ...(tf.matMul(rand([5, 7], 1), rand([3, 7], 2), false, true).dataSync() as Float32Array),
+        ...(tf.matMul(rand([7, 5], 1), rand([3, 7], 2), true, true).dataSync() as Float32Array),
+        ...(tf.fused.matMul({ a: rand([6, 8], 3), b: rand([5, 8], 4), transposeB: true, bias: rand([5], 5), activation: 'relu' }).dataSync() as Float32Array)
+      ])
+    await backend('cpu')
+    const expected = products()
+    await backend('wasm-native')
+    setWasmRouting({ maxInner: 8, minOutput: 0 })
+    products() // warm-up: kernels and sessions made once
+    const tensors = tf.memory().numTensors
+    const dataIds = tf.engine().backend.numDataIds()
+    const [calls, wasmCalls] = [nativeMatmulCalls(), nativeMatmulWasmCalls()]
+    const got = products()
+    expect(nativeMatmulWasmCalls() - wasmCalls).toBe(5)
+    expect(nativeMatmulCalls()).toBe(calls)
+    expect(tf.memory().numTensors).toBe(tensors)
+    expect(tf.engine().backend.numDataIds()).toBe(dataIds)
+    expectClose(got, expected, 1e-5)
+    setWasmRouting(DEFAULT_WASM_ROUTING)
+    await backend('wasm')
+  })
+
+  it('by default the tied head [264 × 32] × [8000 × 32]ᵀ runs on wasm, a K = 1024 product on ORT', async () => {
+    const r = await both(() =>
+      tf.tidy(() => {
+        const wasmCalls = nativeMatmulWasmCalls()
+        const head = tf.matMul(rand([264, 32], 1), rand([8000, 32], 2), false, true) // 2.1M outputs
+        const routed = nativeMatmulWasmCalls() - wasmCalls
+        const deep = tf.matMul(rand([64, 1024], 3), rand([1024, 64], 4))
+        return { routed, head: head.dataSync() as Float32Array, deep: deep.dataSync() as Float32Array }
+      })
+    )
+    expect(r.native.routed).toBe(1)
+    expect(r.calls).toBe(1) // the K = 1024 product
+    expectClose(r.native.head, r.wasm.head, 1e-5)
+    expectClose(r.native.deep, r.wasm.deep, 1e-4) // K = 1024 sums: MLAS and XNNPACK round differently
   })
 })
 

@@ -216,10 +216,26 @@ interface State {
   calls: number
   /** row NLLs run natively since install */
   nllCalls: number
+  /** products sent back to wasm's kernel since install */
+  wasmCalls: number
 }
 let state: State | undefined
 
 const KERNELS = ['BatchMatMul', '_FusedMatMul'] as const
+
+/**
+ * Which 2-D products run on wasm's XNNPACK instead of ORT: those with an inner dimension of at most
+ * `maxInner` and at least `minOutput` output elements. MLAS is slow on large outputs with a small inner
+ * dimension (the tied head [2016 × 32] × [32 × 8000]: 288 ms CPU against 41 ms on XNNPACK) and fast on the rest
+ * (gradients with transposed operands, small outputs, K = 1024); measured with `bench:eval --shapes`, table in
+ * docs/benchmarks.md "Evaluation head".
+ */
+export interface WasmRouting {
+  maxInner: number
+  minOutput: number
+}
+export const DEFAULT_WASM_ROUTING: Readonly<WasmRouting> = { maxInner: 256, minOutput: 1 << 21 }
+let routing: WasmRouting = { ...DEFAULT_WASM_ROUTING }
 
 function sessionFor(s: State, spec: MatmulGraphSpec): OrtSession {
   const key = `${spec.rankA},${spec.rankB},${Number(spec.transposeA)}${Number(spec.transposeB)},${spec.biasRank},${spec.epilogue}`
@@ -263,6 +279,13 @@ function runNative(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attr
   const tA = attrs.transposeA === true
   const tB = attrs.transposeB === true
   const shape = outputShape(a, b, tA, tB)
+  const inner = tA ? a.shape[a.shape.length - 2]! : a.shape[a.shape.length - 1]!
+  // tf.matMul hands 2-D products to the kernel as [1, M, K] × [1, K, N]
+  const single = (t: tf.TensorInfo): boolean => t.shape.length <= 3 && t.shape.slice(0, -2).every((d) => d === 1)
+  const [m, n] = shape.slice(-2) as [number, number]
+  if (single(a) && single(b) && inner <= routing.maxInner && m * n >= routing.minOutput) {
+    return runOnWasm(args, kernel, tA, tB)
+  }
   const spec: MatmulGraphSpec = {
     rankA: a.shape.length,
     rankB: b.shape.length,
@@ -285,6 +308,36 @@ function runNative(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attr
   }
   s.calls++
   return out
+}
+
+/**
+ * A 2-D product on tfjs-wasm's own kernel (XNNPACK; which ones: WasmRouting). XNNPACK is fast only without
+ * transpose flags (12× slower with them), so transposed operands are copied first.
+ */
+function runOnWasm(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }, kernel: (typeof KERNELS)[number], tA: boolean, tB: boolean): tf.TensorInfo {
+  const s = state!
+  const backend = args.backend as WasmBackendLike
+  const transpose = tf.getKernel('Transpose', 'wasm')
+  if (!transpose) throw new Error('the wasm backend has no Transpose kernel')
+  const inputs = { ...args.inputs } as Record<string, tf.TensorInfo>
+  const copies: tf.TensorInfo[] = []
+  const flip = (t: tf.TensorInfo): tf.TensorInfo => {
+    const perm = t.shape.map((_, i) => i)
+    perm.splice(-2, 2, perm.length - 1, perm.length - 2)
+    const out = transpose.kernelFunc({ inputs: { x: t }, backend: args.backend as tf.KernelBackend, attrs: { perm } }) as tf.TensorInfo
+    copies.push(out)
+    return out
+  }
+  try {
+    if (tA) inputs.a = flip(inputs.a!)
+    if (tB) inputs.b = flip(inputs.b!)
+    const attrs = { ...(args.attrs ?? {}), transposeA: false, transposeB: false }
+    const out = s.originals.get(kernel)!.kernelFunc({ inputs, backend: args.backend as tf.KernelBackend, attrs }) as tf.TensorInfo
+    s.wasmCalls++
+    return out
+  } finally {
+    for (const c of copies) backend.disposeData(c.dataId)
+  }
 }
 
 function runRowNll(args: { inputs: tf.NamedTensorInfoMap; backend: unknown }): tf.TensorInfo {
@@ -327,6 +380,19 @@ export function nativeRowNllCalls(): number {
 
 export { nativeMatmulActive, nativeRowNll, ROW_NLL_KERNEL } from './native-matmul-flag'
 
+/** 2-D products kept on wasm's own kernel (small inner dimension) since the kernels were installed. */
+export function nativeMatmulWasmCalls(): number {
+  return state?.wasmCalls ?? 0
+}
+
+/** Sets which 2-D products stay on wasm (benchmarks and tests; maxInner 0 sends every product to ORT). */
+export function setWasmRouting(r: WasmRouting): void {
+  for (const [k, v] of Object.entries(r)) {
+    if (!(v >= 0)) throw new Error(`wasm routing: ${k} must be a non-negative number, got ${v}`)
+  }
+  routing = { ...r }
+}
+
 /** Matmuls run natively since the kernels were installed. */
 export function nativeMatmulCalls(): number {
   return state?.calls ?? 0
@@ -347,7 +413,7 @@ export function installNativeMatmul(threads: number): NativeMatmulInfo {
     if (!k) throw new Error(`the wasm backend has no ${name} kernel to replace`)
     originals.set(name, k)
   }
-  state = { ort, threads, sessions: new Map(), originals, calls: 0, nllCalls: 0 }
+  state = { ort, threads, sessions: new Map(), originals, calls: 0, nllCalls: 0, wasmCalls: 0 }
   setNativeMatmulActive(true)
   for (const name of KERNELS) {
     tf.unregisterKernel(name, 'wasm')
@@ -384,11 +450,19 @@ function selfCheck(): void {
   const expected: number[] = []
   for (let i = 0; i < 2; i++) for (let j = 0; j < 4; j++) expected.push(av[i * 3]! * bv[j * 3]! + av[i * 3 + 1]! * bv[j * 3 + 1]! + av[i * 3 + 2]! * bv[j * 3 + 2]!)
   const before = state!.calls
-  const [y1, y2] = tf.tidy(() => {
-    const a = tf.tensor2d(av, [2, 3])
-    const b = tf.tensor2d(bv, [4, 3])
-    return [tf.matMul(a, b, false, true).dataSync(), tf.matMul(a.transpose(), b, true, true).dataSync()]
-  })
+  const kept = routing
+  routing = { maxInner: 0, minOutput: Infinity } // it is ORT that must be checked
+  let y1: tf.backend_util.TypedArray | undefined
+  let y2: typeof y1
+  try {
+    ;[y1, y2] = tf.tidy(() => {
+      const a = tf.tensor2d(av, [2, 3])
+      const b = tf.tensor2d(bv, [4, 3])
+      return [tf.matMul(a, b, false, true).dataSync(), tf.matMul(a.transpose(), b, true, true).dataSync()]
+    })
+  } finally {
+    routing = kept
+  }
   for (const y of [y1!, y2!]) {
     expected.forEach((e, i) => {
       if (Math.abs(y[i]! - e) > 1e-5) throw new Error(`onnxruntime matmul self-check failed: element ${i} is ${y[i]}, expected ${e}`)

@@ -20,7 +20,7 @@ import * as tf from '@tensorflow/tfjs'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { DEFAULT_WASM_ROUTING, nativeRowNll, setWasmRouting } from '../src/main/engine/backend/native-matmul'
+import { asEvaluation, DEFAULT_WASM_ROUTING, nativeRowNll, setWasmRouting } from '../src/main/engine/backend/native-matmul'
 import { loadTokenizedDomain } from '../src/main/engine/data/cache'
 import { readStreamManifest } from '../src/main/engine/data/default-stream'
 import { loadTokenizer } from '../src/main/engine/data/tokenizer'
@@ -100,7 +100,7 @@ function oldNll(logits: tf.Tensor2D, targets: Int32Array): tf.Tensor1D {
   })
 }
 
-const ONLY_ORT = { maxInner: 0, minOutput: Infinity }
+const ONLY_ORT = { maxInner: 0, minOutput: Infinity, scope: 'always' } as const
 
 async function micro(): Promise<void> {
   const targets = Int32Array.from({ length: rows }, (_, i) => (i * 7919) % V)
@@ -117,7 +117,7 @@ async function micro(): Promise<void> {
       record(name, 'head matMul(h, Eᵀ copy made once)', K, await time(() => tf.matMul(h, Et)))
       if (name === 'wasm-native') {
         setWasmRouting(DEFAULT_WASM_ROUTING)
-        record(name, 'head matMul(h, E, transposeB), routed as by default', K, await time(() => tf.matMul(h, E, false, true)))
+        record(name, 'head matMul(h, E, transposeB), routed as in evaluation', K, await time(() => asEvaluation(() => tf.matMul(h, E, false, true))))
       }
       tf.dispose([h, E, Et])
     }
@@ -150,7 +150,7 @@ async function shapes(): Promise<void> {
     const w = tf.randomNormal(tB ? [N, K] : [K, N], 0, 0.05, 'float32', 2) as tf.Tensor2D
     setWasmRouting(ONLY_ORT)
     record('wasm-native', `matMul ${M}×${K}×${N}${tB ? ' (B transposed)' : ''} on ORT`, K, await time(() => tf.matMul(x, w, false, tB)))
-    setWasmRouting({ maxInner: Infinity, minOutput: 0 })
+    setWasmRouting({ maxInner: Infinity, minOutput: 0, scope: 'always' })
     record('wasm-native', `matMul ${M}×${K}×${N}${tB ? ' (B transposed)' : ''} on wasm`, K, await time(() => tf.matMul(x, w, false, tB)))
     setWasmRouting(DEFAULT_WASM_ROUTING)
     tf.dispose([x, w])

@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs'
 import { afterAll, describe, expect, it } from 'vitest'
 import {
+  asEvaluation,
   DEFAULT_WASM_ROUTING,
   nativeMatmulActive,
   nativeMatmulCalls,
@@ -124,7 +125,7 @@ describe('wasm-native routing of small-K products to wasm', () => {
     await backend('cpu')
     const expected = products()
     await backend('wasm-native')
-    setWasmRouting({ maxInner: 8, minOutput: 0 })
+    setWasmRouting({ maxInner: 8, minOutput: 0, scope: 'always' })
     products() // warm-up: kernels and sessions made once
     const tensors = tf.memory().numTensors
     const dataIds = tf.engine().backend.numDataIds()
@@ -139,19 +140,26 @@ describe('wasm-native routing of small-K products to wasm', () => {
     await backend('wasm')
   })
 
-  it('by default the tied head [264 × 32] × [8000 × 32]ᵀ runs on wasm, a K = 1024 product on ORT', async () => {
+  it('by default the tied head [264 × 32] × [8000 × 32]ᵀ runs on wasm in evaluation only; a K = 1024 product on ORT', async () => {
     const r = await both(() =>
       tf.tidy(() => {
-        const wasmCalls = nativeMatmulWasmCalls()
-        const head = tf.matMul(rand([264, 32], 1), rand([8000, 32], 2), false, true) // 2.1M outputs
+        const E = rand([8000, 32], 2)
+        const h = rand([264, 32], 1) // 2.1M outputs
+        let wasmCalls = nativeMatmulWasmCalls()
+        const training = tf.matMul(h, E, false, true)
+        const routedInTraining = nativeMatmulWasmCalls() - wasmCalls
+        wasmCalls = nativeMatmulWasmCalls()
+        const head = asEvaluation(() => tf.matMul(h, E, false, true))
         const routed = nativeMatmulWasmCalls() - wasmCalls
-        const deep = tf.matMul(rand([64, 1024], 3), rand([1024, 64], 4))
-        return { routed, head: head.dataSync() as Float32Array, deep: deep.dataSync() as Float32Array }
+        const deep = asEvaluation(() => tf.matMul(rand([64, 1024], 3), rand([1024, 64], 4)))
+        return { routed, routedInTraining, training: training.dataSync() as Float32Array, head: head.dataSync() as Float32Array, deep: deep.dataSync() as Float32Array }
       })
     )
+    expect(r.native.routedInTraining).toBe(0)
     expect(r.native.routed).toBe(1)
-    expect(r.calls).toBe(1) // the K = 1024 product
+    expect(r.calls).toBe(2) // the training head and the K = 1024 product
     expectClose(r.native.head, r.wasm.head, 1e-5)
+    expectClose(r.native.training, r.wasm.training, 1e-5)
     expectClose(r.native.deep, r.wasm.deep, 1e-4) // K = 1024 sums: MLAS and XNNPACK round differently
   })
 })

@@ -15,6 +15,28 @@ export function setNativeMatmulActive(on: boolean): void {
   active = on
 }
 
+let evaluating = false
+
+/** Whether the current tensor ops compute a validation (see `asEvaluation`). */
+export function duringEvaluation(): boolean {
+  return evaluating
+}
+
+/**
+ * Runs f (synchronous tensor ops) as evaluation: on wasm-native, its large small-K products (the tied head) go to
+ * wasm's XNNPACK (native-matmul.ts, WasmRouting). Training is left as it was: routed, BERT's reference step was
+ * 45 % slower (docs/benchmarks.md, "Small-K products routed to XNNPACK").
+ */
+export function asEvaluation<T>(f: () => T): T {
+  const before = evaluating
+  evaluating = true
+  try {
+    return f()
+  } finally {
+    evaluating = before
+  }
+}
+
 /** The tfjs kernel of evaluation's per-row NLL on wasm-native (no gradient: evaluation only); native-matmul.ts registers it. */
 export const ROW_NLL_KERNEL = 'ElleRowNll'
 

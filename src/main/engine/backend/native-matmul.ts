@@ -7,7 +7,7 @@
 // batch or sequence length reuses the session.
 import { createRequire } from 'node:module'
 import * as tf from '@tensorflow/tfjs'
-import { ROW_NLL_KERNEL, setNativeMatmulActive } from './native-matmul-flag'
+import { duringEvaluation, ROW_NLL_KERNEL, setNativeMatmulActive } from './native-matmul-flag'
 
 const require = createRequire(import.meta.url)
 
@@ -233,8 +233,10 @@ const KERNELS = ['BatchMatMul', '_FusedMatMul'] as const
 export interface WasmRouting {
   maxInner: number
   minOutput: number
+  /** 'evaluation': only inside `asEvaluation` (validation); 'always': every product (benchmarks, tests) */
+  scope: 'evaluation' | 'always'
 }
-export const DEFAULT_WASM_ROUTING: Readonly<WasmRouting> = { maxInner: 256, minOutput: 1 << 21 }
+export const DEFAULT_WASM_ROUTING: Readonly<WasmRouting> = { maxInner: 256, minOutput: 1 << 21, scope: 'evaluation' }
 let routing: WasmRouting = { ...DEFAULT_WASM_ROUTING }
 
 function sessionFor(s: State, spec: MatmulGraphSpec): OrtSession {
@@ -283,7 +285,7 @@ function runNative(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attr
   // tf.matMul hands 2-D products to the kernel as [1, M, K] × [1, K, N]
   const single = (t: tf.TensorInfo): boolean => t.shape.length <= 3 && t.shape.slice(0, -2).every((d) => d === 1)
   const [m, n] = shape.slice(-2) as [number, number]
-  if (single(a) && single(b) && inner <= routing.maxInner && m * n >= routing.minOutput) {
+  if ((routing.scope === 'always' || duringEvaluation()) && single(a) && single(b) && inner <= routing.maxInner && m * n >= routing.minOutput) {
     return runOnWasm(args, kernel, tA, tB)
   }
   const spec: MatmulGraphSpec = {
@@ -378,7 +380,7 @@ export function nativeRowNllCalls(): number {
   return state?.nllCalls ?? 0
 }
 
-export { nativeMatmulActive, nativeRowNll, ROW_NLL_KERNEL } from './native-matmul-flag'
+export { asEvaluation, nativeMatmulActive, nativeRowNll, ROW_NLL_KERNEL } from './native-matmul-flag'
 
 /** 2-D products kept on wasm's own kernel (small inner dimension) since the kernels were installed. */
 export function nativeMatmulWasmCalls(): number {
@@ -387,8 +389,8 @@ export function nativeMatmulWasmCalls(): number {
 
 /** Sets which 2-D products stay on wasm (benchmarks and tests; maxInner 0 sends every product to ORT). */
 export function setWasmRouting(r: WasmRouting): void {
-  for (const [k, v] of Object.entries(r)) {
-    if (!(v >= 0)) throw new Error(`wasm routing: ${k} must be a non-negative number, got ${v}`)
+  for (const k of ['maxInner', 'minOutput'] as const) {
+    if (!(r[k] >= 0)) throw new Error(`wasm routing: ${k} must be a non-negative number, got ${r[k]}`)
   }
   routing = { ...r }
 }
@@ -451,7 +453,7 @@ function selfCheck(): void {
   for (let i = 0; i < 2; i++) for (let j = 0; j < 4; j++) expected.push(av[i * 3]! * bv[j * 3]! + av[i * 3 + 1]! * bv[j * 3 + 1]! + av[i * 3 + 2]! * bv[j * 3 + 2]!)
   const before = state!.calls
   const kept = routing
-  routing = { maxInner: 0, minOutput: Infinity } // it is ORT that must be checked
+  routing = { maxInner: 0, minOutput: Infinity, scope: 'always' } // it is ORT that must be checked
   let y1: tf.backend_util.TypedArray | undefined
   let y2: typeof y1
   try {

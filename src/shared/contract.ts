@@ -16,15 +16,35 @@ export const BACKEND_NAMES = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm-na
 export const BackendName = z.enum(BACKEND_NAMES)
 export type BackendName = z.infer<typeof BackendName>
 
+/** A backend the host (not the engine's tfjs) provides: where it runs, on what device, and whether training uses it. */
+export const HostBackend = z.object({
+  /** where it runs, for people: "Chromium window" */
+  label: z.string(),
+  /** the device's one-line name (a GPU adapter); null: the host found none */
+  device: z.string().nullable(),
+  /** false: probed and reported, but training steps do not run on it (they use the active backend) */
+  trains: z.boolean()
+})
+export type HostBackend = z.infer<typeof HostBackend>
+
 export const BackendCandidate = z.object({
   name: BackendName,
   /** npm package that provides this backend */
   package: z.string(),
   status: z.enum(['active', 'available', 'skipped', 'failed']),
   /** why a better backend was not used, or why this one failed */
-  reason: z.string().nullable()
+  reason: z.string().nullable(),
+  /** set when the engine's host provides this backend outside the engine's own tfjs (Electron's GPU window) */
+  host: HostBackend.optional()
 })
 export type BackendCandidate = z.infer<typeof BackendCandidate>
+
+/**
+ * The report entry a host hands the engine (Engine.reportHostBackend): it replaces the engine's entry for the same
+ * backend name, and the engine pushes the new report to its clients (event backend.changed).
+ */
+export const HostBackendCandidate = BackendCandidate.extend({ host: HostBackend })
+export type HostBackendCandidate = z.infer<typeof HostBackendCandidate>
 
 /** the code that multiplies matrices (most of a training step's FLOPs) */
 export const MATMUL_KERNELS = ['webgpu', 'tensorflow', 'onnxruntime-mlas', 'xnnpack-wasm', 'tfjs-js'] as const
@@ -1172,7 +1192,9 @@ export const ApiEvent = z.discriminatedUnion('type', [
   // a run finished, failed, produced NaN/inf, stalled, was interrupted, paused by the window or stopped by its budget
   z.object({ type: z.literal('run.notice'), notice: RunNotice }),
   // something started or stopped training in this process (Electron keeps the machine awake while active)
-  z.object({ type: z.literal('training.active'), active: z.boolean() })
+  z.object({ type: z.literal('training.active'), active: z.boolean() }),
+  // the backend report changed after start (the host reported a backend it probed, e.g. Electron's GPU window)
+  z.object({ type: z.literal('backend.changed'), backend: BackendReport })
 ])
 export type ApiEvent = z.infer<typeof ApiEvent>
 

@@ -9,7 +9,18 @@ import type { PreloadBridge } from '../../src/shared/ipc'
 import { IPC_EVENT_CHANNEL } from '../../src/shared/ipc'
 import { createApiHandler } from '../../src/main/engine/api/handler'
 import type { Engine } from '../../src/main/engine/engine'
-import { createMainWindow, forwardEvents, pageUrl as pageUrlOf, registerCorpusPicker, registerIpc, RunWatcher, startElectronApp } from '../../src/main/electron/app'
+import {
+  createMainWindow,
+  forwardEvents,
+  pageUrl as pageUrlOf,
+  registerCorpusPicker,
+  registerIpc,
+  RunWatcher,
+  startElectronApp,
+  type ElectronApp
+} from '../../src/main/electron/app'
+import type { ApiEvent } from '../../src/shared/contract'
+import { GPU_PAGE_PORT_CHANNEL, type GpuAdapter } from '../../src/shared/gpu-page'
 import { rendererDir } from '../../src/main/app-root'
 import { tempEngine } from '../helpers/engine'
 import { tempDir } from '../helpers/tmp'
@@ -22,7 +33,8 @@ import type {
   Notification as NotificationDouble,
   powerSaveBlocker as BlockerDouble,
   session as SessionDouble,
-  dialog as DialogDouble
+  dialog as DialogDouble,
+  MessagePortMain as PortDouble
 } from '../doubles/electron'
 
 const double = electron as unknown as {
@@ -247,6 +259,92 @@ describe('startElectronApp', () => {
     } finally {
       double.app.isPackaged = false
       for (const key of ['ELLE_DB', 'ELLE_DATA_DIR', 'ELECTRON_RENDERER_URL']) delete process.env[key]
+    }
+  })
+})
+
+describe('the GPU window at start (docs/webgpu.md)', () => {
+  const Window = electron.BrowserWindow as unknown as typeof WindowDouble
+  const HARDWARE: GpuAdapter = { vendor: 'nvidia', architecture: 'ampere', device: 'RTX 3060', description: '', software: false }
+
+  /** The page end of a GPU window's port, answering each request as page.ts would. */
+  function answerAsPage(window: WindowDouble, answer: (req: { id: number; op: string }) => unknown): void {
+    const port = window.webContents.posted.find((p) => p.channel === GPU_PAGE_PORT_CHANNEL)!.transfer[0]! as unknown as PortDouble
+    port.on('message', (e) => port.postMessage(answer((e as { data: { id: number; op: string } }).data)))
+    port.start()
+  }
+
+  /** startElectronApp on a fresh store; the windows it created, in order */
+  async function start(): Promise<{ started: ElectronApp; created: WindowDouble[] }> {
+    double.ipcMain.removeHandler('elle:rpc')
+    double.ipcMain.removeHandler('elle:pick-corpus')
+    Object.assign(process.env, { ELLE_DB: path.join(tempDir(), 'gpu.sqlite'), ELLE_DATA_DIR: inject('dataDir') })
+    const before = Window.all.length
+    const started = await startElectronApp()
+    delete process.env.ELLE_DB
+    delete process.env.ELLE_DATA_DIR
+    return { started: started!, created: Window.all.slice(before) }
+  }
+
+  it('is probed after the main window is up, without delaying start; its entry reaches the report and the page, once', async () => {
+    const { started, created } = await start()
+    // startElectronApp has returned and the page has not answered yet: the probe runs in the background
+    expect(created.map((w) => w.options.title)).toEqual(['ELLE Workbench', 'ELLE GPU'])
+    const [main, gpuWindow] = created as [WindowDouble, WindowDouble]
+    const before = await started.api.call('system.info', {})
+    expect(before.backend.candidates.some((c) => c.host)).toBe(false)
+
+    answerAsPage(gpuWindow, (req) => ({ id: req.id, ok: true, result: HARDWARE }))
+    const kept = await started.gpu
+    expect(kept?.window).toBe(gpuWindow)
+    expect(gpuWindow.isDestroyed()).toBe(false) // a hardware adapter: kept
+
+    // what every client gets from the contract
+    const info = await started.api.call('system.info', {})
+    expect(info.backend.active).toBe(before.backend.active)
+    expect(info.backend.candidates.filter((c) => c.name === 'webgpu')).toEqual([
+      {
+        name: 'webgpu',
+        package: "electron (Chromium's WebGPU in a hidden window)",
+        status: 'available',
+        reason: `webgpu (Electron's Chromium): nvidia ampere RTX 3060 is available, but training on the GPU window is not wired yet (the training worker does not send its steps to the page): training uses ${info.backend.active}`,
+        host: { label: 'Chromium window', device: 'nvidia ampere RTX 3060', trains: false }
+      }
+    ])
+    // pushed to the app's page once (the status bar needs no new request), never to the GPU page
+    const changes = main.webContents.sent.filter((m) => (m.payload as ApiEvent).type === 'backend.changed')
+    expect(changes).toEqual([{ channel: IPC_EVENT_CHANNEL, payload: { type: 'backend.changed', backend: info.backend } }])
+    expect(gpuWindow.webContents.sent).toEqual([])
+
+    // the hidden window must not keep the app open once its main window is closed
+    main.destroy()
+    await new Promise((resolve) => setImmediate(resolve)) // closed once the probe's promise has settled
+    expect(gpuWindow.isDestroyed()).toBe(true)
+    await started.api.close()
+  })
+
+  it('a failing probe does not break start: the entry says why, and no window is kept', async () => {
+    const loadFile = Window.prototype.loadFile
+    Window.prototype.loadFile = async function (this: WindowDouble, file: string) {
+      if (file.endsWith(path.join('gpu-page', 'index.html'))) throw new Error('ERR_FILE_NOT_FOUND (-6) loading the GPU page')
+      return loadFile.call(this, file)
+    }
+    try {
+      const { started, created } = await start()
+      expect(await started.gpu).toBeNull()
+      expect(created[1]!.isDestroyed()).toBe(true)
+      const info = await started.api.call('system.info', {})
+      expect(info.backend.candidates.find((c) => c.name === 'webgpu')).toMatchObject({
+        status: 'failed',
+        reason: `webgpu (Electron's Chromium): the GPU window could not start WebGPU: ERR_FILE_NOT_FOUND (-6) loading the GPU page; training uses ${info.backend.active}`,
+        host: { device: null, trains: false }
+      })
+      // the app works on
+      expect(await started.api.call('runs.list', {})).toEqual({ runs: expect.any(Array) })
+      expect(created[0]!.isDestroyed()).toBe(false)
+      await started.api.close()
+    } finally {
+      Window.prototype.loadFile = loadFile
     }
   })
 })

@@ -7,7 +7,8 @@ import path from 'node:path'
 import * as electron from 'electron'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { GpuSession } from '../../src/main/engine/backend/gpu-page/session'
-import { gpuWindowCandidate, gpuWindowOptions, openGpuWindow, startGpuWindow, type GpuWindow } from '../../src/main/electron/gpu-window'
+import { gpuWindowCandidate, gpuWindowOptions, openGpuWindow, probeGpuWindow, startGpuWindow, type GpuProbeOptions, type GpuWindow } from '../../src/main/electron/gpu-window'
+import type { BackendReport, HostBackendCandidate } from '../../src/shared/contract'
 import { GPU_PAGE_PORT_CHANNEL, GPU_PAGE_PORT_MESSAGE, type GpuAdapter } from '../../src/shared/gpu-page'
 import { backend, tinyConfig } from '../engine/model/helpers'
 import type { BrowserWindow as WindowDouble, MessagePortMain as PortDouble } from '../doubles/electron'
@@ -138,20 +139,72 @@ describe('the GPU window (Electron host of the GPU page)', () => {
     expect(failed).toEqual({ ok: false, reason: 'WebGPU has no adapter here' })
     expect(Window.all.length).toBe(before + 1)
     expect(Window.all[before]!.isDestroyed()).toBe(true)
-    expect(gpuWindowCandidate(failed, true)).toEqual({
+    expect(gpuWindowCandidate(failed, true, 'wasm')).toEqual({
       name: 'webgpu',
       package: "electron (Chromium's WebGPU in a hidden window)",
       status: 'failed',
-      reason: "webgpu (Electron's Chromium): the GPU window could not start WebGPU: WebGPU has no adapter here; training uses the next backend"
+      reason: "webgpu (Electron's Chromium): the GPU window could not start WebGPU: WebGPU has no adapter here; asked for by name, training uses wasm instead",
+      host: { label: 'Chromium window', device: null, trains: false }
     })
 
     const gpu = null as unknown as GpuWindow
     const soft = { ok: true as const, gpu, adapter: SWIFTSHADER }
-    expect(gpuWindowCandidate(soft, false)).toMatchObject({
+    expect(gpuWindowCandidate(soft, false, 'wasm')).toMatchObject({
       status: 'skipped',
-      reason: "webgpu (Electron's Chromium): only a software adapter (SwiftShader, software), slower than the CPU backends; use it with --backend webgpu or ELLE_BACKEND=webgpu"
+      reason: "webgpu (Electron's Chromium): only a software adapter (SwiftShader, software), slower than the CPU backends; use it with --backend webgpu or ELLE_BACKEND=webgpu",
+      host: { label: 'Chromium window', device: 'SwiftShader, software', trains: false }
     })
-    expect(gpuWindowCandidate(soft, true)).toMatchObject({ status: 'available', reason: null })
-    expect(gpuWindowCandidate({ ok: true, gpu, adapter: HARDWARE }, false)).toMatchObject({ status: 'available', reason: null })
+    expect(gpuWindowCandidate(soft, true, 'wasm-native')).toMatchObject({
+      status: 'available',
+      reason:
+        "webgpu (Electron's Chromium): SwiftShader, software is available, but training on the GPU window is not wired yet (the training worker does not send its steps to the page): asked for by name, training uses wasm-native instead"
+    })
+    expect(gpuWindowCandidate({ ok: true, gpu, adapter: HARDWARE }, false, 'wasm')).toMatchObject({
+      status: 'available',
+      reason: expect.stringMatching(/: nvidia ampere RTX 3060 is available, but training on the GPU window is not wired yet .*: training uses wasm$/),
+      host: { device: 'nvidia ampere RTX 3060', trains: false }
+    })
+  })
+
+  it('the probe keeps the window only with something to offer, reports its entry, and never throws', async () => {
+    const reported: HostBackendCandidate[] = []
+    const engine = { backend: { active: 'wasm' } as BackendReport, reportHostBackend: (entry: HostBackendCandidate) => reported.push(entry) }
+    /** runs one probe whose page answers `adapter` (or fails), as page.ts does */
+    const probe = async (adapter: GpuAdapter | null, forced: boolean, eng: GpuProbeOptions['engine'] = engine) => {
+      const before = Window.all.length
+      const kept = probeGpuWindow({ page, preload, forced, engine: eng, log: () => undefined })
+      while (!Window.all[before]?.webContents.posted.length) await new Promise((resolve) => setImmediate(resolve))
+      playPage((req) => (adapter ? { id: req.id, ok: true, result: adapter } : { id: req.id, ok: false, error: 'no adapter' }))
+      const gpu = await kept
+      if (gpu) open.push(gpu)
+      return { gpu, window: Window.all[before]! }
+    }
+    const hardware = await probe(HARDWARE, false)
+    expect(hardware.gpu?.window).toBe(hardware.window)
+    expect(hardware.window.isDestroyed()).toBe(false)
+    expect(reported.pop()).toMatchObject({ name: 'webgpu', status: 'available', host: { device: 'nvidia ampere RTX 3060', trains: false } })
+
+    const software = await probe(SWIFTSHADER, false)
+    expect(software.gpu).toBeNull()
+    expect(software.window.isDestroyed()).toBe(true)
+    expect(reported.pop()).toMatchObject({ status: 'skipped', host: { device: 'SwiftShader, software' } })
+
+    const asked = await probe(SWIFTSHADER, true)
+    expect(asked.window.isDestroyed()).toBe(false)
+    expect(reported.pop()).toMatchObject({ status: 'available', reason: expect.stringContaining('asked for by name, training uses wasm instead') })
+
+    const none = await probe(null, true)
+    expect(none.gpu).toBeNull()
+    expect(none.window.isDestroyed()).toBe(true)
+    expect(reported.pop()).toMatchObject({ status: 'failed', host: { device: null } })
+
+    // an engine that refuses the entry: the probe still resolves (with the window it kept)
+    const refusing = {
+      backend: engine.backend,
+      reportHostBackend: () => {
+        throw new Error('closed')
+      }
+    }
+    await expect(probe(HARDWARE, false, refusing)).resolves.toMatchObject({ gpu: expect.anything() })
   })
 })

@@ -7,19 +7,9 @@ import { app, BrowserWindow, dialog, ipcMain, Notification, powerSaveBlocker, se
 import type { ApiEvent, RunStatus } from '../../shared/contract'
 import { IPC_EVENT_CHANNEL, IPC_PICK_CHANNEL, IPC_RPC_CHANNEL, IpcRequest, PICK_KINDS, type IpcResponse, type PickKind, type PickResponse } from '../../shared/ipc'
 import { backendRequestFromEnv, defaultDataDir, openEngineApi, resolveDbPath, toApiError, type ApiHandler, type EngineApi, type EventBus } from '../engine/api/facade'
-import { preloadFile, rendererDir } from '../app-root'
-
-export const SECURE_WEB_PREFERENCES = {
-  contextIsolation: true,
-  nodeIntegration: false,
-  nodeIntegrationInWorker: false,
-  sandbox: true,
-  webSecurity: true,
-  allowRunningInsecureContent: false,
-  experimentalFeatures: false,
-  webviewTag: false,
-  spellcheck: false
-} as const
+import { gpuPageFile, gpuPreloadFile, preloadFile, rendererDir } from '../app-root'
+import { isGpuWindow, probeGpuWindow, type GpuWindow } from './gpu-window'
+import { SECURE_WEB_PREFERENCES } from './web-preferences'
 
 /**
  * The URL the window shows: the built renderer, or the dev server `electron-vite dev` announces in
@@ -188,7 +178,15 @@ export function forwardEvents(source: { events: EventBus }, targets: () => WebCo
   }
 }
 
-export async function startElectronApp(): Promise<{ api: EngineApi; window: BrowserWindow } | null> {
+/** What startElectronApp started: the engine's API, the main window, and the GPU window's probe (docs/webgpu.md). */
+export interface ElectronApp {
+  api: EngineApi
+  window: BrowserWindow
+  /** the GPU window kept after its probe (null: none); its entry is in the backend report once this resolves */
+  gpu: Promise<GpuWindow | null>
+}
+
+export async function startElectronApp(): Promise<ElectronApp | null> {
   // Share the CLI's data directory so the desktop app and `elle` see the same experiments.
   app.setPath('userData', defaultDataDir())
   // One window per store: a second start focuses the running app instead of training beside it.
@@ -200,13 +198,26 @@ export async function startElectronApp(): Promise<{ api: EngineApi; window: Brow
   // The app needs no web permission: refuse requests, and answer "denied" to checks (which bypass the request handler).
   session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false))
   session.defaultSession.setPermissionCheckHandler(() => false)
-  const api = await openEngineApi({ dbPath: resolveDbPath(undefined), backend: backendRequestFromEnv(), prepareDefaultStream: true, mode: 'electron' })
+  // WebGPU here is Chromium's, in the GPU window probed below: the engine does not load Dawn's Node addon
+  const backend = { ...backendRequestFromEnv(), webgpuByHost: true }
+  const api = await openEngineApi({ dbPath: resolveDbPath(undefined), backend, prepareDefaultStream: true, mode: 'electron' })
   api.watchExternalChanges() // runs started from a terminal show up live too
   const page = pageUrl(path.join(rendererDir(), 'index.html'))
   registerIpc(api.handler, page)
   registerCorpusPicker(page)
   const window = createMainWindow(preloadFile(), page)
-  forwardEvents(api, () => BrowserWindow.getAllWindows().map((w) => w.webContents))
+  // The GPU window is probed once the main window is up, in the background: start never waits for it, and its
+  // entry reaches the report (and the status bar, as event backend.changed) when the page has answered.
+  const gpu = probeGpuWindow({ page: gpuPageFile(), preload: gpuPreloadFile(), forced: (backend.flag ?? backend.env) === 'webgpu', engine: api })
+  // a hidden window counts as open: without this, closing the main window would never quit the app (if the probe
+  // still runs, the window it keeps is closed when it ends)
+  window.on('closed', () => void gpu.then((kept) => kept?.close()))
+  // contract events are for the app's pages, not for the GPU page
+  forwardEvents(api, () =>
+    BrowserWindow.getAllWindows()
+      .filter((w) => !isGpuWindow(w))
+      .map((w) => w.webContents)
+  )
   app.on('second-instance', () => {
     if (window.isMinimized()) window.restore()
     window.focus()
@@ -215,5 +226,5 @@ export async function startElectronApp(): Promise<{ api: EngineApi; window: Brow
     // Active runs checkpoint before the app quits; they resume with the next start.
     void api.close().finally(() => app.quit())
   })
-  return { api, window }
+  return { api, window, gpu }
 }

@@ -4,9 +4,9 @@
 // validating every answer. If the window cannot start WebGPU, the backend report says why and training keeps the
 // next backend.
 import { BrowserWindow, MessageChannelMain, type MessagePortMain } from 'electron'
-import type { BackendCandidate } from '../../shared/contract'
+import type { BackendName, BackendReport, HostBackendCandidate } from '../../shared/contract'
 import { describeAdapter, GPU_PAGE_PORT_CHANNEL, GPU_RESULTS, GpuResponse, type GpuAdapter, type GpuOp, type GpuRequestInput, type GpuResultOf } from '../../shared/gpu-page'
-import { SECURE_WEB_PREFERENCES } from './app'
+import { SECURE_WEB_PREFERENCES } from './web-preferences'
 
 /** The hidden window's options: never shown, sandboxed and isolated like the main window, and never throttled (it computes). */
 export function gpuWindowOptions(preload: string): Electron.BrowserWindowConstructorOptions {
@@ -87,9 +87,14 @@ export class GpuWindow {
   }
 }
 
+const gpuWindows = new WeakSet<BrowserWindow>()
+/** Whether a window is a GPU window (the app's events and dialogs are not for it). */
+export const isGpuWindow = (window: BrowserWindow): boolean => gpuWindows.has(window)
+
 /** Opens the hidden window on the GPU page and hands the page its port (after the page's script has run). */
 export async function openGpuWindow(page: string, preload: string): Promise<GpuWindow> {
   const window = new BrowserWindow(gpuWindowOptions(preload))
+  gpuWindows.add(window)
   // the page never navigates or opens windows
   window.webContents.on('will-navigate', (event) => event.preventDefault())
   window.webContents.setWindowOpenHandler(() => ({ action: 'deny' }))
@@ -108,34 +113,91 @@ export async function openGpuWindow(page: string, preload: string): Promise<GpuW
 /** The GPU window started, with its adapter; or why it could not start WebGPU. */
 export type GpuWindowStart = { ok: true; gpu: GpuWindow; adapter: GpuAdapter } | { ok: false; reason: string }
 
+/** How long the page may take to load tfjs and answer for its adapter before the probe gives up on it. */
+export const GPU_PROBE_TIMEOUT_MS = 60_000
+
 /** Opens the window and asks the page for its adapter (which starts tfjs on WebGPU there); never throws. */
-export async function startGpuWindow(page: string, preload: string): Promise<GpuWindowStart> {
+export async function startGpuWindow(page: string, preload: string, timeoutMs = GPU_PROBE_TIMEOUT_MS): Promise<GpuWindowStart> {
   let gpu: GpuWindow | null = null
+  let timer: NodeJS.Timeout | undefined
   try {
     gpu = await openGpuWindow(page, preload)
-    const adapter = await gpu.request({ op: 'adapter' })
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the GPU page did not answer for its adapter within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs)
+    })
+    const adapter = await Promise.race([gpu.request({ op: 'adapter' }), late])
     return { ok: true, gpu, adapter }
   } catch (error) {
     gpu?.close()
     return { ok: false, reason: (error as Error).message }
+  } finally {
+    clearTimeout(timer)
   }
 }
 
 const WHERE = "Electron's Chromium"
+const HOST_LABEL = 'Chromium window'
 
 /**
  * The backend report's entry for the GPU window, by the rule of the Node path (engine/backend/select.ts): a hardware
  * adapter is available; a software one (SwiftShader) only when asked for by name; a window that could not start
- * WebGPU failed, saying why, and training keeps the next backend.
+ * WebGPU failed, saying why. Training does not run on the window yet (the training worker does not send its steps
+ * to the page), so every entry says which backend training uses: `active`, the engine's.
  */
-export function gpuWindowCandidate(start: GpuWindowStart, forced: boolean): BackendCandidate {
+export function gpuWindowCandidate(start: GpuWindowStart, forced: boolean, active: BackendName): HostBackendCandidate {
   const candidate = { name: 'webgpu', package: "electron (Chromium's WebGPU in a hidden window)" } as const
-  if (!start.ok) return { ...candidate, status: 'failed', reason: `webgpu (${WHERE}): the GPU window could not start WebGPU: ${start.reason}; training uses the next backend` }
+  const instead = forced ? `asked for by name, training uses ${active} instead` : `training uses ${active}`
+  if (!start.ok)
+    return {
+      ...candidate,
+      status: 'failed',
+      reason: `webgpu (${WHERE}): the GPU window could not start WebGPU: ${start.reason}; ${instead}`,
+      host: { label: HOST_LABEL, device: null, trains: false }
+    }
+  const host = { label: HOST_LABEL, device: describeAdapter(start.adapter), trains: false }
   if (start.adapter.software && !forced)
     return {
       ...candidate,
       status: 'skipped',
-      reason: `webgpu (${WHERE}): only a software adapter (${describeAdapter(start.adapter)}), slower than the CPU backends; use it with --backend webgpu or ELLE_BACKEND=webgpu`
+      reason: `webgpu (${WHERE}): only a software adapter (${describeAdapter(start.adapter)}), slower than the CPU backends; use it with --backend webgpu or ELLE_BACKEND=webgpu`,
+      host
     }
-  return { ...candidate, status: 'available', reason: null }
+  return {
+    ...candidate,
+    status: 'available',
+    reason: `webgpu (${WHERE}): ${describeAdapter(start.adapter)} is available, but training on the GPU window is not wired yet (the training worker does not send its steps to the page): ${instead}`,
+    host
+  }
+}
+
+/** What the Electron adapter probes with: the built page and preload, whether WebGPU was asked for by name, the engine. */
+export interface GpuProbeOptions {
+  page: string
+  preload: string
+  /** asked for by name (--backend webgpu, ELLE_BACKEND=webgpu): a software adapter is kept too */
+  forced: boolean
+  /** the engine's side: its active backend, and where the entry goes */
+  engine: { readonly backend: BackendReport; reportHostBackend(entry: HostBackendCandidate): unknown }
+  timeoutMs?: number
+  log?: (message: string) => void
+}
+
+/**
+ * Starts the GPU window, reports its entry to the engine, and keeps the window only when it has something to offer:
+ * a hardware adapter, or any adapter when WebGPU was asked for by name. Resolves with the kept window (null: none);
+ * never throws (a failure is the entry's reason, or a log line if even reporting failed).
+ */
+export async function probeGpuWindow(options: GpuProbeOptions): Promise<GpuWindow | null> {
+  const log = options.log ?? ((message: string) => console.error(message))
+  let kept: GpuWindow | null = null
+  try {
+    const start = await startGpuWindow(options.page, options.preload, options.timeoutMs)
+    if (start.ok && (!start.adapter.software || options.forced)) kept = start.gpu
+    else if (start.ok) start.gpu.close()
+    options.engine.reportHostBackend(gpuWindowCandidate(start, options.forced, options.engine.backend.active))
+    return kept
+  } catch (error) {
+    log(`the GPU window's probe failed: ${(error as Error).message}`)
+    return kept
+  }
 }

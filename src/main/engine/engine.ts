@@ -5,6 +5,7 @@ import path from 'node:path'
 import {
   RunProgress,
   type BackendReport,
+  HostBackendCandidate,
   type DesignEstimate,
   type SavedExperiment,
   type SavedExperimentSummary,
@@ -78,12 +79,12 @@ export class Engine {
 
   private constructor(
     readonly store: ExperimentStore,
-    readonly backend: BackendReport,
+    private report: BackendReport,
     readonly dataDir: string,
     private readonly backendRequest: BackendRequest,
     log?: (runId: number, message: string) => void,
     training: EngineOptions['training'] = {},
-    private readonly memoryBudget: () => MemoryBudget = () => machineBudget({ backend: backend.active }),
+    private readonly memoryBudget: () => MemoryBudget = () => machineBudget({ backend: report.active }),
     queue: EngineOptions['queue'] = {}
   ) {
     const mode = queue.mode ?? 'runner'
@@ -93,7 +94,7 @@ export class Engine {
       jobs: () => this.jobs,
       events: this.events,
       setStatus: (id, status, details) => this.setRunStatus(id, status, details),
-      backend: backend.active,
+      backend: report.active,
       mode,
       clock: queue.clock,
       tickMs: queue.tickMs,
@@ -115,6 +116,27 @@ export class Engine {
       ...training
     })
     this.jobs = new JobHost({ store, events: this.events, dbPath: store.path, dataDir, backend: backendRequest, onUpdated: (job) => this.queue.onJobUpdated(job) })
+  }
+
+  /** the backend report: the engine's choice at start, plus what its host reported since (reportHostBackend) */
+  get backend(): BackendReport {
+    return this.report
+  }
+
+  /**
+   * A host's entry for a backend it provides outside the engine's tfjs (Electron's GPU window), reported when the host
+   * has probed it: it replaces the report's entry of the same name (or is added), and clients get the new report
+   * (event backend.changed). The active backend does not change: training runs on the host's backend only where
+   * the entry says it trains, and nothing does yet.
+   */
+  reportHostBackend(entry: HostBackendCandidate): BackendReport {
+    const candidate = HostBackendCandidate.parse(entry)
+    const candidates = this.report.candidates.some((c) => c.name === candidate.name)
+      ? this.report.candidates.map((c) => (c.name === candidate.name ? candidate : c))
+      : [...this.report.candidates, candidate]
+    this.report = { ...this.report, candidates }
+    this.events.publish({ type: 'backend.changed', backend: this.report })
+    return this.report
   }
 
   private watcher: NodeJS.Timeout | null = null

@@ -4,7 +4,7 @@
 // contract's. Besides that it exports only what is not an operation: where the store and data live, how a
 // backend is requested, and pure presentation of contract results (the compare report, lifelong curves).
 // `npm run lint` holds the CLI to this module and src/shared (rule adapters-only-facade).
-import type { ApiClient, ApiEvent, BackendReport, Method, Params, Result, SystemInfo } from '../../../shared/contract'
+import type { ApiClient, ApiEvent, BackendReport, HostBackendCandidate, Method, Params, Result, SystemInfo } from '../../../shared/contract'
 import type { BackendRequest } from '../backend/select'
 import { Engine } from '../engine'
 import type { EventBus } from '../events'
@@ -38,7 +38,13 @@ export interface EngineApi extends ApiClient {
   readonly storePath: string
   /** corpora, caches and checkpoints (a transport stages uploads under it) */
   readonly dataDir: string
+  /** the backend report (what system.info answers), with the host's entries once reported */
   readonly backend: BackendReport
+  /**
+   * The host's side of the report: an entry for a backend the host provides outside the engine (Electron's GPU
+   * window), which replaces the entry of the same name; clients get the new report as event backend.changed.
+   */
+  reportHostBackend(entry: HostBackendCandidate): BackendReport
   /** publish changes other processes make to the store (runs, domains, streams) */
   watchExternalChanges(): void
   /** stop queued and running jobs and runs of this process, and close the store */
@@ -61,7 +67,10 @@ export async function openEngineApi(options: EngineApiOptions): Promise<EngineAp
     events: engine.events,
     storePath: engine.store.path,
     dataDir: engine.dataDir,
-    backend: engine.backend,
+    get backend() {
+      return engine.backend
+    },
+    reportHostBackend: (entry) => engine.reportHostBackend(entry),
     call: async <M extends Method>(method: M, params: Params<M>): Promise<Result<M>> => (await handler(method, params)) as Result<M>,
     onEvent: (listener: (event: ApiEvent) => void) => engine.events.subscribe(listener),
     watchExternalChanges: () => engine.watchExternalChanges(),

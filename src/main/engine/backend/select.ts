@@ -100,6 +100,19 @@ export interface BackendRequest {
   flag?: string
   /** from ELLE_BACKEND */
   env?: string
+  /**
+   * The host provides WebGPU itself and reports it (Electron: Chromium's WebGPU in its GPU window), so Dawn's Node
+   * addon, which cannot run there, is not loaded. Training does not run on the host's WebGPU yet: asked for by name,
+   * webgpu falls back to the automatic order and the report says so.
+   */
+  webgpuByHost?: boolean
+}
+
+/** Why webgpu is not this process's backend when the host provides WebGPU (`webgpuByHost`). */
+function hostWebGpuReason(asked: string | null, active: BackendName): string {
+  const where = "webgpu: in this host WebGPU runs in the host's GPU window (Chromium's own), not through Dawn's Node addon"
+  if (!asked) return `${where}; the host reports its adapter when it has probed the window; training uses ${active}`
+  return `${where}, and training on the GPU window is not wired yet (the training worker does not send its steps there): asked for by ${asked}, training uses ${active} instead`
 }
 
 function parseName(value: string, source: string): BackendName {
@@ -169,13 +182,24 @@ function matmulFor(active: BackendName, candidates: BackendCandidate[]): MatmulK
  */
 export async function selectBackend(request: BackendRequest = {}): Promise<BackendReport> {
   if (selected) return selected
-  const forced = request.flag ? parseName(request.flag, '--backend') : request.env ? parseName(request.env, 'ELLE_BACKEND') : undefined
-  const requestedBy = request.flag ? 'flag' : request.env ? 'env' : 'auto'
+  let forced = request.flag ? parseName(request.flag, '--backend') : request.env ? parseName(request.env, 'ELLE_BACKEND') : undefined
+  let requestedBy: BackendReport['requestedBy'] = request.flag ? 'flag' : request.env ? 'env' : 'auto'
+  // webgpu by name where only the host has WebGPU: the automatic order chooses, and the report says why
+  const askedHostWebGpu = request.webgpuByHost && forced === 'webgpu' ? `${requestedBy === 'flag' ? '--backend' : 'ELLE_BACKEND'}=webgpu` : null
+  if (askedHostWebGpu) {
+    forced = undefined
+    requestedBy = 'auto'
+  }
   threadsForOrt = ortThreads()
   const candidates: BackendCandidate[] = []
   let active: BackendName | undefined
 
   for (const spec of SPECS) {
+    if (spec.name === 'webgpu' && request.webgpuByHost) {
+      // the reason names the backend training uses: completed once it is known
+      candidates.push({ name: spec.name, package: spec.package, status: 'skipped', reason: null })
+      continue
+    }
     if (active) {
       candidates.push({ name: spec.name, package: spec.package, status: 'available', reason: null })
       continue
@@ -207,6 +231,8 @@ export async function selectBackend(request: BackendRequest = {}): Promise<Backe
     const why = candidates.find((c) => c.name === forced)?.reason ?? 'no backend could be loaded'
     throw new BackendError(forced ? `backend "${forced}" was requested but is unusable: ${why}` : why)
   }
+  const hostWebGpu = request.webgpuByHost ? candidates.find((c) => c.name === 'webgpu') : undefined
+  if (hostWebGpu) hostWebGpu.reason = hostWebGpuReason(askedHostWebGpu, active)
   selected = { active, requestedBy, candidates, threads: threadsFor(active), matmul: matmulFor(active, candidates) }
   return selected
 }

@@ -20,6 +20,11 @@ export const useSystemStore = defineStore('system', () => {
     }
   }
 
+  // the report changes after start when the host reports a backend it probed (Electron's GPU window): pushed, not polled
+  api.onEvent((event) => {
+    if (event.type === 'backend.changed' && info.value) info.value = { ...info.value, backend: event.backend }
+  })
+
   api.onConnection((state) => {
     connection.value = state
   })

@@ -35,7 +35,8 @@ async function drawn(page: Page, testid: string): Promise<Drawn> {
       xAxis: Array<{ name: string }>
       series: Array<{
         name: string
-        data: Array<[number, number | null]>
+        // flat x, y pairs (src/shared/charts/curves.ts), or [] for the marker series
+        data: Float64Array | []
         lineStyle?: { opacity?: number }
         areaStyle?: { opacity?: number }
         markLine?: { data: Array<{ xAxis: number; name: string }> }

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest'
 import * as echarts from 'echarts'
 import type { EChartsOption, LineSeriesOption } from 'echarts'
-import { curveOption, curveTooltip, lineNames, seriesMeta } from '../../../src/shared/charts/curves'
+import { curveOption, curveTooltip, lineNames, seriesMeta, seriesPoints } from '../../../src/shared/charts/curves'
 import type { CurveChartInput, CurveLine } from '../../../src/shared/charts/types'
 
 const x = [0, 10, 20, 30]
@@ -66,7 +66,7 @@ describe('curveOption', () => {
     expect(of('envelope').stack).toBeUndefined()
     expect(of('envelope').lineStyle).toMatchObject({ width: 1 })
     expect(of('envelope').lineStyle!.opacity as number).toBeLessThan(0.5)
-    expect(of('envelope').data).toEqual([
+    expect(seriesPoints(of('envelope').data)).toEqual([
       [0, 4],
       [0, 6],
       [10, 3],
@@ -77,7 +77,7 @@ describe('curveOption', () => {
       [30, 3]
     ])
     // areas are the difference stacked on the lower bound
-    expect(of('band').data).toEqual([
+    expect(seriesPoints(of('band').data)).toEqual([
       [0, 1],
       [10, 1],
       [20, 1],
@@ -88,6 +88,24 @@ describe('curveOption', () => {
     const member = of('main', 1)
     expect(member.lineStyle).toMatchObject({ width: 1, opacity: 0.45 })
     expect(svgOf(curveOption(input({ lines: [l] }), { interactive: false }))).toContain('<path')
+  })
+
+  it('hands ECharts flat x, y pairs (one Float64Array per series) with NaN where a value is missing, and SSR draws the gap', () => {
+    const o = curveOption(input({ lines: [line({ y: [5, null, 3, 2.5] })] }), { interactive: false })
+    const main = series(o)[0]!.data as unknown
+    expect(main).toBeInstanceOf(Float64Array)
+    expect(Array.from(main as Float64Array)).toEqual([0, 5, 10, NaN, 20, 3, 30, 2.5])
+    expect(seriesPoints(main)).toEqual([
+      [0, 5],
+      [10, null],
+      [20, 3],
+      [30, 2.5]
+    ])
+    // the gap breaks the line: two path segments (two move-tos) in the series' path
+    const svg = svgOf(o)
+    const paths = [...svg.matchAll(/<path d="(M[^"]*)"[^>]*stroke="#1f77b4"/g)].map((m) => m[1]!)
+    expect(paths.length).toBeGreaterThan(0)
+    expect(paths.some((d) => (d.match(/M/g) ?? []).length === 2)).toBe(true)
   })
 
   it('with more than 20 smoothed lines, draws their raw series only as the min/max envelope (fewer series to draw)', () => {

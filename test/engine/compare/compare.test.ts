@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { RunComparison, type ComparedRun, type CurvePoint } from '../../../src/shared/contract'
-import { CompareError, compareRuns, configFacts, firstReach, methodDifferences, streamDifference } from '../../../src/main/engine/compare'
+import { CompareError, compareRuns, compareRunsInSlices, configFacts, firstReach, methodDifferences, streamDifference } from '../../../src/main/engine/compare'
 import { StoreError, type ExperimentStore } from '../../../src/main/engine/store/store'
 import { config, createRun, simulateRun, tempStore, train, writeRows } from './fixtures'
 
@@ -89,6 +89,19 @@ describe('compute saved', () => {
 })
 
 describe('compareRuns', () => {
+  it('in slices: gives the event loop a turn between runs (a request asked meanwhile is answered first) and equals the one-go comparison', async () => {
+    const { other, elle } = handMade(60)
+    const order: string[] = []
+    const sliced = compareRunsInSlices(store, [elle, other], 0).then((c) => (order.push('comparison'), c))
+    // what the serving thread would answer between two runs
+    setImmediate(() => order.push('other request'))
+    const c = await sliced
+    expect(order).toEqual(['other request', 'comparison'])
+    expect(c).toEqual(compareRuns(store, [elle, other]))
+    // bad input is refused as in one go, before any slice
+    await expect(compareRunsInSlices(store, [elle, elle], 0)).rejects.toThrow(/listed twice/)
+  })
+
   it('returns curves, the perplexity matrix in stream order, cost per phase and downstream mean ± std', () => {
     store = tempStore()
     const stream = ['press', 'humanities', 'fiction']

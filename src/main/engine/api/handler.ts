@@ -3,7 +3,7 @@
 import pkg from '../../../../package.json'
 import type { z } from 'zod'
 import { ApiError, contract, describeZodError, parseRequest, type Contract, type MetricSeries, type Method, type Result, type SystemInfo } from '../../../shared/contract'
-import { CompareError, compareRuns, exportCsv, renderReport } from '../compare'
+import { CompareError, compareRunsInSlices, exportCsv, renderReport } from '../compare'
 import { SeriesQueryError } from '../series/query'
 import { ResumableRunError, type Engine } from '../engine'
 import { ConfigError, parseRunConfig } from '../training/config'
@@ -46,9 +46,10 @@ export function createApiHandler(engine: Engine, mode: SystemInfo['mode']): ApiH
         throw error instanceof SeriesQueryError ? new ApiError('bad_request', `runs.series: ${error.message}`) : error
       }
     },
-    'runs.compare': (p) => {
+    // in slices: a curves redraw asked meanwhile is answered between two runs, not after all of them
+    'runs.compare': async (p) => {
       try {
-        return compareRuns(engine.store, p.ids)
+        return await compareRunsInSlices(engine.store, p.ids)
       } catch (error) {
         throw error instanceof CompareError ? new ApiError('bad_request', `runs.compare: ${error.message}`) : error
       }
@@ -60,11 +61,11 @@ export function createApiHandler(engine: Engine, mode: SystemInfo['mode']): ApiH
         throw error instanceof CompareError ? new ApiError('bad_request', `runs.exportCsv: ${error.message}`) : error
       }
     },
-    'runs.report': (p) => {
+    'runs.report': async (p) => {
       try {
         if (p.reference !== undefined && !p.ids.includes(p.reference))
           throw new ApiError('bad_request', `runs.report: reference ${p.reference} is not one of the compared runs (ids)`)
-        return { html: renderReport(compareRuns(engine.store, p.ids), p.reference === undefined ? {} : { reference: p.reference }) }
+        return { html: renderReport(await compareRunsInSlices(engine.store, p.ids), p.reference === undefined ? {} : { reference: p.reference }) }
       } catch (error) {
         throw error instanceof CompareError ? new ApiError('bad_request', `runs.report: ${error.message}`) : error
       }

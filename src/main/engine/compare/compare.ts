@@ -381,6 +381,34 @@ function savedInterval(eligible: readonly CurvePoint[], intervals: NonNullable<C
  * runs whose configs have no stream, and runs of different streams, naming the first differing field.
  */
 export function compareRuns(store: ExperimentStore, runIds: readonly number[]): RunComparison {
+  const plan = planComparison(store, runIds)
+  return finishComparison(
+    plan.stream,
+    runIds.map((id, i) => compareOne(store, id, plan.facts[i]!, plan.stream))
+  )
+}
+
+/**
+ * The same comparison, giving the event loop a turn whenever `sliceMs` of it have passed (between two runs): the
+ * process that serves the UI answers other requests, a curves redraw above all, while it compares 100 runs (half a
+ * second and more) instead of after.
+ */
+export async function compareRunsInSlices(store: ExperimentStore, runIds: readonly number[], sliceMs = 15): Promise<RunComparison> {
+  const plan = planComparison(store, runIds)
+  const runs: ComparedRun[] = []
+  let sliceStart = performance.now()
+  for (const [i, id] of runIds.entries()) {
+    if (performance.now() - sliceStart >= sliceMs) {
+      await new Promise<void>((resolve) => setImmediate(resolve))
+      sliceStart = performance.now()
+    }
+    runs.push(compareOne(store, id, plan.facts[i]!, plan.stream))
+  }
+  return finishComparison(plan.stream, runs)
+}
+
+/** The runs' facts and their common stream, or a CompareError that names what does not fit. */
+function planComparison(store: ExperimentStore, runIds: readonly number[]): { facts: ConfigFacts[]; stream: string[] } {
   if (runIds.length === 0) throw new CompareError('nothing to compare: give at least one run id')
   const seen = new Set<number>()
   for (const id of runIds) {
@@ -396,13 +424,15 @@ export function compareRuns(store: ExperimentStore, runIds: readonly number[]): 
     if (f.stream === null || f.stream.length === 0) throw new CompareError(`run ${id} has no stream: its experiment config has no stages with domains`)
     return f
   })
-  const first = facts[0]!
-  const stream = first.stream!
+  const stream = facts[0]!.stream!
   facts.forEach((f, i) => {
     const diff = streamDifference(stream, f.stream!)
     if (diff !== null) throw new CompareError(`runs ${runIds[0]} and ${runIds[i]} have different streams: ${diff}`)
   })
-  const runs = runIds.map((id, i) => compareOne(store, id, facts[i]!, stream))
+  return { facts, stream }
+}
+
+function finishComparison(stream: readonly string[], runs: ComparedRun[]): RunComparison {
   const saved: ComputeSaved[] = []
   for (const elle of runs.filter((r) => r.elle)) {
     for (const other of runs) if (other.id !== elle.id) saved.push(computeSaved(elle, other))

@@ -47,7 +47,13 @@ async function drawn(page: Page, testid: string): Promise<Drawn> {
     const o = chart!.getOption()
     return {
       xName: o.xAxis[0]!.name,
-      series: o.series.map((s) => ({ name: s.name, opacity: s.lineStyle?.opacity ?? null, area: s.areaStyle?.opacity ?? null, n: s.data.length, xs: s.data.map((d) => d[0]) })),
+      series: o.series.map((s) => ({
+        name: s.name,
+        opacity: s.lineStyle?.opacity ?? null,
+        area: s.areaStyle?.opacity ?? null,
+        n: s.data.length / 2,
+        xs: Array.from(s.data).filter((_, i) => i % 2 === 0)
+      })),
       markers: o.series.flatMap((s) => (s.markLine?.data ?? []).map((m) => ({ x: m.xAxis, name: m.name }))),
       zoom: o.dataZoom.map((d) => ({ startValue: d.startValue, endValue: d.endValue }))
     }
@@ -177,6 +183,36 @@ describe('curves panel in a real browser', () => {
       'done runs.compare'
     ])
     await expect.poll(async () => (await page.getByTestId('curve-ap_geo').getAttribute('data-lines'))?.split('|').length).toBe(2)
+
+    // a comparison answered while a curves redraw is pending is drawn after it: a run's update asks runs.compare again
+    // (held in the network until the smoothing's runs.series has left, which is held in turn)
+    const hold = () => {
+      let release = (): void => undefined
+      const held = new Promise<void>((resolve) => (release = resolve))
+      return { held, release: () => release() }
+    }
+    const compareHeld = hold()
+    const seriesHeld = hold()
+    await page.route('**/api/rpc/runs.compare', async (route) => (await compareHeld.held, await route.continue()))
+    await page.route('**/api/rpc/runs.series', async (route) => (await seriesHeld.held, await route.continue()))
+    const compareSent = page.waitForRequest((r) => r.url().endsWith('/api/rpc/runs.compare'))
+    engine.events.publish({ type: 'run.updated', run: engine.store.getRun(ids[0]!) })
+    await compareSent
+    const seriesSent = page.waitForRequest((r) => r.url().endsWith('/api/rpc/runs.series'))
+    await page.getByTestId('curves-smoothing').selectOption('ema')
+    await seriesSent
+    const compareAnswered = page.waitForResponse((r) => r.url().endsWith('/api/rpc/runs.compare'))
+    compareHeld.release()
+    await compareAnswered
+    // a few frames later the comparison is still waiting for the curves
+    await page.evaluate(() => {
+      const raf = (globalThis as unknown as { requestAnimationFrame(cb: () => void): void }).requestAnimationFrame
+      return new Promise<void>((resolve) => raf(() => raf(() => setTimeout(resolve, 200))))
+    })
+    expect(await page.getByText('comparing…').isVisible()).toBe(true)
+    seriesHeld.release()
+    await page.getByText('comparing…').waitFor({ state: 'hidden' })
+    expect(await page.getByTestId('curve-ap_geo').getAttribute('data-smoothed')).toBe('true')
     expect(errors).toEqual([])
     await page.close()
   })

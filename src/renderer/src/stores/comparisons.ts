@@ -42,6 +42,12 @@ export const useComparisonsStore = defineStore('comparisons', () => {
     try {
       const result = await api.call('runs.compare', { ids })
       if (mine !== request) return
+      // drawing the comparison (its tables and charts) takes the page for a while: a curves redraw asked meanwhile
+      // (smoothing toggled while it was computed) is drawn first
+      if (beforeCompare) {
+        await beforeCompare(ids)
+        if (mine !== request) return
+      }
       comparison.value = result
       error.value = null
     } catch (e) {

@@ -30,7 +30,8 @@ describe('Runs view in a real browser', () => {
     page.on('pageerror', (e) => consoleErrors.push(e.message))
 
     await page.goto(server.openUrl)
-    expect(page.url()).toBe(`${server.url}#/runs`) // the token left the address bar; the router names the default view
+    // the token left the address bar; the router names the default view (once the view's chunk is in: views load lazily)
+    await page.waitForURL(`${server.url}#/runs`, { timeout: 5000 })
     await page.getByTestId(`run-row-${first.id}`).waitFor()
     expect(await page.getByTestId(`run-status-${first.id}`).textContent()).toContain('queued')
     await page.getByTestId('status-connection').filter({ hasText: 'connected' }).waitFor()
@@ -115,12 +116,34 @@ describe('Runs view in a real browser', () => {
       ['#/runs/experiment/2', '#/runs'],
       ['#/nowhere', '#/runs']
     ] as const) {
+      // a fresh load of the link (from another page: not a hash change within this one)
+      await page.goto('about:blank')
       await page.goto(`${server.url}${link}`)
-      await page.reload()
       await expect.poll(hash).toBe(place)
     }
     expect(consoleErrors).toEqual([])
     await page.close()
+  })
+
+  it("loads each view's code when the view is first shown: the queue's first address parses no chart library", async () => {
+    const scriptBytes = async (hash: string): Promise<{ bytes: number; ready: string }> => {
+      const page = await browser.newPage()
+      const sizes: Array<Promise<number>> = []
+      page.on('response', (r) => {
+        if (r.request().resourceType() === 'script') sizes.push(r.body().then((b) => b.length))
+      })
+      await page.goto(`${server.openUrl}${hash}`)
+      await page.getByTestId(hash === '#/queue' ? 'queue-view' : 'compare-view').waitFor()
+      const ready = new URL(page.url()).hash
+      const bytes = (await Promise.all(sizes)).reduce((a, b) => a + b, 0)
+      await page.close()
+      return { bytes, ready }
+    }
+    const queue = await scriptBytes('#/queue')
+    const compare = await scriptBytes('#/compare')
+    expect([queue.ready, compare.ready]).toEqual(['#/queue', '#/compare'])
+    // ECharts is most of the compare view's code: the queue view, which draws no chart, comes without it
+    expect(queue.bytes).toBeLessThan(compare.bytes / 2)
   })
 
   it('is driven from the keyboard: skip link, view shortcuts, the "?" help, focus moved into the view; axe finds nothing serious', async () => {

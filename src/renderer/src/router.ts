@@ -4,12 +4,15 @@
 // such as links written before the router (`#schedules`, `#/runs/run/x`, `#/compare/run/3`), is redirected through
 // `parseHash` to the nearest place it names.
 import { createRouter, createWebHashHistory, type RouteRecordRaw, type Router, type RouterHistory } from 'vue-router'
-import CompareView from './views/CompareView.vue'
-import QueueView from './views/QueueView.vue'
-import RunsView from './views/RunsView.vue'
-import SchedulesView from './views/SchedulesView.vue'
-import StreamsView from './views/StreamsView.vue'
 import { DEFAULT_VIEW, parseHash, pathOf } from './stores/navigation'
+
+// Each view is its own chunk, loaded when its route is first shown (the app mounts once the first one is in): the
+// first address parses only its view's code, and ECharts comes only with a view that draws charts.
+const StreamsView = () => import('./views/StreamsView.vue')
+const SchedulesView = () => import('./views/SchedulesView.vue')
+const RunsView = () => import('./views/RunsView.vue')
+const QueueView = () => import('./views/QueueView.vue')
+const CompareView = () => import('./views/CompareView.vue')
 
 const ID = ':id([1-9]\\d*)'
 

@@ -254,9 +254,8 @@ export class SeriesStore {
       for (let b = next; b < block; b++) fromRows(b)
       next = block + 1
       if (has) {
-        const part = emptySlices(block * SLICES_PER_BLOCK, SLICES_PER_BLOCK)
-        SUMMARY_FIELDS.forEach((f, i) => part[f].set(f64(blobs[i]!)))
-        put(block, part)
+        // straight into the series' arrays (a stored summary holds one block's slices): no per-block copy to fill and drop
+        SUMMARY_FIELDS.forEach((f, i) => out[f].set(f64(blobs[i]!).subarray(0, SLICES_PER_BLOCK), block * SLICES_PER_BLOCK))
         continue
       }
       const cols = blockOf.get(runId, name, block, built) as [Buffer, Buffer] | undefined

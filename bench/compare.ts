@@ -28,7 +28,7 @@ const { values } = parseArgs({
     // only the real Compare view, or only the bare page
     view: { type: 'boolean' },
     bare: { type: 'boolean' },
-    // a Chrome CPU profile of the real view's first draw, written next to the store (open in Chrome's DevTools)
+    // a Chrome CPU profile of the real view's first draw and smoothing redraw, written next to the store (open in Chrome's DevTools)
     profile: { type: 'boolean' }
   }
 })
@@ -156,6 +156,27 @@ function drawnAt(page: Page, lines: number, smoothed: boolean | null = null, max
   )
 }
 
+/** The page's own account of each API call since `from` (Resource Timing, ms from its time origin): queued before it was sent, waiting for the answer, reading it. */
+async function apiTimings(page: Page, from: number): Promise<string> {
+  const resources = await page.evaluate(
+    (from) =>
+      (globalThis as unknown as { performance: { getEntriesByType(t: string): Array<Record<string, number | string>> } }).performance
+        .getEntriesByType('resource')
+        .filter((e) => String(e.name).includes('/api/rpc/') && Number(e.startTime) >= from)
+        .map((e) => ({
+          method: String(e.name)
+            .slice(String(e.name).indexOf('/api/rpc/') + 9)
+            .split('?')[0]!,
+          start: Number(e.startTime),
+          queued: Number(e.requestStart) - Number(e.startTime),
+          waiting: Number(e.responseStart) - Number(e.requestStart),
+          reading: Number(e.responseEnd) - Number(e.responseStart)
+        })),
+    from
+  )
+  return resources.map((r) => `${r.method} at ${r.start.toFixed(0)}: queued ${r.queued.toFixed(0)}, waiting ${r.waiting.toFixed(0)}, reading ${r.reading.toFixed(0)}`).join('; ')
+}
+
 /** ms since the page's time origin */
 const now = (page: Page): Promise<number> => page.evaluate(() => performance.now())
 
@@ -210,20 +231,31 @@ async function realView(browser: import('playwright-core').Browser, runIds: numb
     const first = await drawnAt(page, runIds.length)
     results.viewFirst!.push(first)
     const drawnAfter = Date.now() - t0
+    // the requests of the first draw, and those the view sends once it drew (runs.compare waits for the curves)
+    await page.waitForTimeout(0)
+    console.error(`first draw's requests (ms from navigation; curves drawn at ~${drawnAfter}): ` + timeline.map((e) => `${e.method} ${e.sent}–${e.done ?? '…'}`).join(', '))
+    console.error(`first draw's requests as the page saw them (ms): ${await apiTimings(page, 0)}`)
+    // smoothing on: the panel's own control. Timed from the change event the user's pick makes (its timeStamp), not from
+    // when the bench asked: playwright's actionability checks before it picks are no part of the redraw
+    await page.evaluate(() => {
+      const g = globalThis as unknown as {
+        document: { querySelector(s: string): { addEventListener(t: string, f: (e: { timeStamp: number }) => void): void } | null }
+        changedAt?: number
+      }
+      g.document.querySelector('[data-testid="curves-smoothing"]')!.addEventListener('change', (e) => (g.changedAt = e.timeStamp))
+    })
+    await page.getByTestId('curves-smoothing').selectOption('ema')
+    const t1 = await page.evaluate(() => (globalThis as unknown as { changedAt?: number }).changedAt)
+    if (t1 === undefined) throw new Error('the smoothing select fired no change event')
+    const smoothed = (await drawnAt(page, runIds.length, true)) - t1
+    results.viewSmoothing!.push(smoothed)
     if (values.profile) {
       const { profile } = (await cdp.send('Profiler.stop')) as { profile: unknown }
       const file = path.join(dir, `first-draw-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`)
       fs.writeFileSync(file, JSON.stringify(profile))
-      console.error(`CPU profile of the first draw: ${file}`)
+      console.error(`CPU profile of the first draw and the smoothing redraw: ${file}`)
     }
-    // the requests of the first draw, and those the view sends once it drew (runs.compare waits for the curves)
-    await page.waitForTimeout(0)
-    console.error(`first draw's requests (ms from navigation; curves drawn at ~${drawnAfter}): ` + timeline.map((e) => `${e.method} ${e.sent}–${e.done ?? '…'}`).join(', '))
-    // smoothing on: the panel's own control
-    const t1 = await now(page)
-    await page.getByTestId('curves-smoothing').selectOption('ema')
-    const smoothed = (await drawnAt(page, runIds.length, true)) - t1
-    results.viewSmoothing!.push(smoothed)
+    console.error(`smoothing at ${t1.toFixed(0)}, drawn at ${(t1 + smoothed).toFixed(0)}; requests since the first draw: ${await apiTimings(page, first - 50)}`)
     // a zoom on the chart, as the inside zoom or the slider reports it
     const t2 = await now(page)
     await page.evaluate(

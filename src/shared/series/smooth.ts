@@ -23,7 +23,9 @@ function ema(y: ArrayLike<number>, w: number, out: Float64Array): Float64Array {
   let acc = 0
   // w^t as a running product (Math.pow per point costs more than the rest of the loop)
   let wt = 1
-  for (let i = 0; i < y.length; i++) {
+  let i = 0
+  // once w^t < 1e-17, 1 - w^t is exactly 1 in float64: the rest needs no division (the same numbers, faster)
+  for (; i < y.length && wt >= 1e-17; i++) {
     const v = y[i]!
     if (!Number.isFinite(v)) {
       out[i] = v
@@ -32,6 +34,15 @@ function ema(y: ArrayLike<number>, w: number, out: Float64Array): Float64Array {
     acc = acc * w + (1 - w) * v
     wt *= w
     out[i] = acc / (1 - wt)
+  }
+  for (; i < y.length; i++) {
+    const v = y[i]!
+    if (!Number.isFinite(v)) {
+      out[i] = v
+      continue
+    }
+    acc = acc * w + (1 - w) * v
+    out[i] = acc
   }
   return out
 }

@@ -52,6 +52,27 @@ describe('smooth', () => {
     expect(s[1]).toBeCloseTo((0.09 * 10 + 0.1 * 20) / 0.19, 12)
   })
 
+  it('EMA of a long series equals the debiased formula at every point to 1e-12, gaps included (also past where 1 - w^t is 1)', () => {
+    let seed = 7
+    const y = Array.from({ length: 5000 }, (_, i) => (i === 100 || i === 4000 ? NaN : ((seed = (seed * 16807) % 2147483647) / 2147483647) * 10))
+    for (const w of [0.6, 0.9, 0.99]) {
+      const expected: number[] = []
+      let acc = 0
+      let t = 0
+      for (const v of y) {
+        if (!Number.isFinite(v)) {
+          expected.push(v)
+          continue
+        }
+        acc = acc * w + (1 - w) * v
+        t++
+        expected.push(acc / (1 - Math.pow(w, t)))
+      }
+      const got = [...smooth(y, { kind: 'ema', param: w })]
+      got.forEach((v, i) => (Number.isNaN(expected[i]!) ? expect(v).toBeNaN() : expect(Math.abs(v - expected[i]!)).toBeLessThanOrEqual(1e-12 * Math.abs(expected[i]!))))
+    }
+  })
+
   it('Gaussian of a constant is the constant, edges included', () => {
     const s = smooth(new Array(200).fill(3.5), { kind: 'gaussian', param: 7 })
     for (const v of s) expect(v).toBeCloseTo(3.5, 12)

@@ -86,6 +86,9 @@ export function bucketMinMax(x: ArrayLike<number>, y: ArrayLike<number>, range: 
   const mins: Values = []
   const maxs: Values = []
   const counts: number[] = []
+  // the first extra column (the raw series under a smoothed one: the common case) is summed in locals, the rest in
+  // arrays: a loop over `also` per point made a smoothed redraw's 10 million points twice as slow to bucket
+  const a0 = also.length > 0 ? also[0]! : null
   let i = start
   while (i < end) {
     const b = Math.min(buckets - 1, Math.floor((x[i]! - lo) / width))
@@ -95,6 +98,9 @@ export function bucketMinMax(x: ArrayLike<number>, y: ArrayLike<number>, range: 
     let sy = 0
     let ny = 0
     let lastY: number | null = null
+    let s0 = 0
+    let n0 = 0
+    let l0: number | null = null
     const sa = new Array<number>(also.length).fill(0)
     const na = new Array<number>(also.length).fill(0)
     const la: Array<number | null> = new Array(also.length).fill(null)
@@ -114,7 +120,15 @@ export function bucketMinMax(x: ArrayLike<number>, y: ArrayLike<number>, range: 
         if (r < mn) mn = r
         if (r > mx) mx = r
       }
-      for (let k = 0; k < also.length; k++) {
+      if (a0 !== null) {
+        const a = a0[i]!
+        if (Number.isFinite(a)) {
+          s0 += a
+          n0++
+          l0 = a
+        }
+      }
+      for (let k = 1; k < also.length; k++) {
         const a = also[k]![i]!
         if (Number.isFinite(a)) {
           sa[k]! += a
@@ -122,6 +136,11 @@ export function bucketMinMax(x: ArrayLike<number>, y: ArrayLike<number>, range: 
           la[k] = a
         }
       }
+    }
+    if (a0 !== null) {
+      sa[0] = s0
+      na[0] = n0
+      la[0] = l0
     }
     xs.push(sx / c)
     ys.push(last ? lastY : ny > 0 ? sy / ny : null)

@@ -42,6 +42,21 @@ describe('bucketMinMax', () => {
     expect(Math.max(...(b.max as number[]))).toBe(100)
     expect(b.also[0]![5]).toBe(10)
   })
+
+  it('summarises every `also` column alike, the first and the others, mean or last, gaps skipped', () => {
+    const x = range(100)
+    const a = x.map((i) => (i % 10 === 9 ? NaN : i))
+    const b = x.map((i) => 2 * i)
+    const c = x.map((i) => (i < 10 ? NaN : -i))
+    for (const stat of ['mean', 'last'] as const) {
+      const r = bucketMinMax(x, x, null, 10, { also: [a, b, c], stat })
+      for (let k = 0; k < 10; k++) {
+        const at = (col: number[]) => col.slice(10 * k, 10 * k + 10).filter(Number.isFinite)
+        const want = (col: number[]) => (at(col).length === 0 ? null : stat === 'last' ? at(col).at(-1)! : at(col).reduce((s, v) => s + v, 0) / at(col).length)
+        expect([r.also[0]![k], r.also[1]![k], r.also[2]![k]]).toEqual([want(a), want(b), want(c)])
+      }
+    }
+  })
 })
 
 describe('smooth', () => {

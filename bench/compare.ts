@@ -156,9 +156,21 @@ function drawnAt(page: Page, lines: number, smoothed: boolean | null = null, max
   )
 }
 
-/** The page's own account of each API call since `from` (Resource Timing, ms from its time origin): queued before it was sent, waiting for the answer, reading it. */
-async function apiTimings(page: Page, from: number): Promise<string> {
-  const resources = await page.evaluate(
+interface ApiTiming {
+  method: string
+  /** when the page asked (ms from its time origin) */
+  start: number
+  /** before it was sent (the browser's queue) */
+  queued: number
+  /** from sending to the answer's first byte: the server */
+  waiting: number
+  /** reading the answer */
+  reading: number
+}
+
+/** The page's own account of each API call since `from` (Resource Timing, ms from its time origin). */
+function apiTimings(page: Page, from: number): Promise<ApiTiming[]> {
+  return page.evaluate(
     (from) =>
       (globalThis as unknown as { performance: { getEntriesByType(t: string): Array<Record<string, number | string>> } }).performance
         .getEntriesByType('resource')
@@ -174,8 +186,10 @@ async function apiTimings(page: Page, from: number): Promise<string> {
         })),
     from
   )
-  return resources.map((r) => `${r.method} at ${r.start.toFixed(0)}: queued ${r.queued.toFixed(0)}, waiting ${r.waiting.toFixed(0)}, reading ${r.reading.toFixed(0)}`).join('; ')
 }
+
+const describeTimings = (timings: ApiTiming[]): string =>
+  timings.map((r) => `${r.method} at ${r.start.toFixed(0)}: queued ${r.queued.toFixed(0)}, waiting ${r.waiting.toFixed(0)}, reading ${r.reading.toFixed(0)}`).join('; ')
 
 /** ms since the page's time origin */
 const now = (page: Page): Promise<number> => page.evaluate(() => performance.now())
@@ -234,7 +248,16 @@ async function realView(browser: import('playwright-core').Browser, runIds: numb
     // the requests of the first draw, and those the view sends once it drew (runs.compare waits for the curves)
     await page.waitForTimeout(0)
     console.error(`first draw's requests (ms from navigation; curves drawn at ~${drawnAfter}): ` + timeline.map((e) => `${e.method} ${e.sent}–${e.done ?? '…'}`).join(', '))
-    console.error(`first draw's requests as the page saw them (ms): ${await apiTimings(page, 0)}`)
+    // the first draw's parts: the app's boot (until its first API call), until the curves' request left, its answer in
+    const firstCalls = await apiTimings(page, 0)
+    const series = firstCalls.find((c) => c.method === 'runs.series')
+    if (firstCalls.length > 0 && series) {
+      results.viewBoot!.push(firstCalls[0]!.start)
+      results.viewSeriesSent!.push(series.start)
+      results.viewSeriesServer!.push(series.waiting)
+      results.viewSeriesIn!.push(series.start + series.queued + series.waiting + series.reading)
+    }
+    console.error(`first draw's requests as the page saw them (ms): ${describeTimings(firstCalls)}`)
     // smoothing on: the panel's own control. Timed from the change event the user's pick makes (its timeStamp), not from
     // when the bench asked: playwright's actionability checks before it picks are no part of the redraw
     await page.evaluate(() => {
@@ -255,7 +278,7 @@ async function realView(browser: import('playwright-core').Browser, runIds: numb
       fs.writeFileSync(file, JSON.stringify(profile))
       console.error(`CPU profile of the first draw and the smoothing redraw: ${file}`)
     }
-    console.error(`smoothing at ${t1.toFixed(0)}, drawn at ${(t1 + smoothed).toFixed(0)}; requests since the first draw: ${await apiTimings(page, first - 50)}`)
+    console.error(`smoothing at ${t1.toFixed(0)}, drawn at ${(t1 + smoothed).toFixed(0)}; requests since the first draw: ${describeTimings(await apiTimings(page, first - 50))}`)
     // a zoom on the chart, as the inside zoom or the slider reports it
     const t2 = await now(page)
     await page.evaluate(
@@ -311,6 +334,10 @@ async function main(): Promise<void> {
   })
   const results: Record<string, number[]> = {
     viewFirst: [],
+    viewBoot: [],
+    viewSeriesSent: [],
+    viewSeriesServer: [],
+    viewSeriesIn: [],
     viewSmoothing: [],
     viewZoom: [],
     viewHeapMb: [],

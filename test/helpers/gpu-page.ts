@@ -62,6 +62,8 @@ export interface GpuPageInChromium {
   page: Page | null
   /** why Chromium has no WebGPU page here ('' when it has) */
   unavailable: string
+  /** another tab on the page, connected (a test may close it) */
+  newPage(): Promise<Page>
   close(): Promise<void>
 }
 
@@ -73,13 +75,15 @@ export async function openGpuPage(): Promise<GpuPageInChromium> {
   let server: http.Server | null = null
   let page: Page | null = null
   let unavailable = ''
+  let url = ''
   try {
     server = await serve(pageDir)
     browser = await launchChromium({ webgpu: true })
     page = await browser.newPage()
     const errors: string[] = []
     page.on('pageerror', (e) => errors.push(e.message))
-    await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/index.html`)
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/index.html`
+    await page.goto(url)
     const probe = await page.evaluate(async () => {
       const gpu = (globalThis as unknown as { navigator: { gpu?: { requestAdapter(): Promise<unknown> } } }).navigator.gpu
       if (!gpu) return 'navigator.gpu is missing'
@@ -97,8 +101,20 @@ export async function openGpuPage(): Promise<GpuPageInChromium> {
   if (unavailable) {
     await close()
     if (process.env.ELLE_REQUIRE_WEBGPU === '1') throw new Error(`ELLE_REQUIRE_WEBGPU=1 but ${unavailable}`)
-    return { browser: null, page: null, unavailable, close: async () => undefined }
+    return {
+      browser: null,
+      page: null,
+      unavailable,
+      newPage: () => Promise.reject(new Error(unavailable)),
+      close: async () => undefined
+    }
   }
   await connect(page!)
-  return { browser, page, unavailable, close }
+  const newPage = async (): Promise<Page> => {
+    const tab = await browser!.newPage()
+    await tab.goto(url)
+    await connect(tab)
+    return tab
+  }
+  return { browser, page, unavailable, newPage, close }
 }

@@ -36,6 +36,15 @@ export interface GpuPageTransport {
   request(call: GpuReplicaRequest): Promise<unknown>
 }
 
+/**
+ * The host's GPU page as the engine gets it (Electron: its GPU window, kept by the probe): the adapter's name for
+ * reports and logs, and a transport to the page; the trainer host relays a run's requests to it from the run's worker.
+ */
+export interface GpuPageRelay extends GpuPageTransport {
+  /** the adapter, one line (describeAdapter): "nvidia ampere RTX 3060" */
+  readonly device: string
+}
+
 const tensorsOf = (weights: Weights): GpuTensor[] => Object.entries(weights).map(([role, w]) => ({ role, shape: [...w.shape], data: w.data }))
 
 /** An array on a buffer of its own (a structured clone copies a view's whole buffer). */

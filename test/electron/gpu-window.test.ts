@@ -157,13 +157,24 @@ describe('the GPU window (Electron host of the GPU page)', () => {
     expect(gpuWindowCandidate(soft, true, 'wasm-native')).toMatchObject({
       status: 'available',
       reason:
-        "webgpu (Electron's Chromium): SwiftShader, software is available, but training on the GPU window is not wired yet (the training worker does not send its steps to the page): asked for by name, training uses wasm-native instead"
+        "webgpu (Electron's Chromium): SwiftShader, software is available, but this engine was not given the window to train on: asked for by name, training uses wasm-native instead"
     })
     expect(gpuWindowCandidate({ ok: true, gpu, adapter: HARDWARE }, false, 'wasm')).toMatchObject({
       status: 'available',
-      reason: expect.stringMatching(/: nvidia ampere RTX 3060 is available, but training on the GPU window is not wired yet .*: training uses wasm$/),
+      reason: expect.stringMatching(/: nvidia ampere RTX 3060 is available, but this engine was not given the window to train on: training uses wasm$/),
       host: { device: 'nvidia ampere RTX 3060', trains: false }
     })
+    // handed to the engine (attachGpuPage): it trains; a software adapter only when asked for by name
+    expect(gpuWindowCandidate({ ok: true, gpu, adapter: HARDWARE }, false, 'wasm-native', true)).toEqual({
+      name: 'webgpu',
+      package: "electron (Chromium's WebGPU in a hidden window)",
+      status: 'available',
+      reason:
+        "webgpu (Electron's Chromium): nvidia ampere RTX 3060 trains: runs compute their gradients on the GPU window, their worker keeps the model, the optimizer and validation on wasm-native",
+      host: { label: 'Chromium window', device: 'nvidia ampere RTX 3060', trains: true }
+    })
+    expect(gpuWindowCandidate(soft, true, 'wasm', true)).toMatchObject({ reason: expect.stringMatching(/on wasm \(asked for by name\)$/), host: { trains: true } })
+    expect(gpuWindowCandidate(soft, false, 'wasm', true)).toMatchObject({ status: 'skipped', host: { trains: false } })
   })
 
   it('the probe keeps the window only with something to offer, reports its entry, and never throws', async () => {
@@ -197,6 +208,21 @@ describe('the GPU window (Electron host of the GPU page)', () => {
     expect(none.gpu).toBeNull()
     expect(none.window.isDestroyed()).toBe(true)
     expect(reported.pop()).toMatchObject({ status: 'failed', host: { device: null } })
+
+    // an engine that trains on the window: it gets the window's relay and the entry says it trains; when the renderer
+    // dies, the engine gets the window back (null) and the entry says why
+    const relays: Array<{ device: string } | null> = []
+    const training = { ...engine, attachGpuPage: (relay: { device: string } | null) => relays.push(relay) }
+    const trained = await probe(HARDWARE, false, training)
+    expect(relays).toEqual([expect.objectContaining({ device: 'nvidia ampere RTX 3060' })])
+    expect(reported.pop()).toMatchObject({ status: 'available', reason: expect.stringContaining('nvidia ampere RTX 3060 trains: '), host: { trains: true } })
+    ;(trained.window as unknown as WindowDouble).webContents.emit('render-process-gone', {}, { reason: 'crashed' })
+    expect(relays).toEqual([expect.anything(), null])
+    expect(reported.pop()).toMatchObject({
+      status: 'failed',
+      reason: "webgpu (Electron's Chromium): the GPU window stopped (the GPU page's renderer is gone (crashed)); runs started from now on train on wasm",
+      host: { device: 'nvidia ampere RTX 3060', trains: false }
+    })
 
     // an engine that refuses the entry: the probe still resolves (with the window it kept)
     const refusing = {

@@ -5,6 +5,7 @@
 // next backend.
 import { BrowserWindow, MessageChannelMain, type MessagePortMain } from 'electron'
 import type { BackendName, BackendReport, HostBackendCandidate } from '../../shared/contract'
+import type { GpuPageRelay, GpuReplicaRequest } from '../engine/api/facade'
 import { describeAdapter, GPU_PAGE_PORT_CHANNEL, GPU_RESULTS, GpuResponse, type GpuAdapter, type GpuOp, type GpuRequestInput, type GpuResultOf } from '../../shared/gpu-page'
 import { SECURE_WEB_PREFERENCES } from './web-preferences'
 
@@ -35,6 +36,7 @@ export class GpuWindow {
   private readonly pending = new Map<number, Pending>()
   /** why the window cannot answer any more (null: it can) */
   private ended: string | null = null
+  private readonly endListeners: Array<(reason: string) => void> = []
 
   constructor(
     readonly window: BrowserWindow,
@@ -73,14 +75,27 @@ export class GpuWindow {
     else waiting.resolve(result.data)
   }
 
+  /** The page's requests of a run's gradient replica (the engine's GpuPageRelay), sent as they come. */
+  relay(device: string): GpuPageRelay {
+    return { device, request: (call: GpuReplicaRequest) => this.request(call as GpuCall<GpuOp> & { op: GpuOp }) }
+  }
+
+  /** Called once with why, when the window stops answering (renderer gone, port closed, an invalid answer; not when the host closes it). */
+  onEnd(listener: (reason: string) => void): void {
+    if (this.ended) listener(this.ended)
+    else this.endListeners.push(listener)
+  }
+
   private end(reason: string): void {
     if (this.ended) return
     this.ended = reason
     for (const p of this.pending.values()) p.reject(new Error(reason))
     this.pending.clear()
+    for (const listener of this.endListeners.splice(0)) listener(reason)
   }
 
   close(): void {
+    this.endListeners.length = 0
     this.end('the GPU window was closed')
     this.port.close()
     if (!this.window.isDestroyed()) this.window.destroy()
@@ -141,10 +156,11 @@ const HOST_LABEL = 'Chromium window'
 /**
  * The backend report's entry for the GPU window, by the rule of the Node path (engine/backend/select.ts): a hardware
  * adapter is available; a software one (SwiftShader) only when asked for by name; a window that could not start
- * WebGPU failed, saying why. Training does not run on the window yet (the training worker does not send its steps
- * to the page), so every entry says which backend training uses: `active`, the engine's.
+ * WebGPU failed, saying why. `trains`: the window was handed to the engine (Engine.attachGpuPage), so runs compute
+ * their gradients on it while their worker keeps the model and optimizer on `active`, the engine's backend; otherwise
+ * the entry says which backend training uses.
  */
-export function gpuWindowCandidate(start: GpuWindowStart, forced: boolean, active: BackendName): HostBackendCandidate {
+export function gpuWindowCandidate(start: GpuWindowStart, forced: boolean, active: BackendName, trains = false): HostBackendCandidate {
   const candidate = { name: 'webgpu', package: "electron (Chromium's WebGPU in a hidden window)" } as const
   const instead = forced ? `asked for by name, training uses ${active} instead` : `training uses ${active}`
   if (!start.ok)
@@ -155,6 +171,13 @@ export function gpuWindowCandidate(start: GpuWindowStart, forced: boolean, activ
       host: { label: HOST_LABEL, device: null, trains: false }
     }
   const host = { label: HOST_LABEL, device: describeAdapter(start.adapter), trains: false }
+  if (trains && (!start.adapter.software || forced))
+    return {
+      ...candidate,
+      status: 'available',
+      reason: `webgpu (${WHERE}): ${describeAdapter(start.adapter)} trains: runs compute their gradients on the GPU window, their worker keeps the model, the optimizer and validation on ${active}${forced ? ' (asked for by name)' : ''}`,
+      host: { ...host, trains: true }
+    }
   if (start.adapter.software && !forced)
     return {
       ...candidate,
@@ -165,7 +188,7 @@ export function gpuWindowCandidate(start: GpuWindowStart, forced: boolean, activ
   return {
     ...candidate,
     status: 'available',
-    reason: `webgpu (${WHERE}): ${describeAdapter(start.adapter)} is available, but training on the GPU window is not wired yet (the training worker does not send its steps to the page): ${instead}`,
+    reason: `webgpu (${WHERE}): ${describeAdapter(start.adapter)} is available, but this engine was not given the window to train on: ${instead}`,
     host
   }
 }
@@ -176,16 +199,17 @@ export interface GpuProbeOptions {
   preload: string
   /** asked for by name (--backend webgpu, ELLE_BACKEND=webgpu): a software adapter is kept too */
   forced: boolean
-  /** the engine's side: its active backend, and where the entry goes */
-  engine: { readonly backend: BackendReport; reportHostBackend(entry: HostBackendCandidate): unknown }
+  /** the engine's side: its active backend, where the entry goes, and where a kept window goes to train runs */
+  engine: { readonly backend: BackendReport; reportHostBackend(entry: HostBackendCandidate): unknown; attachGpuPage?(relay: GpuPageRelay | null): unknown }
   timeoutMs?: number
   log?: (message: string) => void
 }
 
 /**
  * Starts the GPU window, reports its entry to the engine, and keeps the window only when it has something to offer:
- * a hardware adapter, or any adapter when WebGPU was asked for by name. Resolves with the kept window (null: none);
- * never throws (a failure is the entry's reason, or a log line if even reporting failed).
+ * a hardware adapter, or any adapter when WebGPU was asked for by name. A kept window is handed to the engine to train
+ * runs on (attachGpuPage), and taken back when it stops answering (its entry then says why). Resolves with the kept
+ * window (null: none); never throws (a failure is the entry's reason, or a log line if even reporting failed).
  */
 export async function probeGpuWindow(options: GpuProbeOptions): Promise<GpuWindow | null> {
   const log = options.log ?? ((message: string) => console.error(message))
@@ -194,7 +218,28 @@ export async function probeGpuWindow(options: GpuProbeOptions): Promise<GpuWindo
     const start = await startGpuWindow(options.page, options.preload, options.timeoutMs)
     if (start.ok && (!start.adapter.software || options.forced)) kept = start.gpu
     else if (start.ok) start.gpu.close()
-    options.engine.reportHostBackend(gpuWindowCandidate(start, options.forced, options.engine.backend.active))
+    const { engine } = options
+    let trains = false
+    if (start.ok && kept && engine.attachGpuPage) {
+      engine.attachGpuPage(kept.relay(describeAdapter(start.adapter)))
+      trains = true
+      const device = describeAdapter(start.adapter)
+      kept.onEnd((reason) => {
+        try {
+          engine.attachGpuPage?.(null)
+          engine.reportHostBackend({
+            name: 'webgpu',
+            package: "electron (Chromium's WebGPU in a hidden window)",
+            status: 'failed',
+            reason: `webgpu (${WHERE}): the GPU window stopped (${reason}); runs started from now on train on ${engine.backend.active}`,
+            host: { label: HOST_LABEL, device, trains: false }
+          })
+        } catch (error) {
+          log(`the GPU window stopped (${reason}), and the engine could not be told: ${(error as Error).message}`)
+        }
+      })
+    }
+    engine.reportHostBackend(gpuWindowCandidate(start, options.forced, engine.backend.active, trains))
     return kept
   } catch (error) {
     log(`the GPU window's probe failed: ${(error as Error).message}`)

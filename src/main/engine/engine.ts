@@ -41,6 +41,7 @@ import { jobRequest, type JobMethod, type JobParams, type JobRequest } from './j
 import { QueueInputError, RunQueue, type QueueMode } from './queue/queue'
 import { isMethodName, sweepPoints } from '../../shared/queue'
 import { PRESETS } from './training/presets'
+import type { GpuPageRelay } from './training/gpu-page-gradients'
 
 export interface EngineOptions {
   dbPath: string
@@ -112,10 +113,22 @@ export class Engine {
       dataDir,
       backend: backendRequest,
       setStatus: (id, status, details) => this.setRunStatus(id, status, details),
+      gpuPage: () => this.gpuPage,
       log,
       ...training
     })
     this.jobs = new JobHost({ store, events: this.events, dbPath: store.path, dataDir, backend: backendRequest, onUpdated: (job) => this.queue.onJobUpdated(job) })
+  }
+
+  /** the host's GPU page (attachGpuPage), or null */
+  private gpuPage: GpuPageRelay | null = null
+
+  /**
+   * The host's GPU page (Electron's GPU window, when its probe kept it), or null when it is gone: runs started from now
+   * on compute their gradients there (docs/webgpu.md, "Training through the GPU window"); running runs keep theirs.
+   */
+  attachGpuPage(relay: GpuPageRelay | null): void {
+    this.gpuPage = relay
   }
 
   /** the backend report: the engine's choice at start, plus what its host reported since (reportHostBackend) */
@@ -126,8 +139,8 @@ export class Engine {
   /**
    * A host's entry for a backend it provides outside the engine's tfjs (Electron's GPU window), reported when the host
    * has probed it: it replaces the report's entry of the same name (or is added), and clients get the new report
-   * (event backend.changed). The active backend does not change: training runs on the host's backend only where
-   * the entry says it trains, and nothing does yet.
+   * (event backend.changed). The active backend does not change: the host's backend trains only where the entry says
+   * so (host.trains: the GPU window computes the gradients of runs started while it is attached, attachGpuPage).
    */
   reportHostBackend(entry: HostBackendCandidate): BackendReport {
     const candidate = HostBackendCandidate.parse(entry)

@@ -6,6 +6,7 @@
 // `npm run lint` holds the CLI to this module and src/shared (rule adapters-only-facade).
 import type { ApiClient, ApiEvent, BackendReport, HostBackendCandidate, Method, Params, Result, SystemInfo } from '../../../shared/contract'
 import type { BackendRequest } from '../backend/select'
+import type { GpuPageRelay } from '../training/gpu-page-gradients'
 import { Engine } from '../engine'
 import type { EventBus } from '../events'
 import { createApiHandler, type ApiHandler } from './handler'
@@ -45,6 +46,8 @@ export interface EngineApi extends ApiClient {
    * window), which replaces the entry of the same name; clients get the new report as event backend.changed.
    */
   reportHostBackend(entry: HostBackendCandidate): BackendReport
+  /** The host's GPU page (Electron's GPU window) that runs started from now on compute their gradients on; null: none. */
+  attachGpuPage(relay: GpuPageRelay | null): void
   /** publish changes other processes make to the store (runs, domains, streams) */
   watchExternalChanges(): void
   /** stop queued and running jobs and runs of this process, and close the store */
@@ -71,6 +74,7 @@ export async function openEngineApi(options: EngineApiOptions): Promise<EngineAp
       return engine.backend
     },
     reportHostBackend: (entry) => engine.reportHostBackend(entry),
+    attachGpuPage: (relay) => engine.attachGpuPage(relay),
     call: async <M extends Method>(method: M, params: Params<M>): Promise<Result<M>> => (await handler(method, params)) as Result<M>,
     onEvent: (listener: (event: ApiEvent) => void) => engine.events.subscribe(listener),
     watchExternalChanges: () => engine.watchExternalChanges(),
@@ -80,6 +84,7 @@ export async function openEngineApi(options: EngineApiOptions): Promise<EngineAp
 
 export type { ApiHandler } from './handler'
 export type { EventBus } from '../events'
+export type { GpuPageRelay, GpuReplicaRequest } from '../training/gpu-page-gradients'
 export { createApiHandler, toApiError } from './handler'
 // where things live and how a backend is asked for: the hosts resolve their flags with these
 export { locateDb, defaultDataDir, resolveDbPath, uploadsDir } from '../paths'

@@ -112,7 +112,7 @@ export interface BackendRequest {
 function hostWebGpuReason(asked: string | null, active: BackendName): string {
   const where = "webgpu: in this host WebGPU runs in the host's GPU window (Chromium's own), not through Dawn's Node addon"
   if (!asked) return `${where}; the host reports its adapter when it has probed the window; training uses ${active}`
-  return `${where}, and training on the GPU window is not wired yet (the training worker does not send its steps there): asked for by ${asked}, training uses ${active} instead`
+  return `${where}: asked for by ${asked}, runs compute their gradients on the GPU window once the host has probed it (their worker keeps the model and the optimizer on ${active}); until then, and without an adapter, training uses ${active}`
 }
 
 function parseName(value: string, source: string): BackendName {

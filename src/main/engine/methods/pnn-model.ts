@@ -10,19 +10,13 @@
 // the whole progressive stack, and `readColumn` points the output at an earlier column (validation of
 // domain j uses column j).
 import * as tf from '@tensorflow/tfjs'
-import {
-  ops,
-  trainingFlopsPerToken,
-  TransformerModel,
-  type AuxiliaryParams,
-  type ForwardOptions,
-  type ModelConfig,
-  type ModelOptions,
-  type ReplicaBlueprint,
-  type Weights
-} from '../model'
+// the model's modules, not its index (which loads the native matmul, a Node module): the GPU page bundles PNN
+import { trainingFlopsPerToken, type ModelConfig } from '../model/config'
+import { TransformerModel, type ForwardOptions, type ModelOptions, type ReplicaBlueprint, type Weights } from '../model/model'
+import * as ops from '../model/ops'
+import type { AuxiliaryParams } from '../model/train'
 import { hashSeed } from '../model/rng'
-import { disposeMap, readMap, tensorMap, type TensorMap } from './tensors'
+import { disposeMap, readMap, tensorMap, type TensorMap } from './tensor-map'
 
 type Tensor = tf.Tensor
 

@@ -5,30 +5,9 @@ import { IGNORE_INDEX, hostLabels, ops, readTensors, type LossBatch, type Transf
 import type { Batch } from '../data'
 import { lossInput, toLossBatch, type LossInput } from '../training/evaluate'
 import type { TrainingContext } from '../training/plugin-api'
+import type { TensorMap } from './tensor-map'
 
-export type TensorMap = Map<string, tf.Tensor>
-
-/** A kept copy of every parameter of the model, keyed by role. */
-export function snapshotParams(model: TransformerModel): TensorMap {
-  const out: TensorMap = new Map()
-  for (const [role, v] of model.params) out.set(role, tf.keep(v.clone()))
-  return out
-}
-
-export function disposeMap(map: TensorMap | null): void {
-  if (map) for (const t of map.values()) t.dispose()
-}
-
-/** The tensors' values, read asynchronously (WebGPU has no synchronous read). */
-export async function readMap(map: TensorMap): Promise<Weights> {
-  return readTensors(map)
-}
-
-export function tensorMap(weights: Weights): TensorMap {
-  const out: TensorMap = new Map()
-  for (const [name, w] of Object.entries(weights)) out.set(name, tf.keep(tf.tensor(w.data, w.shape, 'float32')))
-  return out
-}
+export { disposeMap, labelledRows, readMap, snapshotParams, tensorMap, type TensorMap } from './tensor-map'
 
 /** Σ_p sum(weight_p · (θ_p − θ*_p)²) over the model's parameters; the shapes must match (fixed-size methods). */
 export function weightedDistance(model: TransformerModel, weight: TensorMap, anchor: TensorMap): tf.Scalar {
@@ -69,19 +48,4 @@ export function rowsOf(batch: Batch): Batch[] {
 
 export function disposeBatch(batch: LossBatch): void {
   tf.dispose([batch.inputIds, batch.labels ?? []])
-}
-
-/** Row indices (into [B*T]) and targets of the labelled positions of a batch. */
-export function labelledRows(batch: LossBatch): { rows: Int32Array; targets: Int32Array } {
-  const labels = hostLabels(batch)
-  if (!labels) throw new Error('the batch has no labels')
-  const rows: number[] = []
-  const targets: number[] = []
-  labels.forEach((l, i) => {
-    if (l === IGNORE_INDEX) return
-    rows.push(i)
-    targets.push(l)
-  })
-  if (rows.length === 0) throw new Error('the batch has no labelled positions')
-  return { rows: Int32Array.from(rows), targets: Int32Array.from(targets) }
 }

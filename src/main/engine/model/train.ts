@@ -60,6 +60,11 @@ export interface ShardResult {
 export interface ShardedGradients {
   /** threads computing shards besides this one */
   readonly replicas: number
+  /**
+   * The replica takes every micro-batch whole and this thread computes no shard (the GPU page, which has one
+   * replica: training/gpu-page-gradients.ts); absent or false: each micro-batch is split by rows, shard 0 here.
+   */
+  readonly wholeMicroBatches?: boolean
   /** Give the replicas the model's current trained weights (and growth masks), and the objective's teacher when it changed; once per update, before `compute`. */
   sync(model: TransformerModel, teacher?: TransformerModel | null): Promise<void>
   /** Replica i computes shards[i] (null: nothing for it) with the LM loss or `objective`; the result arrays stay valid until the next call. */
@@ -105,6 +110,13 @@ export function splitBatch(batch: LossBatch, n: number): GradientShard[] | null 
   const kept = shards.filter((s) => s.weight > 0)
   for (const s of kept) s.weight /= total
   return kept.length > 1 ? kept : null
+}
+
+/** A micro-batch as one shard of weight 1, for a replica that computes it whole (ShardedGradients.wholeMicroBatches). */
+export function wholeShard(batch: LossBatch): GradientShard {
+  const host = batch.host
+  if (!host?.labels) throw new Error('a micro-batch for a replica needs its ids and labels as arrays (LossBatch.host)')
+  return { shape: [batch.inputIds.shape[0], batch.inputIds.shape[1]], inputIds: host.inputIds, labels: host.labels, weight: 1 }
 }
 
 /** What a micro-batch's objective returns: the term to differentiate and the LM loss to report. */
@@ -201,6 +213,8 @@ export class Trainer {
     const replicaObjective = objective ? (objective.replica ?? null) : null
     const shards = this.opts.shards && this.opts.shards.replicas > 0 && (!objective || replicaObjective) ? this.opts.shards : null
     const settings = replicaObjective ? { kind: replicaObjective.kind, alpha: replicaObjective.alpha, temperature: replicaObjective.temperature } : null
+    // the replica computes each micro-batch whole, and this thread only the penalty and the update
+    const whole = shards?.wholeMicroBatches === true
     // wall time per part (bench:train --phases); wasm and cpu kernels run synchronously, so laps are the parts' own time
     const phases = this.opts.phases ?? null
     let mark = phases ? performance.now() : 0
@@ -219,6 +233,30 @@ export class Trainer {
         const mb = microBatches[k]!
         const opts: ForwardOptions = { training: true, seed: hashSeed(hooks.seed ?? this.opts.seed ?? 0, `step${step}/micro${k}`), padId: this.opts.padId }
         objective?.charge?.(mb.inputIds.shape)
+        if (whole && shards) {
+          const pending = shards.compute([wholeShard(mb)], opts, settings)
+          // a failure of the penalty's tape must not leave the replica's answer unhandled
+          pending.catch(() => undefined)
+          lap('split + post shards')
+          if (k === 0 && hooks.penalty) {
+            // the penalty's gradient, x K as in the first micro-batch's tape (gradients are linear in the terms); its
+            // value joins the losses as it does there, so the reported loss is the same
+            const { value, grads } = tf.variableGrads(() => {
+              penaltyValue = tf.keep(hooks.penalty!())
+              return tf.mul(penaltyValue, K) as tf.Scalar
+            }, this.vars)
+            losses.push(value)
+            this.accumulate(acc, grads)
+            lap('forward + backward (own shard)')
+          }
+          const [result] = await pending
+          lap('barrier wait for replicas')
+          if (!result) throw new Error('the replica computed nothing for a whole micro-batch')
+          replicaLoss += result.loss
+          this.accumulateHost(acc, result.grads)
+          lap('sum replica gradients')
+          continue
+        }
         const split = shards ? splitBatch(mb, shards.replicas + 1) : null
         // shard 0 here, the others on the replicas (started first, so they work while this thread does)
         const pending = split && shards ? shards.compute(split.slice(1), opts, settings) : null

@@ -16,6 +16,7 @@ import { trainingWorkerResourceLimits, workerResourceLimits } from '../resources
 import { busyPolicy, isBusyError, isDiskFullError, StoreLockedError, whenStoreFree, withBusyTimeout, type BusyPolicy } from '../store/busy'
 import { LEASE_SECONDS, LeaseLostError, SlotsBusyError, StoreError, type ExperimentStore } from '../store/store'
 import type { AddedDomain } from './data'
+import type { GpuPageRelay } from './gpu-page-gradients'
 import type { AddDomainJob, HostToWorker, WorkerToHost } from './protocol'
 import { parseRunConfig } from './config'
 import { runDirOf, type RunOutcome } from './run'
@@ -53,6 +54,11 @@ export interface TrainerHostOptions {
   /** how often the owner renews its runs' leases (default 5 s) */
   heartbeatMs?: number
   log?: (runId: number, message: string) => void
+  /**
+   * The host's GPU page (Electron's GPU window, once its probe kept it), or null: a run started while there is one
+   * computes its gradients there (one run at a time; the host relays its worker's requests).
+   */
+  gpuPage?: () => GpuPageRelay | null
   /** the training worker's heap limits from its stored config (default: sized from the run's estimate) */
   workerLimits?: (config: unknown) => ResourceLimits
 }
@@ -100,6 +106,8 @@ export class TrainerHost {
   private readonly heartbeat: NodeJS.Timeout
   private closed = false
   private preparing: Worker | null = null
+  /** the run training through the GPU page (one at a time) */
+  private gpuRun: number | null = null
   /** a run could not be started because the store was locked: when, and the timer that tries again */
   private startBusy: { runId: number; since: number; delay: number; timer: NodeJS.Timeout | null } | null = null
 
@@ -376,6 +384,11 @@ export class TrainerHost {
     // was stored is the real guard; this makes a runaway worker die alone instead of the whole process.
     const limits = (this.options.workerLimits ?? trainingWorkerResourceLimits)(store.getExperimentConfig(store.getRun(runId).experimentId))
     const worker = new Worker(file, { resourceLimits: limits })
+    // the GPU page, if the host has one and no other run trains through it
+    const offered = this.options.gpuPage?.() ?? null
+    const relay = offered && this.gpuRun === null ? offered : null
+    if (relay) this.gpuRun = runId
+    else if (offered) this.options.log?.(runId, `the GPU window trains run ${this.gpuRun} already; run ${runId} trains on this process's backend`)
     let outcome: RunOutcome | null = null
     let resolveDone!: (run: RunSummary) => void
     const active: ActiveRun = {
@@ -396,7 +409,17 @@ export class TrainerHost {
         active.progress = message.progress
         this.options.events.publish({ type: 'run.progress', progress: message.progress })
       } else if (message.type === 'log') this.options.log?.(runId, message.message)
-      else if (message.type === 'done') {
+      else if (message.type === 'gpu-request') {
+        const answer = (reply: HostToWorker): void => {
+          if (this.active.get(runId) === active) worker.postMessage(reply)
+        }
+        if (!relay) answer({ type: 'gpu-answer', id: message.id, ok: false, error: 'this run has no GPU window' })
+        else
+          relay.request(message.call).then(
+            (result) => answer({ type: 'gpu-answer', id: message.id, ok: true, result }),
+            (error: unknown) => answer({ type: 'gpu-answer', id: message.id, ok: false, error: error instanceof Error ? error.message : String(error) })
+          )
+      } else if (message.type === 'done') {
         outcome = message.outcome
         void worker.terminate()
       }
@@ -410,6 +433,7 @@ export class TrainerHost {
     })
     worker.on('exit', (code) => {
       this.active.delete(runId)
+      if (this.gpuRun === runId) this.gpuRun = null
       const result: RunOutcome =
         outcome ??
         (active.cancelRequested || active.pauseFor !== null
@@ -424,7 +448,10 @@ export class TrainerHost {
         this.pump()
       })
     })
-    worker.postMessage({ type: 'start', job: { runId, dbPath, dataDir, backend, owner: this.owner, busy: this.busy } } satisfies HostToWorker)
+    worker.postMessage({
+      type: 'start',
+      job: { runId, dbPath, dataDir, backend, owner: this.owner, busy: this.busy, gpu: relay ? { device: relay.device } : null }
+    } satisfies HostToWorker)
   }
 
   /**

@@ -2,6 +2,7 @@
 import type { RunProgress } from '../../../shared/contract'
 import type { CorpusSource } from '../data'
 import type { AddedDomain } from './data'
+import type { GpuReplicaRequest } from './gpu-page-gradients'
 import type { RunOutcome, TrainingJob } from './run'
 
 export interface AddDomainJob {
@@ -19,6 +20,9 @@ export type HostToWorker =
   | { type: 'lost' }
   | { type: 'prepare'; dbPath: string; dataDir: string }
   | { type: 'add-domain'; job: AddDomainJob }
+  /** the GPU page's answer to the worker's request `id` (relayed by the host) */
+  | { type: 'gpu-answer'; id: number; ok: true; result: unknown }
+  | { type: 'gpu-answer'; id: number; ok: false; error: string }
 
 export type WorkerToHost =
   | { type: 'progress'; progress: RunProgress }
@@ -26,3 +30,5 @@ export type WorkerToHost =
   | { type: 'done'; outcome: RunOutcome }
   | { type: 'prepared'; error: string | null }
   | { type: 'domain-added'; result: AddedDomain | null; error: string | null }
+  /** a request for the host's GPU page (the run trains through it: TrainingJob.gpu) */
+  | { type: 'gpu-request'; id: number; call: GpuReplicaRequest }

@@ -2,7 +2,8 @@
 // (TransformerModel.replicaBlueprint): the plain model from its config, PNN with its frozen columns. The
 // trained variables are then set from the shared weights.
 import { PnnModel } from '../methods/pnn-model'
-import { TransformerModel, type ModelConfig, type Weights } from '../model'
+import type { ModelConfig } from '../model/config'
+import { TransformerModel, type Weights } from '../model/model'
 
 export function buildReplicaModel(kind: string, config: ModelConfig, constants: Weights): TransformerModel {
   if (kind === 'transformer') return new TransformerModel(config)

@@ -6,11 +6,11 @@
 import { parentPort } from 'node:worker_threads'
 import * as tf from '@tensorflow/tfjs'
 import { selectBackend } from '../backend/select'
-import { distillTerms } from '../methods/distill'
-import { readTensors, trainedVariables, TransformerModel, type LossBatch } from '../model'
+import { readTensors, trainedVariables, TransformerModel } from '../model'
 import { threadTime, threadTimeSince } from '../util/thread-time'
 import { scoredSums } from './evaluate'
 import { buildReplicaModel } from './replica-model'
+import { shardGradients } from './shard-gradients'
 import { unpackWeights, weightDigest, type FromReplica, type PackedWeights, type SlotLayout, type ToReplica } from './parallel'
 
 const port = parentPort
@@ -77,43 +77,19 @@ async function handle(message: ToReplica): Promise<void> {
       const m = load(message.version, message.masks)
       const t1 = performance.now()
       let t2 = t1
-      const { shape, inputIds, labels } = message.shard
-      const batch: LossBatch = {
-        inputIds: tf.tensor2d(inputIds, shape, 'int32'),
-        labels: tf.tensor2d(labels, shape, 'int32'),
-        host: { inputIds, labels }
-      }
       const objective = message.objective
-      if (objective && !teacher) throw new Error('a distillation shard came before its teacher')
-      const roleOf = new Map([...trained].map(([role, v]) => [v.name, role]))
-      const roles: string[] = []
-      let loss = 0
-      let reported: tf.Scalar | null = null
-      try {
-        const { value, grads: computed } = tf.variableGrads(() => {
-          if (!objective) return tf.mul(m.loss(batch, message.opts), message.weight) as tf.Scalar
-          const terms = distillTerms(m, teacher!.model, batch, message.opts, objective.alpha, objective.temperature)
-          reported = tf.keep(tf.mul(terms.loss, message.weight) as tf.Scalar)
-          return tf.mul(terms.objective, message.weight) as tf.Scalar
-        }, [...trained.values()])
+      const computed = await shardGradients(m, trained, message.shard, message.weight, message.opts, objective, objective ? (teacher?.model ?? null) : null, () => {
         t2 = performance.now()
-        try {
-          const entries = Object.entries(computed)
-          const values = await Promise.all(entries.map(([, g]) => g.data() as Promise<Float32Array>))
-          entries.forEach(([name, g], i) => {
-            const role = roleOf.get(name)!
-            const slot = layout.find((s) => s.role === role)!
-            if (g.size !== slot.size) throw new Error(`gradient of ${role} has ${g.size} values, expected ${slot.size}`)
-            grads!.set(values[i]!, slot.offset)
-            roles.push(role)
-          })
-          loss = (await ((reported as tf.Scalar | null) ?? value).data())[0]!
-        } finally {
-          tf.dispose([value, ...Object.values(computed), ...(reported ? [reported] : [])])
-        }
-      } finally {
-        tf.dispose([batch.inputIds, batch.labels!])
+      })
+      const roles: string[] = []
+      for (const { role, data } of computed.grads) {
+        const slot = layout.find((s) => s.role === role)
+        if (!slot) throw new Error(`the replica's layout has no slot for ${role}`)
+        if (data.length !== slot.size) throw new Error(`gradient of ${role} has ${data.length} values, expected ${slot.size}`)
+        grads!.set(data, slot.offset)
+        roles.push(role)
       }
+      const loss = computed.loss
       const t3 = performance.now()
       const thread = threadTimeSince(thread0)
       const timing = { loadMs: t1 - t0, gradMs: t2 - t1, writeMs: t3 - t2, cpuMs: thread?.cpuMs ?? null, waitMs: thread?.waitMs ?? null }

@@ -23,6 +23,7 @@ import { loadPluginStates, savePluginStates } from './plugin-state'
 import { CheckpointPlugin, type SaveCheckpoint, type SavedCheckpoint } from './plugins/checkpoints'
 import { MetricsPlugin, type SavedDocs } from './plugins/metrics'
 import { ProgressPlugin } from './plugins/progress'
+import { GpuPageGradients, type GpuPageTransport } from './gpu-page-gradients'
 import { ReplicaPool, replicaBackend } from './parallel'
 import { trainingWorkerResourceLimits } from '../resources'
 import { StagesPlugin } from './plugins/stages'
@@ -35,6 +36,8 @@ export interface TrainingJob {
   /** the trainer host that owns the run: every write of the worker is conditional on it still owning it */
   owner?: string
   busy?: BusyPolicy
+  /** the host's GPU page this run computes its gradients on (Electron's GPU window; requests go through RunCallbacks.gpu) */
+  gpu?: { device: string } | null
 }
 
 export type RunOutcome =
@@ -47,6 +50,8 @@ export type RunOutcome =
 export interface RunCallbacks {
   progress(progress: RunProgress): void
   log(message: string): void
+  /** the host's GPU page, through the host (when the job has `gpu`) */
+  gpu?: GpuPageTransport
 }
 
 /** What a checkpoint's state.json holds for the loop. */
@@ -183,13 +188,23 @@ export class RunController {
         return { id: row.id, path: written.path, step }
       }
       checkpoints = new CheckpointPlugin(save, (c) => write(() => store.deleteCheckpoint(c.id, owner)), config.training.checkpointEvery, latest, resumedFromPeriodic)
-      pool = await startReplicas(config, callbacks.log)
+      const gpu = job.gpu && callbacks.gpu ? gpuPageGradients(job.gpu.device, callbacks.gpu, config, callbacks.log) : null
+      pool = gpu ? null : await startReplicas(config, callbacks.log)
       const workers = 1 + (pool?.replicas ?? 0)
       const progress = new ProgressPlugin(job.runId, (p) => callbacks.progress({ ...p, workers }))
 
       loadPluginStates(methods, pluginStates, pluginTensors, resumedFrom)
       // Methods shape the updates; services record them (metrics see the final micro-batches, checkpoints the final state).
-      const loop = new TrainingLoop({ config, model, data, plugins: [...methods, stages, metrics, checkpoints, progress], state, optimizerState, shards: pool, evaluation: pool })
+      const loop = new TrainingLoop({
+        config,
+        model,
+        data,
+        plugins: [...methods, stages, metrics, checkpoints, progress],
+        state,
+        optimizerState,
+        shards: gpu ?? pool,
+        evaluation: pool
+      })
       this.loop = loop
       await stages.ensure(loop.stages)
       if (this.cancelled || this.lost) loop.requestStop()
@@ -231,6 +246,15 @@ export class RunController {
 export function parallelFallback(backend: string | null): string | null {
   if (backend === null) return `backend ${tf.getBackend()}: data-parallel threads are for the CPU backends (wasm, wasm-native, cpu); this one parallelises inside its kernels`
   return null
+}
+
+/** The host's GPU page as the run's gradient replica: it computes every micro-batch; this worker keeps the rest. */
+function gpuPageGradients(device: string, transport: GpuPageTransport, config: RunConfig, log: (message: string) => void): GpuPageGradients {
+  const workers = config.training.workers > 1 ? `; training.workers (${config.training.workers}) is not used: the GPU window replaces the replica threads` : ''
+  log(
+    `gradients on the GPU window (${device}): the window computes every micro-batch's gradients, this worker keeps the model, the optimizer, validation and checkpoints on ${tf.getBackend()}${workers}`
+  )
+  return new GpuPageGradients(transport, { label: `the GPU window (${device})` })
 }
 
 /** The run's replica threads (training.workers − 1), or null for one thread; a fallback is logged with its reason. */

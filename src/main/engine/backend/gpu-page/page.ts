@@ -52,8 +52,12 @@ page.addEventListener('message', (event) => {
   own.onmessage = ({ data }) => {
     queue = queue.then(async () => {
       const response = await session.handle(data)
-      const result = response.ok ? (response.result as { weights?: Array<{ data: Float32Array }> }) : null
-      own.postMessage(response, result?.weights?.map((w) => w.data.buffer) ?? [])
+      // the answer's arrays are moved, not copied (each was read for this answer alone)
+      const result = response.ok ? (response.result as { weights?: Array<{ data: Float32Array }>; grads?: Array<{ data: Float32Array }> }) : null
+      own.postMessage(
+        response,
+        [...(result?.weights ?? []), ...(result?.grads ?? [])].map((w) => w.data.buffer)
+      )
     })
   }
 })

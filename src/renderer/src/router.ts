@@ -5,14 +5,11 @@
 // `parseHash` to the nearest place it names.
 import { createRouter, createWebHashHistory, type RouteRecordRaw, type Router, type RouterHistory } from 'vue-router'
 import { DEFAULT_VIEW, parseHash, pathOf } from './stores/navigation'
+import { VIEW_CHUNKS } from './view-chunks'
 
 // Each view is its own chunk, loaded when its route is first shown (the app mounts once the first one is in): the
 // first address parses only its view's code, and ECharts comes only with a view that draws charts.
-const StreamsView = () => import('./views/StreamsView.vue')
-const SchedulesView = () => import('./views/SchedulesView.vue')
-const RunsView = () => import('./views/RunsView.vue')
-const QueueView = () => import('./views/QueueView.vue')
-const CompareView = () => import('./views/CompareView.vue')
+const { streams: StreamsView, schedules: SchedulesView, runs: RunsView, queue: QueueView, compare: CompareView } = VIEW_CHUNKS
 
 const ID = ':id([1-9]\\d*)'
 

@@ -5,6 +5,7 @@
 import { defineStore } from 'pinia'
 import { computed } from 'vue'
 import { useRouter, type RouteLocationNormalizedLoaded } from 'vue-router'
+import { DEFAULT_VIEW as FIRST_VIEW } from '../default-view'
 
 export const VIEWS = [
   { id: 'streams', label: 'Streams', hint: 'domains and the order they arrive in' },
@@ -31,7 +32,7 @@ declare module 'vue-router' {
 }
 
 /** The view used when an address names none. */
-export const DEFAULT_VIEW: ViewId = 'runs'
+export const DEFAULT_VIEW: ViewId = FIRST_VIEW
 
 /** The targets each view has a route for (`#/streams/run/3` is not one: it goes to the view alone). */
 export const VIEW_TARGETS: Record<ViewId, ReadonlyArray<LinkTarget['kind']>> = { streams: ['stream'], schedules: ['experiment', 'run'], runs: ['run'], queue: [], compare: [] }

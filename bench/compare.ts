@@ -144,6 +144,8 @@ function drawnAt(page: Page, lines: number, smoothed: boolean | null = null, max
           const points = Number((chart?.getAttribute('data-points') ?? '').split('|')[0] ?? NaN)
           const ready =
             panel?.getAttribute('data-loading') === 'false' &&
+            // ECharts has drawn the chart's current option (charts are made in a task of their own: init-queue.ts)
+            chart?.getAttribute('data-rendered') === 'true' &&
             drawn === lines &&
             points <= maxPoints &&
             (smoothed === null || chart?.getAttribute('data-smoothed') === String(smoothed))

@@ -127,9 +127,16 @@ describe('runs table', () => {
 
     // the same view in the Compare view: the same runs picked
     await other.goto(`${server.url}#/compare?view=${viewId}`)
+    // the view asks for the curves as soon as the saved view is applied; its curves panel, made later, shares that request
+    const seriesAsked: string[] = []
+    other.on('request', (r) => r.url().endsWith('/api/rpc/runs.series') && seriesAsked.push(r.postData() ?? ''))
     await other.reload()
     await other.getByTestId('compare-view').waitFor()
     await expect.poll(() => other.getByTestId(`compare-pick-${b.id}`).isChecked()).toBe(true)
+    await other.locator('[data-testid="curves-panel"][data-loading="false"]').waitFor()
+    await other.getByTestId(`compare-row-${b.id}`).waitFor()
+    expect(seriesAsked).toHaveLength(1)
+    expect(JSON.parse(seriesAsked[0]!).runs).toEqual([b.id, c.id])
     expect(await other.getByTestId(`compare-pick-${c.id}`).isChecked()).toBe(true)
     expect(await other.getByTestId(`compare-pick-${a.id}`).isChecked()).toBe(false)
 

@@ -32,8 +32,22 @@ export const useCurvesStore = defineStore('curves', () => {
     return [...new Set([...offered, ...view.compare.metrics])]
   })
 
+  /** the request in flight, by its key: asking the same again (the view, then its panel) waits for it instead */
+  let pending: { key: string; done: Promise<void> } | null = null
+
   /** Ask for the curves of `runs` (default: the compared runs) with the view state's settings. */
-  async function load(runs: readonly number[] = view.compare.runs, version: string | number | null = null): Promise<void> {
+  function load(runs: readonly number[] = view.compare.runs, version: string | number | null = null): Promise<void> {
+    const c = view.compare
+    const key = JSON.stringify([[...runs], c.metrics, c.x, c.range, c.smoothing, c.grouping, version])
+    if (pending?.key === key) return pending.done
+    const done = ask(runs, version).finally(() => {
+      if (pending?.done === done) pending = null
+    })
+    pending = { key, done }
+    return done
+  }
+
+  async function ask(runs: readonly number[], version: string | number | null): Promise<void> {
     const mine = ++sent
     const c = view.compare
     if (runs.length === 0 || c.metrics.length === 0) {
@@ -94,5 +108,17 @@ export const useCurvesStore = defineStore('curves', () => {
     })
   }
 
-  return { result, error, loading, answered, available, load, drawn }
+  /** Resolves once no curves request is pending (at once when none is). */
+  function whenIdle(): Promise<void> {
+    if (!loading.value) return Promise.resolve()
+    return new Promise<void>((resolve) => {
+      const stop = watch(loading, (busy) => {
+        if (busy) return
+        stop()
+        resolve()
+      })
+    })
+  }
+
+  return { result, error, loading, answered, available, load, drawn, whenIdle }
 })

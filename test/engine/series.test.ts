@@ -9,6 +9,7 @@ import { tempEngine } from '../helpers/engine'
 import { config, simulateRun, tempStore } from './compare/fixtures'
 import { BLOCK_STEPS } from '../../src/main/engine/store/series'
 import type { MetricPoint } from '../../src/main/engine/store/store'
+import { defaultBuckets } from '../../src/main/engine/series/query'
 
 let engine: Engine
 let handle: ApiHandler
@@ -125,6 +126,13 @@ describe('runs.series', () => {
     })
     expect((await rejection(handle('runs.series', { runs: [elle], metrics: ['loss'], x: 'hours' }))).message).toMatch(/^runs\.series: x: /)
     expect((await rejection(handle('runs.series', { runs: [elle, elle], metrics: ['loss'], x: 'step' }))).message).toContain('listed twice')
+  })
+})
+
+describe('default buckets per line', () => {
+  it('800 for a few lines, fewer for many (about 25,000 drawn points in all), never under 200', () => {
+    expect([1, 31, 50, 100, 1000].map(defaultBuckets)).toEqual([800, 800, 500, 250, 200])
+    for (const lines of [40, 60, 100, 125]) expect(lines * defaultBuckets(lines)).toBeLessThanOrEqual(25_000)
   })
 })
 

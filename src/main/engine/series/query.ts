@@ -140,11 +140,13 @@ function finiteExtent(columns: Iterable<SeriesColumns>): [number, number] | null
 const inRange = (x: Float64Array, range: readonly [number, number]): number => upperBound(x, range[1]) - lowerBound(x, range[0])
 
 /**
- * Buckets per line when the query names none: 800 for up to 50 lines, fewer beyond (100 lines: 400), so a chart
- * of many runs stays within about 40,000 drawn points; every bucket keeps its min and max either way.
+ * Buckets per line when the query names none: 800 for up to 31 lines, fewer beyond (100 lines: 250, about 4 px each
+ * on a 1,000 px plot), never under 200, so a chart of many runs stays within about 25,000 drawn points; every bucket
+ * keeps its min and max either way, and a zoom re-buckets its range. (At 40,000, 100 runs' first draw in the Compare
+ * view took 2.07 s against 1.80 s: docs/benchmarks.md.)
  */
 export function defaultBuckets(lines: number): number {
-  return Math.max(200, Math.min(SERIES_QUERY_DEFAULT_BUCKETS, Math.round(40_000 / Math.max(1, lines))))
+  return Math.max(200, Math.min(SERIES_QUERY_DEFAULT_BUCKETS, Math.floor(25_000 / Math.max(1, lines))))
 }
 
 // Smoothed copies of the series the store keeps in memory, by the identity of the kept array: a redraw (a zoom, a

@@ -1,8 +1,7 @@
 // Maps of kept tensors, their plain-data form, and the labelled positions of a batch: the Node-free part of the
 // methods' tensor bookkeeping (tensors.ts re-exports it), which the GPU page bundles (PNN's model, distillation).
 import * as tf from '@tensorflow/tfjs'
-import { IGNORE_INDEX } from '../model/config'
-import { hostLabels, readTensors, type LossBatch, type TransformerModel, type Weights } from '../model/model'
+import { hostLabels, labelledPositions, readTensors, type LossBatch, type TransformerModel, type Weights } from '../model/model'
 
 export type TensorMap = Map<string, tf.Tensor>
 
@@ -32,13 +31,7 @@ export function tensorMap(weights: Weights): TensorMap {
 export function labelledRows(batch: LossBatch): { rows: Int32Array; targets: Int32Array } {
   const labels = hostLabels(batch)
   if (!labels) throw new Error('the batch has no labels')
-  const rows: number[] = []
-  const targets: number[] = []
-  labels.forEach((l, i) => {
-    if (l === IGNORE_INDEX) return
-    rows.push(i)
-    targets.push(l)
-  })
-  if (rows.length === 0) throw new Error('the batch has no labelled positions')
-  return { rows: Int32Array.from(rows), targets: Int32Array.from(targets) }
+  const found = labelledPositions(labels)
+  if (found.rows.length === 0) throw new Error('the batch has no labelled positions')
+  return found
 }

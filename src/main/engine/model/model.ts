@@ -381,17 +381,11 @@ export class TransformerModel {
 
   /** Mean cross-entropy over labelled positions; the head only runs on those rows. */
   private labelledLoss(inputIds: tf.Tensor2D, labels: Int32Array, opts: ForwardOptions): tf.Scalar {
-    const rows: number[] = []
-    const targets: number[] = []
-    labels.forEach((l, i) => {
-      if (l === IGNORE_INDEX) return
-      rows.push(i)
-      targets.push(l)
-    })
+    const { rows, targets } = labelledPositions(labels)
     if (rows.length === 0) throw new Error('loss: the batch has no labelled positions')
     const h = this.encode(inputIds, opts)
     const sel = rows.length === labels.length ? h : gatherRows(h, tf.tensor1d(rows, 'int32'))
-    return crossEntropy(this.headLogits(sel), Int32Array.from(targets))
+    return crossEntropy(this.headLogits(sel), targets)
   }
 
   /** MLM loss: labels hold the original token at masked positions and IGNORE_INDEX elsewhere. */
@@ -431,6 +425,19 @@ type Dropper = (x: tf.Tensor) => tf.Tensor
 function makeDropper(rate: number, seed: number): Dropper {
   let site = 0
   return (x) => (rate > 0 ? dropout(x, rate, hashSeed(seed, `drop${site++}`)) : x)
+}
+
+/** Row indices (into the flattened [B*T]) and targets of the labelled positions (not IGNORE_INDEX). */
+export function labelledPositions(labels: ArrayLike<number>): { rows: Int32Array; targets: Int32Array } {
+  const rows: number[] = []
+  const targets: number[] = []
+  for (let i = 0; i < labels.length; i++) {
+    const l = labels[i]!
+    if (l === IGNORE_INDEX) continue
+    rows.push(i)
+    targets.push(l)
+  }
+  return { rows: Int32Array.from(rows), targets: Int32Array.from(targets) }
 }
 
 /** The batch's labels as a JS array: its host copy, else read from the tensor (synchronous: not on WebGPU). */

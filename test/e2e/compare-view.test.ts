@@ -94,4 +94,32 @@ describe('Compare view in a real browser', () => {
     expect(errors.filter((e) => !e.includes('status of 400 (Bad Request)'))).toEqual([])
     await page.close()
   })
+
+  it('shows the first 12 compute-saved pairs and stage tables of many runs, and all of them when asked', async () => {
+    const stream = ['press', 'fiction']
+    const finish = (id: number) => (engine.setRunStatus(id, 'running'), engine.setRunStatus(id, 'finished'))
+    const ids = Array.from({ length: 14 }, (_, i) => {
+      const elle = i === 0
+      const run = engine.createRun(`many-${i}`, { ...config(`many-${i}`, stream, elle ? { grow: true } : {}), training: { seed: 300 + i } })
+      simulateRun(engine.store, run.id, stream, { secondsPerStep: [0.1, 0.1], flopsPerStep: [1e10, 1e10], params: [2e5, 2e5], floor: elle ? 90 : 100 + i, perStage: 10 })
+      finish(run.id)
+      return run.id
+    })
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } })
+    await page.goto(server.openUrl)
+    await page.getByTestId('nav-compare').click()
+    for (const id of ids) await page.getByTestId(`compare-pick-${id}`).check()
+    await page.getByTestId(`compare-row-${ids[13]}`).waitFor()
+    const pairs = page.getByTestId('compute-saved-table').locator('tbody tr')
+    const cards = page.getByTestId('stage-panel').locator('.stage-card')
+    await expect.poll(() => pairs.count()).toBe(12)
+    expect(await cards.count()).toBe(12)
+    expect(await page.getByTestId('compute-saved-all').textContent()).toContain('show all 13 pairs (1 more)')
+    await page.getByTestId('compute-saved-all').click()
+    await expect.poll(() => pairs.count()).toBe(13)
+    expect(await page.getByTestId('compute-saved-all').count()).toBe(0)
+    await page.getByTestId('stage-all').click()
+    await expect.poll(() => cards.count()).toBe(14)
+    await page.close()
+  })
 })

@@ -23,6 +23,23 @@ afterAll(async () => mode?.close())
 const field = (page: Page, p: string) => page.getByTestId(`field-${p}`)
 
 describe('Experiment designer in a real browser', () => {
+  it('takes no input until its first draft is in, so nothing typed is overwritten by it', async () => {
+    const { server, browser } = mode
+    const page = await browser.newPage()
+    let release = (): void => undefined
+    const held = new Promise<void>((resolve) => (release = resolve))
+    await page.route('**/api/rpc/experiments.list', async (route) => (await held, await route.continue()))
+    await page.goto(`${server.openUrl}#/schedules`)
+    await page.getByTestId('designer').waitFor()
+    expect(await field(page, 'name').isDisabled()).toBe(true)
+    release()
+    await expect.poll(() => field(page, 'name').isEnabled()).toBe(true)
+    await field(page, 'name').fill('typed-after-ready')
+    await page.getByTestId('queue-draft').waitFor()
+    expect(await field(page, 'name').inputValue()).toBe('typed-after-ready')
+    await page.close()
+  })
+
   it('designs, validates, exports (elle run runs it), saves, clones, diffs and starts an ELLE schedule', { timeout: 300_000 }, async () => {
     const { engine, server, browser } = mode
     const page = await browser.newPage()

@@ -51,6 +51,9 @@ export const useDesignerStore = defineStore('designer', () => {
   const streamId = ref<number | null>(null)
   const savedId = ref<number | null>(null)
   const saveName = ref('my-experiment')
+  /** false until the designer has its lists and its first draft (ExperimentDesigner.vue): the fields are disabled
+   * until then, so nothing typed is overwritten by the first draft arriving */
+  const ready = ref(false)
   const saved = ref<SavedExperimentSummary[]>([])
   const presets = ref<Result<'presets.list'>['presets']>([])
   const estimate = ref<DesignEstimate | null>(null)
@@ -284,6 +287,7 @@ export const useDesignerStore = defineStore('designer', () => {
 
   return {
     draft,
+    ready,
     streamId,
     stream,
     savedId,
